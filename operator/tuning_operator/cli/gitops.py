@@ -1,0 +1,118 @@
+"""The pull-request half of GitOps: `validate`, `plan`, `schema`.
+
+These run in CI on every pull request, so they must start fast and import no Google Cloud
+library unless live Vertex state is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from tuning_operator.planning.model import ObservedJob, normalize_state
+from tuning_operator.planning.planner import PlanSettings, plan
+from tuning_operator.planning.render import (
+    errors_text,
+    plan_json,
+    plan_markdown,
+    plan_text,
+    validation_json,
+)
+from tuning_operator.specs.loader import load_jobs_dir
+from tuning_operator.specs.model import json_schema
+
+DEFAULT_JOBS_DIR = "jobs"
+
+
+def register(sub: Any) -> None:
+    validate = sub.add_parser("validate", help="check every job file (exit 1 on any error)")
+    validate.add_argument("--jobs-dir", default=DEFAULT_JOBS_DIR)
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.set_defaults(handler=run_validate)
+
+    planner = sub.add_parser("plan", help="show what the operator would do")
+    planner.add_argument("--jobs-dir", default=DEFAULT_JOBS_DIR)
+    planner.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    planner.add_argument("--detailed-exitcode", action="store_true",
+                         help="exit 0: no changes, 2: changes pending, 1: errors")
+    source = planner.add_mutually_exclusive_group()
+    source.add_argument("--offline", action="store_true", help="assume no Vertex job exists")
+    source.add_argument("--actual", metavar="FILE",
+                        help="JSON list of Vertex jobs as List returns them (name, labels, state)")
+    planner.add_argument("--region", default="us-central1", help="region of jobs that name none")
+    planner.add_argument("--max-concurrent-jobs", type=int, default=None)
+    planner.set_defaults(handler=run_plan)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a job file")
+    schema.set_defaults(handler=run_schema)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    load = load_jobs_dir(args.jobs_dir)
+    if args.format == "json":
+        sys.stdout.write(validation_json(load))
+    else:
+        sys.stderr.write(errors_text(load.errors))
+        print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s) in {args.jobs_dir}")
+    return 1 if load.errors or not load.readable else 0
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    if not args.offline and args.actual is None:
+        print("plan needs the actual Vertex state: --offline (assume none) or --actual FILE",
+              file=sys.stderr)
+        return 1
+    try:
+        actual = [] if args.offline else read_actual(Path(args.actual))
+    except ValueError as exc:
+        print(f"{args.actual}: {exc}", file=sys.stderr)
+        return 1
+    load = load_jobs_dir(args.jobs_dir)
+    settings = PlanSettings(default_region=args.region,
+                            max_concurrent_jobs=args.max_concurrent_jobs)
+    result = plan(load, actual, settings)
+    render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
+    sys.stdout.write(render(result))
+    if load.errors or not load.readable:
+        return 1
+    if args.detailed_exitcode and result.changes:
+        return 2
+    return 0
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    del args
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def read_actual(path: Path) -> list[ObservedJob]:
+    """Vertex jobs from a JSON file: a list, or a List response `{"tuningJobs": [...]}`."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read ({exc.strerror or exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    items = document.get("tuningJobs", []) if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise ValueError("expected a JSON list of jobs or an object with `tuningJobs`")
+    jobs = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ValueError(f"job #{index}: expected an object with a `name` string")
+        try:
+            state = normalize_state(str(item.get("state", "JOB_STATE_UNSPECIFIED")))
+        except ValueError as exc:
+            raise ValueError(f"job #{index} ({item['name']}): {exc}") from exc
+        created = item.get("createTime")
+        jobs.append(ObservedJob(
+            name=item["name"], state=state, labels=dict(item.get("labels") or {}),
+            create_time=datetime.fromisoformat(created.replace("Z", "+00:00"))
+            if isinstance(created, str) else None,
+        ))
+    return jobs

@@ -1,0 +1,107 @@
+"""What the planner reasons about: observed Vertex jobs, operator phases, planned actions.
+
+Vertex states are strings (the `JobState` enum names, e.g. `JOB_STATE_RUNNING`) so this layer
+needs no Google library; the Vertex adapter maps its enums to these names by name, never by
+number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from tuning_operator.specs import labels as owner
+
+
+class Phase(StrEnum):
+    """The operator's status of one job; every change is one event."""
+
+    INVALID = "Invalid"
+    CONFLICT = "Conflict"
+    WAITING = "Waiting"
+    SUBMITTED = "Submitted"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELLING = "Cancelling"
+    CANCELLED = "Cancelled"
+    ORPHANED = "Orphaned"
+
+
+FINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED})
+
+_STATE_PHASE = {
+    "JOB_STATE_QUEUED": Phase.SUBMITTED,
+    "JOB_STATE_PENDING": Phase.SUBMITTED,
+    "JOB_STATE_UNSPECIFIED": Phase.SUBMITTED,
+    "JOB_STATE_RUNNING": Phase.RUNNING,
+    "JOB_STATE_UPDATING": Phase.RUNNING,
+    "JOB_STATE_PAUSED": Phase.RUNNING,
+    "JOB_STATE_SUCCEEDED": Phase.SUCCEEDED,
+    "JOB_STATE_PARTIALLY_SUCCEEDED": Phase.SUCCEEDED,
+    "JOB_STATE_FAILED": Phase.FAILED,
+    "JOB_STATE_EXPIRED": Phase.FAILED,
+    "JOB_STATE_CANCELLING": Phase.CANCELLING,
+    "JOB_STATE_CANCELLED": Phase.CANCELLED,
+}
+TERMINAL_STATES = frozenset(
+    {
+        "JOB_STATE_SUCCEEDED",
+        "JOB_STATE_FAILED",
+        "JOB_STATE_CANCELLED",
+        "JOB_STATE_EXPIRED",
+        "JOB_STATE_PARTIALLY_SUCCEEDED",
+    }
+)
+
+
+def normalize_state(state: str) -> str:
+    """`RUNNING` or `JOB_STATE_RUNNING` → `JOB_STATE_RUNNING`; unknown names raise ValueError."""
+    full = state if state.startswith("JOB_STATE_") else f"JOB_STATE_{state}"
+    if full not in _STATE_PHASE:
+        raise ValueError(f"unknown Vertex job state {state!r}")
+    return full
+
+
+def phase_of_state(state: str) -> Phase:
+    return _STATE_PHASE[normalize_state(state)]
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    """A Vertex tuning job as one List call returns it."""
+
+    name: str  # projects/{p}/locations/{r}/tuningJobs/{id}
+    state: str  # JobState enum name
+    labels: Mapping[str, str] = field(default_factory=dict)
+    create_time: datetime | None = None
+    tuned_model: str | None = None
+    tuned_endpoint: str | None = None
+    error: str | None = None
+
+    @property
+    def region(self) -> str:
+        parts = self.name.split("/")
+        return parts[3] if len(parts) > 3 else ""
+
+    @property
+    def managed(self) -> bool:
+        return self.labels.get(owner.MANAGED_BY) == owner.MANAGED_BY_VALUE
+
+    @property
+    def job_name(self) -> str | None:
+        return self.labels.get(owner.JOB) if self.managed else None
+
+    @property
+    def spec_hash(self) -> str | None:
+        return self.labels.get(owner.SPEC)
+
+    @property
+    def active(self) -> bool:
+        return normalize_state(self.state) not in TERMINAL_STATES
+
+    @property
+    def phase(self) -> Phase:
+        return phase_of_state(self.state)

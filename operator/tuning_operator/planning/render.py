@@ -1,0 +1,106 @@
+"""Plans and validation results as text, JSON and a pull-request comment (Markdown).
+
+The Markdown form is read by reviewers in a PR: changes first, a summary line they can scan,
+and never longer than a PR comment may be, however many jobs the directory holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from tuning_operator.planning.planner import Action, ActionKind, Plan
+from tuning_operator.specs.loader import DirectoryLoad, SpecError
+
+MARKDOWN_LIMIT = 60_000
+_SYMBOL = {
+    ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
+    ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.ORPHAN: "~",
+    ActionKind.NOOP: "=",
+}
+_SUMMARY_WORDS = {
+    ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
+    ActionKind.WAIT: "waiting for quota", ActionKind.CONFLICT: "in conflict",
+    ActionKind.INVALID: "invalid", ActionKind.ORPHAN: "to orphan",
+    ActionKind.NOOP: "unchanged",
+}
+
+
+def summary(plan: Plan) -> str:
+    counts = plan.counts()
+    parts = [f"{counts.get(kind, 0)} {_SUMMARY_WORDS[kind]}" for kind in ActionKind]
+    return "Plan: " + ", ".join(parts)
+
+
+def plan_text(plan: Plan) -> str:
+    lines = [summary(plan)]
+    lines.extend(f"held: {reason}" for reason in plan.held)
+    for a in plan.actions:
+        who = f"{a.team}/{a.job}" if a.team and a.job else (a.job or a.file or "?")
+        lines.append(f"  {_SYMBOL[a.kind]} {a.kind.value:<8} {who:<48} {a.region or '-':<14}"
+                     f" {a.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def plan_json(plan: Plan) -> str:
+    document = {
+        "changes": plan.changes,
+        "summary": {kind.value: plan.counts().get(kind, 0) for kind in ActionKind},
+        "held": list(plan.held),
+        "actions": [_action_dict(a) for a in plan.actions],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _action_dict(a: Action) -> dict[str, object]:
+    return {
+        "action": a.kind.value, "job": a.job, "team": a.team, "region": a.region,
+        "file": a.file, "phase": a.phase.value if a.phase else None,
+        "vertexJob": a.vertex_name, "specHash": a.spec_hash[:16] if a.spec_hash else None,
+        "reason": a.reason,
+    }
+
+
+def _cell(text: str | None) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: summary, held removals, then a table that is cut to stay under `limit`."""
+    counts = plan.counts()
+    bold = ", ".join(f"**{counts.get(k, 0)} {_SUMMARY_WORDS[k]}**" if counts.get(k) else
+                     f"{counts.get(k, 0)} {_SUMMARY_WORDS[k]}" for k in ActionKind)
+    head = ["### tuning-operator plan", "", bold, ""]
+    head.extend(f"> held: {_cell(reason)}" for reason in plan.held)
+    head.extend(["", "| | action | job | team | region | reason |", "|---|---|---|---|---|---|"])
+    footer_room = 200
+    size = sum(len(line) + 1 for line in head)
+    rows: list[str] = []
+    for index, a in enumerate(plan.actions):
+        row = (f"| {_SYMBOL[a.kind]} | {a.kind.value} | {_cell(a.job or a.file)} |"
+               f" {_cell(a.team)} | {_cell(a.region)} | {_cell(a.reason)[:300]} |")
+        if size + len(row) + 1 + footer_room > limit:
+            rest = len(plan.actions) - index
+            rows.append("")
+            rows.append(f"_… {rest} more rows not shown (comment size limit); run"
+                        " `tuning-operator plan --format json` for all of them._")
+            break
+        rows.append(row)
+        size += len(row) + 1
+    return "\n".join(head + rows) + "\n"
+
+
+def errors_text(errors: Sequence[SpecError]) -> str:
+    return "".join(f"{e}\n" for e in errors)
+
+
+def validation_json(load: DirectoryLoad) -> str:
+    document = {
+        "valid": sorted(load.jobs),
+        "errors": [
+            {"file": e.file, "line": e.line, "column": e.column, "job": e.job,
+             "message": e.message}
+            for e in load.errors
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -1,0 +1,448 @@
+"""Load a jobs directory: every job file parsed, checked, and every problem reported per file.
+
+A problem in one file never hides another file, and never looks like a deleted job: a file that
+fails to load still reports the job name when it can be read, so the reconciler keeps that job
+as it is. Files are re-parsed only when their stat changes (the cache is passed in).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tuning_operator.specs import labels as label_rules
+from tuning_operator.specs.catalog import Catalog, default_catalog
+from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.policy import POLICY_FILE, Policy
+
+MAX_FILE_BYTES = 1024 * 1024
+JOB_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class SpecError:
+    """One problem in one file; `line`/`column` are 1-based when YAML gives a position."""
+
+    file: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    job: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LoadedJob:
+    """A valid job file."""
+
+    path: str  # relative to the jobs directory
+    team: str
+    job: TuningJob
+    spec_hash: str
+
+    @property
+    def name(self) -> str:
+        return self.job.metadata.name
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    team: str | None
+    name: str | None
+    job: TuningJob | None
+    errors: tuple[SpecError, ...]
+
+
+@dataclass
+class LoadCache:
+    """Parsed files by relative path and stat, so an unchanged file is not parsed again."""
+
+    files: dict[str, tuple[tuple[int, int, int], FileResult]] = field(default_factory=dict)
+    parses: int = 0
+
+
+@dataclass(frozen=True)
+class DirectoryLoad:
+    """The desired state: valid jobs by name, errors per file, and the names that are broken."""
+
+    root: str
+    jobs: Mapping[str, LoadedJob]
+    errors: tuple[SpecError, ...]
+    invalid_names: frozenset[str]  # names read from files that failed to load
+    unnamed_failures: int  # files that failed before a name could be read
+    policy: Policy | None
+    policy_broken: bool
+    readable: bool  # False: missing or unreadable directory; nothing may be deleted
+
+    @property
+    def file_count(self) -> int:
+        return len(self.jobs) + len(self.invalid_names) + self.unnamed_failures
+
+
+def load_jobs_dir(
+    root: str | os.PathLike[str],
+    *,
+    catalog: Catalog | None = None,
+    cache: LoadCache | None = None,
+) -> DirectoryLoad:
+    """Parse and check every job file under `root`."""
+    catalog = catalog or default_catalog()
+    cache = cache if cache is not None else LoadCache()
+    base = Path(root)
+    shown = str(base)
+    try:
+        paths = sorted(_job_paths(base))
+    except OSError as exc:
+        error = SpecError(
+            file=shown,
+            message=f"cannot read the jobs directory ({exc.strerror or exc}); check the path"
+            " and its permissions",
+        )
+        return DirectoryLoad(shown, {}, (error,), frozenset(), 0, None, False, readable=False)
+
+    errors: list[SpecError] = []
+    policy, policy_broken = _load_policy(base, errors)
+    results = [_cached_result(base, rel, cache) for rel in paths]
+    cache.files = {k: v for k, v in cache.files.items() if k in set(paths)}
+
+    checked = [_check_semantics(base, r, catalog, policy) for r in results]
+    by_name: dict[str, list[FileResult]] = {}
+    for result in checked:
+        if result.name is not None:
+            by_name.setdefault(result.name, []).append(result)
+
+    jobs: dict[str, LoadedJob] = {}
+    invalid: set[str] = set()
+    unnamed = 0
+    for result in checked:
+        errors.extend(result.errors)
+        twins = by_name.get(result.name or "", [])
+        if len(twins) > 1:
+            others = ", ".join(str(base / t.path) for t in twins if t is not result)
+            errors.append(
+                SpecError(
+                    file=str(base / result.path),
+                    job=result.name,
+                    message=f"metadata.name {result.name!r} is also used by {others}; job names"
+                    " are unique in the whole jobs directory: rename one of them",
+                )
+            )
+        if result.name is None:
+            unnamed += 1
+        elif result.errors or len(twins) > 1 or result.job is None or result.team is None:
+            invalid.add(result.name)
+        else:
+            jobs[result.name] = LoadedJob(
+                path=result.path,
+                team=result.team,
+                job=result.job,
+                spec_hash=result.job.spec_hash(),
+            )
+    return DirectoryLoad(
+        root=shown,
+        jobs=jobs,
+        errors=tuple(errors),
+        invalid_names=frozenset(invalid),
+        unnamed_failures=unnamed,
+        policy=policy,
+        policy_broken=policy_broken,
+        readable=True,
+    )
+
+
+def _job_paths(base: Path) -> Iterator[str]:
+    """Relative paths of job files; dot files, `_` files and editors' temp files are skipped."""
+    if not base.is_dir():
+        raise NotADirectoryError(20, "not a directory", str(base))
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        for filename in filenames:
+            if filename.startswith((".", "_", "#")) or not filename.endswith(JOB_SUFFIXES):
+                continue
+            yield (Path(dirpath) / filename).relative_to(base).as_posix()
+
+
+def _cached_result(base: Path, rel: str, cache: LoadCache) -> FileResult:
+    full = base / rel
+    if full.is_symlink() and not full.resolve().is_relative_to(base.resolve()):
+        return _failed(base, rel, None, "symlink points outside the jobs directory; copy the file"
+                       " into the directory instead of linking to it")
+    try:
+        st = full.stat()
+    except OSError as exc:
+        return _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
+    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+    hit = cache.files.get(rel)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    cache.parses += 1
+    result = _parse_file(base, rel, st.st_size)
+    cache.files[rel] = (key, result)
+    return result
+
+
+def _failed(base: Path, rel: str, name: str | None, message: str, *,
+            line: int | None = None, column: int | None = None) -> FileResult:
+    error = SpecError(file=str(base / rel), message=message, line=line, column=column, job=name)
+    return FileResult(path=rel, team=_team_of(rel), name=name, job=None, errors=(error,))
+
+
+def _team_of(rel: str) -> str | None:
+    parts = rel.split("/")
+    return parts[0] if len(parts) > 1 else None
+
+
+def _parse_file(base: Path, rel: str, size: int) -> FileResult:
+    if size > MAX_FILE_BYTES:
+        return _failed(base, rel, None, f"file is {size:,} bytes; a job file may be at most"
+                       f" {MAX_FILE_BYTES:,} bytes (1 MiB): one job per file, no embedded data")
+    try:
+        raw = (base / rel).read_bytes()
+    except OSError as exc:
+        return _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return _failed(base, rel, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset"
+                       f" {exc.start}); save the file as UTF-8", line=line)
+    document = _parse_yaml(base, rel, text)
+    if isinstance(document, FileResult):
+        return document
+    node, data = document
+    name = _name_of(data)
+    errors = [
+        SpecError(file=str(base / rel), message=message, line=line, column=col, job=name)
+        for message, line, col in _duplicate_keys(node)
+    ]
+    try:
+        job: TuningJob | None = TuningJob.model_validate(data)
+    except ValidationError as exc:
+        job = None
+        errors.extend(_validation_errors(base, rel, node, exc, name=name, model=TuningJob))
+    return FileResult(path=rel, team=_team_of(rel), name=name, job=job, errors=tuple(errors))
+
+
+def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | FileResult:
+    loader = yaml.CSafeLoader(text)
+    try:
+        if not loader.check_node():
+            return _failed(base, rel, None, "file is empty; write a TuningJob or delete the file")
+        node = loader.get_node()
+        assert node is not None  # check_node() said a document follows
+        if loader.check_node():
+            extra = loader.get_node()
+            mark = extra.start_mark if extra else node.end_mark
+            return _failed(base, rel, None, "more than one YAML document ('---'); keep one job"
+                           " per file", line=mark.line + 1, column=mark.column + 1)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        return _failed(base, rel, None, f"YAML syntax error: {problem}; fix the syntax",
+                       line=mark.line + 1 if mark else None,
+                       column=mark.column + 1 if mark else None)
+    except yaml.YAMLError as exc:
+        return _failed(base, rel, None, f"YAML error: {exc}")
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        return _failed(base, rel, None, f"top level is {kind}, not a mapping; a job file starts"
+                       " with `apiVersion: tuning-operator/v1`", line=1, column=1)
+    return node, data
+
+
+def _name_of(data: Mapping[str, Any]) -> str | None:
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int, int]]:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    yield (f"key {key.value!r} appears twice in one mapping; YAML would keep only"
+                           " the last one: remove one", key.start_mark.line + 1,
+                           key.start_mark.column + 1)
+                seen.add(key.value)
+            yield from _duplicate_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item)
+
+
+def _locate(node: yaml.Node, loc: tuple[int | str, ...]) -> tuple[int, int] | None:
+    """1-based line and column of the YAML node at `loc` (the key itself for the last step)."""
+    mark = node.start_mark
+    for step in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            match = next(((k, v) for k, v in node.value if k.value == step), None)
+            if match is None:
+                break
+            mark, node = match[0].start_mark, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(
+            node.value
+        ):
+            node = node.value[step]
+            mark = node.start_mark
+        else:
+            break
+    return mark.line + 1, mark.column + 1
+
+
+_HINTS = {
+    "name": "use a DNS label: lowercase letters, digits and '-', starting with a letter and"
+    " ending with a letter or digit, at most 63 characters (e.g. support-classifier-v3)",
+    "trainingDataset": "use gs://BUCKET/PATH/FILE.jsonl (a JSONL object in Cloud Storage)",
+    "validationDataset": "use gs://BUCKET/PATH/FILE.jsonl (a JSONL object in Cloud Storage)",
+    "region": "use a Vertex region such as us-central1 or europe-west4",
+    "serviceAccount": "use a service account email, NAME@PROJECT.iam.gserviceaccount.com",
+    "encryptionKey": "use projects/P/locations/L/keyRings/R/cryptoKeys/K",
+    "datasetPrefixes": "use gs:// prefixes, e.g. gs://my-datasets/support/",
+}
+
+
+def _validation_errors(
+    base: Path, rel: str, node: yaml.Node, exc: ValidationError, *, name: str | None,
+    model: type[BaseModel],
+) -> Iterator[SpecError]:
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        kind = err["type"]
+        field_name = str(loc[-1]) if loc else ""
+        if kind == "extra_forbidden":
+            message = (f"unknown field `{dotted}`{_did_you_mean(model, loc)}; remove it or fix"
+                       " the spelling")
+        elif kind == "missing":
+            message = f"missing required field `{dotted}`; add it"
+        elif kind.startswith("string_") and field_name in _HINTS:
+            message = f"`{dotted}`: {err['input']!r} is not valid; {_HINTS[field_name]}"
+        elif kind in ("literal_error", "enum"):
+            message = f"`{dotted}`: {err['input']!r} is not allowed; {err['msg'].lower()}"
+        elif kind == "value_error":
+            message = f"`{dotted}`: {err['msg'].removeprefix('Value error, ')}"
+        else:
+            message = f"`{dotted}`: {err['msg']} (got {err['input']!r})"
+        position = _locate(node, loc)
+        yield SpecError(
+            file=str(base / rel), message=message, job=name,
+            line=position[0] if position else None, column=position[1] if position else None,
+        )
+
+
+def _did_you_mean(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """Suggest the closest known field for a typo, walking the model along `loc`."""
+    current: type[BaseModel] | None = model
+    for step in loc[:-1]:
+        if current is None or not isinstance(step, str):
+            return ""
+        info = next((f for n, f in current.model_fields.items() if step in (f.alias, n)),
+                    None)
+        annotation = info.annotation if info else None
+        current = _model_in(annotation)
+    if current is None:
+        return ""
+    known = [f.alias or n for n, f in current.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean `{close[0]}`?)" if close else f" (known here: {', '.join(known)})"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _load_policy(base: Path, errors: list[SpecError]) -> tuple[Policy | None, bool]:
+    path = base / POLICY_FILE
+    if not path.exists():
+        return None, False
+    result = _parse_yaml(base, POLICY_FILE, path.read_text(encoding="utf-8", errors="replace"))
+    if isinstance(result, FileResult):
+        errors.extend(result.errors)
+        return None, True
+    node, data = result
+    try:
+        return Policy.model_validate(data), False
+    except ValidationError as exc:
+        errors.extend(_validation_errors(base, POLICY_FILE, node, exc, name=None, model=Policy))
+        return None, True
+
+
+def _check_semantics(
+    base: Path, result: FileResult, catalog: Catalog, policy: Policy | None
+) -> FileResult:
+    """Checks that need the catalog, the team layout or the policy."""
+    job = result.job
+    if job is None:
+        return result
+    shown = str(base / result.path)
+    problems = list(_semantic_problems(job, result.team, catalog, policy))
+    if not problems:
+        return result
+    extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
+    return FileResult(result.path, result.team, result.name, None, result.errors + extra)
+
+
+def _semantic_problems(
+    job: TuningJob, team: str | None, catalog: Catalog, policy: Policy | None
+) -> Iterator[str]:
+    spec = job.spec
+    if team is None:
+        yield ("a job file must sit in a team directory (jobs/<team>/<file>.yaml): the first"
+               " directory level names the team; move the file")
+    elif not label_rules.is_valid_label_value(team):
+        yield (f"team directory {team!r} is not a valid Vertex label value (lowercase letters,"
+               " digits, '_' or '-', ≤ 63 characters); rename the directory")
+    for problem in label_rules.label_problems(job.metadata.labels):
+        yield f"`metadata.labels`: {problem}"
+    model = catalog.get(spec.base_model)
+    if model is None:
+        yield (f"`spec.baseModel`: unknown base model {spec.base_model!r}; use one of:"
+               f" {catalog.known()}")
+    elif spec.hyper_parameters and spec.hyper_parameters.adapter_size is not None:
+        size = spec.hyper_parameters.adapter_size
+        if not model.adapter_sizes:
+            yield (f"`spec.hyperParameters.adapterSize`: {model.name} takes no adapter size;"
+                   " remove it")
+        elif size not in model.adapter_sizes:
+            allowed = ", ".join(str(s) for s in model.adapter_sizes)
+            yield (f"`spec.hyperParameters.adapterSize`: {size} is not allowed for {model.name};"
+                   f" use one of {allowed} (default {model.default_adapter_size})")
+    if spec.validation_dataset is not None and spec.validation_dataset == spec.training_dataset:
+        yield ("`spec.validationDataset` is the training dataset itself; a validation set must"
+               " be separate (leakage inflates scores)")
+    rules = policy.for_team(team) if policy and team else None
+    if rules is None:
+        return
+    if rules.base_models is not None and spec.base_model not in rules.base_models:
+        yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
+               f" ({POLICY_FILE})")
+    if rules.dataset_prefixes is not None:
+        for field_name, uri in (("trainingDataset", spec.training_dataset),
+                                ("validationDataset", spec.validation_dataset)):
+            if uri is not None and not uri.startswith(tuple(rules.dataset_prefixes)):
+                yield (f"`spec.{field_name}`: {uri} is outside the prefixes team {team!r} may"
+                       f" use: {', '.join(rules.dataset_prefixes)} ({POLICY_FILE})")

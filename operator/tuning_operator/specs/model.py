@@ -1,0 +1,119 @@
+"""The job file, apiVersion `tuning-operator/v1`, kind `TuningJob`, as typed models.
+
+These models check what a single file can check on its own (shape, types, enums, formats).
+What needs outside knowledge — the model catalog, the team policy, other files — is checked by
+the loader, so the models stay pure and the JSON Schema printed from them is exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "tuning-operator/v1"
+
+DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+GCS_JSONL = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^\s]*[^/\s]\.jsonl$"
+REGION = r"^[a-z]+-[a-z]+[0-9]+$"
+SERVICE_ACCOUNT = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"
+KMS_KEY = r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
+
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+GcsJsonlUri = Annotated[str, StringConstraints(pattern=GCS_JSONL)]
+AdapterSize = Literal[1, 2, 4, 8, 16, 32]
+
+
+class _Strict(BaseModel):
+    """Unknown fields are errors (they are usually typos); files use camelCase keys."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class Metadata(_Strict):
+    name: DnsLabel = Field(description="Unique in the jobs directory; DNS label, ≤ 63 chars.")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Copied to the Vertex job; Vertex label rules apply."
+    )
+
+
+class HyperParameters(_Strict):
+    preset: Literal["recommended"] | None = Field(
+        default=None, description="`recommended`: the best-practice values for the dataset."
+    )
+    epoch_count: Annotated[int, Field(gt=0, le=100)] | None = None
+    adapter_size: AdapterSize | None = None
+    learning_rate_multiplier: Annotated[float, Field(gt=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _preset_or_values(self) -> HyperParameters:
+        explicit = (self.epoch_count, self.adapter_size, self.learning_rate_multiplier)
+        if self.preset is not None and any(v is not None for v in explicit):
+            raise ValueError(
+                "`preset: recommended` chooses every value itself; remove the explicit"
+                " epochCount/adapterSize/learningRateMultiplier or remove the preset"
+            )
+        return self
+
+
+class Spec(_Strict):
+    base_model: str = Field(description="A base model of the catalog, e.g. gemini-2.5-flash.")
+    region: Annotated[str, StringConstraints(pattern=REGION)] | None = Field(
+        default=None, description="Vertex region; default: the operator's region."
+    )
+    training_dataset: GcsJsonlUri
+    validation_dataset: GcsJsonlUri | None = None
+    hyper_parameters: HyperParameters | None = None
+    tuned_model_display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    service_account: Annotated[str, StringConstraints(pattern=SERVICE_ACCOUNT)] | None = None
+    encryption_key: Annotated[str, StringConstraints(pattern=KMS_KEY)] | None = None
+    priority: int = Field(default=0, description="Admission order when quota is full.")
+    cancel: bool = Field(default=False, description="true: the job must be cancelled.")
+    on_delete: Literal["Orphan", "Cancel"] = Field(
+        default="Orphan", description="What removing the file does to a running job."
+    )
+    on_spec_change: Literal["Conflict", "Replace"] = Field(
+        default="Conflict",
+        description="Conflict: a changed spec stops and is reported. Replace: cancel + create.",
+    )
+
+
+# Fields that steer the operator but are not sent to Vertex: changing them is no conflict.
+_OPERATOR_ONLY = frozenset({"priority", "cancel", "on_delete", "on_spec_change"})
+
+
+class TuningJob(_Strict):
+    """One job file."""
+
+    api_version: Literal["tuning-operator/v1"]
+    kind: Literal["TuningJob"]
+    metadata: Metadata
+    spec: Spec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    def spec_hash(self) -> str:
+        """sha256 of what would be sent to Vertex; equal hashes mean the same Vertex job."""
+        vertex_part = {
+            "metadata": self.metadata.model_dump(mode="json"),
+            "spec": self.spec.model_dump(mode="json", exclude=set(_OPERATOR_ONLY)),
+        }
+        canonical = json.dumps(vertex_part, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of a job file, for editors and CI."""
+    schema = TuningJob.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://tuning-operator.dev/schema/tuningjob-v1.json"
+    schema["title"] = "TuningJob (tuning-operator/v1)"
+    return schema

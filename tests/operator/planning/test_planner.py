@@ -1,0 +1,219 @@
+"""The planner: each case names the directory, the Vertex jobs, and the actions it must yield."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuning_operator.planning.model import ObservedJob, Phase
+from tuning_operator.planning.planner import ActionKind, PlanSettings, Remembered, plan
+from tuning_operator.specs import DirectoryLoad, load_jobs_dir
+from tuning_operator.specs.labels import ownership_labels
+
+PARENT = "projects/p/locations/us-central1/tuningJobs"
+
+
+def write_job(root: Path, team: str, name: str, extra: str = "") -> None:
+    """Write a minimal valid job file for `name` in `team`."""
+    (root / team).mkdir(parents=True, exist_ok=True)
+    (root / team / f"{name}.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: TuningJob\n"
+        f"metadata:\n  name: {name}\nspec:\n  baseModel: gemini-2.5-flash\n"
+        f"  trainingDataset: gs://datasets/{team}/train.jsonl\n{extra}"
+    )
+
+
+def vertex(load: DirectoryLoad | None, name: str, state: str, *, job_id: int = 1,
+           spec_hash: str | None = None, team: str = "t") -> ObservedJob:
+    """A managed Vertex job as List returns it, by default with the directory's spec hash."""
+    digest = spec_hash or (load.jobs[name].spec_hash if load and name in load.jobs else "0" * 16)
+    return ObservedJob(name=f"{PARENT}/{job_id}", state=state,
+                       labels=ownership_labels(job=name, spec_hash=digest, team=team))
+
+
+def unmanaged(job_id: int, state: str = "JOB_STATE_RUNNING") -> ObservedJob:
+    """A job someone else started, with no ownership labels."""
+    return ObservedJob(name=f"{PARENT}/{job_id}", state=state, labels={"owner": "someone"})
+
+
+def kinds(result_actions: object) -> dict[str | None, ActionKind]:
+    """Action kind per job name."""
+    return {a.job: a.kind for a in result_actions}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def jobs(tmp_path: Path) -> Path:
+    """A jobs directory with two teams and three jobs."""
+    write_job(tmp_path, "t", "a")
+    write_job(tmp_path, "t", "b", "  priority: 5\n")
+    write_job(tmp_path, "u", "c", "  onDelete: Cancel\n")
+    return tmp_path
+
+
+def test_absent_jobs_are_created(jobs: Path) -> None:
+    """With no Vertex jobs, every valid job is created and the plan has changes."""
+    result = plan(load_jobs_dir(jobs), [], PlanSettings())
+    assert kinds(result.actions) == {"a": ActionKind.CREATE, "b": ActionKind.CREATE,
+                                     "c": ActionKind.CREATE}
+    assert result.changes
+
+
+def test_existing_job_with_same_spec_is_noop_with_its_phase(jobs: Path) -> None:
+    """A job already on Vertex with the same spec hash is left alone; its phase is mapped."""
+    load = load_jobs_dir(jobs)
+    actual = [vertex(load, "a", "JOB_STATE_RUNNING"), vertex(load, "b", "JOB_STATE_SUCCEEDED", job_id=2),
+              vertex(load, "c", "JOB_STATE_QUEUED", job_id=3)]
+    result = plan(load, actual, PlanSettings())
+    assert {a.job: (a.kind, a.phase) for a in result.actions} == {
+        "a": (ActionKind.NOOP, Phase.RUNNING), "b": (ActionKind.NOOP, Phase.SUCCEEDED),
+        "c": (ActionKind.NOOP, Phase.SUBMITTED)}
+    assert not result.changes
+
+
+def test_changed_spec_is_a_conflict_not_a_replacement(jobs: Path) -> None:
+    """A Vertex job with another spec hash is a conflict; nothing is cancelled or created."""
+    load = load_jobs_dir(jobs)
+    result = plan(load, [vertex(load, "a", "JOB_STATE_RUNNING", spec_hash="f" * 16)],
+                  PlanSettings())
+    assert kinds(result.actions)["a"] == ActionKind.CONFLICT
+    conflict = next(a for a in result.actions if a.job == "a")
+    assert "rename the job" in conflict.reason
+
+
+def test_replace_cancels_old_job_then_creates(tmp_path: Path) -> None:
+    """onSpecChange: Replace cancels the active old job, and creates once it is terminal."""
+    write_job(tmp_path, "t", "a", "  onSpecChange: Replace\n")
+    load = load_jobs_dir(tmp_path)
+    running = plan(load, [vertex(load, "a", "JOB_STATE_RUNNING", spec_hash="f" * 16)],
+                   PlanSettings())
+    done = plan(load, [vertex(load, "a", "JOB_STATE_CANCELLED", spec_hash="f" * 16)],
+                PlanSettings())
+    assert kinds(running.actions)["a"] == ActionKind.CANCEL
+    assert kinds(done.actions)["a"] == ActionKind.CREATE
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [("JOB_STATE_RUNNING", ActionKind.CANCEL), ("JOB_STATE_PENDING", ActionKind.CANCEL),
+     ("JOB_STATE_SUCCEEDED", ActionKind.NOOP), ("JOB_STATE_CANCELLED", ActionKind.NOOP),
+     (None, ActionKind.NOOP)],
+)
+def test_cancel_requested(tmp_path: Path, state: str | None, expected: ActionKind) -> None:
+    """spec.cancel cancels an active job, leaves a finished one, and never creates one."""
+    write_job(tmp_path, "t", "a", "  cancel: true\n")
+    load = load_jobs_dir(tmp_path)
+    actual = [vertex(load, "a", state)] if state else []
+    assert kinds(plan(load, actual, PlanSettings()).actions)["a"] == expected
+
+
+def test_quota_admits_by_priority_then_first_seen(jobs: Path) -> None:
+    """One free slot (an unmanaged job uses the other) goes to the highest priority job."""
+    load = load_jobs_dir(jobs)
+    result = plan(load, [unmanaged(9)], PlanSettings(max_concurrent_jobs=2))
+    assert kinds(result.actions) == {"a": ActionKind.WAIT, "b": ActionKind.CREATE,
+                                     "c": ActionKind.WAIT}
+    first_seen = {"a": 20.0, "c": 10.0}
+    result = plan(load, [], PlanSettings(max_concurrent_jobs=2, first_seen=first_seen))
+    assert kinds(result.actions) == {"a": ActionKind.WAIT, "b": ActionKind.CREATE,
+                                     "c": ActionKind.CREATE}
+
+
+def test_team_cap_from_policy(jobs: Path) -> None:
+    """A team capped at one active job waits once it has one running."""
+    (jobs / "_policy.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: Policy\nteams:\n  t: {maxConcurrentJobs: 1}\n")
+    load = load_jobs_dir(jobs)
+    result = plan(load, [], PlanSettings())
+    assert kinds(result.actions) == {"a": ActionKind.WAIT, "b": ActionKind.CREATE,
+                                     "c": ActionKind.CREATE}
+
+
+def test_broken_policy_holds_every_create(jobs: Path) -> None:
+    """A policy file that fails to load holds creates: it restricts, it must not be bypassed."""
+    (jobs / "_policy.yaml").write_text("apiVersion: tuning-operator/v1\nkind: Policy\nteams: [\n")
+    load = load_jobs_dir(jobs)
+    result = plan(load, [], PlanSettings())
+    assert {a.kind for a in result.actions if a.job} == {ActionKind.WAIT}
+    assert any(a.kind == ActionKind.INVALID and a.file.endswith("_policy.yaml")
+               for a in result.actions if a.file)
+
+
+def test_removed_file_orphans_by_default_and_cancels_when_asked(jobs: Path) -> None:
+    """Removing a file orphans its job, unless its last spec said onDelete: Cancel."""
+    write_job(jobs, "t", "e")
+    load = load_jobs_dir(jobs)
+    actual = [vertex(load, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("abce")]
+    remembered = {n: Remembered(path=f"t/{n}.yaml", team="t",
+                                on_delete="Cancel" if n == "c" else "Orphan") for n in "abce"}
+    (jobs / "u" / "c.yaml").unlink()
+    (jobs / "t" / "a.yaml").unlink()
+    write_job(jobs, "t", "d")
+    result = plan(load_jobs_dir(jobs), actual, PlanSettings(remembered=remembered))
+    assert kinds(result.actions) == {"a": ActionKind.ORPHAN, "b": ActionKind.NOOP,
+                                     "c": ActionKind.CANCEL, "d": ActionKind.CREATE,
+                                     "e": ActionKind.NOOP}
+
+
+def test_broken_file_is_not_a_deleted_job(jobs: Path) -> None:
+    """A file that fails validation keeps its running job: invalid, never cancelled."""
+    load = load_jobs_dir(jobs)
+    actual = [vertex(load, "c", "JOB_STATE_RUNNING")]
+    (jobs / "u" / "c.yaml").write_text((jobs / "u" / "c.yaml").read_text() + "  oops: 1\n")
+    result = plan(load_jobs_dir(jobs), actual, PlanSettings(
+        remembered={"c": Remembered(path="u/c.yaml", team="u", on_delete="Cancel")}))
+    assert kinds(result.actions)["c"] == ActionKind.INVALID
+    assert not any(a.kind == ActionKind.CANCEL for a in result.actions)
+
+
+def test_unparseable_file_holds_removal_cancels(jobs: Path) -> None:
+    """A file broken before its name can be read holds every onDelete: Cancel."""
+    load = load_jobs_dir(jobs)
+    actual = [vertex(load, "c", "JOB_STATE_RUNNING")]
+    (jobs / "u" / "c.yaml").write_text("apiVersion: [\n")
+    result = plan(load_jobs_dir(jobs), actual, PlanSettings(
+        remembered={"c": Remembered(path="u/c.yaml", team="u", on_delete="Cancel")}))
+    assert not any(a.kind == ActionKind.CANCEL for a in result.actions)
+    assert any("failed before their job name" in h for h in result.held)
+
+
+@pytest.mark.parametrize("how", ["emptied", "missing"])
+def test_empty_or_missing_directory_cancels_nothing(jobs: Path, how: str) -> None:
+    """An emptied or missing jobs directory holds every cancellation and says why."""
+    load = load_jobs_dir(jobs)
+    actual = [vertex(load, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("abc")]
+    remembered = {n: Remembered(path="x", team="t", on_delete="Cancel") for n in "abc"}
+    for path in jobs.rglob("*.yaml"):
+        path.unlink()
+    target = jobs if how == "emptied" else jobs / "missing"
+    result = plan(load_jobs_dir(target), actual, PlanSettings(remembered=remembered))
+    assert not any(a.kind == ActionKind.CANCEL for a in result.actions)
+    assert any("empty or unreadable" in h for h in result.held)
+
+
+def test_mass_disappearance_holds_cancels_unless_allowed(jobs: Path) -> None:
+    """Two of three jobs vanishing at once cancels nothing, unless the override is given."""
+    load = load_jobs_dir(jobs)
+    actual = [vertex(load, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("abc")]
+    remembered = {n: Remembered(path="x", team="t", on_delete="Cancel") for n in "abc"}
+    (jobs / "t" / "a.yaml").unlink()
+    (jobs / "u" / "c.yaml").unlink()
+    held = plan(load_jobs_dir(jobs), actual, PlanSettings(remembered=remembered))
+    allowed = plan(load_jobs_dir(jobs), actual,
+                   PlanSettings(remembered=remembered, allow_mass_deletion=True))
+    assert not any(a.kind == ActionKind.CANCEL for a in held.actions)
+    assert {a.job for a in allowed.actions if a.kind == ActionKind.CANCEL} == {"a", "c"}
+
+
+def test_unmanaged_jobs_are_never_acted_on(jobs: Path) -> None:
+    """Unmanaged jobs yield no action of their own; they only use quota."""
+    result = plan(load_jobs_dir(jobs), [unmanaged(7), unmanaged(8, "JOB_STATE_SUCCEEDED")],
+                  PlanSettings())
+    assert all(a.vertex_name is None or not a.vertex_name.endswith(("/7", "/8"))
+               for a in result.actions)
+
+
+def test_plan_is_deterministic(jobs: Path) -> None:
+    """The same inputs give the same plan, in the same order."""
+    load = load_jobs_dir(jobs)
+    assert plan(load, [], PlanSettings()) == plan(load, [], PlanSettings())
