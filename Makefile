@@ -17,9 +17,10 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/tuning-operator validate --jobs-dir examples/jobs
 	$(BIN)/tuning-operator plan --offline --jobs-dir examples/jobs --max-concurrent-jobs 2
+	$(BIN)/tuning-operator demo --jobs-dir examples/jobs
 
 lint: $(STAMP)
-	$(BIN)/ruff check operator tests infra bench
+	$(BIN)/ruff check
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -64,6 +64,7 @@ class PlanSettings:
     remembered: Mapping[str, Remembered] = field(default_factory=dict)
     first_seen: Mapping[str, float] = field(default_factory=dict)
     allow_mass_deletion: bool = False
+    extra_active: Mapping[str, int] = field(default_factory=dict)  # region → unlisted active jobs
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def _admit(
 ) -> Iterable[Action]:
     """Create absent jobs while quota allows: priority first, then first seen."""
     used: Counter[str] = Counter(o.region for o in actual if o.active)
+    used.update(settings.extra_active)
     team_used: Counter[str] = Counter(
         o.labels.get(owner.TEAM, "") for o in actual if o.active and o.managed
     )

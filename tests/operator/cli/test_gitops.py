@@ -115,8 +115,8 @@ def test_fast_commands_import_no_google_library(argv: list[str]) -> None:
         "import sys\nfrom tuning_operator.cli import main\n"
         f"main({[*argv, '--jobs-dir', str(EXAMPLES)]!r})\n"
         # namespace stubs made by a .pth file at start-up have no __file__: they load no code
-        "heavy = sorted(m for m, mod in sys.modules.items()\n"
-        "               if m.split('.')[0] in ('google', 'grpc') and getattr(mod, '__file__', None))\n"
+        "heavy = sorted(m for m, mod in sys.modules.items() if getattr(mod, '__file__', None)\n"
+        "               and m.split('.')[0] in ('google', 'grpc'))\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

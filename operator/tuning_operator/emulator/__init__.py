@@ -1,0 +1,31 @@
+"""A Vertex AI tuning-job emulator: the real GenAiTuningService over gRPC and REST, locally.
+
+There is no public emulator for Vertex tuning jobs, and the operator must be tested with the
+real google-cloud-aiplatform client over the wire; this package is that peer. Public surface:
+`VertexEmulator` (in-process, a context manager), `EmulatorSettings`, and in
+`tuning_operator.emulator.testing` the helpers that run it as a separate process.
+It must never be imported by the operator's Vertex adapter: the adapter talks to it only over
+the wire, exactly as it talks to Vertex.
+"""
+
+from __future__ import annotations
+
+from tuning_operator.emulator.faults import METHODS, FaultSettings
+from tuning_operator.emulator.server import EmulatorSettings, VertexEmulator
+from tuning_operator.emulator.store import (
+    DEFAULT_PAGE_SIZE,
+    DURATION_LABEL,
+    MAX_PAGE_SIZE,
+    OUTCOME_LABEL,
+)
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "DURATION_LABEL",
+    "MAX_PAGE_SIZE",
+    "METHODS",
+    "OUTCOME_LABEL",
+    "EmulatorSettings",
+    "FaultSettings",
+    "VertexEmulator",
+]

@@ -1,0 +1,104 @@
+"""The emulator's admin endpoint: read call counts and change faults while it runs.
+
+Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like the API):
+
+    GET  /emulator/healthz                  → {"ok": true}
+    GET  /emulator/calls                    → {"CreateTuningJob": n, …} (both transports)
+    POST /emulator/calls:reset              → {}
+    GET  /emulator/faults                   → current settings and pending faults
+    POST /emulator/faults                   {"faultRate", "ghostCreateRate", "latencyMs"}, any
+    POST /emulator/faults:failNext          {"method": "ListTuningJobs", "code": "UNAVAILABLE",
+                                             "times": 2}
+    POST /emulator/faults:ghostNextCreates  {"times": 1}
+    POST /emulator/faults:clear             → {} (rates, latency and scripted faults to zero)
+
+Admin calls are not counted and never faulted. This module must never touch jobs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+import orjson
+
+from tuning_operator.emulator.faults import CallLedger, FaultInjector
+from tuning_operator.emulator.status import ApiError, invalid_argument
+
+Reply = tuple[int, dict[str, Any]]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+class AdminRoutes:
+    """Admin requests for one emulator's fault injector and call ledger."""
+
+    PREFIX = "/emulator/"
+
+    def __init__(self, faults: FaultInjector, ledger: CallLedger) -> None:
+        self._faults = faults
+        self._ledger = ledger
+
+    def handle(self, method: str, path: str, body: bytes) -> Reply:
+        route = (method, path.removeprefix(self.PREFIX))
+        document = self._document(body)
+        try:
+            return self._route(route, document)
+        except (ValueError, TypeError) as error:
+            raise invalid_argument(str(error)) from None
+
+    def _route(self, route: tuple[str, str], document: dict[str, Any]) -> Reply:
+        if route == ("GET", "healthz"):
+            return 200, {"ok": True}
+        if route == ("GET", "calls"):
+            return 200, dict(self._ledger.snapshot())
+        if route == ("POST", "calls:reset"):
+            self._ledger.reset()
+            return 200, {}
+        if route == ("GET", "faults"):
+            return 200, self._described()
+        if route == ("POST", "faults"):
+            self._faults.configure(
+                fault_rate=_number(document, "faultRate"),
+                ghost_create_rate=_number(document, "ghostCreateRate"),
+                latency_ms=_number(document, "latencyMs"),
+            )
+            return 200, self._described()
+        if route == ("POST", "faults:failNext"):
+            self._faults.fail_next(
+                str(document.get("method", "")),
+                str(document.get("code", "")),
+                times=int(document.get("times", 1)),
+                message=str(document.get("message", "")),
+            )
+            return 200, self._described()
+        if route == ("POST", "faults:ghostNextCreates"):
+            self._faults.ghost_next_creates(int(document.get("times", 1)))
+            return 200, self._described()
+        if route == ("POST", "faults:clear"):
+            self._faults.clear()
+            return 200, {}
+        raise ApiError(grpc.StatusCode.NOT_FOUND, f"no admin route {route[0]} {route[1]}")
+
+    def _described(self) -> dict[str, Any]:
+        return {_camel(key): value for key, value in self._faults.describe().items()}
+
+    @staticmethod
+    def _document(body: bytes) -> dict[str, Any]:
+        if not body.strip():
+            return {}
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise invalid_argument(f"admin body is not JSON: {error}") from None
+        if not isinstance(document, dict):
+            raise invalid_argument("admin body must be a JSON object")
+        return document
+
+
+def _number(document: dict[str, Any], key: str) -> float | None:
+    value = document.get(key)
+    return None if value is None else float(value)

@@ -1,0 +1,87 @@
+"""The emulated service over gRPC, with the message types google-cloud-aiplatform ships.
+
+The GAPIC package has no `*_pb2_grpc` servicer, so the four methods are registered with a
+generic handler under the real service name, serialized with the proto-plus classes the client
+itself uses. No hand-written protos. This module only translates; it holds no state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from google.cloud import aiplatform_v1
+from google.protobuf import empty_pb2
+
+from tuning_operator.emulator.service import TuningService
+from tuning_operator.emulator.status import ApiError
+
+SERVICE_NAME = "google.cloud.aiplatform.v1.GenAiTuningService"
+
+
+def _unary(
+    work: Callable[[Any], Any], request_type: Any, response_serializer: Callable[[Any], bytes]
+) -> grpc.RpcMethodHandler:
+    def handle(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return work(request)
+        except ApiError as error:
+            context.abort(error.code, error.message)
+
+    return grpc.unary_unary_rpc_method_handler(
+        handle,
+        request_deserializer=request_type.deserialize,
+        response_serializer=response_serializer,
+    )
+
+
+def _cancel(service: TuningService) -> Callable[[Any], empty_pb2.Empty]:
+    def cancel(request: aiplatform_v1.CancelTuningJobRequest) -> empty_pb2.Empty:
+        service.cancel_tuning_job(request)
+        return empty_pb2.Empty()
+
+    return cancel
+
+
+def service_handler(service: TuningService) -> grpc.GenericRpcHandler:
+    """The GenAiTuningService methods the emulator implements, as one generic handler."""
+    job = aiplatform_v1.TuningJob.serialize
+    return grpc.method_handlers_generic_handler(
+        SERVICE_NAME,
+        {
+            "CreateTuningJob": _unary(
+                service.create_tuning_job, aiplatform_v1.CreateTuningJobRequest, job
+            ),
+            "GetTuningJob": _unary(service.get_tuning_job, aiplatform_v1.GetTuningJobRequest, job),
+            "ListTuningJobs": _unary(
+                service.list_tuning_jobs,
+                aiplatform_v1.ListTuningJobsRequest,
+                aiplatform_v1.ListTuningJobsResponse.serialize,
+            ),
+            "CancelTuningJob": _unary(
+                _cancel(service),
+                aiplatform_v1.CancelTuningJobRequest,
+                empty_pb2.Empty.SerializeToString,
+            ),
+        },
+    )
+
+
+class GrpcFront:
+    """A gRPC server for one TuningService on a loopback port (0: a free one)."""
+
+    def __init__(self, service: TuningService, *, host: str, port: int, workers: int = 8) -> None:
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+        self._server.add_generic_rpc_handlers((service_handler(service),))
+        self.port: int = self._server.add_insecure_port(f"{host}:{port}")
+        if self.port == 0:
+            raise OSError(f"cannot bind the gRPC port {host}:{port}")
+        self.endpoint = f"{host}:{self.port}"
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self, grace: float = 1.0) -> None:
+        self._server.stop(grace).wait(timeout=grace + 5.0)

@@ -1,0 +1,289 @@
+"""The emulated GenAiTuningService's semantics: create, get, list and cancel tuning jobs.
+
+Transport-free: the gRPC and REST servers both call these methods with the real aiplatform_v1
+message types and turn `ApiError` into their own error form. Server-chosen numeric ids, create
+order as the stable list order, validation like Vertex, the concurrent-job quota and the state
+file live here; states come from `timeline`, faults are not this module's business.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+import orjson
+from google.cloud import aiplatform_v1
+from google.protobuf import json_format
+from google.rpc import status_pb2
+
+from tuning_operator.emulator import statefile
+from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
+from tuning_operator.emulator.status import ApiError, invalid_argument
+from tuning_operator.emulator.timeline import (
+    CANCELLING,
+    SUCCEEDED,
+    JobRecord,
+    Observation,
+    Outcome,
+    observe,
+)
+from tuning_operator.emulator.validation import check_create, parse_job_name, parse_parent
+from tuning_operator.specs.catalog import Catalog
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100  # larger page sizes are coerced down, as AIP-158 allows
+OUTCOME_LABEL = "emulator-outcome"  # "fail": the job ends FAILED
+DURATION_LABEL = "emulator-duration-ms"  # digits: this job runs that long instead of job_seconds
+_OUTPUT_ONLY = (
+    "name",
+    "state",
+    "create_time",
+    "start_time",
+    "end_time",
+    "update_time",
+    "error",
+    "tuned_model",
+    "tuning_data_stats",
+    "experiment",
+)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Timings and quota of the emulated project."""
+
+    job_seconds: float = 60.0
+    cancel_seconds: float = 1.0
+    max_active: int | None = None  # per project and region; None: unlimited
+
+
+def _timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+class JobStore:
+    """Every emulated tuning job, in create order, optionally persisted to a state file."""
+
+    def __init__(
+        self,
+        settings: StoreSettings,
+        *,
+        catalog: Catalog,
+        clock: Callable[[], float],
+        rng: random.Random,
+        state_file: Path | None = None,
+    ) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._clock = clock
+        self._rng = rng
+        self._state_file = state_file
+        self._lock = threading.Lock()
+        self._records: list[JobRecord] = []
+        self._index: dict[str, int] = {}
+        self._ids: set[str] = set()
+        if state_file is not None:
+            for document in statefile.load(state_file):
+                self._append(self._record_from_document(document))
+
+    @property
+    def settings(self) -> StoreSettings:
+        return self._settings
+
+    def create(self, parent: str, job: aiplatform_v1.TuningJob) -> aiplatform_v1.TuningJob:
+        location = parse_parent(parent)
+        check_create(job, self._catalog)
+        clean = aiplatform_v1.TuningJob.deserialize(aiplatform_v1.TuningJob.serialize(job))
+        for field in _OUTPUT_ONLY:
+            delattr(clean, field)
+        labels = dict(clean.labels)
+        outcome: Outcome = "fail" if labels.get(OUTCOME_LABEL) == "fail" else "succeed"
+        scripted_ms = labels.get(DURATION_LABEL, "")
+        duration = int(scripted_ms) / 1000 if scripted_ms.isdigit() else self._settings.job_seconds
+        with self._lock:
+            now = self._clock()
+            self._check_quota(location.parent, now)
+            record = JobRecord(
+                seq=len(self._records) + 1,
+                name=f"{location.parent}/tuningJobs/{self._new_id()}",
+                submitted=json_format.MessageToDict(aiplatform_v1.TuningJob.pb(clean)),
+                labels=labels,
+                created_at=now,
+                duration=duration,
+                outcome=outcome,
+                cancel_seconds=self._settings.cancel_seconds,
+                wire=aiplatform_v1.TuningJob.serialize(clean),
+            )
+            self._append(record)
+            self._persist()
+            return self._render(record, now)
+
+    def get(self, name: str) -> aiplatform_v1.TuningJob:
+        with self._lock:
+            record = self._find(name)
+            return self._render(record, self._clock())
+
+    def cancel(self, name: str) -> None:
+        with self._lock:
+            record = self._find(name)
+            now = self._clock()
+            seen = observe(record, now)
+            if seen.state == CANCELLING:
+                return
+            if not seen.active:
+                raise ApiError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"Cannot cancel tuning job {name}: it is already in state {seen.state}.",
+                )
+            cancelled = replace(record, cancel_requested_at=now)
+            self._records[self._index[name]] = cancelled
+            self._persist()
+
+    def list(
+        self, request: aiplatform_v1.ListTuningJobsRequest
+    ) -> aiplatform_v1.ListTuningJobsResponse:
+        location = parse_parent(request.parent)
+        if request.page_size < 0:
+            raise invalid_argument(f"page_size must not be negative, got {request.page_size}.")
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        try:
+            matches = compile_filter(request.filter)
+        except FilterError as error:
+            raise invalid_argument(f"Invalid filter {request.filter!r}: {error}") from None
+        fingerprint = _fingerprint(location.parent, request.filter)
+        after = _read_page_token(request.page_token, fingerprint)
+        page: list[aiplatform_v1.TuningJob] = []
+        page_end = after
+        with self._lock:
+            now = self._clock()
+            for record in self._records[after:]:
+                if record.parent != location.parent:
+                    continue
+                seen = observe(record, now)
+                if not matches(JobFacts(labels=record.labels, state=seen.state)):
+                    continue
+                if len(page) == size:
+                    token = _page_token(page_end=page_end, fingerprint=fingerprint)
+                    return aiplatform_v1.ListTuningJobsResponse(
+                        tuning_jobs=page, next_page_token=token
+                    )
+                page.append(self._render(record, now, seen))
+                page_end = record.seq
+        return aiplatform_v1.ListTuningJobsResponse(tuning_jobs=page)
+
+    def active_count(self, parent: str) -> int:
+        """How many jobs under `parent` hold a concurrent-job quota slot now."""
+        with self._lock:
+            return self._active_in(parent, self._clock())
+
+    # -- internals (callers hold the lock) ------------------------------------------------
+
+    def _check_quota(self, parent: str, now: float) -> None:
+        limit = self._settings.max_active
+        if limit is None:
+            return
+        active = self._active_in(parent, now)
+        if active >= limit:
+            raise ApiError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"Quota exceeded for aiplatform.googleapis.com/concurrent_tuning_jobs in {parent}:"
+                f" {active} of {limit} concurrent tuning jobs are active.",
+            )
+
+    def _active_in(self, parent: str, now: float) -> int:
+        return sum(1 for r in self._records if r.parent == parent and observe(r, now).active)
+
+    def _new_id(self) -> str:
+        while True:
+            candidate = str(self._rng.randrange(10**18, 10**19))
+            if candidate not in self._ids:
+                return candidate
+
+    def _append(self, record: JobRecord) -> None:
+        self._index[record.name] = len(self._records)
+        self._ids.add(record.job_id)
+        self._records.append(record)
+
+    def _find(self, name: str) -> JobRecord:
+        parse_job_name(name)
+        position = self._index.get(name)
+        if position is None:
+            raise ApiError(grpc.StatusCode.NOT_FOUND, f"TuningJob {name} not found.")
+        return self._records[position]
+
+    def _persist(self) -> None:
+        if self._state_file is not None:
+            statefile.save(self._state_file, self._records)
+
+    def _record_from_document(self, document: dict[str, Any]) -> JobRecord:
+        submitted = document["submitted"]
+        job = aiplatform_v1.TuningJob.from_json(orjson.dumps(submitted).decode())
+        return JobRecord(
+            seq=len(self._records) + 1,
+            name=document["name"],
+            submitted=submitted,
+            labels=dict(job.labels),
+            created_at=float(document["createdAt"]),
+            duration=float(document["durationSeconds"]),
+            outcome=document["outcome"],
+            cancel_requested_at=document["cancelRequestedAt"],
+            cancel_seconds=float(document["cancelSeconds"]),
+            wire=aiplatform_v1.TuningJob.serialize(job),
+        )
+
+    def _render(
+        self, record: JobRecord, now: float, seen: Observation | None = None
+    ) -> aiplatform_v1.TuningJob:
+        seen = seen or observe(record, now)
+        job: aiplatform_v1.TuningJob = aiplatform_v1.TuningJob.deserialize(record.wire)
+        job.name = record.name
+        job.state = getattr(aiplatform_v1.JobState, seen.state)
+        job.create_time = _timestamp(record.created_at)
+        job.update_time = _timestamp(seen.entered_at)
+        if seen.start_time is not None:
+            job.start_time = _timestamp(seen.start_time)
+        if seen.end_time is not None:
+            job.end_time = _timestamp(seen.end_time)
+        if seen.error_code:
+            job.error = status_pb2.Status(code=seen.error_code, message=seen.error_message)
+        if seen.state == SUCCEEDED:
+            prefix = record.parent
+            job.tuned_model = aiplatform_v1.TunedModel(
+                model=f"{prefix}/models/{record.job_id}@1",
+                endpoint=f"{prefix}/endpoints/{record.job_id}",
+            )
+        return job
+
+
+def _fingerprint(parent: str, filter_text: str) -> str:
+    return hashlib.sha256(f"{parent}\n{filter_text}".encode()).hexdigest()[:16]
+
+
+def _page_token(*, page_end: int, fingerprint: str) -> str:
+    raw = orjson.dumps({"after": page_end, "query": fingerprint})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_page_token(token: str, fingerprint: str) -> int:
+    """The create-order position after which the page starts (0 for the first page)."""
+    if not token:
+        return 0
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        document = orjson.loads(base64.urlsafe_b64decode(padded))
+        after, query = int(document["after"]), str(document["query"])
+    except (ValueError, KeyError, TypeError):
+        raise invalid_argument(f"Invalid page_token {token!r}.") from None
+    if query != fingerprint:
+        raise invalid_argument(
+            "page_token was issued for another parent or filter; repeat the first request."
+        )
+    return after

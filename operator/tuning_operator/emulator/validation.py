@@ -1,0 +1,143 @@
+"""What the emulated Vertex rejects with INVALID_ARGUMENT: malformed names and bad creates.
+
+The rules come from the same places the operator's own validator reads — the model catalog
+(base models, adapter sizes), the job model's gs:// JSONL pattern and the Vertex label rules —
+so the emulator cannot drift from them. It checks what Vertex checks, not the operator's
+extra policy: the ownership labels the operator reserves are ordinary labels here.
+This module never stores anything and never decides about quota.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from google.cloud import aiplatform_v1
+
+from tuning_operator.emulator.status import invalid_argument
+from tuning_operator.specs import labels as vertex_labels
+from tuning_operator.specs.catalog import Catalog
+from tuning_operator.specs.model import GCS_JSONL
+
+_PARENT = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)$")
+_NAME = re.compile(
+    r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/tuningJobs/(?P<id>[^/]+)$"
+)
+_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_GCS_JSONL = re.compile(GCS_JSONL)
+_PUBLISHER_PREFIX = "publishers/google/models/"
+_MAX_DISPLAY_NAME = 128
+
+ADAPTER_SIZE_BY_NAME = {
+    "ADAPTER_SIZE_ONE": 1,
+    "ADAPTER_SIZE_TWO": 2,
+    "ADAPTER_SIZE_FOUR": 4,
+    "ADAPTER_SIZE_EIGHT": 8,
+    "ADAPTER_SIZE_SIXTEEN": 16,
+    "ADAPTER_SIZE_THIRTY_TWO": 32,
+}
+
+
+@dataclass(frozen=True)
+class Location:
+    """The project and region a parent or a job name points at."""
+
+    project: str
+    region: str
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.project}/locations/{self.region}"
+
+
+def parse_parent(parent: str) -> Location:
+    """`projects/{p}/locations/{l}` → Location, else INVALID_ARGUMENT."""
+    match = _PARENT.match(parent)
+    if match is None:
+        raise invalid_argument(
+            f"Invalid parent {parent!r}: expected projects/{{project}}/locations/{{location}}."
+        )
+    return _location(match.group("project"), match.group("location"))
+
+
+def parse_job_name(name: str) -> Location:
+    """`projects/{p}/locations/{l}/tuningJobs/{numeric id}` → Location, else INVALID_ARGUMENT."""
+    match = _NAME.match(name)
+    if match is None or not match.group("id").isdigit():
+        raise invalid_argument(
+            f"Invalid resource name {name!r}: expected"
+            " projects/{project}/locations/{location}/tuningJobs/{numeric id}."
+        )
+    return _location(match.group("project"), match.group("location"))
+
+
+def _location(project: str, region: str) -> Location:
+    if not _REGION.match(region):
+        raise invalid_argument(f"Location {region!r} is not a Vertex AI region (e.g. us-central1).")
+    return Location(project=project, region=region)
+
+
+def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog) -> None:
+    """Raise INVALID_ARGUMENT for a job Vertex would not accept, with Vertex-like wording."""
+    base = job.base_model.removeprefix(_PUBLISHER_PREFIX)
+    model = catalog.get(base)
+    if model is None:
+        raise invalid_argument(
+            f"Base model {job.base_model!r} is not supported for supervised tuning."
+            f" Supported base models: {catalog.known()}."
+        )
+    if "supervised_tuning_spec" not in job:
+        raise invalid_argument("supervised_tuning_spec is required.")
+    spec = job.supervised_tuning_spec
+    _check_uri("training_dataset_uri", spec.training_dataset_uri, required=True)
+    _check_uri("validation_dataset_uri", spec.validation_dataset_uri, required=False)
+    hyper = spec.hyper_parameters
+    size_name = getattr(hyper.adapter_size, "name", str(hyper.adapter_size))
+    if size_name != "ADAPTER_SIZE_UNSPECIFIED":
+        size = ADAPTER_SIZE_BY_NAME.get(size_name)
+        if size is None:
+            raise invalid_argument(f"Unknown adapter size {size_name}.")
+        if size not in model.adapter_sizes:
+            allowed = ", ".join(str(s) for s in model.adapter_sizes) or "none (omit it)"
+            raise invalid_argument(
+                f"Adapter size {size} is not supported for base model {base}."
+                f" Supported adapter sizes: {allowed}."
+            )
+    if hyper.epoch_count < 0:
+        raise invalid_argument(f"epoch_count must be positive, got {hyper.epoch_count}.")
+    if hyper.learning_rate_multiplier < 0:
+        raise invalid_argument(
+            f"learning_rate_multiplier must be positive, got {hyper.learning_rate_multiplier}."
+        )
+    if len(job.tuned_model_display_name) > _MAX_DISPLAY_NAME:
+        raise invalid_argument(
+            f"tuned_model_display_name is {len(job.tuned_model_display_name)} characters;"
+            f" the limit is {_MAX_DISPLAY_NAME}."
+        )
+    check_labels(dict(job.labels))
+
+
+def _check_uri(field: str, uri: str, *, required: bool) -> None:
+    if not uri and not required:
+        return
+    if not _GCS_JSONL.match(uri):
+        raise invalid_argument(
+            f"{field} {uri!r} must be a Cloud Storage URI of a JSONL file"
+            " (gs://bucket/path/file.jsonl)."
+        )
+
+
+def check_labels(labels: dict[str, str]) -> None:
+    """Vertex label rules: ≤ 64 labels; keys start with a lowercase letter; ≤ 63 characters."""
+    if len(labels) > vertex_labels.MAX_LABELS:
+        raise invalid_argument(
+            f"A resource can have at most {vertex_labels.MAX_LABELS} labels; got {len(labels)}."
+        )
+    for key, value in labels.items():
+        key_ok = key[:1].islower() and key[:1].isalpha() and vertex_labels.is_valid_label_value(key)
+        if not key_ok or not vertex_labels.is_valid_label_value(value):
+            raise invalid_argument(
+                f"Invalid label {key!r}: {value!r}. Keys and values may contain only lowercase"
+                " letters, digits, underscores and dashes, at most 63 characters; keys must start"
+                " with a lowercase letter."
+            )

@@ -1,0 +1,190 @@
+"""`StatusEvent`: one phase change of one job, as a CloudEvents 1.0 message.
+
+Consumers (platform teams, the BigQuery trail, `events tail`) learn what happened from these
+events, so their shape is a contract: binary mode on Pub/Sub (CloudEvents context in message
+attributes, JSON data in the body), structured mode (one JSON object) in files and the outbox.
+The id is derived from the transition itself, never from a clock or a counter, so the same
+transition republished after a crash or an outage carries the same id and consumers can dedupe.
+This module must never import a Google library: the `file:` and `stdout:` sinks use it alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from tuning_operator.planning.model import Phase
+
+SPEC_VERSION = "1.0"
+EVENT_TYPE = "tuning-operator.job.phase-changed.v1"
+CONTENT_TYPE = "application/json"
+SOURCE_PREFIX = "//tuning-operator/"
+
+# JSON data key ↔ dataclass field, in the order they are written.
+_DATA_FIELDS = (
+    ("job", "job"),
+    ("team", "team"),
+    ("phase", "phase"),
+    ("previousPhase", "previous_phase"),
+    ("vertexState", "vertex_state"),
+    ("vertexJob", "vertex_job"),
+    ("tunedModel", "tuned_model"),
+    ("endpoint", "endpoint"),
+    ("error", "error"),
+    ("specHash", "spec_hash"),
+    ("gitCommit", "git_commit"),
+    ("gitAuthor", "git_author"),
+    ("operatorInstance", "operator_instance"),
+    ("reason", "reason"),
+)
+
+
+def source_for(instance: str) -> str:
+    """The `ce-source` of events from one operator instance (or one jobs directory)."""
+    return f"{SOURCE_PREFIX}{instance}"
+
+
+def transition_id(
+    *,
+    job: str,
+    spec_hash: str | None,
+    vertex_job: str | None,
+    previous_phase: Phase | None,
+    phase: Phase,
+) -> str:
+    """The deterministic `ce-id` of one transition: same inputs, same id, on any host."""
+    parts = (job, spec_hash or "", vertex_job or "", previous_phase or "", phase)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC, millisecond precision, `Z` suffix (what CloudEvents and BigQuery parse)."""
+    if moment.tzinfo is None:
+        raise ValueError("event times must be timezone-aware")
+    utc = moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusEvent:
+    """One phase change of one job, with who asked for it and what Vertex says."""
+
+    job: str
+    phase: Phase
+    previous_phase: Phase | None = None
+    team: str | None = None
+    vertex_state: str | None = None
+    vertex_job: str | None = None
+    tuned_model: str | None = None
+    endpoint: str | None = None
+    error: str | None = None
+    spec_hash: str | None = None
+    git_commit: str | None = None
+    git_author: str | None = None
+    operator_instance: str = ""
+    reason: str = ""
+    source: str = source_for("local")
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def event_id(self) -> str:
+        return transition_id(
+            job=self.job,
+            spec_hash=self.spec_hash,
+            vertex_job=self.vertex_job,
+            previous_phase=self.previous_phase,
+            phase=self.phase,
+        )
+
+    @property
+    def ordering_key(self) -> str:
+        """Pub/Sub keeps order per key; order matters per job, so the key is the job name."""
+        return self.job
+
+    def data(self) -> dict[str, Any]:
+        """The JSON data, camelCase keys; absent values are `null`, never omitted."""
+        return {key: getattr(self, attr) for key, attr in _DATA_FIELDS}
+
+    def data_bytes(self) -> bytes:
+        return orjson.dumps(self.data())
+
+    def attributes(self) -> dict[str, str]:
+        """Pub/Sub binary mode: the CloudEvents context as `ce-` message attributes.
+
+        `ce-team` and `ce-phase` are CloudEvents extensions, so a team can subscribe with a
+        filter such as `attributes.ce-team = "support"`.
+        """
+        attrs = {
+            "ce-specversion": SPEC_VERSION,
+            "ce-id": self.event_id,
+            "ce-source": self.source,
+            "ce-type": EVENT_TYPE,
+            "ce-subject": self.job,
+            "ce-time": rfc3339(self.time),
+            "content-type": CONTENT_TYPE,
+            "ce-phase": str(self.phase),
+        }
+        if self.team:
+            attrs["ce-team"] = self.team
+        return attrs
+
+    def to_structured(self) -> dict[str, Any]:
+        """CloudEvents structured mode (one JSON object), for files and the outbox."""
+        return {
+            "specversion": SPEC_VERSION,
+            "id": self.event_id,
+            "source": self.source,
+            "type": EVENT_TYPE,
+            "subject": self.job,
+            "time": rfc3339(self.time),
+            "datacontenttype": CONTENT_TYPE,
+            "data": self.data(),
+        }
+
+    def to_json_line(self) -> bytes:
+        return orjson.dumps(self.to_structured()) + b"\n"
+
+    @classmethod
+    def from_structured(cls, document: Mapping[str, Any]) -> StatusEvent:
+        """Inverse of `to_structured`; raises ValueError on anything else."""
+        _check_context(document.get("specversion"), document.get("type"))
+        return cls._from_data(
+            document.get("data"), source=document["source"], time=document["time"]
+        )
+
+    @classmethod
+    def from_pubsub(cls, data: bytes, attributes: Mapping[str, str]) -> StatusEvent:
+        """Inverse of (`data_bytes`, `attributes`): a received binary-mode message."""
+        _check_context(attributes.get("ce-specversion"), attributes.get("ce-type"))
+        return cls._from_data(
+            orjson.loads(data), source=attributes["ce-source"], time=attributes["ce-time"]
+        )
+
+    @classmethod
+    def _from_data(cls, data: object, *, source: str, time: str) -> StatusEvent:
+        if not isinstance(data, dict):
+            raise ValueError("CloudEvent data must be a JSON object")
+        values: dict[str, Any] = {attr: data.get(key) for key, attr in _DATA_FIELDS}
+        values["phase"] = Phase(str(values["phase"]))
+        if values["previous_phase"] is not None:
+            values["previous_phase"] = Phase(str(values["previous_phase"]))
+        values["operator_instance"] = values["operator_instance"] or ""
+        values["reason"] = values["reason"] or ""
+        return cls(**values, source=source, time=parse_rfc3339(time))
+
+
+def _check_context(spec_version: object, event_type: object) -> None:
+    if spec_version != SPEC_VERSION or event_type != EVENT_TYPE:
+        raise ValueError(
+            f"not a {EVENT_TYPE} CloudEvent {SPEC_VERSION}"
+            f" (specversion={spec_version!r}, type={event_type!r})"
+        )

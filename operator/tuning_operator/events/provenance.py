@@ -1,0 +1,101 @@
+"""Who asked for a job: the last commit that touched its file, when the jobs dir is in git.
+
+Auditors want a name and a commit next to every action, and the GitOps answer is git itself:
+`git log -1 -- FILE`. One subprocess per file per change is cheap; one per file per reconcile
+pass is not, so answers are cached by the file's path and mtime together with the repository's
+HEAD, index and reflog stamps (a commit changes those without touching the file).
+A directory that is not a git work tree simply has no provenance. This module must never write
+to the repository, and never fail a reconcile: git errors mean "unknown".
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+_FIELD = "\x1f"
+_LOG_FORMAT = _FIELD.join(("%H", "%an <%ae>", "%cI"))
+_REPO_STAMPS = ("HEAD", "index", "logs/HEAD")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The last commit that touched a job file."""
+
+    commit: str
+    author: str  # "Name <email>"
+    commit_time: datetime
+
+
+class GitProvenance:
+    """Reads (and caches) the provenance of job files through the `git` command."""
+
+    def __init__(self, *, git: str = "git", timeout: float = 5.0) -> None:
+        self._git = git
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._git_dirs: dict[Path, Path | None] = {}
+        self._answers: dict[tuple[object, ...], Provenance | None] = {}
+
+    def of(self, path: Path) -> Provenance | None:
+        """The last commit of `path`, or None (not in a repo, never committed, git missing)."""
+        try:
+            path = path.resolve()
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return None
+        git_dir = self._git_dir(path.parent)
+        if git_dir is None:
+            return None
+        key = (path, mtime, *_stamps(git_dir))
+        with self._lock:
+            if key in self._answers:
+                return self._answers[key]
+        answer = self._last_commit(path)
+        with self._lock:
+            self._answers[key] = answer
+        return answer
+
+    def _git_dir(self, directory: Path) -> Path | None:
+        with self._lock:
+            if directory in self._git_dirs:
+                return self._git_dirs[directory]
+        out = self._run(directory, "rev-parse", "--absolute-git-dir")
+        git_dir = Path(out.strip()) if out else None
+        with self._lock:
+            self._git_dirs[directory] = git_dir
+        return git_dir
+
+    def _last_commit(self, path: Path) -> Provenance | None:
+        out = self._run(path.parent, "log", "-1", f"--format={_LOG_FORMAT}", "--", path.name)
+        if not out or out.count(_FIELD) != 2:
+            return None
+        commit, author, committed = out.strip().split(_FIELD)
+        return Provenance(commit, author, datetime.fromisoformat(committed))
+
+    def _run(self, cwd: Path, *args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                [self._git, *args],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=self._timeout,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+
+def _stamps(git_dir: Path) -> tuple[int, ...]:
+    stamps = []
+    for name in _REPO_STAMPS:
+        try:
+            stamps.append((git_dir / name).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)

@@ -1,0 +1,61 @@
+"""Turns the reconciler's phase changes and actions into status events and audit records.
+
+Events of one pass are stored in the outbox together (one fsync) by `flush`, which the
+reconciler calls before it persists its own state: after a crash, a transition is either in the
+outbox or recomputed by the next pass with the same deterministic id — never lost.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbox, StatusEvent
+from tuning_operator.events.model import source_for
+from tuning_operator.planning.model import Phase
+from tuning_operator.state.store import JobRecord
+
+
+class EventRecorder:
+    def __init__(self, *, outbox: Outbox, audit: AuditTrail, jobs_dir: Path, instance: str,
+                 provenance: GitProvenance | None = None) -> None:
+        self.outbox = outbox
+        self.audit = audit
+        self.jobs_dir = jobs_dir
+        self.instance = instance
+        self.source = source_for(instance)
+        self.provenance = provenance or GitProvenance()
+        self.pending: list[StatusEvent] = []
+
+    def transition(self, record: JobRecord, *, previous: str | None, reason: str) -> None:
+        assert record.phase is not None  # the reconciler sets the phase before reporting it
+        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        now = datetime.now(UTC)
+        self.pending.append(StatusEvent(
+            job=record.name, phase=Phase(record.phase), team=record.team,
+            previous_phase=Phase(previous) if previous else None,
+            vertex_state=record.vertex_state, vertex_job=record.vertex_name,
+            tuned_model=record.tuned_model, endpoint=record.endpoint, error=record.last_error,
+            spec_hash=record.spec_hash[:16] if record.spec_hash else None,
+            git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
+            operator_instance=self.instance, reason=reason, source=self.source, time=now,
+        ))
+        self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
+
+    def action(self, record: JobRecord, *, action: str, reason: str) -> None:
+        self._audit(record, action=action, reason=reason, previous=None, now=datetime.now(UTC))
+
+    def flush(self) -> None:
+        if self.pending:
+            self.outbox.append_all(self.pending)
+            self.pending = []
+
+    def _audit(self, record: JobRecord, *, action: str, reason: str, previous: str | None,
+               now: datetime) -> None:
+        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        self.audit.record(AuditRecord(
+            time=now, operator_instance=self.instance, job=record.name, action=action,
+            reason=reason, team=record.team, phase=record.phase, previous_phase=previous,
+            vertex_job=record.vertex_name,
+            spec_hash=record.spec_hash[:16] if record.spec_hash else None,
+        ).with_provenance(prov))

@@ -1,0 +1,70 @@
+"""Building GenAiTuningServiceClient instances: real Vertex per region, or one emulator.
+
+Real Vertex: application default credentials and the regional endpoint
+`{region}-aiplatform.googleapis.com` (tuning jobs live in the region's endpoint), one client per
+region, created on first use. Emulator: an insecure gRPC channel to HOST:PORT (setting only
+`api_endpoint` would make a TLS channel and fail), or the REST transport on `http://HOST:PORT`
+with anonymous credentials; one client serves every region. Nothing here makes a call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Literal
+
+import grpc
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import aiplatform_v1
+from google.cloud.aiplatform_v1.services.gen_ai_tuning_service.transports.grpc import (
+    GenAiTuningServiceGrpcTransport,
+)
+
+Transport = Literal["grpc", "rest"]
+ClientFactory = Callable[[str], Any]  # region → aiplatform_v1.GenAiTuningServiceClient
+
+
+def vertex_client(region: str) -> Any:
+    """A client for real Vertex in `region` (application default credentials)."""
+    return aiplatform_v1.GenAiTuningServiceClient(
+        client_options={"api_endpoint": f"{region}-aiplatform.googleapis.com"}
+    )
+
+
+def emulator_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
+    """A factory that hands every region the same client of the emulator at `endpoint`."""
+    host = endpoint.removeprefix("http://").rstrip("/")
+    if transport == "grpc":
+        channel = grpc.insecure_channel(host)
+        client = aiplatform_v1.GenAiTuningServiceClient(
+            transport=GenAiTuningServiceGrpcTransport(channel=channel)
+        )
+    else:
+        client = aiplatform_v1.GenAiTuningServiceClient(
+            transport="rest",
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            client_options={"api_endpoint": f"http://{host}"},
+        )
+    return lambda region: client
+
+
+class RegionalClients:
+    """One client per region, made by `factory` on first use; `close()` closes them all."""
+
+    def __init__(self, factory: ClientFactory) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+
+    def for_region(self, region: str) -> Any:
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = self._factory(region)
+            return self._clients[region]
+
+    def close(self) -> None:
+        with self._lock:
+            distinct = {id(client): client for client in self._clients.values()}
+            self._clients.clear()
+        for client in distinct.values():
+            client.transport.close()

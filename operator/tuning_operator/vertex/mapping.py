@@ -1,0 +1,128 @@
+"""Job files ↔ Vertex messages: what a create sends and what a List answer means.
+
+Enums are mapped by *name*, never by number: `AdapterSize` numbers are out of order (FOUR=2,
+TWO=6) and a job state the installed client does not know must not become a wrong one.
+`hyperParameters: {preset: recommended}` and an absent block send no hyperparameters at all,
+so Vertex applies its defaults (the dataset pre-flight will resolve the preset into values).
+This module makes no calls.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from google.cloud import aiplatform_v1
+
+from tuning_operator.errors import PermanentError
+from tuning_operator.planning.model import TERMINAL_STATES, ObservedJob
+from tuning_operator.specs import labels as owner
+from tuning_operator.specs.model import TuningJob
+
+ADAPTER_SIZE_NAMES = {
+    1: "ADAPTER_SIZE_ONE",
+    2: "ADAPTER_SIZE_TWO",
+    4: "ADAPTER_SIZE_FOUR",
+    8: "ADAPTER_SIZE_EIGHT",
+    16: "ADAPTER_SIZE_SIXTEEN",
+    32: "ADAPTER_SIZE_THIRTY_TWO",
+}
+UNKNOWN_STATE = "JOB_STATE_UNSPECIFIED"
+_JOB_NAME = re.compile(r"^projects/[^/]+/locations/(?P<region>[^/]+)/tuningJobs/[^/]+$")
+
+
+def non_terminal_states() -> list[str]:
+    """Every JobState name the installed client knows that still holds a quota slot."""
+    return sorted(
+        name
+        for name in aiplatform_v1.JobState.__members__
+        if name not in TERMINAL_STATES and name != UNKNOWN_STATE
+    )
+
+
+def managed_or_active_filter() -> str:
+    """One List filter for both needs of a cycle: the operator's jobs, and every active job.
+
+    Vertex documents ListTuningJobs' filter only as "the standard list filter"; OR and `state`
+    are documented for Vertex's other job lists, not for this one. The split of the answer is
+    done client-side and does not depend on the filter, so an empty filter stays correct.
+    """
+    managed = f'labels.{owner.MANAGED_BY} = "{owner.MANAGED_BY_VALUE}"'
+    active = [f'state = "{state}"' for state in non_terminal_states()]
+    return " OR ".join([managed, *active])
+
+
+def region_of(name: str) -> str:
+    """The region of a tuning job's resource name; PermanentError when malformed."""
+    match = _JOB_NAME.match(name)
+    if match is None:
+        raise PermanentError(
+            f"{name!r} is not a tuning job name"
+            " (projects/{project}/locations/{region}/tuningJobs/{id})"
+        )
+    return match["region"]
+
+
+def vertex_job(job: TuningJob, *, team: str) -> aiplatform_v1.TuningJob:
+    """The TuningJob message a create sends for this job file, ownership labels included."""
+    problems = owner.label_problems(job.metadata.labels)
+    if problems:
+        raise PermanentError(f"job {job.name}: " + "; ".join(problems))
+    spec = job.spec
+    tuning = aiplatform_v1.SupervisedTuningSpec(training_dataset_uri=spec.training_dataset)
+    if spec.validation_dataset:
+        tuning.validation_dataset_uri = spec.validation_dataset
+    chosen = spec.hyper_parameters
+    if chosen is not None and chosen.preset is None:
+        hyper = aiplatform_v1.SupervisedHyperParameters()
+        if chosen.epoch_count is not None:
+            hyper.epoch_count = chosen.epoch_count
+        if chosen.learning_rate_multiplier is not None:
+            hyper.learning_rate_multiplier = chosen.learning_rate_multiplier
+        if chosen.adapter_size is not None:
+            sizes = aiplatform_v1.SupervisedHyperParameters.AdapterSize
+            hyper.adapter_size = getattr(sizes, ADAPTER_SIZE_NAMES[chosen.adapter_size])
+        tuning.hyper_parameters = hyper
+    message = aiplatform_v1.TuningJob(
+        base_model=spec.base_model,
+        supervised_tuning_spec=tuning,
+        tuned_model_display_name=spec.tuned_model_display_name or job.name,
+        labels={
+            **job.metadata.labels,
+            **owner.ownership_labels(job=job.name, spec_hash=job.spec_hash(), team=team),
+        },
+    )
+    if spec.description:
+        message.description = spec.description
+    if spec.service_account:
+        message.service_account = spec.service_account
+    if spec.encryption_key:
+        message.encryption_spec = aiplatform_v1.EncryptionSpec(kms_key_name=spec.encryption_key)
+    return message
+
+
+def state_name(state: object) -> str:
+    """The JobState name of a state field; a number this client does not know → UNSPECIFIED."""
+    name = getattr(state, "name", None)
+    return name if isinstance(name, str) and name.startswith("JOB_STATE_") else UNKNOWN_STATE
+
+
+def _time(value: datetime | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value.timestamp(), tz=value.tzinfo)
+
+
+def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
+    """What the planner needs of one Vertex tuning job."""
+    has_model = "tuned_model" in message
+    error = None
+    if "error" in message and message.error.code:
+        error = f"code {message.error.code}: {message.error.message}"
+    return ObservedJob(
+        name=message.name,
+        state=state_name(message.state),
+        labels=dict(message.labels),
+        create_time=_time(message.create_time),
+        tuned_model=(message.tuned_model.model or None) if has_model else None,
+        tuned_endpoint=(message.tuned_model.endpoint or None) if has_model else None,
+        error=error,
+    )

@@ -1,0 +1,97 @@
+"""Git provenance of job files: last commit and author, cached, nothing outside a repo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tuning_operator.events.provenance import GitProvenance
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def git(
+    repo: Path, *args: str, author: str = "Ada Lovelace", email: str = "ada@example.com"
+) -> str:
+    env = os.environ | {
+        "GIT_AUTHOR_NAME": author,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": author,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=30
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    (tmp_path / "support").mkdir()
+    (tmp_path / "support" / "a.yaml").write_text("metadata: {name: a}\n")
+    (tmp_path / "support" / "b.yaml").write_text("metadata: {name: b}\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "--quiet", "-m", "first jobs")
+    return tmp_path
+
+
+def test_last_commit_and_author_of_each_file(repo: Path) -> None:
+    """Each file names the last commit that touched it, not HEAD."""
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "support" / "b.yaml").write_text("metadata: {name: b, labels: {x: y}}\n")
+    git(
+        repo,
+        "commit",
+        "--quiet",
+        "-am",
+        "relabel b",
+        author="Grace Hopper",
+        email="grace@example.com",
+    )
+    second = git(repo, "rev-parse", "HEAD")
+    provenance = GitProvenance()
+    a = provenance.of(repo / "support" / "a.yaml")
+    b = provenance.of(repo / "support" / "b.yaml")
+    assert a is not None and a.commit == first and a.author == "Ada Lovelace <ada@example.com>"
+    assert b is not None and b.commit == second and b.author == "Grace Hopper <grace@example.com>"
+    assert b.commit_time.tzinfo is not None
+
+
+def test_a_new_commit_is_seen_even_when_the_file_did_not_change(repo: Path) -> None:
+    """The cache notices commits: a file written, read, then committed gets its commit."""
+    (repo / "support" / "c.yaml").write_text("metadata: {name: c}\n")
+    provenance = GitProvenance()
+    assert provenance.of(repo / "support" / "c.yaml") is None  # not committed yet
+    git(repo, "add", "support/c.yaml")
+    git(repo, "commit", "--quiet", "-m", "add c")
+    c = provenance.of(repo / "support" / "c.yaml")
+    assert c is not None and c.commit == git(repo, "rev-parse", "HEAD")
+
+
+def test_answers_are_cached_until_something_changes(repo: Path) -> None:
+    """One git call per file per change: repeated reads of an unchanged file run no git."""
+    provenance = GitProvenance()
+    first = provenance.of(repo / "support" / "a.yaml")
+    provenance._git = "/nonexistent/git"  # any further call would answer None
+    assert provenance.of(repo / "support" / "a.yaml") == first
+
+
+@pytest.mark.parametrize("where", ["outside-a-repo", "missing-file"])
+def test_no_provenance_outside_git(tmp_path: Path, where: str) -> None:
+    """A plain directory, or a file that is gone, has no provenance (and no error)."""
+    path = tmp_path / "a.yaml"
+    if where == "outside-a-repo":
+        path.write_text("metadata: {name: a}\n")
+    assert GitProvenance().of(path) is None
+
+
+def test_a_missing_git_means_unknown(repo: Path) -> None:
+    """Without a git binary the operator keeps reconciling; provenance is just unknown."""
+    assert GitProvenance(git="/nonexistent/git").of(repo / "support" / "a.yaml") is None

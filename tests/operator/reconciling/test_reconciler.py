@@ -1,0 +1,262 @@
+"""The reconcile pass against an in-process fake Vertex: the rules, pinned fast.
+
+The same scenarios run against the emulator over the wire in tests/e2e.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tuning_operator.errors import PermanentError, TemporaryError
+from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
+from tuning_operator.reconciling.testing import FakeVertex, RecordingRecorder
+from tuning_operator.state.store import FileStatusStore
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def write_job(root: Path, name: str, extra: str = "", team: str = "t") -> Path:
+    """Write a valid job file and return its path."""
+    (root / team).mkdir(parents=True, exist_ok=True)
+    path = root / team / f"{name}.yaml"
+    path.write_text(
+        "apiVersion: tuning-operator/v1\nkind: TuningJob\n"
+        f"metadata:\n  name: {name}\nspec:\n  baseModel: gemini-2.5-flash\n"
+        f"  trainingDataset: gs://datasets/{team}/train.jsonl\n{extra}"
+    )
+    return path
+
+
+class World:
+    """A jobs dir, a fake Vertex, a state dir and a reconciler that can be restarted."""
+
+    def __init__(self, tmp_path: Path, **settings: object) -> None:
+        self.jobs = tmp_path / "jobs"
+        self.jobs.mkdir()
+        self.state = tmp_path / "state"
+        self.vertex = FakeVertex()
+        self.recorder = RecordingRecorder()
+        self.clock = Clock()
+        options: dict[str, object] = {"settle_seconds": 0.0, "create_fence_seconds": 10.0,
+                                      **settings}
+        self.settings = OperatorSettings(jobs_dir=self.jobs, **options)  # type: ignore[arg-type]
+        self.restart()
+
+    def restart(self) -> None:
+        """A new operator process: memory gone, state dir kept."""
+        self.reconciler = Reconciler(settings=self.settings, vertex=self.vertex,
+                                     store=FileStatusStore(self.state), recorder=self.recorder,
+                                     clock=self.clock)
+
+    def phase(self, name: str) -> str | None:
+        return self.reconciler.records[name].phase
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    """A fresh world per test."""
+    return World(tmp_path)
+
+
+def test_create_then_follow_the_vertex_state(world: World) -> None:
+    """An absent job is created once, then its phase follows Vertex; events fire on change only."""
+    write_job(world.jobs, "a")
+    world.reconciler.reconcile()
+    [job] = world.vertex.by_job("a")
+    assert world.phase("a") == "Submitted"
+    world.reconciler.reconcile()
+    world.vertex.set_state(job.name, "JOB_STATE_RUNNING")
+    world.reconciler.reconcile()
+    world.reconciler.reconcile()
+    world.vertex.set_state(job.name, "JOB_STATE_SUCCEEDED")
+    report = world.reconciler.reconcile()
+    assert [t[2] for t in world.recorder.transitions] == ["Submitted", "Running", "Succeeded"]
+    assert world.vertex.calls["create"] == 1
+    assert report.settled
+
+
+def test_restart_adopts_instead_of_recreating(world: World) -> None:
+    """After a restart the job found by its name label is adopted, not created again."""
+    write_job(world.jobs, "a")
+    world.reconciler.reconcile()
+    world.restart()
+    world.reconciler.reconcile()
+    assert len(world.vertex.by_job("a")) == 1
+
+
+def test_job_created_by_a_lost_process_is_adopted(world: World) -> None:
+    """A job on Vertex that the state store never heard of (crash before recording) is adopted."""
+    write_job(world.jobs, "a")
+    world.reconciler.reconcile()
+    (world.state / "status.json").unlink()
+    world.restart()
+    world.reconciler.reconcile()
+    assert len(world.vertex.by_job("a")) == 1
+    assert world.phase("a") == "Submitted"
+
+
+def test_ghost_create_is_not_repeated(world: World) -> None:
+    """A create that timed out after committing is found by the next List, not sent twice."""
+    write_job(world.jobs, "a")
+    world.vertex.ghost_next_create = True
+    world.reconciler.reconcile()
+    world.clock.now += 60
+    world.reconciler.reconcile()
+    assert len(world.vertex.by_job("a")) == 1
+    assert world.vertex.calls["create"] == 1
+
+
+def test_lost_create_is_retried_only_after_the_fence(world: World) -> None:
+    """An UNAVAILABLE create keeps its intent: no retry inside the fence, one retry after it."""
+    write_job(world.jobs, "a")
+    world.vertex.fail_next["create"] = [TemporaryError("unavailable", retry_after=0.0)]
+    world.reconciler.reconcile()
+    world.clock.now += 5
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 1
+    world.clock.now += 10
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 2
+    assert len(world.vertex.by_job("a")) == 1
+
+
+def test_intent_survives_a_crash(world: World) -> None:
+    """A process killed after sending a create leaves an intent that fences the next process."""
+    write_job(world.jobs, "a")
+    world.vertex.fail_next["create"] = [TemporaryError("connection reset", retry_after=0.0)]
+    world.reconciler.reconcile()
+    world.restart()
+    world.clock.now += 1
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 1
+
+
+def test_list_failure_acts_on_nothing(world: World) -> None:
+    """Without a List there is no actual state: nothing is created or cancelled."""
+    write_job(world.jobs, "a")
+    world.vertex.fail_next["list"] = [TemporaryError("unavailable", retry_after=0.5)]
+    report = world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 0
+    assert report.errors == 1 and report.next_due is not None
+
+
+def test_quota_exhausted_waits_instead_of_failing(world: World) -> None:
+    """RESOURCE_EXHAUSTED from Vertex puts the job in Waiting; it is created once a slot frees."""
+    write_job(world.jobs, "a")
+    world.vertex.max_active = 1
+    busy = world.vertex.add_unmanaged()
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Waiting"
+    world.vertex.set_state(busy, "JOB_STATE_SUCCEEDED")
+    world.clock.now += 600
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Submitted"
+
+
+def test_admission_by_priority_with_max_concurrent(tmp_path: Path) -> None:
+    """With one slot, the higher-priority job goes first and the other waits for it."""
+    world = World(tmp_path, max_concurrent_jobs=1)
+    write_job(world.jobs, "low")
+    write_job(world.jobs, "high", "  priority: 9\n")
+    world.reconciler.reconcile()
+    assert (world.phase("high"), world.phase("low")) == ("Submitted", "Waiting")
+    [job] = world.vertex.by_job("high")
+    world.vertex.set_state(job.name, "JOB_STATE_SUCCEEDED")
+    world.reconciler.reconcile()
+    assert world.phase("low") == "Submitted"
+
+
+def test_spec_cancel_cancels(world: World) -> None:
+    """Setting spec.cancel cancels the running job."""
+    path = write_job(world.jobs, "a")
+    world.reconciler.reconcile()
+    path.write_text(path.read_text() + "  cancel: true\n")
+    world.reconciler.reconcile()
+    assert world.vertex.calls["cancel"] == 1
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Cancelled"
+
+
+def test_removed_file_with_on_delete_cancel(world: World) -> None:
+    """Removing a file whose last spec said onDelete: Cancel cancels its job; Orphan keeps it."""
+    doomed = write_job(world.jobs, "doomed", "  onDelete: Cancel\n")
+    kept = write_job(world.jobs, "kept")
+    for i in range(3):
+        write_job(world.jobs, f"other-{i}")
+    world.reconciler.reconcile()
+    doomed.unlink()
+    kept.unlink()
+    world.reconciler.reconcile()
+    assert world.vertex.calls["cancel"] == 1
+    assert world.phase("kept") == "Orphaned"
+    [job] = world.vertex.by_job("kept")
+    assert job.active
+
+
+@pytest.mark.parametrize("damage", ["broken", "emptied", "removed-dir", "half-written"])
+def test_damage_never_cancels(world: World, damage: str) -> None:
+    """A broken file, an emptied or removed directory, a half-written file: zero cancellations."""
+    paths = [write_job(world.jobs, f"j{i}", "  onDelete: Cancel\n") for i in range(4)]
+    world.reconciler.reconcile()
+    if damage == "broken":
+        paths[0].write_text("apiVersion: [\n")
+    elif damage == "emptied":
+        for path in paths:
+            path.unlink()
+    elif damage == "removed-dir":
+        for path in paths:
+            path.unlink()
+        (world.jobs / "t").rmdir()
+        world.jobs.rmdir()
+    else:
+        paths[1].write_text(paths[1].read_text()[:60])
+    world.reconciler.reconcile()
+    assert world.vertex.calls["cancel"] == 0
+
+
+def test_changed_spec_is_a_conflict(world: World) -> None:
+    """Editing a created job's spec yields Conflict and creates nothing new."""
+    path = write_job(world.jobs, "a")
+    world.reconciler.reconcile()
+    path.write_text(path.read_text() + "  description: changed\n")
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Conflict"
+    assert world.vertex.calls["create"] == 1
+
+
+def test_vertex_refusal_stalls_until_the_spec_changes(world: World) -> None:
+    """INVALID_ARGUMENT stalls the job as Invalid; it is not retried until the spec changes."""
+    path = write_job(world.jobs, "a")
+    world.vertex.fail_next["create"] = [PermanentError("adapter size not supported")]
+    world.reconciler.reconcile()
+    world.clock.now += 600
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Invalid"
+    assert world.vertex.calls["create"] == 1
+    path.write_text(path.read_text() + "  description: fixed\n")
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 2
+
+
+def test_recently_written_file_waits_to_settle(tmp_path: Path) -> None:
+    """A file modified a moment ago may be half-written: no create until it has settled."""
+    world = World(tmp_path, settle_seconds=30.0)
+    path = write_job(world.jobs, "a")
+    report = world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 0 and report.next_due is not None
+    past = time.time() - 60
+    os.utime(path, (past, past))
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 1
