@@ -11,8 +11,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
+
+
+@dataclass(frozen=True)
+class HyperParameterValues:
+    """Epochs, learning-rate multiplier and adapter size; None leaves the value to Vertex."""
+
+    epoch_count: int | None
+    learning_rate_multiplier: float | None
+    adapter_size: int | None
+
+
+@dataclass(frozen=True)
+class RecommendedHyperParameters:
+    """The best-practice starting values for one model family (seed 004's table, text tuning).
+
+    `small` applies when the training set has fewer than `examples_below` examples and a mean
+    context below `mean_tokens_below` tokens; `otherwise` applies to every other dataset.
+    """
+
+    family: str
+    source: str
+    examples_below: int
+    mean_tokens_below: int
+    small: HyperParameterValues
+    otherwise: HyperParameterValues
 
 
 @dataclass(frozen=True)
@@ -28,6 +54,11 @@ class BaseModel:
     max_tokens_per_example: int
     max_validation_examples: int
     max_training_file_bytes: int
+    # Gemini API dataset format (`text_input`/`output`): per-example character limits, where
+    # the model documents them (seed 001: 1.5 Flash); None means no documented limit.
+    gemini_api_max_input_chars: int | None = None
+    gemini_api_max_output_chars: int | None = None
+    recommended: RecommendedHyperParameters | None = None
 
 
 @dataclass(frozen=True)
@@ -44,10 +75,57 @@ class Catalog:
         return ", ".join(sorted(self.models))
 
 
+def _hyper_parameter_values(entry: Mapping[str, Any]) -> HyperParameterValues:
+    rate = entry.get("learningRateMultiplier")
+    return HyperParameterValues(
+        epoch_count=entry.get("epochCount"),
+        learning_rate_multiplier=None if rate is None else float(rate),
+        adapter_size=entry.get("adapterSize"),
+    )
+
+
+def _recommendation_families(document: Mapping[str, Any]) -> dict[str, RecommendedHyperParameters]:
+    section = document.get("recommendedHyperParameters")
+    if section is None:
+        return {}
+    threshold = section["smallDataset"]
+    return {
+        family: RecommendedHyperParameters(
+            family=family,
+            source=str(entry["source"]),
+            examples_below=int(threshold["examplesBelow"]),
+            mean_tokens_below=int(threshold["meanTokensBelow"]),
+            small=_hyper_parameter_values(entry["small"]),
+            otherwise=_hyper_parameter_values(entry["otherwise"]),
+        )
+        for family, entry in section["families"].items()
+    }
+
+
+def _recommended_for(
+    name: str, entry: Mapping[str, Any], families: Mapping[str, RecommendedHyperParameters]
+) -> RecommendedHyperParameters | None:
+    family = entry.get("recommendedFamily")
+    if family is None:
+        return None
+    if family not in families:
+        raise ValueError(f"model {name}: unknown recommendedFamily {family!r}")
+    recommended = families[family]
+    allowed = tuple(entry["adapterSizes"])
+    for values in (recommended.small, recommended.otherwise):
+        if values.adapter_size is not None and values.adapter_size not in allowed:
+            raise ValueError(
+                f"model {name}: family {family} recommends adapter size {values.adapter_size},"
+                f" which the model does not allow ({list(allowed)})"
+            )
+    return recommended
+
+
 def parse_catalog(document: Mapping[str, object]) -> Catalog:
     """Build a catalog from its YAML document (the shape of catalog.yaml)."""
     raw = document["models"]
     assert isinstance(raw, Mapping)
+    families = _recommendation_families(document)
     models = {
         name: BaseModel(
             name=name,
@@ -59,6 +137,9 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             max_tokens_per_example=entry["maxTokensPerExample"],
             max_validation_examples=entry["maxValidationExamples"],
             max_training_file_bytes=entry["maxTrainingFileBytes"],
+            gemini_api_max_input_chars=entry.get("geminiApiMaxInputChars"),
+            gemini_api_max_output_chars=entry.get("geminiApiMaxOutputChars"),
+            recommended=_recommended_for(name, entry, families),
         )
         for name, entry in raw.items()
     }

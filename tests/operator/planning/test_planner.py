@@ -62,7 +62,8 @@ def test_absent_jobs_are_created(jobs: Path) -> None:
 def test_existing_job_with_same_spec_is_noop_with_its_phase(jobs: Path) -> None:
     """A job already on Vertex with the same spec hash is left alone; its phase is mapped."""
     load = load_jobs_dir(jobs)
-    actual = [vertex(load, "a", "JOB_STATE_RUNNING"), vertex(load, "b", "JOB_STATE_SUCCEEDED", job_id=2),
+    actual = [vertex(load, "a", "JOB_STATE_RUNNING"),
+              vertex(load, "b", "JOB_STATE_SUCCEEDED", job_id=2),
               vertex(load, "c", "JOB_STATE_QUEUED", job_id=3)]
     result = plan(load, actual, PlanSettings())
     assert {a.job: (a.kind, a.phase) for a in result.actions} == {

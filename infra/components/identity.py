@@ -1,0 +1,136 @@
+"""Who may do what: the operator's and the tuning jobs' service accounts, and every grant.
+
+Least privilege, each grant on the narrowest resource that works:
+- operator: `roles/aiplatform.user` on the project (Vertex has no narrower resource for creating,
+  listing and cancelling tuning jobs), publisher on the status topic only, object viewer on the
+  datasets bucket (it checks dataset files), object admin on the state bucket (its lease), and
+  `roles/iam.serviceAccountUser` on the tuning-job account only, so it can name that account on a
+  job and act as no other;
+- the tuning-job account (a job's `serviceAccount`) and the Vertex AI service agent: object viewer
+  on the datasets bucket;
+- each team's uploaders: object user on their own prefix of the datasets bucket (an IAM
+  condition), nothing else.
+No basic role (owner, editor, viewer) is granted anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi_gcp import projects, pubsub, serviceaccount, storage
+
+from infra.components.options import child_options
+
+OPERATOR_ACCOUNT_ID = "tuning-operator"
+TUNING_ACCOUNT_ID = "tuning-jobs"
+
+
+@dataclass(frozen=True)
+class TuningIdentitiesArgs:
+    """The resources the grants are on, and the optional team uploaders."""
+
+    project: str
+    datasets_bucket: pulumi.Input[str]
+    state_bucket: pulumi.Input[str]
+    status_topic: pulumi.Input[str]
+    team_uploaders: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+class TuningIdentities(pulumi.ComponentResource):
+    """The operator and tuning-job service accounts and every IAM grant of the stack."""
+
+    def __init__(
+        self, name: str, args: TuningIdentitiesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("tuning-operator:infra:TuningIdentities", name, None, opts)
+        after_apis = child_options(self, opts)
+        self.operator = serviceaccount.Account(
+            f"{name}-operator",
+            account_id=OPERATOR_ACCOUNT_ID,
+            project=args.project,
+            display_name="tuning-operator: reconciles the jobs directory with Vertex AI",
+            opts=after_apis,
+        )
+        self.tuning = serviceaccount.Account(
+            f"{name}-tuning-jobs",
+            account_id=TUNING_ACCOUNT_ID,
+            project=args.project,
+            display_name="tuning-operator: the identity tuning jobs run as",
+            opts=after_apis,
+        )
+        vertex_agent = projects.ServiceIdentity(
+            f"{name}-vertex-agent",
+            project=args.project,
+            service="aiplatform.googleapis.com",
+            opts=after_apis,
+        )
+        operator, tuning_jobs = self.operator.member, self.tuning.member
+        datasets, state = args.datasets_bucket, args.state_bucket
+        project, topic = {"project": args.project}, {"topic": args.status_topic}
+        # The whole of the stack's access apart from team uploads: one row per grant.
+        grants: list[tuple[str, Any, str, pulumi.Input[str], Mapping[str, pulumi.Input[str]]]] = [
+            ("operator-vertex-user", projects.IAMMember, _VERTEX_USER, operator, project),
+            ("operator-publishes-status", pubsub.TopicIAMMember, _PUBLISHER, operator, topic),
+            (
+                "operator-acts-as-tuning-jobs",
+                serviceaccount.IAMMember,
+                "roles/iam.serviceAccountUser",
+                operator,
+                {"service_account_id": self.tuning.name},
+            ),
+            ("operator-keeps-state", _BUCKET, _OBJECT_ADMIN, operator, {"bucket": state}),
+            ("operator-reads-datasets", _BUCKET, _VIEWER, operator, {"bucket": datasets}),
+            ("tuning-jobs-read-datasets", _BUCKET, _VIEWER, tuning_jobs, {"bucket": datasets}),
+            (
+                "vertex-agent-reads-datasets",
+                _BUCKET,
+                _VIEWER,
+                vertex_agent.member,
+                {"bucket": datasets},
+            ),
+        ]
+        for suffix, binding, role, member, target in grants:
+            binding(f"{name}-{suffix}", role=role, member=member, opts=after_apis, **target)
+        self.team_prefixes = {
+            team: self._team_uploaders(name, team, members, args.datasets_bucket, after_apis)
+            for team, members in sorted(args.team_uploaders.items())
+        }
+        self.register_outputs({"operator": self.operator.email, "tuningJobs": self.tuning.email})
+
+    def _team_uploaders(
+        self,
+        name: str,
+        team: str,
+        members: Sequence[str],
+        datasets_bucket: pulumi.Input[str],
+        opts: pulumi.ResourceOptions,
+    ) -> pulumi.Output[str]:
+        """Let a team's uploaders manage objects under `<team>/` only; return that prefix."""
+        condition = storage.BucketIAMMemberConditionArgs(
+            title=f"{team} datasets only",
+            expression=pulumi.Output.concat(
+                'resource.name.startsWith("projects/_/buckets/',
+                datasets_bucket,
+                f'/objects/{team}/")',
+            ),
+        )
+        for index, member in enumerate(members):
+            storage.BucketIAMMember(
+                f"{name}-team-{team}-uploader-{index}",
+                bucket=datasets_bucket,
+                role="roles/storage.objectUser",
+                member=member,
+                condition=condition,
+                opts=opts,
+            )
+        return pulumi.Output.concat("gs://", datasets_bucket, f"/{team}/")
+
+
+_BUCKET = storage.BucketIAMMember
+_VERTEX_USER = "roles/aiplatform.user"
+_PUBLISHER = "roles/pubsub.publisher"
+_OBJECT_ADMIN = "roles/storage.objectAdmin"
+_VIEWER = "roles/storage.objectViewer"

@@ -1,0 +1,45 @@
+"""The exact `tuning-operator run` command line for a stack: the hand-off to the operator.
+
+The operator reads no Pulumi state; everything it needs from a stack is in these flags, so this
+is the one place where the two must agree (flags as in DESIGN.md and the operator's CLI issue).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import pulumi
+
+from infra.config import StackConfig
+
+LEASE_OBJECT = "leases/tuning-operator"
+
+
+def operator_run_command(
+    cfg: StackConfig, *, state_bucket: pulumi.Input[str], status_topic: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """`tuning-operator run …` with this stack's project, region, quota, lease and topic."""
+
+    def render(bucket: str, topic: str) -> str:
+        return shlex.join(
+            [
+                "tuning-operator",
+                "run",
+                "--jobs-dir",
+                cfg.jobs_dir,
+                "--project",
+                cfg.project,
+                "--region",
+                cfg.region,
+                "--max-concurrent-jobs",
+                str(cfg.quota.max_concurrent_jobs),
+                "--lease",
+                f"gs://{bucket}/{LEASE_OBJECT}",
+                "--events",
+                f"pubsub:{topic}",
+                "--state-dir",
+                cfg.state_dir,
+            ]
+        )
+
+    return pulumi.Output.all(state_bucket, status_topic).apply(lambda pair: render(*pair))

@@ -1,0 +1,216 @@
+"""`check_dataset`: the whole pre-flight of a training (and validation) file against one model.
+
+Order matters: both files are stat'ed first (existence, size limit, version for the cache);
+the validation file is read next, because the training pass looks every example up in its
+index to find leakage; then the training file; then the whole-file rules (example counts,
+validation-set size). Reports are cached by model, options and object version (gs:// object
+generation, or local mtime + size), so the operator re-reads a dataset only when it changes.
+
+Raises TemporaryError when storage fails in a way worth retrying; a missing or unreadable
+file is a finding (the job is Invalid until the file appears), not an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from tuning_operator.datasets.duplicates import MinHasher
+from tuning_operator.datasets.examples import ExampleRules
+from tuning_operator.datasets.findings import DatasetRole, FindingKind, FindingLog, Severity
+from tuning_operator.datasets.objects import DatasetNotFound, DatasetObject, DatasetObjects
+from tuning_operator.datasets.recommend import recommend
+from tuning_operator.datasets.report import DatasetFileReport, DatasetFormat, DatasetReport
+from tuning_operator.datasets.scan import FileHygiene, ScanResult, scan_lines
+from tuning_operator.datasets.stats import EMPTY_STATS
+from tuning_operator.specs.catalog import BaseModel
+
+MIN_EXAMPLES = 20
+RECOMMENDED_MIN_EXAMPLES = 100
+# The MinHash / layout sample of the training file: every example of a file up to this size,
+# every k-th example beyond (k = ceil(size / budget)), so their cost stays bounded.
+DEFAULT_SAMPLE_BUDGET_BYTES = 1024 * 1024
+VALIDATION_SAMPLE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How strict and how thorough the pre-flight is."""
+
+    allow_leakage: bool = False  # train/validation overlap becomes a warning instead of an error
+    listed_per_kind: int = 5  # findings listed per (file, kind); totals are always exact
+    sample_budget_bytes: int | None = DEFAULT_SAMPLE_BUDGET_BYTES  # None: sample every example
+
+
+def check_dataset(
+    training_uri: str,
+    validation_uri: str | None = None,
+    *,
+    model: BaseModel,
+    objects: DatasetObjects | None = None,
+    options: CheckOptions | None = None,
+    cache: DatasetCheckCache | None = None,
+) -> DatasetReport:
+    """Check the dataset of one tuning job; local paths and gs:// URIs."""
+    objects = objects or DatasetObjects()
+    options = options or CheckOptions()
+    train_log = FindingLog(DatasetRole.TRAINING, listed_per_kind=options.listed_per_kind)
+    val_log = FindingLog(DatasetRole.VALIDATION, listed_per_kind=options.listed_per_kind)
+    train_obj = _stat(objects, training_uri, train_log)
+    val_obj = None if validation_uri is None else _stat(objects, validation_uri, val_log)
+    cache_key = None
+    if train_obj is not None and (validation_uri is None or val_obj is not None):
+        cache_key = (model, options, train_obj, val_obj)
+        cached = cache.get(cache_key) if cache is not None else None
+        if cached is not None:
+            return cached
+    minhasher = MinHasher()
+    rules = ExampleRules(model)
+    leakage = Severity.WARNING if options.allow_leakage else Severity.ERROR
+    val_scan = None
+    if val_obj is not None and _readable(val_obj, model, val_log):
+        hygiene = FileHygiene(val_log, minhasher=minhasher, sample_every=1,
+                              sample_limit=VALIDATION_SAMPLE_LIMIT, leakage_from=None,
+                              leakage_severity=leakage, keep_keys=True)
+        with objects.open_lines(val_obj) as lines:
+            val_scan = scan_lines(lines, rules=rules, log=val_log, hygiene=hygiene)
+    train_scan = None
+    if train_obj is not None and _readable(train_obj, model, train_log):
+        hygiene = FileHygiene(
+            train_log,
+            minhasher=minhasher,
+            sample_every=_sample_every(train_obj.size, options.sample_budget_bytes),
+            sample_limit=None,
+            leakage_from=val_scan.leakage_index if val_scan else None,
+            leakage_severity=leakage,
+            keep_keys=False,
+        )
+        with objects.open_lines(train_obj) as lines:
+            train_scan = scan_lines(lines, rules=rules, log=train_log, hygiene=hygiene)
+    _count_rules(train=train_scan, val=val_scan, validation_uri=validation_uri, model=model,
+                 train_log=train_log, val_log=val_log)
+    training = _file_report(DatasetRole.TRAINING, training_uri, train_obj, train_scan)
+    report = DatasetReport(
+        model=model.name,
+        training=training,
+        validation=None if validation_uri is None else _file_report(
+            DatasetRole.VALIDATION, validation_uri, val_obj, val_scan),
+        findings=tuple(sorted(
+            train_log.findings() + val_log.findings(),
+            key=lambda f: (f.dataset is not DatasetRole.TRAINING, f.line or 0),
+        )),
+        totals=train_log.totals() + val_log.totals(),
+        recommendation=recommend(model, training.stats),
+    )
+    if cache is not None and cache_key is not None:
+        cache.put(cache_key, report)
+    return report
+
+
+def _stat(objects: DatasetObjects, uri: str, log: FindingLog) -> DatasetObject | None:
+    try:
+        return objects.stat(uri)
+    except DatasetNotFound as exc:
+        log.add(FindingKind.UNREADABLE, str(exc).removeprefix(f"{uri}: "))
+        return None
+
+
+def _readable(obj: DatasetObject, model: BaseModel, log: FindingLog) -> bool:
+    """The size check, before a byte is read."""
+    limit = model.max_training_file_bytes
+    if obj.size > limit:
+        log.add(
+            FindingKind.FILE_TOO_LARGE,
+            f"{obj.size:,} bytes, over {model.name}'s {limit:,}-byte limit for a JSONL file;"
+            " split the data or sample it down (not read further)",
+        )
+        return False
+    return True
+
+
+def _sample_every(size: int, budget: int | None) -> int:
+    if budget is None or budget <= 0:
+        return 1
+    return max(1, math.ceil(size / budget))
+
+
+def _count_rules(
+    *,
+    train: ScanResult | None,
+    val: ScanResult | None,
+    validation_uri: str | None,
+    model: BaseModel,
+    train_log: FindingLog,
+    val_log: FindingLog,
+) -> None:
+    if train is not None:
+        n = train.stats.examples
+        if n < MIN_EXAMPLES:
+            train_log.add(FindingKind.TOO_FEW_EXAMPLES,
+                          f"{n} valid examples; supervised tuning needs at least {MIN_EXAMPLES}")
+        elif n < RECOMMENDED_MIN_EXAMPLES:
+            train_log.add(FindingKind.FEW_EXAMPLES,
+                          f"{n} examples; aim for 100-500 (seed 001: classification 100+,"
+                          " summarization 100-500+)")
+    if validation_uri is None:
+        train_log.add(FindingKind.NO_VALIDATION_SET,
+                      "no validation set; keep a separate one to see over-fitting (seed 004)")
+    elif val is not None:
+        n = val.stats.examples
+        if n == 0:
+            val_log.add(FindingKind.TOO_FEW_EXAMPLES, "the validation set has no valid examples")
+        elif n > model.max_validation_examples:
+            val_log.add(FindingKind.TOO_MANY_VALIDATION_EXAMPLES,
+                        f"{n:,} examples; {model.name} takes at most"
+                        f" {model.max_validation_examples:,} validation examples")
+
+
+def _file_report(
+    role: DatasetRole, uri: str, obj: DatasetObject | None, scan: ScanResult | None
+) -> DatasetFileReport:
+    return DatasetFileReport(
+        role=role,
+        uri=uri,
+        object=obj,
+        read=scan is not None,
+        format=scan.format if scan else DatasetFormat.UNKNOWN,
+        stats=scan.stats if scan else EMPTY_STATS,
+        sampled_examples=scan.sampled_examples if scan else 0,
+    )
+
+
+CacheKey = tuple[BaseModel, CheckOptions, DatasetObject, DatasetObject | None]
+
+
+class DatasetCheckCache:
+    """Reports by (model, options, object versions): a changed object is checked again.
+
+    Bounded (least recently used out first) and safe to share between threads.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._max_entries = max_entries
+        self._reports: OrderedDict[CacheKey, DatasetReport] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey) -> DatasetReport | None:
+        with self._lock:
+            report = self._reports.get(key)
+            if report is not None:
+                self._reports.move_to_end(key)
+            return report
+
+    def put(self, key: CacheKey, report: DatasetReport) -> None:
+        with self._lock:
+            self._reports[key] = report
+            self._reports.move_to_end(key)
+            while len(self._reports) > self._max_entries:
+                self._reports.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._reports)
+
+
+__all__ = ["CheckOptions", "DatasetCheckCache", "check_dataset"]

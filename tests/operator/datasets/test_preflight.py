@@ -1,0 +1,162 @@
+"""check_dataset end to end on local files: order of checks, options, cache, report shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tuning_operator.datasets import (
+    CheckOptions,
+    DatasetCheckCache,
+    DatasetObject,
+    DatasetObjects,
+    DatasetReport,
+    DatasetRole,
+    FindingKind,
+    Severity,
+    Verdict,
+    check_dataset,
+)
+from tuning_operator.datasets.testing import distinct_examples
+from tuning_operator.specs.catalog import BaseModel
+
+
+class CountingObjects(DatasetObjects):
+    """The real local reader, counting how many files it opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[str] = []
+
+    @contextmanager
+    def open_lines(self, obj: DatasetObject) -> Iterator[Iterator[bytes]]:
+        self.opened.append(obj.uri)
+        with super().open_lines(obj) as lines:
+            yield lines
+
+
+def kinds(report: DatasetReport) -> set[FindingKind]:
+    return {t.kind for t in report.totals}
+
+
+def test_cache_rechecks_only_when_the_file_or_the_model_changes(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """Same file version and model: the cached report, no read; a new mtime or model: a read."""
+    path = jsonl(distinct_examples(30))
+    objects = CountingObjects()
+    cache = DatasetCheckCache()
+    first = check_dataset(str(path), model=flash, objects=objects, cache=cache)
+    assert check_dataset(str(path), model=flash, objects=objects, cache=cache) is first
+    assert len(objects.opened) == 1
+    os.utime(path, ns=(1, 1))
+    check_dataset(str(path), model=flash, objects=objects, cache=cache)
+    other_model = dataclasses.replace(flash, name="other", max_tokens_per_example=10)
+    check_dataset(str(path), model=other_model, objects=objects, cache=cache)
+    assert len(objects.opened) == 3
+
+
+def test_a_missing_file_is_a_finding_and_is_not_cached(
+    tmp_path: Path, jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """A dataset uploaded after a failed check is checked, not served from the cache."""
+    cache = DatasetCheckCache()
+    path = tmp_path / "train.jsonl"
+    missing = check_dataset(str(path), model=flash, cache=cache)
+    assert missing.verdict is Verdict.ERRORS and kinds(missing) == {
+        FindingKind.UNREADABLE, FindingKind.NO_VALIDATION_SET}
+    assert missing.reason() == f"{path}: no such file"
+    jsonl(distinct_examples(30))
+    assert FindingKind.UNREADABLE not in kinds(check_dataset(str(path), model=flash, cache=cache))
+
+
+def test_the_size_limit_is_checked_before_reading(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """A file over the model's limit is never opened."""
+    path = jsonl(distinct_examples(30))
+    objects = CountingObjects()
+    small = dataclasses.replace(flash, max_training_file_bytes=100)
+    report = check_dataset(str(path), model=small, objects=objects)
+    assert objects.opened == []
+    assert not report.training.read
+    assert FindingKind.FILE_TOO_LARGE in kinds(report)
+
+
+def test_leakage_is_an_error_unless_allowed(jsonl: Callable[..., Path], flash: BaseModel) -> None:
+    """The same example in both sets: error by default, warning with allow_leakage."""
+    train = distinct_examples(30)
+    val = jsonl(train[3:5], name="val.jsonl")
+    path = jsonl(train)
+    strict = check_dataset(str(path), str(val), model=flash)
+    allowed = check_dataset(str(path), str(val), model=flash,
+                            options=CheckOptions(allow_leakage=True))
+    assert {(t.kind, t.severity, t.count) for t in strict.totals} >= {
+        (FindingKind.LEAKAGE_EXACT, Severity.ERROR, 2)}
+    assert strict.verdict is Verdict.ERRORS
+    assert allowed.verdict is Verdict.WARNINGS
+
+
+def test_duplicates_inside_the_validation_set_are_reported_there(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """Hygiene applies to the validation file too, with its own line numbers."""
+    val_examples = distinct_examples(5, seed=3)
+    val = jsonl([*val_examples, val_examples[0]], name="val.jsonl")
+    report = check_dataset(str(jsonl(distinct_examples(30))), str(val), model=flash)
+    (dup,) = [f for f in report.findings if f.kind is FindingKind.EXACT_DUPLICATE]
+    assert (dup.dataset, dup.line) == (DatasetRole.VALIDATION, 6)
+
+
+def test_a_thousand_bad_lines_list_a_few_and_count_all(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """The listing is capped per kind; the totals and the verdict are exact."""
+    path = jsonl(['{"contents": [\n'] * 1000)
+    report = check_dataset(str(path), model=flash, options=CheckOptions(listed_per_kind=3))
+    truncated = [f for f in report.findings if f.kind is FindingKind.TRUNCATED_LINE]
+    assert [f.line for f in truncated] == [1, 2, 3]
+    assert {(t.kind, t.count) for t in report.totals} >= {(FindingKind.TRUNCATED_LINE, 1000)}
+    assert report.training.stats.lines == 1000 and report.training.stats.examples == 0
+
+
+def test_the_hygiene_sample_is_bounded_by_the_budget(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """Beyond the budget every k-th example is sampled (k = ceil(size / budget))."""
+    path = jsonl(distinct_examples(400))
+    budget = path.stat().st_size // 7
+    sampled = check_dataset(str(path), model=flash,
+                            options=CheckOptions(sample_budget_bytes=budget))
+    thorough = check_dataset(str(path), model=flash,
+                             options=CheckOptions(sample_budget_bytes=None))
+    every = math.ceil(path.stat().st_size / budget)
+    assert sampled.training.sampled_examples == math.ceil(400 / every)
+    assert thorough.training.sampled_examples == 400
+
+
+def test_report_json_is_camel_case_and_complete(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """to_dict() is JSON-ready: verdict, counts, camelCase statistics, recommendation."""
+    report = check_dataset(str(jsonl(distinct_examples(30))), model=flash)
+    document = json.loads(json.dumps(report.to_dict()))
+    assert document["verdict"] == "warnings"
+    assert document["training"]["stats"]["tokensP95"] > 0
+    assert document["recommendation"]["adapterSize"] == 4
+    assert {f["kind"] for f in document["findings"]} == {"few-examples", "no-validation-set"}
+
+
+def test_the_report_names_the_file_format(jsonl: Callable[..., Path], flash: BaseModel) -> None:
+    """Vertex, Gemini API (mostly `text_input`/`output` lines) or unknown (no valid example)."""
+    vertex = jsonl(distinct_examples(3), name="v.jsonl")
+    gemini = jsonl([{"text_input": "q", "output": "a"}] * 3, name="g.jsonl")
+    broken = jsonl(["[]\n"], name="b.jsonl")
+    formats = [check_dataset(str(p), model=flash).training.format.value
+               for p in (vertex, gemini, broken)]
+    assert formats == ["vertex", "gemini-api", "unknown"]
