@@ -1,16 +1,19 @@
-"""Fixtures shared by every suite: the official Pub/Sub emulator.
+"""Fixtures shared by every suite: the official Pub/Sub emulator and fake-gcs-server.
 
-Where the emulator is not installed the tests that need it skip with the reason, except under
+Where an emulator is not installed the tests that need it skip with the reason, except under
 `CI=true`, where that is a failure: CI must never pass by skipping.
 """
 
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from tuning_operator.datasets.testing import FakeGcsServer, GcsEmulatorUnavailable
 from tuning_operator.events.testing import EmulatorUnavailable, PubSubEmulator
 
 
@@ -39,3 +42,24 @@ def own_emulator() -> Iterator[PubSubEmulator]:
     emulator.__exit__(None, None, None)
 
 
+@pytest.fixture(scope="session")
+def fake_gcs() -> Iterator[FakeGcsServer]:
+    """fake-gcs-server (memory backend), shared by the session."""
+    server = FakeGcsServer()
+    try:
+        server.__enter__()
+    except GcsEmulatorUnavailable as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs fake-gcs-server: {error}")
+        pytest.skip(f"fake-gcs-server unavailable: {error}")
+    yield server
+    server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def gcs_bucket(fake_gcs: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh bucket, with STORAGE_EMULATOR_HOST set so a default `Client()` finds the server."""
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
+    client = fake_gcs.client()
+    name = f"datasets-{os.getpid()}-{random.randrange(1 << 30):x}"
+    return client.create_bucket(name)

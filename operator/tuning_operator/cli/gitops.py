@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from tuning_operator.planning.render import (
     plan_text,
     validation_json,
 )
-from tuning_operator.specs.loader import load_jobs_dir
+from tuning_operator.specs.loader import DirectoryLoad, SpecError, load_jobs_dir
 from tuning_operator.specs.model import json_schema
 
 DEFAULT_JOBS_DIR = "jobs"
@@ -32,6 +33,8 @@ def register(sub: Any) -> None:
     validate = sub.add_parser("validate", help="check every job file (exit 1 on any error)")
     validate.add_argument("--jobs-dir", default=DEFAULT_JOBS_DIR)
     validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--check-datasets", action="store_true",
+                          help="also run the dataset pre-flight on every job's data (reads GCS)")
     validate.set_defaults(handler=run_validate)
 
     planner = sub.add_parser("plan", help="show what the operator would do")
@@ -45,6 +48,8 @@ def register(sub: Any) -> None:
                         help="JSON list of Vertex jobs as List returns them (name, labels, state)")
     planner.add_argument("--region", default="us-central1", help="region of jobs that name none")
     planner.add_argument("--max-concurrent-jobs", type=int, default=None)
+    planner.add_argument("--check-datasets", action="store_true",
+                         help="per job: dataset verdict, billable tokens, recommended vs chosen")
     planner.set_defaults(handler=run_plan)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a job file")
@@ -53,12 +58,49 @@ def register(sub: Any) -> None:
 
 def run_validate(args: argparse.Namespace) -> int:
     load = load_jobs_dir(args.jobs_dir)
+    datasets: dict[str, dict[str, object]] = {}
+    if args.check_datasets:
+        checked = check_datasets(load)
+        dataset_errors = [
+            SpecError(file=str(Path(load.root) / load.jobs[name].path), job=name,
+                      message=f"dataset pre-flight: {reason}")
+            for name, (reason, blocked, _) in checked.items() if blocked
+        ]
+        datasets = {name: {"blocked": blocked, "summary": summary}
+                    for name, (_, blocked, summary) in checked.items()}
+        bad = {e.job for e in dataset_errors}
+        load = replace(load, jobs={n: j for n, j in load.jobs.items() if n not in bad},
+                       errors=load.errors + tuple(dataset_errors),
+                       invalid_names=load.invalid_names | {n for n in bad if n})
     if args.format == "json":
-        sys.stdout.write(validation_json(load))
+        document = json.loads(validation_json(load))
+        if args.check_datasets:
+            document["datasets"] = datasets
+        print(json.dumps(document, indent=2))
     else:
         sys.stderr.write(errors_text(load.errors))
+        for name, entry in datasets.items():
+            print(f"{name}: {entry['summary']}")
         print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s) in {args.jobs_dir}")
     return 1 if load.errors or not load.readable else 0
+
+
+def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
+    """Per valid job: (reason, blocks a create, one-line summary) from the dataset pre-flight."""
+    from tuning_operator.datasets.jobcheck import JobDatasetChecker
+    from tuning_operator.errors import OperatorError
+
+    checker = JobDatasetChecker()
+    results = {}
+    for name, loaded in load.jobs.items():
+        try:
+            check = checker.check(loaded)
+        except OperatorError as exc:
+            reason = f"cannot read the dataset: {exc}"
+            results[name] = (reason, True, reason)
+            continue
+        results[name] = (check.reason, check.blocks_create, check.summary())
+    return results
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -72,12 +114,15 @@ def run_plan(args: argparse.Namespace) -> int:
         print(f"{args.actual}: {exc}", file=sys.stderr)
         return 1
     load = load_jobs_dir(args.jobs_dir)
-    settings = PlanSettings(default_region=args.region,
-                            max_concurrent_jobs=args.max_concurrent_jobs)
+    checked = check_datasets(load) if args.check_datasets else {}
+    settings = PlanSettings(
+        default_region=args.region, max_concurrent_jobs=args.max_concurrent_jobs,
+        dataset_blocks={n: reason for n, (reason, blocked, _) in checked.items() if blocked},
+        dataset_notes={n: summary for n, (_, _, summary) in checked.items()})
     result = plan(load, actual, settings)
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
     sys.stdout.write(render(result))
-    if load.errors or not load.readable:
+    if load.errors or not load.readable or settings.dataset_blocks:
         return 1
     if args.detailed_exitcode and result.changes:
         return 2

@@ -8,12 +8,14 @@ YAML file, then the defaults below: flags win. Google Cloud and gRPC are importe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "emulator_job_seconds": 30.0,
     "live": False,
     "log_file": None,
+    "check_datasets": "auto",
 }
 ENV_PREFIX = "TUNING_OPERATOR_"
 
@@ -98,6 +101,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     add("--emulator-job-seconds", type=float, help="embedded emulator: seconds per job")
     add("--live", action="store_true", default=None, help="show a live status table (stderr)")
     add("--log-file", help="write the JSON logs here instead of stdout")
+    add("--check-datasets", choices=("auto", "on", "off"),
+        help="dataset pre-flight before each create; auto: on for real Vertex or with"
+        " STORAGE_EMULATOR_HOST, off against an emulator without storage")
 
 
 def resolve_settings(args: argparse.Namespace,
@@ -188,7 +194,8 @@ def run_operator(options: argparse.Namespace) -> int:
                 max_concurrent_jobs=options.max_concurrent_jobs,
                 create_fence_seconds=options.create_fence, settle_seconds=options.settle,
                 allow_mass_deletion=options.allow_mass_deletion),
-            vertex=vertex, store=FileStatusStore(state_dir), recorder=recorder)
+            vertex=vertex, store=FileStatusStore(state_dir), recorder=recorder,
+            datasets=_dataset_checker(options))
         metrics = OperatorMetrics()
         if options.metrics_port is not None:
             stack.callback(metrics.serve(options.metrics_port).shutdown)
@@ -208,6 +215,22 @@ def run_operator(options: argparse.Namespace) -> int:
             signal.signal(signum, lambda *_: loop.shutdown())
         return loop.run()
     return 1  # unreachable; ExitStack does not swallow exceptions
+
+
+def _dataset_checker(options: argparse.Namespace) -> Any:
+    import structlog
+
+    mode = options.check_datasets
+    if mode == "auto":
+        real_vertex = options.project and not options.vertex_endpoint
+        mode = "on" if real_vertex or os.environ.get("STORAGE_EMULATOR_HOST") else "off"
+    if mode == "off":
+        structlog.get_logger("tuning_operator").info(
+            "dataset_preflight_off", why="no storage to read datasets from (--check-datasets)")
+        return None
+    from tuning_operator.datasets.jobcheck import JobDatasetChecker
+
+    return JobDatasetChecker()
 
 
 def _open_vertex(options: argparse.Namespace, state_dir: Path, stack: ExitStack) -> Any:
@@ -293,8 +316,10 @@ def demo_command(args: argparse.Namespace) -> int:
     options.max_concurrent_jobs, options.resync, options.settle = 2, 1.0, 0.0
     options.until_settled, options.deadline, options.live = True, 90.0, True
     options.log_file = str(state_dir / "operator.log")
+    options.check_datasets = "on"
     state_dir.mkdir(parents=True)
-    code = run_operator(options)
+    with _demo_datasets(Path(args.jobs_dir).parent / "datasets"):
+        code = run_operator(options)
     events = state_dir / "events.jsonl"
     count = sum(1 for _ in events.open()) if events.exists() else 0
     print(f"\n{'settled' if code == 0 else 'NOT settled'}: {count} status events in {events};"
@@ -302,6 +327,29 @@ def demo_command(args: argparse.Namespace) -> int:
     print(f"next: tuning-operator status --state-dir {state_dir}  |  "
           f"tuning-operator history ticket-classifier-v3 --state-dir {state_dir}")
     return code
+
+
+@contextlib.contextmanager
+def _demo_datasets(root: Path) -> Iterator[None]:
+    """fake-gcs-server with examples/datasets uploaded, so the pre-flight reads real objects."""
+    from tuning_operator.datasets.testing import FakeGcsServer
+
+    with FakeGcsServer() as server:
+        previous = os.environ.get("STORAGE_EMULATOR_HOST")
+        os.environ["STORAGE_EMULATOR_HOST"] = server.url
+        try:
+            client = server.client()
+            for bucket_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+                bucket = client.create_bucket(bucket_dir.name)
+                for path in sorted(bucket_dir.rglob("*.jsonl")):
+                    blob = bucket.blob(path.relative_to(bucket_dir).as_posix())
+                    blob.upload_from_filename(str(path))
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("STORAGE_EMULATOR_HOST", None)
+            else:
+                os.environ["STORAGE_EMULATOR_HOST"] = previous
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from tuning_operator.planning.model import ObservedJob, Phase
@@ -46,6 +46,7 @@ class Action:
     file: str | None = None
     vertex_name: str | None = None
     spec_hash: str | None = None
+    dataset: str | None = None  # the dataset pre-flight's summary, when it ran
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class PlanSettings:
     first_seen: Mapping[str, float] = field(default_factory=dict)
     allow_mass_deletion: bool = False
     extra_active: Mapping[str, int] = field(default_factory=dict)  # region → unlisted active jobs
+    dataset_blocks: Mapping[str, str] = field(default_factory=dict)  # job → why it may not start
+    dataset_notes: Mapping[str, str] = field(default_factory=dict)  # job → pre-flight summary
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     actions.extend(_admit(candidates, actual, desired, settings))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
+    if settings.dataset_notes:
+        actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
     order = {kind: i for i, kind in enumerate(ActionKind)}
     actions.sort(key=lambda a: (order[a.kind], a.team or "", a.job or "", a.file or ""))
     return Plan(actions=tuple(actions), held=tuple(held))
@@ -187,6 +192,11 @@ def _admit(
                 "spec_hash": loaded.spec_hash}
         team_rules = desired.policy.for_team(loaded.team) if desired.policy else None
         team_cap = team_rules.max_concurrent_jobs if team_rules else None
+        blocked = settings.dataset_blocks.get(loaded.name)
+        if blocked is not None:
+            yield Action(kind=ActionKind.INVALID, phase=Phase.INVALID,
+                         reason=f"dataset pre-flight failed: {blocked}", **base)
+            continue
         if desired.policy_broken:
             reason = "the policy file is invalid; no job is created until it is fixed"
         elif limit is not None and used[region] >= limit:

@@ -39,6 +39,8 @@ def plan_text(plan: Plan) -> str:
         who = f"{a.team}/{a.job}" if a.team and a.job else (a.job or a.file or "?")
         lines.append(f"  {_SYMBOL[a.kind]} {a.kind.value:<8} {who:<48} {a.region or '-':<14}"
                      f" {a.reason}")
+        if a.dataset:
+            lines.append(f"      {'':<8} {a.dataset}")
     return "\n".join(lines) + "\n"
 
 
@@ -57,7 +59,7 @@ def _action_dict(a: Action) -> dict[str, object]:
         "action": a.kind.value, "job": a.job, "team": a.team, "region": a.region,
         "file": a.file, "phase": a.phase.value if a.phase else None,
         "vertexJob": a.vertex_name, "specHash": a.spec_hash[:16] if a.spec_hash else None,
-        "reason": a.reason,
+        "reason": a.reason, "dataset": a.dataset,
     }
 
 
@@ -72,13 +74,17 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
                      f"{counts.get(k, 0)} {_SUMMARY_WORDS[k]}" for k in ActionKind)
     head = ["### tuning-operator plan", "", bold, ""]
     head.extend(f"> held: {_cell(reason)}" for reason in plan.held)
-    head.extend(["", "| | action | job | team | region | reason |", "|---|---|---|---|---|---|"])
+    with_dataset = any(a.dataset for a in plan.actions)
+    columns = "| | action | job | team | region | reason |" + (" dataset |" if with_dataset else "")
+    head.extend(["", columns, "|---" * columns.count(" |") + "|"])
     footer_room = 200
     size = sum(len(line) + 1 for line in head)
     rows: list[str] = []
     for index, a in enumerate(plan.actions):
         row = (f"| {_SYMBOL[a.kind]} | {a.kind.value} | {_cell(a.job or a.file)} |"
                f" {_cell(a.team)} | {_cell(a.region)} | {_cell(a.reason)[:300]} |")
+        if with_dataset:
+            row += f" {_cell(a.dataset)[:300]} |"
         if size + len(row) + 1 + footer_room > limit:
             rest = len(plan.actions) - index
             rows.append("")

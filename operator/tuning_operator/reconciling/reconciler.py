@@ -35,10 +35,12 @@ from tuning_operator.planning.planner import (
     plan,
 )
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled, Throttler
-from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
+from tuning_operator.specs import DirectoryLoad, LoadCache, LoadedJob, TuningJob, load_jobs_dir
+from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.store import JobRecord, StatusStore
 
-SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT}
+# Nothing more happens to a job in these phases until somebody changes its file.
+SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID}
 
 
 class ListedJobs(Protocol):
@@ -54,9 +56,27 @@ class VertexJobs(Protocol):
 
     def list_managed(self, region: str) -> ListedJobs: ...
 
-    def create(self, job: TuningJob, *, team: str, region: str) -> ObservedJob: ...
+    def create(self, job: TuningJob, *, team: str, region: str,
+               hyper_parameters: HyperParameters | None = None) -> ObservedJob: ...
 
     def cancel(self, name: str) -> None: ...
+
+
+class DatasetCheck(Protocol):
+    @property
+    def blocks_create(self) -> bool: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def send(self) -> HyperParameters | None: ...
+
+
+class DatasetChecker(Protocol):
+    """The dataset pre-flight (`datasets.jobcheck.JobDatasetChecker`), cached by generation."""
+
+    def check(self, loaded: LoadedJob) -> DatasetCheck: ...
 
 
 class Recorder(Protocol):
@@ -98,13 +118,16 @@ class Reconciler:
 
     def __init__(self, *, settings: OperatorSettings, vertex: VertexJobs, store: StatusStore,
                  recorder: Recorder, clock: Callable[[], float] = time.time,
-                 throttler: Throttler | None = None) -> None:
+                 throttler: Throttler | None = None,
+                 datasets: DatasetChecker | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
         self.recorder = recorder
         self.clock = clock
         self.throttler = throttler or Throttler()
+        self.datasets = datasets
+        self.checks: dict[str, DatasetCheck] = {}
         self.cache = LoadCache()
         self.records = store.fetch()
         self.generation = 0
@@ -127,7 +150,8 @@ class Reconciler:
             return self._finish(report, started)
         self.throttler.succeeded("list")
         self._note_first_seen(load, now)
-        result = plan(load, actual, self._plan_settings(unmanaged))
+        blocks = self._check_datasets(load, actual, now)
+        result = plan(load, actual, self._plan_settings(unmanaged, blocks))
         report.plan = result
         for reason in result.held:
             self.log.warning("removals_held", reason=reason, generation=self.generation)
@@ -175,7 +199,36 @@ class Reconciler:
             record.region = loaded.job.spec.region or self.settings.default_region
             record.on_delete = loaded.job.spec.on_delete
 
-    def _plan_settings(self, unmanaged: Mapping[str, int]) -> PlanSettings:
+    def _check_datasets(self, load: DirectoryLoad, actual: Sequence[ObservedJob],
+                        now: float) -> dict[str, str]:
+        """Pre-flight the datasets of jobs not yet on Vertex; the reasons that block a create."""
+        self.checks = {}
+        if self.datasets is None:
+            return {}
+        present = {o.job_name for o in actual if o.job_name}
+        blocks = {}
+        for name, loaded in load.jobs.items():
+            if name in present or loaded.job.spec.cancel:
+                continue
+            if not self.throttler.ready(f"dataset:{name}", now=now):
+                continue
+            try:
+                check = self.datasets.check(loaded)
+            except TemporaryError as exc:
+                self.throttler.failed(f"dataset:{name}", now=now, at_least=exc.retry_after)
+                self.log.warning("dataset_check_failed", job=name, error=str(exc))
+                continue
+            except OperatorError as exc:  # e.g. no credentials for gs://: say so, create nothing
+                blocks[name] = f"cannot read the dataset: {exc}"
+                continue
+            self.throttler.succeeded(f"dataset:{name}")
+            self.checks[name] = check
+            if check.blocks_create:
+                blocks[name] = check.reason
+        return blocks
+
+    def _plan_settings(self, unmanaged: Mapping[str, int],
+                       blocks: Mapping[str, str] | None = None) -> PlanSettings:
         remembered = {
             n: Remembered(path=r.path, team=r.team or "", on_delete=r.on_delete)
             for n, r in self.records.items() if r.path is not None
@@ -187,6 +240,7 @@ class Reconciler:
             first_seen={n: r.first_seen for n, r in self.records.items()},
             allow_mass_deletion=self.settings.allow_mass_deletion,
             extra_active=dict(unmanaged),
+            dataset_blocks=dict(blocks or {}),
         )
 
     def _apply(self, action: Action, load: DirectoryLoad, observed: ObservedJob | None,
@@ -226,6 +280,10 @@ class Reconciler:
             return Stalled(record.reason or "")
         if not self.throttler.ready(record.name, now=now):
             return Requeue(after=self.throttler.not_before[record.name] - now, reason="backoff")
+        check = self.checks.get(record.name)
+        if self.datasets is not None and check is None:
+            return Requeue(after=self.throttler.not_before.get(f"dataset:{record.name}", now) - now,
+                           reason="dataset not checked yet")
         age = self._file_age(loaded.path)
         if age < self.settings.settle_seconds:
             return Requeue(after=self.settings.settle_seconds - age, reason="file just changed")
@@ -240,7 +298,8 @@ class Reconciler:
         self.recorder.action(record, action="create", reason=action.reason)
         try:
             created = self.vertex.create(loaded.job, team=loaded.team,
-                                         region=action.region or self.settings.default_region)
+                                         region=action.region or self.settings.default_region,
+                                         hyper_parameters=check.send if check else None)
         except QuotaExhausted as exc:
             record.create_intent_at = None
             self._set_phase(record, Phase.WAITING, f"Vertex quota exhausted: {exc}")

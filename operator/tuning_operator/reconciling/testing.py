@@ -16,6 +16,7 @@ from tuning_operator.errors import OperatorError, OutcomeUnknown, QuotaExhausted
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.specs import TuningJob
 from tuning_operator.specs.labels import ownership_labels
+from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.store import JobRecord
 
 
@@ -34,6 +35,7 @@ class FakeVertex:
     calls: Counter[str] = field(default_factory=Counter)
     fail_next: dict[str, list[OperatorError]] = field(default_factory=dict)
     ghost_next_create: bool = False
+    sent_hyper_parameters: dict[str, HyperParameters | None] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def list_managed(self, region: str) -> Listed:
@@ -43,8 +45,10 @@ class FakeVertex:
         return Listed(jobs=[j for j in here if j.managed],
                       active_unmanaged=sum(1 for j in here if j.active and not j.managed))
 
-    def create(self, job: TuningJob, *, team: str, region: str) -> ObservedJob:
+    def create(self, job: TuningJob, *, team: str, region: str,
+               hyper_parameters: HyperParameters | None = None) -> ObservedJob:
         self.calls["create"] += 1
+        self.sent_hyper_parameters[job.name] = hyper_parameters
         self._maybe_fail("create")
         active = sum(1 for j in self.jobs.values() if j.active and j.region == region)
         if self.max_active is not None and active >= self.max_active:

@@ -20,7 +20,7 @@ from google.cloud import aiplatform_v1
 
 from tuning_operator.errors import PermanentError
 from tuning_operator.planning.model import ObservedJob
-from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.model import HyperParameters, TuningJob
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
     RegionalClients,
@@ -160,7 +160,8 @@ class VertexTuningJobs:
             lambda: client.cancel_tuning_job(name=name, retry=None, timeout=self._timeout),
         )
 
-    def create(self, job: TuningJob, *, team: str, region: str) -> ObservedJob:
+    def create(self, job: TuningJob, *, team: str, region: str,
+               hyper_parameters: HyperParameters | None = None) -> ObservedJob:
         """Create the Vertex job for `job`; one attempt (OutcomeUnknown: List, then decide)."""
         if job.spec.region is not None and job.spec.region != region:
             raise PermanentError(
@@ -168,7 +169,8 @@ class VertexTuningJobs:
                 f" {region}"
             )
         request = aiplatform_v1.CreateTuningJobRequest(
-            parent=self.parent(region), tuning_job=vertex_job(job, team=team)
+            parent=self.parent(region),
+            tuning_job=vertex_job(job, team=team, hyper_parameters=hyper_parameters),
         )
         client = self._clients.for_region(region)
         self._budget.spend(region, submission=True)

@@ -17,7 +17,7 @@ from google.cloud import aiplatform_v1
 from tuning_operator.errors import PermanentError
 from tuning_operator.planning.model import TERMINAL_STATES, ObservedJob
 from tuning_operator.specs import labels as owner
-from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.model import HyperParameters, TuningJob
 
 ADAPTER_SIZE_NAMES = {
     1: "ADAPTER_SIZE_ONE",
@@ -63,8 +63,13 @@ def region_of(name: str) -> str:
     return match["region"]
 
 
-def vertex_job(job: TuningJob, *, team: str) -> aiplatform_v1.TuningJob:
-    """The TuningJob message a create sends for this job file, ownership labels included."""
+def vertex_job(job: TuningJob, *, team: str,
+               hyper_parameters: HyperParameters | None = None) -> aiplatform_v1.TuningJob:
+    """The TuningJob message a create sends for this job file, ownership labels included.
+
+    `hyper_parameters` replaces the file's (a resolved `preset: recommended`); the spec hash
+    label stays that of the file, so the job is still recognised as this file's.
+    """
     problems = owner.label_problems(job.metadata.labels)
     if problems:
         raise PermanentError(f"job {job.name}: " + "; ".join(problems))
@@ -72,7 +77,7 @@ def vertex_job(job: TuningJob, *, team: str) -> aiplatform_v1.TuningJob:
     tuning = aiplatform_v1.SupervisedTuningSpec(training_dataset_uri=spec.training_dataset)
     if spec.validation_dataset:
         tuning.validation_dataset_uri = spec.validation_dataset
-    chosen = spec.hyper_parameters
+    chosen = hyper_parameters or spec.hyper_parameters
     if chosen is not None and chosen.preset is None:
         hyper = aiplatform_v1.SupervisedHyperParameters()
         if chosen.epoch_count is not None:

@@ -218,3 +218,16 @@ def test_plan_is_deterministic(jobs: Path) -> None:
     """The same inputs give the same plan, in the same order."""
     load = load_jobs_dir(jobs)
     assert plan(load, [], PlanSettings()) == plan(load, [], PlanSettings())
+
+
+def test_dataset_block_makes_an_absent_job_invalid(jobs: Path) -> None:
+    """A job whose dataset fails the pre-flight is Invalid, not created; notes ride along."""
+    load = load_jobs_dir(jobs)
+    result = plan(load, [vertex(load, "b", "JOB_STATE_RUNNING")], PlanSettings(
+        dataset_blocks={"a": "train.jsonl:3: roles must alternate", "b": "ignored: exists"},
+        dataset_notes={"a": "dataset errors", "c": "dataset ok"}))
+    by_job = {a.job: a for a in result.actions}
+    assert by_job["a"].kind == ActionKind.INVALID
+    assert "dataset pre-flight failed: train.jsonl:3" in by_job["a"].reason
+    assert by_job["b"].kind == ActionKind.NOOP  # already on Vertex: its dataset is history
+    assert (by_job["c"].kind, by_job["c"].dataset) == (ActionKind.CREATE, "dataset ok")

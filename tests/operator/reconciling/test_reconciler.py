@@ -14,6 +14,8 @@ import pytest
 from tuning_operator.errors import PermanentError, TemporaryError
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
 from tuning_operator.reconciling.testing import FakeVertex, RecordingRecorder
+from tuning_operator.specs import LoadedJob
+from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.store import FileStatusStore
 
 
@@ -260,3 +262,66 @@ def test_recently_written_file_waits_to_settle(tmp_path: Path) -> None:
     os.utime(path, (past, past))
     world.reconciler.reconcile()
     assert world.vertex.calls["create"] == 1
+
+
+class FakeCheck:
+    """A dataset pre-flight answer."""
+
+    def __init__(self, reason: str = "", *, send: HyperParameters | None = None) -> None:
+        self.blocks_create = bool(reason)
+        self.reason = reason
+        self.send = send
+
+
+class FakeChecker:
+    """Answers per job name; raises what it is told to."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, FakeCheck | Exception] = {}
+        self.calls = 0
+
+    def check(self, loaded: LoadedJob) -> FakeCheck:
+        self.calls += 1
+        answer = self.answers.get(loaded.name, FakeCheck())
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_failed_dataset_makes_the_job_invalid_until_fixed(world: World) -> None:
+    """A dataset that fails the pre-flight: phase Invalid with the reason, nothing created."""
+    checker = FakeChecker()
+    world.reconciler.datasets = checker
+    write_job(world.jobs, "a")
+    checker.answers["a"] = FakeCheck("gs://d/t/train.jsonl:7: the last turn must be the model's")
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Invalid"
+    assert "last turn must be the model's" in (world.reconciler.records["a"].reason or "")
+    assert world.vertex.calls["create"] == 0
+    assert ("a", None, "Invalid") in world.recorder.transitions
+    checker.answers["a"] = FakeCheck()
+    world.reconciler.reconcile()
+    assert world.phase("a") == "Submitted"
+
+
+def test_resolved_preset_is_what_the_create_sends(world: World) -> None:
+    """`preset: recommended` is sent as the pre-flight's resolved values."""
+    checker = FakeChecker()
+    world.reconciler.datasets = checker
+    write_job(world.jobs, "a", "  hyperParameters: {preset: recommended}\n")
+    resolved = HyperParameters(epoch_count=20, adapter_size=4, learning_rate_multiplier=10)
+    checker.answers["a"] = FakeCheck(send=resolved)
+    world.reconciler.reconcile()
+    assert world.vertex.sent_hyper_parameters["a"] == resolved
+
+
+def test_unreadable_dataset_storage_is_retried_not_invalid(world: World) -> None:
+    """A transient storage error delays the create; it never marks the job Invalid."""
+    checker = FakeChecker()
+    world.reconciler.datasets = checker
+    write_job(world.jobs, "a")
+    checker.answers["a"] = TemporaryError("storage unavailable", retry_after=5.0)
+    report = world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 0
+    assert world.phase("a") != "Invalid"
+    assert report.next_due is not None

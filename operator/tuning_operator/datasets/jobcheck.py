@@ -1,0 +1,96 @@
+"""The dataset pre-flight of one job file: verdict, billable tokens, hyperparameters to send.
+
+`validate --check-datasets`, `plan --check-datasets` and the operator all ask the same question
+of a job — may it be created, and with which hyperparameters — so they share this answer.
+`preset: recommended` is resolved here, from the training set's statistics; explicit values are
+sent as written. Reports are cached by URI and object generation: a dataset is read again only
+when it changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tuning_operator.datasets.objects import DatasetObjects
+from tuning_operator.datasets.preflight import CheckOptions, DatasetCheckCache, check_dataset
+from tuning_operator.datasets.report import DatasetReport, Verdict
+from tuning_operator.specs import Catalog, LoadedJob, default_catalog
+from tuning_operator.specs.model import HyperParameters
+
+
+@dataclass(frozen=True)
+class JobDatasetCheck:
+    """What the pre-flight says about one job."""
+
+    job: str
+    verdict: Verdict
+    reason: str
+    billable_tokens: int | None  # None: Vertex picks the epochs
+    chosen: HyperParameters | None  # as written in the job file
+    send: HyperParameters | None  # what a create sends (the preset resolved)
+    report: DatasetReport | None
+
+    @property
+    def blocks_create(self) -> bool:
+        return self.verdict is Verdict.ERRORS
+
+    def summary(self) -> str:
+        """One line for `plan`: verdict, billable tokens, recommended vs chosen."""
+        tokens = (f"≈{self.billable_tokens:,} billable tokens" if self.billable_tokens is not None
+                  else "billable tokens: epochs chosen by Vertex")
+        parts = [f"dataset {self.verdict.value}", tokens]
+        if self.report is not None:
+            rec = self.report.recommendation
+            values = _values(rec.epoch_count, rec.adapter_size, rec.learning_rate_multiplier)
+            parts.append(f"recommended {values}")
+        chosen = self.chosen
+        if chosen is None or chosen.preset is not None:
+            parts.append("chosen: preset/defaults")
+        else:
+            values = _values(chosen.epoch_count, chosen.adapter_size,
+                             chosen.learning_rate_multiplier)
+            parts.append(f"chosen {values}")
+        if self.blocks_create:
+            parts.append(self.reason)
+        return "; ".join(parts)
+
+
+def _values(epochs: int | None, adapter: int | None, lr: float | None) -> str:
+    def show(value: object) -> str:
+        return "default" if value is None else str(value)
+
+    return f"epochs {show(epochs)}, adapter {show(adapter)}, lr× {show(lr)}"
+
+
+class JobDatasetChecker:
+    """Checks a job's training and validation data against its base model, with a cache."""
+
+    def __init__(self, *, catalog: Catalog | None = None, objects: DatasetObjects | None = None,
+                 options: CheckOptions | None = None,
+                 cache: DatasetCheckCache | None = None) -> None:
+        self.catalog = catalog or default_catalog()
+        self.objects = objects or DatasetObjects()
+        self.options = options or CheckOptions()
+        self.cache = cache or DatasetCheckCache()
+
+    def check(self, loaded: LoadedJob) -> JobDatasetCheck:
+        spec = loaded.job.spec
+        model = self.catalog.get(spec.base_model)
+        chosen = spec.hyper_parameters
+        if model is None:  # the loader rejects these; kept total for callers that did not load
+            return JobDatasetCheck(loaded.name, Verdict.ERRORS,
+                                   f"unknown base model {spec.base_model}", None, chosen, None,
+                                   None)
+        report = check_dataset(spec.training_dataset, spec.validation_dataset, model=model,
+                               objects=self.objects, options=self.options, cache=self.cache)
+        rec = report.recommendation
+        if chosen is not None and chosen.preset is None:
+            send: HyperParameters | None = chosen
+            epochs = chosen.epoch_count or rec.epoch_count
+        else:
+            send = HyperParameters(epoch_count=rec.epoch_count, adapter_size=rec.adapter_size,
+                                   learning_rate_multiplier=rec.learning_rate_multiplier)
+            epochs = rec.epoch_count
+        tokens = report.billable_tokens(epochs) if epochs is not None else None
+        return JobDatasetCheck(loaded.name, report.verdict, report.reason(), tokens, chosen,
+                               send, report)

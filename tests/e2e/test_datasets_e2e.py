@@ -1,0 +1,49 @@
+"""The operator's dataset pre-flight against real objects: fake-gcs-server and the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from google.cloud import aiplatform_v1
+
+from tests.e2e.conftest import REGION, jobs_by_name, run_operator, write_job
+from tests.operator.cli.test_gitops_datasets import good, upload
+from tuning_operator.datasets.testing import FakeGcsServer
+from tuning_operator.emulator.testing import EmulatorProcess
+from tuning_operator.vertex.clients import emulator_factory
+
+
+def test_bad_dataset_is_invalid_then_created_once_fixed(
+    emulator: EmulatorProcess, project: str, tmp_path: Path, gcs_bucket: Any,
+    fake_gcs: FakeGcsServer,
+) -> None:
+    """The operator refuses a job whose dataset fails (Invalid, event), creates it once fixed."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    broken = [*good(30), {"contents": [{"role": "model", "parts": [{"text": "first"}]}]}]
+    train = upload(gcs_bucket, "t/train.jsonl", broken)
+    write_job(jobs, "data-job", "  hyperParameters: {preset: recommended}\n").write_text(
+        (jobs / "team" / "data-job.yaml").read_text().replace(
+            "gs://datasets/team/train.jsonl", train))
+    env = {"STORAGE_EMULATOR_HOST": fake_gcs.url}
+
+    first = run_operator(emulator, project, jobs, state, "--once", env=env)
+
+    assert first.returncode == 0, first.stdout[-2000:]
+    status = json.loads((state / "status.json").read_text())["jobs"]["data-job"]
+    assert status["phase"] == "Invalid"
+    assert "dataset pre-flight failed" in status["reason"] and f"{train}:31" in status["reason"]
+    events = [json.loads(x) for x in (state / "events.jsonl").read_text().splitlines()]
+    assert [e["data"]["phase"] for e in events] == ["Invalid"]
+    assert jobs_by_name(emulator, project) == {}
+
+    upload(gcs_bucket, "t/train.jsonl", good(150))  # a new generation of the same object
+    second = run_operator(emulator, project, jobs, state, "--once", env=env)
+
+    assert second.returncode == 0
+    assert jobs_by_name(emulator, project) == {"data-job": 1}
+    client = emulator_factory(emulator.grpc_endpoint)(REGION)
+    [created] = client.list_tuning_jobs(parent=f"projects/{project}/locations/{REGION}")
+    sizes = aiplatform_v1.SupervisedHyperParameters.AdapterSize
+    assert created.supervised_tuning_spec.hyper_parameters.adapter_size == sizes.ADAPTER_SIZE_FOUR
