@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 
 from tuning_operator.emulator.testing import EmulatorProcess
+from tuning_operator.specs.testing import write_job
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.jobs import VertexTuningJobs
+
+__all__ = ["write_job"]
 
 CLI = "import sys; from tuning_operator.cli import main; sys.exit(main())"
 REGION = "us-central1"
@@ -47,18 +50,6 @@ def jobs_by_name(emulator: EmulatorProcess, project: str) -> Counter[str]:
     with adapter(emulator, project) as vertex:
         listed = vertex.list_managed(REGION)
     return Counter(j.job_name for j in listed.jobs if j.job_name)
-
-
-def write_job(root: Path, name: str, extra: str = "", team: str = "team") -> Path:
-    """A valid job file."""
-    (root / team).mkdir(parents=True, exist_ok=True)
-    path = root / team / f"{name}.yaml"
-    path.write_text(
-        "apiVersion: tuning-operator/v1\nkind: TuningJob\n"
-        f"metadata:\n  name: {name}\nspec:\n  baseModel: gemini-2.5-flash\n"
-        f"  trainingDataset: gs://datasets/{team}/train.jsonl\n{extra}"
-    )
-    return path
 
 
 def operator_args(emulator: EmulatorProcess, project: str, jobs: Path, state: Path,

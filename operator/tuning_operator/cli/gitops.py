@@ -23,7 +23,7 @@ from tuning_operator.planning.render import (
     plan_text,
     validation_json,
 )
-from tuning_operator.specs.loader import DirectoryLoad, SpecError, load_jobs_dir
+from tuning_operator.specs import DirectoryLoad, SpecError, load_jobs_dir
 from tuning_operator.specs.model import json_schema
 
 DEFAULT_JOBS_DIR = "jobs"

@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 
 from tuning_operator.planning.planner import Action, ActionKind, Plan
-from tuning_operator.specs.loader import DirectoryLoad, SpecError
+from tuning_operator.specs import DirectoryLoad, SpecError
 
 MARKDOWN_LIMIT = 60_000
 _SYMBOL = {

@@ -1,11 +1,11 @@
 """The job file format, the model catalog and the directory loader (no cloud imports here)."""
 
 from tuning_operator.specs.catalog import BaseModel, Catalog, default_catalog
+from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.loader import (
     DirectoryLoad,
     LoadCache,
     LoadedJob,
-    SpecError,
     load_jobs_dir,
 )
 from tuning_operator.specs.model import API_VERSION, TuningJob, json_schema

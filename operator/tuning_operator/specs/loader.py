@@ -7,7 +7,6 @@ as it is. Files are re-parsed only when their stat changes (the cache is passed 
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,32 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog, default_catalog
+from tuning_operator.specs.diagnostics import SpecError, duplicate_keys, validation_errors
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
 
 MAX_FILE_BYTES = 1024 * 1024
 JOB_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class SpecError:
-    """One problem in one file; `line`/`column` are 1-based when YAML gives a position."""
-
-    file: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    job: str | None = None
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -226,13 +209,13 @@ def _parse_file(base: Path, rel: str, size: int) -> FileResult:
     name = _name_of(data)
     errors = [
         SpecError(file=str(base / rel), message=message, line=line, column=col, job=name)
-        for message, line, col in _duplicate_keys(node)
+        for message, line, col in duplicate_keys(node)
     ]
     try:
         job: TuningJob | None = TuningJob.model_validate(data)
     except ValidationError as exc:
         job = None
-        errors.extend(_validation_errors(base, rel, node, exc, name=name, model=TuningJob))
+        errors.extend(validation_errors(base, rel, node, exc, name=name, model=TuningJob))
     return FileResult(path=rel, team=_team_of(rel), name=name, job=job, errors=tuple(errors))
 
 
@@ -272,109 +255,6 @@ def _name_of(data: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int, int]]:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                if key.value in seen:
-                    yield (f"key {key.value!r} appears twice in one mapping; YAML would keep only"
-                           " the last one: remove one", key.start_mark.line + 1,
-                           key.start_mark.column + 1)
-                seen.add(key.value)
-            yield from _duplicate_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            yield from _duplicate_keys(item)
-
-
-def _locate(node: yaml.Node, loc: tuple[int | str, ...]) -> tuple[int, int] | None:
-    """1-based line and column of the YAML node at `loc` (the key itself for the last step)."""
-    mark = node.start_mark
-    for step in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-            match = next(((k, v) for k, v in node.value if k.value == step), None)
-            if match is None:
-                break
-            mark, node = match[0].start_mark, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(
-            node.value
-        ):
-            node = node.value[step]
-            mark = node.start_mark
-        else:
-            break
-    return mark.line + 1, mark.column + 1
-
-
-_HINTS = {
-    "name": "use a DNS label: lowercase letters, digits and '-', starting with a letter and"
-    " ending with a letter or digit, at most 63 characters (e.g. support-classifier-v3)",
-    "trainingDataset": "use gs://BUCKET/PATH/FILE.jsonl (a JSONL object in Cloud Storage)",
-    "validationDataset": "use gs://BUCKET/PATH/FILE.jsonl (a JSONL object in Cloud Storage)",
-    "region": "use a Vertex region such as us-central1 or europe-west4",
-    "serviceAccount": "use a service account email, NAME@PROJECT.iam.gserviceaccount.com",
-    "encryptionKey": "use projects/P/locations/L/keyRings/R/cryptoKeys/K",
-    "datasetPrefixes": "use gs:// prefixes, e.g. gs://my-datasets/support/",
-}
-
-
-def _validation_errors(
-    base: Path, rel: str, node: yaml.Node, exc: ValidationError, *, name: str | None,
-    model: type[BaseModel],
-) -> Iterator[SpecError]:
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        dotted = ".".join(str(p) for p in loc) or "(top level)"
-        kind = err["type"]
-        field_name = str(loc[-1]) if loc else ""
-        if kind == "extra_forbidden":
-            message = (f"unknown field `{dotted}`{_did_you_mean(model, loc)}; remove it or fix"
-                       " the spelling")
-        elif kind == "missing":
-            message = f"missing required field `{dotted}`; add it"
-        elif kind.startswith("string_") and field_name in _HINTS:
-            message = f"`{dotted}`: {err['input']!r} is not valid; {_HINTS[field_name]}"
-        elif kind in ("literal_error", "enum"):
-            message = f"`{dotted}`: {err['input']!r} is not allowed; {err['msg'].lower()}"
-        elif kind == "value_error":
-            message = f"`{dotted}`: {err['msg'].removeprefix('Value error, ')}"
-        else:
-            message = f"`{dotted}`: {err['msg']} (got {err['input']!r})"
-        position = _locate(node, loc)
-        yield SpecError(
-            file=str(base / rel), message=message, job=name,
-            line=position[0] if position else None, column=position[1] if position else None,
-        )
-
-
-def _did_you_mean(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
-    """Suggest the closest known field for a typo, walking the model along `loc`."""
-    current: type[BaseModel] | None = model
-    for step in loc[:-1]:
-        if current is None or not isinstance(step, str):
-            return ""
-        info = next((f for n, f in current.model_fields.items() if step in (f.alias, n)),
-                    None)
-        annotation = info.annotation if info else None
-        current = _model_in(annotation)
-    if current is None:
-        return ""
-    known = [f.alias or n for n, f in current.model_fields.items()]
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    return f" (did you mean `{close[0]}`?)" if close else f" (known here: {', '.join(known)})"
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _load_policy(base: Path, errors: list[SpecError]) -> tuple[Policy | None, bool]:
     path = base / POLICY_FILE
     if not path.exists():
@@ -387,7 +267,7 @@ def _load_policy(base: Path, errors: list[SpecError]) -> tuple[Policy | None, bo
     try:
         return Policy.model_validate(data), False
     except ValidationError as exc:
-        errors.extend(_validation_errors(base, POLICY_FILE, node, exc, name=None, model=Policy))
+        errors.extend(validation_errors(base, POLICY_FILE, node, exc, name=None, model=Policy))
         return None, True
 
 

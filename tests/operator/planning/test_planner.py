@@ -10,18 +10,9 @@ from tuning_operator.planning.model import ObservedJob, Phase
 from tuning_operator.planning.planner import ActionKind, PlanSettings, Remembered, plan
 from tuning_operator.specs import DirectoryLoad, load_jobs_dir
 from tuning_operator.specs.labels import ownership_labels
+from tuning_operator.specs.testing import write_job
 
 PARENT = "projects/p/locations/us-central1/tuningJobs"
-
-
-def write_job(root: Path, team: str, name: str, extra: str = "") -> None:
-    """Write a minimal valid job file for `name` in `team`."""
-    (root / team).mkdir(parents=True, exist_ok=True)
-    (root / team / f"{name}.yaml").write_text(
-        "apiVersion: tuning-operator/v1\nkind: TuningJob\n"
-        f"metadata:\n  name: {name}\nspec:\n  baseModel: gemini-2.5-flash\n"
-        f"  trainingDataset: gs://datasets/{team}/train.jsonl\n{extra}"
-    )
 
 
 def vertex(load: DirectoryLoad | None, name: str, state: str, *, job_id: int = 1,
@@ -45,9 +36,9 @@ def kinds(result_actions: object) -> dict[str | None, ActionKind]:
 @pytest.fixture
 def jobs(tmp_path: Path) -> Path:
     """A jobs directory with two teams and three jobs."""
-    write_job(tmp_path, "t", "a")
-    write_job(tmp_path, "t", "b", "  priority: 5\n")
-    write_job(tmp_path, "u", "c", "  onDelete: Cancel\n")
+    write_job(tmp_path, "a", team="t")
+    write_job(tmp_path, "b", "  priority: 5\n", team="t")
+    write_job(tmp_path, "c", "  onDelete: Cancel\n", team="u")
     return tmp_path
 
 
@@ -84,7 +75,7 @@ def test_changed_spec_is_a_conflict_not_a_replacement(jobs: Path) -> None:
 
 def test_replace_cancels_old_job_then_creates(tmp_path: Path) -> None:
     """onSpecChange: Replace cancels the active old job, and creates once it is terminal."""
-    write_job(tmp_path, "t", "a", "  onSpecChange: Replace\n")
+    write_job(tmp_path, "a", "  onSpecChange: Replace\n", team="t")
     load = load_jobs_dir(tmp_path)
     running = plan(load, [vertex(load, "a", "JOB_STATE_RUNNING", spec_hash="f" * 16)],
                    PlanSettings())
@@ -102,7 +93,7 @@ def test_replace_cancels_old_job_then_creates(tmp_path: Path) -> None:
 )
 def test_cancel_requested(tmp_path: Path, state: str | None, expected: ActionKind) -> None:
     """spec.cancel cancels an active job, leaves a finished one, and never creates one."""
-    write_job(tmp_path, "t", "a", "  cancel: true\n")
+    write_job(tmp_path, "a", "  cancel: true\n", team="t")
     load = load_jobs_dir(tmp_path)
     actual = [vertex(load, "a", state)] if state else []
     assert kinds(plan(load, actual, PlanSettings()).actions)["a"] == expected
@@ -142,14 +133,14 @@ def test_broken_policy_holds_every_create(jobs: Path) -> None:
 
 def test_removed_file_orphans_by_default_and_cancels_when_asked(jobs: Path) -> None:
     """Removing a file orphans its job, unless its last spec said onDelete: Cancel."""
-    write_job(jobs, "t", "e")
+    write_job(jobs, "e", team="t")
     load = load_jobs_dir(jobs)
     actual = [vertex(load, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("abce")]
     remembered = {n: Remembered(path=f"t/{n}.yaml", team="t",
                                 on_delete="Cancel" if n == "c" else "Orphan") for n in "abce"}
     (jobs / "u" / "c.yaml").unlink()
     (jobs / "t" / "a.yaml").unlink()
-    write_job(jobs, "t", "d")
+    write_job(jobs, "d", team="t")
     result = plan(load_jobs_dir(jobs), actual, PlanSettings(remembered=remembered))
     assert kinds(result.actions) == {"a": ActionKind.ORPHAN, "b": ActionKind.NOOP,
                                      "c": ActionKind.CANCEL, "d": ActionKind.CREATE,

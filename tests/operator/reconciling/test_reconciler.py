@@ -16,6 +16,7 @@ from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
 from tuning_operator.reconciling.testing import FakeVertex, RecordingRecorder
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.model import HyperParameters
+from tuning_operator.specs.testing import write_job
 from tuning_operator.state.store import FileStatusStore
 
 
@@ -27,18 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def write_job(root: Path, name: str, extra: str = "", team: str = "t") -> Path:
-    """Write a valid job file and return its path."""
-    (root / team).mkdir(parents=True, exist_ok=True)
-    path = root / team / f"{name}.yaml"
-    path.write_text(
-        "apiVersion: tuning-operator/v1\nkind: TuningJob\n"
-        f"metadata:\n  name: {name}\nspec:\n  baseModel: gemini-2.5-flash\n"
-        f"  trainingDataset: gs://datasets/{team}/train.jsonl\n{extra}"
-    )
-    return path
 
 
 class World:
@@ -74,7 +63,7 @@ def world(tmp_path: Path) -> World:
 
 def test_create_then_follow_the_vertex_state(world: World) -> None:
     """An absent job is created once, then its phase follows Vertex; events fire on change only."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.reconciler.reconcile()
     [job] = world.vertex.by_job("a")
     assert world.phase("a") == "Submitted"
@@ -91,7 +80,7 @@ def test_create_then_follow_the_vertex_state(world: World) -> None:
 
 def test_restart_adopts_instead_of_recreating(world: World) -> None:
     """After a restart the job found by its name label is adopted, not created again."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.reconciler.reconcile()
     world.restart()
     world.reconciler.reconcile()
@@ -100,7 +89,7 @@ def test_restart_adopts_instead_of_recreating(world: World) -> None:
 
 def test_job_created_by_a_lost_process_is_adopted(world: World) -> None:
     """A job on Vertex that the state store never heard of (crash before recording) is adopted."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.reconciler.reconcile()
     (world.state / "status.json").unlink()
     world.restart()
@@ -111,7 +100,7 @@ def test_job_created_by_a_lost_process_is_adopted(world: World) -> None:
 
 def test_ghost_create_is_not_repeated(world: World) -> None:
     """A create that timed out after committing is found by the next List, not sent twice."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.vertex.ghost_next_create = True
     world.reconciler.reconcile()
     world.clock.now += 60
@@ -122,7 +111,7 @@ def test_ghost_create_is_not_repeated(world: World) -> None:
 
 def test_lost_create_is_retried_only_after_the_fence(world: World) -> None:
     """An UNAVAILABLE create keeps its intent: no retry inside the fence, one retry after it."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.vertex.fail_next["create"] = [TemporaryError("unavailable", retry_after=0.0)]
     world.reconciler.reconcile()
     world.clock.now += 5
@@ -136,7 +125,7 @@ def test_lost_create_is_retried_only_after_the_fence(world: World) -> None:
 
 def test_intent_survives_a_crash(world: World) -> None:
     """A process killed after sending a create leaves an intent that fences the next process."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.vertex.fail_next["create"] = [TemporaryError("connection reset", retry_after=0.0)]
     world.reconciler.reconcile()
     world.restart()
@@ -147,7 +136,7 @@ def test_intent_survives_a_crash(world: World) -> None:
 
 def test_list_failure_acts_on_nothing(world: World) -> None:
     """Without a List there is no actual state: nothing is created or cancelled."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.vertex.fail_next["list"] = [TemporaryError("unavailable", retry_after=0.5)]
     report = world.reconciler.reconcile()
     assert world.vertex.calls["create"] == 0
@@ -156,7 +145,7 @@ def test_list_failure_acts_on_nothing(world: World) -> None:
 
 def test_quota_exhausted_waits_instead_of_failing(world: World) -> None:
     """RESOURCE_EXHAUSTED from Vertex puts the job in Waiting; it is created once a slot frees."""
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     world.vertex.max_active = 1
     busy = world.vertex.add_unmanaged()
     world.reconciler.reconcile()
@@ -170,8 +159,8 @@ def test_quota_exhausted_waits_instead_of_failing(world: World) -> None:
 def test_admission_by_priority_with_max_concurrent(tmp_path: Path) -> None:
     """With one slot, the higher-priority job goes first and the other waits for it."""
     world = World(tmp_path, max_concurrent_jobs=1)
-    write_job(world.jobs, "low")
-    write_job(world.jobs, "high", "  priority: 9\n")
+    write_job(world.jobs, "low", team="t")
+    write_job(world.jobs, "high", "  priority: 9\n", team="t")
     world.reconciler.reconcile()
     assert (world.phase("high"), world.phase("low")) == ("Submitted", "Waiting")
     [job] = world.vertex.by_job("high")
@@ -182,7 +171,7 @@ def test_admission_by_priority_with_max_concurrent(tmp_path: Path) -> None:
 
 def test_spec_cancel_cancels(world: World) -> None:
     """Setting spec.cancel cancels the running job."""
-    path = write_job(world.jobs, "a")
+    path = write_job(world.jobs, "a", team="t")
     world.reconciler.reconcile()
     path.write_text(path.read_text() + "  cancel: true\n")
     world.reconciler.reconcile()
@@ -193,10 +182,10 @@ def test_spec_cancel_cancels(world: World) -> None:
 
 def test_removed_file_with_on_delete_cancel(world: World) -> None:
     """Removing a file whose last spec said onDelete: Cancel cancels its job; Orphan keeps it."""
-    doomed = write_job(world.jobs, "doomed", "  onDelete: Cancel\n")
-    kept = write_job(world.jobs, "kept")
+    doomed = write_job(world.jobs, "doomed", "  onDelete: Cancel\n", team="t")
+    kept = write_job(world.jobs, "kept", team="t")
     for i in range(3):
-        write_job(world.jobs, f"other-{i}")
+        write_job(world.jobs, f"other-{i}", team="t")
     world.reconciler.reconcile()
     doomed.unlink()
     kept.unlink()
@@ -210,7 +199,7 @@ def test_removed_file_with_on_delete_cancel(world: World) -> None:
 @pytest.mark.parametrize("damage", ["broken", "emptied", "removed-dir", "half-written"])
 def test_damage_never_cancels(world: World, damage: str) -> None:
     """A broken file, an emptied or removed directory, a half-written file: zero cancellations."""
-    paths = [write_job(world.jobs, f"j{i}", "  onDelete: Cancel\n") for i in range(4)]
+    paths = [write_job(world.jobs, f"j{i}", "  onDelete: Cancel\n", team="t") for i in range(4)]
     world.reconciler.reconcile()
     if damage == "broken":
         paths[0].write_text("apiVersion: [\n")
@@ -230,7 +219,7 @@ def test_damage_never_cancels(world: World, damage: str) -> None:
 
 def test_changed_spec_is_a_conflict(world: World) -> None:
     """Editing a created job's spec yields Conflict and creates nothing new."""
-    path = write_job(world.jobs, "a")
+    path = write_job(world.jobs, "a", team="t")
     world.reconciler.reconcile()
     path.write_text(path.read_text() + "  description: changed\n")
     world.reconciler.reconcile()
@@ -240,7 +229,7 @@ def test_changed_spec_is_a_conflict(world: World) -> None:
 
 def test_vertex_refusal_stalls_until_the_spec_changes(world: World) -> None:
     """INVALID_ARGUMENT stalls the job as Invalid; it is not retried until the spec changes."""
-    path = write_job(world.jobs, "a")
+    path = write_job(world.jobs, "a", team="t")
     world.vertex.fail_next["create"] = [PermanentError("adapter size not supported")]
     world.reconciler.reconcile()
     world.clock.now += 600
@@ -255,7 +244,7 @@ def test_vertex_refusal_stalls_until_the_spec_changes(world: World) -> None:
 def test_recently_written_file_waits_to_settle(tmp_path: Path) -> None:
     """A file modified a moment ago may be half-written: no create until it has settled."""
     world = World(tmp_path, settle_seconds=30.0)
-    path = write_job(world.jobs, "a")
+    path = write_job(world.jobs, "a", team="t")
     report = world.reconciler.reconcile()
     assert world.vertex.calls["create"] == 0 and report.next_due is not None
     past = time.time() - 60
@@ -292,7 +281,7 @@ def test_failed_dataset_makes_the_job_invalid_until_fixed(world: World) -> None:
     """A dataset that fails the pre-flight: phase Invalid with the reason, nothing created."""
     checker = FakeChecker()
     world.reconciler.datasets = checker
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     checker.answers["a"] = FakeCheck("gs://d/t/train.jsonl:7: the last turn must be the model's")
     world.reconciler.reconcile()
     assert world.phase("a") == "Invalid"
@@ -308,7 +297,7 @@ def test_resolved_preset_is_what_the_create_sends(world: World) -> None:
     """`preset: recommended` is sent as the pre-flight's resolved values."""
     checker = FakeChecker()
     world.reconciler.datasets = checker
-    write_job(world.jobs, "a", "  hyperParameters: {preset: recommended}\n")
+    write_job(world.jobs, "a", "  hyperParameters: {preset: recommended}\n", team="t")
     resolved = HyperParameters(epoch_count=20, adapter_size=4, learning_rate_multiplier=10)
     checker.answers["a"] = FakeCheck(send=resolved)
     world.reconciler.reconcile()
@@ -319,7 +308,7 @@ def test_unreadable_dataset_storage_is_retried_not_invalid(world: World) -> None
     """A transient storage error delays the create; it never marks the job Invalid."""
     checker = FakeChecker()
     world.reconciler.datasets = checker
-    write_job(world.jobs, "a")
+    write_job(world.jobs, "a", team="t")
     checker.answers["a"] = TemporaryError("storage unavailable", retry_after=5.0)
     report = world.reconciler.reconcile()
     assert world.vertex.calls["create"] == 0
