@@ -20,9 +20,11 @@ from tests.e2e.conftest import (
     run_operator,
     write_job,
 )
+from tuning_operator.cli import main
 from tuning_operator.emulator.testing import EmulatorProcess
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
 from tuning_operator.reconciling.testing import RecordingRecorder
+from tuning_operator.state.lease import FileLease
 from tuning_operator.state.store import FileStatusStore
 
 
@@ -246,3 +248,47 @@ def test_two_operators_one_lease(emulator: EmulatorProcess, project: str,
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+
+
+def test_live_plan_matches_what_the_operator_did(world: InProcess, emulator: EmulatorProcess,
+                                                 project: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """plan against the emulator: a created job is a noop, a changed one a conflict, a new one a
+    create; with the state dir, a removed onDelete: Cancel file plans a cancel."""
+    changed = write_job(world.jobs, "changed")
+    doomed = write_job(world.jobs, "doomed", "  onDelete: Cancel\n")
+    for name in ("same", "same-2", "same-3"):
+        write_job(world.jobs, name)
+    world.reconciler.reconcile()
+    changed.write_text(changed.read_text() + "  description: edited\n")
+    doomed.unlink()
+    write_job(world.jobs, "fresh")
+    capsys.readouterr()
+    code = main(["plan", "--jobs-dir", str(world.jobs), "--vertex-endpoint",
+                 emulator.grpc_endpoint, "--project", project, "--state-dir", str(world.state),
+                 "--format", "json", "--detailed-exitcode"])
+    actions = {a["job"]: a["action"] for a in json.loads(capsys.readouterr().out)["actions"]}
+    assert code == 2
+    assert actions == {"changed": "conflict", "doomed": "cancel", "fresh": "create",
+                       "same": "noop", "same-2": "noop", "same-3": "noop"}
+
+
+def test_sigterm_drains_and_releases_the_lease(emulator: EmulatorProcess, project: str,
+                                               tmp_path: Path) -> None:
+    """SIGTERM: the operator finishes its pass, flushes events, releases the lease, exits 0."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    write_job(jobs, "a")
+    lease = tmp_path / "lease"
+    process = subprocess.Popen(operator_args(emulator, project, jobs, state,
+                                             "--lease", f"file:{lease}"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (state / "events.jsonl").exists():
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    events = (state / "events.jsonl").read_text().splitlines()
+    assert json.loads(events[0])["data"]["phase"] == "Submitted"
+    other = FileLease(lease)
+    assert other.acquire()
+    other.release()

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tuning_operator.errors import OperatorError
 from tuning_operator.planning.model import ObservedJob, normalize_state
 from tuning_operator.planning.planner import PlanSettings, plan
 from tuning_operator.planning.render import (
@@ -46,6 +47,13 @@ def register(sub: Any) -> None:
     source.add_argument("--offline", action="store_true", help="assume no Vertex job exists")
     source.add_argument("--actual", metavar="FILE",
                         help="JSON list of Vertex jobs as List returns them (name, labels, state)")
+    source.add_argument("--vertex-endpoint", metavar="HOST:PORT",
+                        help="live: List an emulator (with --project, that project's jobs)")
+    planner.add_argument("--project", help="live: List this project's jobs on real Vertex"
+                         " (or on the emulator given by --vertex-endpoint)")
+    planner.add_argument("--vertex-transport", choices=("grpc", "rest"), default="grpc")
+    planner.add_argument("--state-dir", help="the operator's state directory: what it remembers"
+                         " (onDelete of removed files, first-seen order) informs the plan")
     planner.add_argument("--region", default="us-central1", help="region of jobs that name none")
     planner.add_argument("--max-concurrent-jobs", type=int, default=None)
     planner.add_argument("--check-datasets", action="store_true",
@@ -88,7 +96,6 @@ def run_validate(args: argparse.Namespace) -> int:
 def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
     """Per valid job: (reason, blocks a create, one-line summary) from the dataset pre-flight."""
     from tuning_operator.datasets.jobcheck import JobDatasetChecker
-    from tuning_operator.errors import OperatorError
 
     checker = JobDatasetChecker()
     results = {}
@@ -104,21 +111,39 @@ def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    if not args.offline and args.actual is None:
-        print("plan needs the actual Vertex state: --offline (assume none) or --actual FILE",
-              file=sys.stderr)
-        return 1
-    try:
-        actual = [] if args.offline else read_actual(Path(args.actual))
-    except ValueError as exc:
-        print(f"{args.actual}: {exc}", file=sys.stderr)
+    live = args.vertex_endpoint or (args.project and not args.offline and args.actual is None)
+    if not args.offline and args.actual is None and not live:
+        print("plan needs the actual Vertex state: --offline (assume none), --actual FILE, or"
+              " live with --project P / --vertex-endpoint HOST:PORT", file=sys.stderr)
         return 1
     load = load_jobs_dir(args.jobs_dir)
     checked = check_datasets(load) if args.check_datasets else {}
-    settings = PlanSettings(
-        default_region=args.region, max_concurrent_jobs=args.max_concurrent_jobs,
-        dataset_blocks={n: reason for n, (reason, blocked, _) in checked.items() if blocked},
-        dataset_notes={n: summary for n, (_, _, summary) in checked.items()})
+    blocks = {n: reason for n, (reason, blocked, _) in checked.items() if blocked}
+    notes = {n: summary for n, (_, _, summary) in checked.items()}
+    unmanaged: dict[str, int] = {}
+    try:
+        if live:
+            actual, unmanaged = read_live(args, load)
+        else:
+            actual = [] if args.offline else read_actual(Path(args.actual))
+    except ValueError as exc:
+        print(f"{args.actual}: {exc}", file=sys.stderr)
+        return 1
+    except OperatorError as exc:
+        print(f"cannot read the actual state from Vertex: {exc}", file=sys.stderr)
+        return 1
+    if args.state_dir or live:
+        from tuning_operator.reconciling.observe import plan_settings
+        from tuning_operator.state.store import FileStatusStore
+
+        records = FileStatusStore(args.state_dir).fetch() if args.state_dir else {}
+        settings = plan_settings(records, default_region=args.region,
+                                 max_concurrent_jobs=args.max_concurrent_jobs,
+                                 unmanaged=unmanaged, blocks=blocks, notes=notes)
+    else:
+        settings = PlanSettings(default_region=args.region,
+                                max_concurrent_jobs=args.max_concurrent_jobs,
+                                dataset_blocks=blocks, dataset_notes=notes)
     result = plan(load, actual, settings)
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
     sys.stdout.write(render(result))
@@ -133,6 +158,28 @@ def run_schema(args: argparse.Namespace) -> int:
     del args
     print(json.dumps(json_schema(), indent=2))
     return 0
+
+
+def read_live(args: argparse.Namespace,
+              load: DirectoryLoad) -> tuple[list[ObservedJob], dict[str, int]]:
+    """One List cycle per region from Vertex or an emulator, as the operator does it."""
+    from tuning_operator.reconciling.observe import observe, regions_to_list
+    from tuning_operator.state.store import FileStatusStore
+    from tuning_operator.vertex.budget import RequestBudget
+    from tuning_operator.vertex.jobs import VertexTuningJobs
+
+    budget = RequestBudget()
+    if args.vertex_endpoint:
+        vertex = VertexTuningJobs.for_emulator(args.vertex_endpoint, budget=budget,
+                                               project=args.project or "local-project",
+                                               transport=args.vertex_transport)
+    else:
+        vertex = VertexTuningJobs.for_vertex(project=args.project, budget=budget)
+    records = FileStatusStore(args.state_dir).fetch() if args.state_dir else {}
+    with vertex:
+        observed = observe(vertex, regions_to_list(load, default_region=args.region,
+                                                   records=records))
+    return observed.jobs, dict(observed.unmanaged)
 
 
 def read_actual(path: Path) -> list[ObservedJob]:

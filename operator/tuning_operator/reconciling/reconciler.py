@@ -31,24 +31,21 @@ from tuning_operator.planning.planner import (
     ActionKind,
     Plan,
     PlanSettings,
-    Remembered,
     plan,
 )
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled, Throttler
+from tuning_operator.reconciling.observe import (
+    ListedJobs,
+    observe,
+    plan_settings,
+    regions_to_list,
+)
 from tuning_operator.specs import DirectoryLoad, LoadCache, LoadedJob, TuningJob, load_jobs_dir
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.store import JobRecord, StatusStore
 
 # Nothing more happens to a job in these phases until somebody changes its file.
 SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID}
-
-
-class ListedJobs(Protocol):
-    @property
-    def jobs(self) -> Sequence[ObservedJob]: ...
-
-    @property
-    def active_unmanaged(self) -> int: ...
 
 
 class VertexJobs(Protocol):
@@ -179,18 +176,12 @@ class Reconciler:
 
     def _observe(self, load: DirectoryLoad,
                  report: PassReport) -> tuple[list[ObservedJob], Counter[str]]:
-        regions = {self.settings.default_region}
-        regions |= {j.job.spec.region for j in load.jobs.values() if j.job.spec.region}
-        regions |= {r.region for r in self.records.values() if r.region}
-        actual: list[ObservedJob] = []
-        unmanaged: Counter[str] = Counter()
-        for region in sorted(regions):
-            report.calls["ListTuningJobs"] += 1
-            listed = self.vertex.list_managed(region)
-            report.list_calls += int(getattr(listed, "list_calls", 1))
-            actual.extend(listed.jobs)
-            unmanaged[region] += listed.active_unmanaged
-        return actual, unmanaged
+        regions = regions_to_list(load, default_region=self.settings.default_region,
+                                  records=self.records)
+        report.calls["ListTuningJobs"] += len(regions)
+        observed = observe(self.vertex, regions)
+        report.list_calls = observed.list_calls
+        return observed.jobs, observed.unmanaged
 
     def _note_first_seen(self, load: DirectoryLoad, now: float) -> None:
         for name, loaded in load.jobs.items():
@@ -228,20 +219,12 @@ class Reconciler:
         return blocks
 
     def _plan_settings(self, unmanaged: Mapping[str, int],
-                       blocks: Mapping[str, str] | None = None) -> PlanSettings:
-        remembered = {
-            n: Remembered(path=r.path, team=r.team or "", on_delete=r.on_delete)
-            for n, r in self.records.items() if r.path is not None
-        }
-        return PlanSettings(
-            default_region=self.settings.default_region,
+                       blocks: Mapping[str, str]) -> PlanSettings:
+        return plan_settings(
+            self.records, default_region=self.settings.default_region,
             max_concurrent_jobs=self.settings.max_concurrent_jobs,
-            remembered=remembered,
-            first_seen={n: r.first_seen for n, r in self.records.items()},
-            allow_mass_deletion=self.settings.allow_mass_deletion,
-            extra_active=dict(unmanaged),
-            dataset_blocks=dict(blocks or {}),
-        )
+            allow_mass_deletion=self.settings.allow_mass_deletion, unmanaged=unmanaged,
+            blocks=blocks)
 
     def _apply(self, action: Action, load: DirectoryLoad, observed: ObservedJob | None,
                report: PassReport, now: float) -> Outcome:
