@@ -286,7 +286,7 @@ def status_table(records: Any, *, title: str) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for column in ("job", "team", "phase", "vertex state", "age", "reason"):
+    for column in ("job", "team", "phase", "vertex state", "age", "last change", "reason"):
         table.add_column(column, overflow="fold")
     now = time.time()
     colours = {"Succeeded": "green", "Failed": "red", "Invalid": "red", "Conflict": "yellow",
@@ -295,7 +295,8 @@ def status_table(records: Any, *, title: str) -> Any:
         phase = r.phase or "-"
         table.add_row(r.name, r.team or "-", f"[{colours.get(phase, 'white')}]{phase}[/]",
                       (r.vertex_state or "-").removeprefix("JOB_STATE_"),
-                      _age(now - r.first_seen), (r.reason or "")[:80])
+                      _age(now - r.first_seen), _age(now - r.updated) if r.updated else "-",
+                      (r.reason or "")[:80])
     return table
 
 
