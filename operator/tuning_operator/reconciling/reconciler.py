@@ -125,6 +125,7 @@ class Reconciler:
         self.throttler = throttler or Throttler()
         self.datasets = datasets
         self.checks: dict[str, DatasetCheck] = {}
+        self._blocked_creates: dict[str, Outcome] = {}
         self.cache = LoadCache()
         self.records = store.fetch()
         self.generation = 0
@@ -153,6 +154,7 @@ class Reconciler:
         for reason in result.held:
             self.log.warning("removals_held", reason=reason, generation=self.generation)
         by_vertex_name = {o.name: o for o in actual}
+        self._blocked_creates = self._prepare_creates(result, load, now)
         for action in result.actions:
             outcome = self._apply(action, load, by_vertex_name.get(action.vertex_name or ""),
                                   report, now)
@@ -255,16 +257,40 @@ class Reconciler:
         record.last_error = observed.error or record.last_error
         record.region = observed.region or record.region
 
-    def _create(self, action: Action, load: DirectoryLoad, record: JobRecord, *,
-                report: PassReport, log: Any, now: float) -> Outcome:
-        loaded = load.jobs[record.name]
+    def _prepare_creates(self, result: Plan, load: DirectoryLoad,
+                         now: float) -> dict[str, Outcome]:
+        """Decide which creates go out this pass; their intents are made durable in one write.
+
+        Returns the creates that must wait, with why. An intent whose create is then never sent
+        (a crash in between) only fences that job for a while: safe, never a duplicate.
+        """
+        blocked: dict[str, Outcome] = {}
+        ready: list[str] = []
+        for action in result.actions:
+            if action.kind != ActionKind.CREATE or action.job is None:
+                continue
+            record = self.records.setdefault(action.job, JobRecord(name=action.job,
+                                                                   first_seen=now))
+            blocker = self._create_blocker(record, load.jobs[action.job], now)
+            if blocker is None:
+                ready.append(action.job)
+            else:
+                blocked[action.job] = blocker
+        if ready:
+            self.store.note_intents(ready, now)  # durable before any request leaves
+            for name in ready:
+                self.records[name].create_intent_at = now
+        return blocked
+
+    def _create_blocker(self, record: JobRecord, loaded: LoadedJob,
+                        now: float) -> Outcome | None:
+        """Why this create may not be sent now, or None."""
         if record.stalled_spec == loaded.spec_hash:
             self._set_phase(record, Phase.INVALID, record.reason or "Vertex refused this spec")
             return Stalled(record.reason or "")
         if not self.throttler.ready(record.name, now=now):
             return Requeue(after=self.throttler.not_before[record.name] - now, reason="backoff")
-        check = self.checks.get(record.name)
-        if self.datasets is not None and check is None:
+        if self.datasets is not None and record.name not in self.checks:
             return Requeue(after=self.throttler.not_before.get(f"dataset:{record.name}", now) - now,
                            reason="dataset not checked yet")
         age = self._file_age(loaded.path)
@@ -273,10 +299,18 @@ class Reconciler:
         fence = self.settings.create_fence_seconds
         if record.create_intent_at is not None and now - record.create_intent_at < fence:
             wait = record.create_intent_at + fence - now
-            log.info("create_fenced", wait_seconds=round(wait, 1))
+            self.log.info("create_fenced", job=record.name, wait_seconds=round(wait, 1))
             return Requeue(after=wait, reason="an earlier create may still land")
-        record.create_intent_at = now
-        self.store.note_intent(record.name, now)  # durable before the request leaves
+        return None
+
+    def _create(self, action: Action, load: DirectoryLoad, record: JobRecord, *,
+                report: PassReport, log: Any, now: float) -> Outcome:
+        blocked = self._blocked_creates.get(record.name)
+        if blocked is not None:
+            return blocked
+        loaded = load.jobs[record.name]
+        check = self.checks.get(record.name)
+        fence = self.settings.create_fence_seconds
         report.calls["CreateTuningJob"] += 1
         self.recorder.action(record, action="create", reason=action.reason)
         try:

@@ -8,6 +8,7 @@ as it is. Files are re-parsed only when their stat changes (the cache is passed 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,11 +50,20 @@ class FileResult:
     errors: tuple[SpecError, ...]
 
 
+StatKey = tuple[int, int, int]
+
+
 @dataclass
 class LoadCache:
-    """Parsed files by relative path and stat, so an unchanged file is not parsed again."""
+    """Parsed and checked files by relative path and stat, so an unchanged file costs a stat.
 
-    files: dict[str, tuple[tuple[int, int, int], FileResult]] = field(default_factory=dict)
+    A checked result also depends on the policy file, so it is keyed by both stats.
+    """
+
+    files: dict[str, tuple[StatKey, FileResult]] = field(default_factory=dict)
+    checked: dict[str, tuple[tuple[StatKey, StatKey | None], FileResult, str | None]] = field(
+        default_factory=dict)
+    policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
     parses: int = 0
 
 
@@ -96,12 +106,26 @@ def load_jobs_dir(
         )
         return DirectoryLoad(shown, {}, (error,), frozenset(), 0, None, False, readable=False)
 
-    errors: list[SpecError] = []
-    policy, policy_broken = _load_policy(base, errors)
-    results = [_cached_result(base, rel, cache) for rel in paths]
-    cache.files = {k: v for k, v in cache.files.items() if k in set(paths)}
+    policy_key, policy, policy_broken, policy_errors = _cached_policy(base, cache)
+    errors: list[SpecError] = list(policy_errors)
+    checked: list[FileResult] = []
+    hashes: dict[str, str | None] = {}
+    for rel in paths:
+        key, parsed = _cached_result(base, rel, cache)
+        hit = cache.checked.get(rel)
+        if key is not None and hit is not None and hit[0] == (key, policy_key):
+            result, digest = hit[1], hit[2]
+        else:
+            result = _check_semantics(base, parsed, catalog, policy)
+            digest = result.job.spec_hash() if result.job is not None else None
+            if key is not None:
+                cache.checked[rel] = ((key, policy_key), result, digest)
+        checked.append(result)
+        hashes[rel] = digest
+    live = set(paths)
+    cache.files = {k: v for k, v in cache.files.items() if k in live}
+    cache.checked = {k: v for k, v in cache.checked.items() if k in live}
 
-    checked = [_check_semantics(base, r, catalog, policy) for r in results]
     by_name: dict[str, list[FileResult]] = {}
     for result in checked:
         if result.name is not None:
@@ -132,7 +156,7 @@ def load_jobs_dir(
                 path=result.path,
                 team=result.team,
                 job=result.job,
-                spec_hash=result.job.spec_hash(),
+                spec_hash=hashes[result.path] or result.job.spec_hash(),
             )
     return DirectoryLoad(
         root=shown,
@@ -150,31 +174,43 @@ def _job_paths(base: Path) -> Iterator[str]:
     """Relative paths of job files; dot files, `_` files and editors' temp files are skipped."""
     if not base.is_dir():
         raise NotADirectoryError(20, "not a directory", str(base))
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+    top = os.fspath(base)
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
         for filename in filenames:
             if filename.startswith((".", "_", "#")) or not filename.endswith(JOB_SUFFIXES):
                 continue
-            yield (Path(dirpath) / filename).relative_to(base).as_posix()
+            yield prefix + filename
 
 
-def _cached_result(base: Path, rel: str, cache: LoadCache) -> FileResult:
-    full = base / rel
-    if full.is_symlink() and not full.resolve().is_relative_to(base.resolve()):
-        return _failed(base, rel, None, "symlink points outside the jobs directory; copy the file"
-                       " into the directory instead of linking to it")
+def _stat_key(path: Path) -> StatKey:
+    st = path.stat()
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _cached_result(base: Path, rel: str, cache: LoadCache) -> tuple[StatKey | None, FileResult]:
+    """The parsed file and its stat key (None: not cacheable, e.g. unreadable)."""
+    full = os.path.join(base, rel)
     try:
-        st = full.stat()
+        st = os.lstat(full)
+        if stat.S_ISLNK(st.st_mode):
+            if not Path(full).resolve().is_relative_to(base.resolve()):
+                return None, _failed(base, rel, None, "symlink points outside the jobs"
+                                     " directory; copy the file into the directory instead of"
+                                     " linking to it")
+            st = os.stat(full)
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
     except OSError as exc:
-        return _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
-    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        return None, _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
     hit = cache.files.get(rel)
     if hit is not None and hit[0] == key:
-        return hit[1]
+        return key, hit[1]
     cache.parses += 1
-    result = _parse_file(base, rel, st.st_size)
+    result = _parse_file(base, rel, key[1])
     cache.files[rel] = (key, result)
-    return result
+    return key, result
 
 
 def _failed(base: Path, rel: str, name: str | None, message: str, *,
@@ -255,10 +291,28 @@ def _name_of(data: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+def _cached_policy(
+    base: Path, cache: LoadCache
+) -> tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]]:
+    """The policy file (parsed again only when its stat changes): key, policy, broken, errors."""
+    try:
+        key: StatKey | None = _stat_key(base / POLICY_FILE)
+    except FileNotFoundError:
+        key = None
+    except OSError as exc:  # unreadable: broken, and not cached, so a fix is seen at once
+        error = SpecError(file=str(base / POLICY_FILE),
+                          message=f"cannot read the policy file ({exc.strerror or exc})")
+        return None, None, True, (error,)
+    if cache.policy is not None and cache.policy[0] == key:
+        return cache.policy
+    errors: list[SpecError] = []
+    policy, broken = _load_policy(base, errors) if key is not None else (None, False)
+    cache.policy = (key, policy, broken, tuple(errors))
+    return cache.policy
+
+
 def _load_policy(base: Path, errors: list[SpecError]) -> tuple[Policy | None, bool]:
     path = base / POLICY_FILE
-    if not path.exists():
-        return None, False
     result = _parse_yaml(base, POLICY_FILE, path.read_text(encoding="utf-8", errors="replace"))
     if isinstance(result, FileResult):
         errors.extend(result.errors)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
+
+import orjson
 
 
 @dataclass
@@ -46,6 +48,23 @@ class JobRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Remember that something changed, so an unchanged store is not rewritten every pass.
+        if name == "_changed" or getattr(self, name, _UNSET) != value:
+            object.__setattr__(self, name, value)
+            object.__setattr__(self, "_changed", name != "_changed" or value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_UNSET = object()
+_FIELDS = tuple(f.name for f in fields(JobRecord))
+
+
+def _changed(record: JobRecord) -> bool:
+    return bool(getattr(record, "_changed", True))
+
 
 class StatusStore(Protocol):
     """Where job records live; swap the backend without touching the reconciler."""
@@ -56,8 +75,8 @@ class StatusStore(Protocol):
 
     def purge(self, name: str) -> None: ...
 
-    def note_intent(self, name: str, at: float) -> None:
-        """Make one create intent durable at once, without rewriting every record."""
+    def note_intents(self, names: Sequence[str], at: float) -> None:
+        """Make create intents durable at once (one fsync), without rewriting every record."""
 
 
 class FileStatusStore:
@@ -74,7 +93,7 @@ class FileStatusStore:
         self.dir = Path(state_dir)
         self.path = self.dir / self.FILE
         self.intents = self.dir / self.INTENTS
-        self._written: str | None = None  # skip the fsync when nothing changed
+        self._written: set[str] | None = None  # names last written; None: nothing yet
 
     def fetch(self) -> dict[str, JobRecord]:
         try:
@@ -87,16 +106,19 @@ class FileStatusStore:
         return records
 
     def store(self, records: Mapping[str, JobRecord]) -> None:
-        document = {"version": 1, "jobs": {n: asdict(r) for n, r in sorted(records.items())}}
-        text = json.dumps(document, indent=1)
-        if text != self._written or self.intents.exists():
-            write_atomically(self.path, text)
-            self.intents.unlink(missing_ok=True)
-            self._written = text
+        dirty = any(_changed(r) for r in records.values())
+        if not dirty and set(records) == self._written and not self.intents.exists():
+            return  # nothing changed since the last write: no rewrite, no fsync
+        document = {"version": 1, "jobs": {n: r.to_dict() for n, r in sorted(records.items())}}
+        write_atomically(self.path, orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+        self.intents.unlink(missing_ok=True)
+        self._written = set(records)
+        for record in records.values():
+            record._changed = False
 
-    def note_intent(self, name: str, at: float) -> None:
+    def note_intents(self, names: Sequence[str], at: float) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"job": name, "at": at}) + "\n"
+        line = "".join(json.dumps({"job": name, "at": at}) + "\n" for name in names)
         fd = os.open(self.intents, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             os.write(fd, line.encode())
@@ -139,8 +161,9 @@ class MemoryStatusStore:
     def purge(self, name: str) -> None:
         self.records.pop(name, None)
 
-    def note_intent(self, name: str, at: float) -> None:
-        self.records.setdefault(name, JobRecord(name=name, first_seen=at)).create_intent_at = at
+    def note_intents(self, names: Sequence[str], at: float) -> None:
+        for name in names:
+            self.records.setdefault(name, JobRecord(name=name, first_seen=at)).create_intent_at = at
 
 
 def write_atomically(path: Path, text: str) -> None:

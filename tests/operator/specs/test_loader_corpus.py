@@ -215,3 +215,22 @@ def test_missing_directory_is_unreadable_not_empty(tmp_path: Path) -> None:
 
     assert not load.readable
     assert "cannot read the jobs directory" in load.errors[0].message
+
+
+def test_warm_cache_parses_nothing_and_sees_policy_edits(tmp_path: Path) -> None:
+    """An unchanged directory is not parsed again; editing the policy re-checks every job."""
+    from tuning_operator.specs import LoadCache
+
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "ok.yaml").write_text(GOOD.format(name="good-job"))
+    cache = LoadCache()
+    assert list(load_jobs_dir(tmp_path, cache=cache).jobs) == ["good-job"]
+    assert list(load_jobs_dir(tmp_path, cache=cache).jobs) == ["good-job"]
+    assert cache.parses == 1
+    (tmp_path / "_policy.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: Policy\n"
+        "teams:\n  team: {baseModels: [gemini-2.5-pro]}\n")
+    load = load_jobs_dir(tmp_path, cache=cache)
+    assert load.jobs == {}
+    assert "team 'team' may use only gemini-2.5-pro" in load.errors[0].message
+    assert cache.parses == 1
