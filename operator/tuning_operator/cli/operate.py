@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "events": None,
     "allow_mass_deletion": False,
     "create_fence": 60.0,
-    "settle": 1.0,
+    "settle": 0.5,
     "crud_per_minute": 600.0,
     "submissions_per_minute": 60.0,
     "emulator_job_seconds": 30.0,

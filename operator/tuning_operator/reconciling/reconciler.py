@@ -93,7 +93,7 @@ class OperatorSettings:
     default_region: str = "us-central1"
     max_concurrent_jobs: int | None = None
     create_fence_seconds: float = 60.0
-    settle_seconds: float = 1.0  # a file changed this recently may be half-written: wait
+    settle_seconds: float = 0.5  # a file changed this recently may be half-written: wait
     allow_mass_deletion: bool = False
 
 
