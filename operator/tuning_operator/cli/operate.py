@@ -196,6 +196,7 @@ def run_operator(options: argparse.Namespace) -> int:
                 allow_mass_deletion=options.allow_mass_deletion),
             vertex=vertex, store=FileStatusStore(state_dir), recorder=recorder,
             datasets=_dataset_checker(options))
+        lease = open_lease(options.lease, clock=time.time)
         metrics = OperatorMetrics()
         if options.metrics_port is not None:
             stack.callback(metrics.serve(options.metrics_port).shutdown)
@@ -203,7 +204,7 @@ def run_operator(options: argparse.Namespace) -> int:
         if live is not None:
             stack.enter_context(live)
         loop = OperatorLoop(
-            reconciler=reconciler, lease=open_lease(options.lease, clock=time.time),
+            reconciler=reconciler, lease=lease,
             settings=LoopSettings(resync_seconds=options.resync, once=options.once,
                                   until_settled=options.until_settled,
                                   deadline_seconds=options.deadline),

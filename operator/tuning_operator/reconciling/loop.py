@@ -38,6 +38,7 @@ class OperatorLoop:
                  on_stop: Callable[[], None] | None = None) -> None:
         self.reconciler = reconciler
         self.lease = lease
+        reconciler.still_leader = lease.acquire  # re-checked before every create and cancel
         self.settings = settings
         self.metrics = metrics
         self.on_pass = on_pass

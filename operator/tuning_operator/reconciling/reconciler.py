@@ -8,6 +8,7 @@ taken after the intent's fence window still shows no job for that name.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -116,7 +117,8 @@ class Reconciler:
     def __init__(self, *, settings: OperatorSettings, vertex: VertexJobs, store: StatusStore,
                  recorder: Recorder, clock: Callable[[], float] = time.time,
                  throttler: Throttler | None = None,
-                 datasets: DatasetChecker | None = None) -> None:
+                 datasets: DatasetChecker | None = None,
+                 still_leader: Callable[[], bool] | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -124,6 +126,8 @@ class Reconciler:
         self.clock = clock
         self.throttler = throttler or Throttler()
         self.datasets = datasets
+        # Asked before every create or cancel: a pass may outlast the lease term.
+        self.still_leader = still_leader or (lambda: True)
         self.checks: dict[str, DatasetCheck] = {}
         self._blocked_creates: dict[str, Outcome] = {}
         self.cache = LoadCache()
@@ -311,6 +315,8 @@ class Reconciler:
         loaded = load.jobs[record.name]
         check = self.checks.get(record.name)
         fence = self.settings.create_fence_seconds
+        if not self.still_leader():
+            return Requeue(after=5.0, reason="the lease was lost during the pass")
         report.calls["CreateTuningJob"] += 1
         self.recorder.action(record, action="create", reason=action.reason)
         try:
@@ -357,6 +363,11 @@ class Reconciler:
         assert action.vertex_name is not None
         if not self.throttler.ready(record.name, now=now):
             return Requeue(after=self.throttler.not_before[record.name] - now, reason="backoff")
+        age = self._file_age(action.file) if action.file else math.inf
+        if age < self.settings.settle_seconds:  # a half-written file must not cancel either
+            return Requeue(after=self.settings.settle_seconds - age, reason="file just changed")
+        if not self.still_leader():
+            return Requeue(after=5.0, reason="the lease was lost during the pass")
         report.calls["CancelTuningJob"] += 1
         self.recorder.action(record, action="cancel", reason=action.reason)
         try:

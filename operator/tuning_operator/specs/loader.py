@@ -96,8 +96,11 @@ def load_jobs_dir(
     cache = cache if cache is not None else LoadCache()
     base = Path(root)
     shown = str(base)
+    unreadable: list[OSError] = []
     try:
-        paths = sorted(_job_paths(base))
+        paths = sorted(_job_paths(base, unreadable))
+        if unreadable and unreadable[0].filename == os.fspath(base):
+            raise unreadable[0]
     except OSError as exc:
         error = SpecError(
             file=shown,
@@ -108,6 +111,11 @@ def load_jobs_dir(
 
     policy_key, policy, policy_broken, policy_errors = _cached_policy(base, cache)
     errors: list[SpecError] = list(policy_errors)
+    errors.extend(
+        SpecError(file=str(exc.filename), message=f"cannot read this directory ({exc.strerror});"
+                  " its jobs are kept as they are until it can be read: fix its permissions")
+        for exc in unreadable
+    )
     checked: list[FileResult] = []
     hashes: dict[str, str | None] = {}
     for rel in paths:
@@ -163,19 +171,23 @@ def load_jobs_dir(
         jobs=jobs,
         errors=tuple(errors),
         invalid_names=frozenset(invalid),
-        unnamed_failures=unnamed,
+        unnamed_failures=unnamed + len(unreadable),
         policy=policy,
         policy_broken=policy_broken,
         readable=True,
     )
 
 
-def _job_paths(base: Path) -> Iterator[str]:
-    """Relative paths of job files; dot files, `_` files and editors' temp files are skipped."""
+def _job_paths(base: Path, unreadable: list[OSError]) -> Iterator[str]:
+    """Relative paths of job files; dot files, `_` files and editors' temp files are skipped.
+
+    A subdirectory that cannot be read lands in `unreadable`: its jobs must not look deleted.
+    """
     if not base.is_dir():
         raise NotADirectoryError(20, "not a directory", str(base))
     top = os.fspath(base)
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False,
+                                                onerror=unreadable.append):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
         prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
         prefix = "" if prefix == "." else prefix + "/"

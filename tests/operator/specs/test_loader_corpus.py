@@ -234,3 +234,27 @@ def test_warm_cache_parses_nothing_and_sees_policy_edits(tmp_path: Path) -> None
     assert load.jobs == {}
     assert "team 'team' may use only gemini-2.5-pro" in load.errors[0].message
     assert cache.parses == 1
+
+
+def test_unreadable_team_directory_is_an_error_not_a_deletion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team directory the walk cannot read is reported and holds removals (root ignores
+    permission bits, so the walk's error is injected)."""
+    import tuning_operator.specs.loader as loader
+
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "ok.yaml").write_text(GOOD.format(name="good-job"))
+    real_walk = os.walk
+
+    def walk(top: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        onerror = kwargs["onerror"]
+        assert callable(onerror)
+        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
+        yield from real_walk(top, followlinks=False)
+
+    monkeypatch.setattr(loader.os, "walk", walk)
+    load = load_jobs_dir(tmp_path)
+    assert list(load.jobs) == ["good-job"]
+    assert load.unnamed_failures == 1
+    assert "cannot read this directory (Permission denied)" in load.errors[0].message
