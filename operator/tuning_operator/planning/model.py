@@ -100,6 +100,8 @@ class ObservedJob:
 
     @property
     def active(self) -> bool:
+        if self.state in _STATE_PHASE:  # already a full name (the adapter's case): no string work
+            return self.state not in TERMINAL_STATES
         return normalize_state(self.state) not in TERMINAL_STATES
 
     @property

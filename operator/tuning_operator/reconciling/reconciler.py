@@ -172,6 +172,12 @@ class Reconciler:
         self._persist()
         return self._finish(report, started)
 
+    def _record(self, name: str, now: float) -> JobRecord:
+        record = self.records.get(name)
+        if record is None:
+            record = self.records[name] = JobRecord(name=name, first_seen=now)
+        return record
+
     def _persist(self) -> None:
         self.recorder.flush()
         self.store.store(self.records)
@@ -191,7 +197,7 @@ class Reconciler:
 
     def _note_first_seen(self, load: DirectoryLoad, now: float) -> None:
         for name, loaded in load.jobs.items():
-            record = self.records.setdefault(name, JobRecord(name=name, first_seen=now))
+            record = self._record(name, now)
             record.team, record.path = loaded.team, loaded.path
             record.region = loaded.job.spec.region or self.settings.default_region
             record.on_delete = loaded.job.spec.on_delete
@@ -236,7 +242,7 @@ class Reconciler:
                report: PassReport, now: float) -> Outcome:
         if action.job is None:
             return Done()  # a broken file with no readable name: reported by `validate`
-        record = self.records.setdefault(action.job, JobRecord(name=action.job, first_seen=now))
+        record = self._record(action.job, now)
         log = self.log.bind(job=action.job, team=action.team, vertex_job=action.vertex_name,
                             generation=self.generation)
         if observed is not None:
@@ -273,8 +279,7 @@ class Reconciler:
         for action in result.actions:
             if action.kind != ActionKind.CREATE or action.job is None:
                 continue
-            record = self.records.setdefault(action.job, JobRecord(name=action.job,
-                                                                   first_seen=now))
+            record = self._record(action.job, now)
             blocker = self._create_blocker(record, load.jobs[action.job], now)
             if blocker is None:
                 ready.append(action.job)
