@@ -98,6 +98,9 @@ class OperatorLoop:
         if self.on_pass is not None:
             self.on_pass(report)
         wait = max(resync, report.list_calls * SECONDS_PER_LIST_PAGE)
+        term = getattr(self.lease, "term", None)
+        if term is not None:  # renew well inside the term, or a standby takes over every cycle
+            wait = min(wait, term / 3)
         if report.next_due is not None:
             wait = min(wait, max(0.05, report.next_due - self.reconciler.clock()))
         return wait
