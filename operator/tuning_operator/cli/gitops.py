@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from tuning_operator.errors import OperatorError
-from tuning_operator.planning.model import ObservedJob, normalize_state
+from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import PlanSettings, plan
 from tuning_operator.planning.render import (
     errors_text,
     plan_json,
     plan_markdown,
     plan_text,
-    validation_json,
+    validation_document,
 )
 from tuning_operator.specs import DirectoryLoad, SpecError, load_jobs_dir
 from tuning_operator.specs.model import json_schema
@@ -81,7 +81,7 @@ def run_validate(args: argparse.Namespace) -> int:
                        errors=load.errors + tuple(dataset_errors),
                        invalid_names=load.invalid_names | {n for n in bad if n})
     if args.format == "json":
-        document = json.loads(validation_json(load))
+        document = validation_document(load)
         if args.check_datasets:
             document["datasets"] = datasets
         print(json.dumps(document, indent=2))
@@ -121,9 +121,10 @@ def run_plan(args: argparse.Namespace) -> int:
     blocks = {n: reason for n, (reason, blocked, _) in checked.items() if blocked}
     notes = {n: summary for n, (_, _, summary) in checked.items()}
     unmanaged: dict[str, int] = {}
+    records = _records(args.state_dir)
     try:
         if live:
-            actual, unmanaged = read_live(args, load)
+            actual, unmanaged = read_live(args, load, records)
         else:
             actual = [] if args.offline else read_actual(Path(args.actual))
     except ValueError as exc:
@@ -134,9 +135,7 @@ def run_plan(args: argparse.Namespace) -> int:
         return 1
     if args.state_dir or live:
         from tuning_operator.reconciling.observe import plan_settings
-        from tuning_operator.state.store import FileStatusStore
 
-        records = FileStatusStore(args.state_dir).fetch() if args.state_dir else {}
         settings = plan_settings(records, default_region=args.region,
                                  max_concurrent_jobs=args.max_concurrent_jobs,
                                  unmanaged=unmanaged, blocks=blocks, notes=notes)
@@ -160,11 +159,19 @@ def run_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_live(args: argparse.Namespace,
-              load: DirectoryLoad) -> tuple[list[ObservedJob], dict[str, int]]:
+def _records(state_dir: str | None) -> dict[str, Any]:
+    """The operator's status records, when a state directory is given (read once per plan)."""
+    if not state_dir:
+        return {}
+    from tuning_operator.state.store import FileStatusStore
+
+    return dict(FileStatusStore(state_dir).fetch())
+
+
+def read_live(args: argparse.Namespace, load: DirectoryLoad,
+              records: dict[str, Any]) -> tuple[list[ObservedJob], dict[str, int]]:
     """One List cycle per region from Vertex or an emulator, as the operator does it."""
     from tuning_operator.reconciling.observe import observe, regions_to_list
-    from tuning_operator.state.store import FileStatusStore
     from tuning_operator.vertex.budget import RequestBudget
     from tuning_operator.vertex.jobs import VertexTuningJobs
 
@@ -175,7 +182,6 @@ def read_live(args: argparse.Namespace,
                                                transport=args.vertex_transport)
     else:
         vertex = VertexTuningJobs.for_vertex(project=args.project, budget=budget)
-    records = FileStatusStore(args.state_dir).fetch() if args.state_dir else {}
     with vertex:
         observed = observe(vertex, regions_to_list(load, default_region=args.region,
                                                    records=records))
@@ -197,14 +203,14 @@ def read_actual(path: Path) -> list[ObservedJob]:
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ValueError(f"job #{index}: expected an object with a `name` string")
+        created = item.get("createTime")
         try:
-            state = normalize_state(str(item.get("state", "JOB_STATE_UNSPECIFIED")))
+            jobs.append(ObservedJob(
+                name=item["name"], state=str(item.get("state", "JOB_STATE_UNSPECIFIED")),
+                labels=dict(item.get("labels") or {}),
+                create_time=datetime.fromisoformat(created.replace("Z", "+00:00"))
+                if isinstance(created, str) else None,
+            ))
         except ValueError as exc:
             raise ValueError(f"job #{index} ({item['name']}): {exc}") from exc
-        created = item.get("createTime")
-        jobs.append(ObservedJob(
-            name=item["name"], state=state, labels=dict(item.get("labels") or {}),
-            create_time=datetime.fromisoformat(created.replace("Z", "+00:00"))
-            if isinstance(created, str) else None,
-        ))
     return jobs

@@ -65,10 +65,6 @@ def normalize_state(state: str) -> str:
     return full
 
 
-def phase_of_state(state: str) -> Phase:
-    return _STATE_PHASE[normalize_state(state)]
-
-
 @dataclass(frozen=True)
 class ObservedJob:
     """A Vertex tuning job as one List call returns it."""
@@ -80,6 +76,10 @@ class ObservedJob:
     tuned_model: str | None = None
     tuned_endpoint: str | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        # One spelling from here on: `active` and `phase` are plain lookups on every pass.
+        object.__setattr__(self, "state", normalize_state(self.state))
 
     @property
     def region(self) -> str:
@@ -100,10 +100,8 @@ class ObservedJob:
 
     @property
     def active(self) -> bool:
-        if self.state in _STATE_PHASE:  # already a full name (the adapter's case): no string work
-            return self.state not in TERMINAL_STATES
-        return normalize_state(self.state) not in TERMINAL_STATES
+        return self.state not in TERMINAL_STATES
 
     @property
     def phase(self) -> Phase:
-        return phase_of_state(self.state)
+        return _STATE_PHASE[self.state]

@@ -100,8 +100,9 @@ def errors_text(errors: Sequence[SpecError]) -> str:
     return "".join(f"{e}\n" for e in errors)
 
 
-def validation_json(load: DirectoryLoad) -> str:
-    document = {
+def validation_document(load: DirectoryLoad) -> dict[str, object]:
+    """`validate --format json`: the valid job names and every error with its place."""
+    return {
         "valid": sorted(load.jobs),
         "errors": [
             {"file": e.file, "line": e.line, "column": e.column, "job": e.job,
@@ -109,4 +110,3 @@ def validation_json(load: DirectoryLoad) -> str:
             for e in load.errors
         ],
     }
-    return json.dumps(document, indent=2) + "\n"

@@ -34,15 +34,13 @@ class LoopSettings:
 class OperatorLoop:
     def __init__(self, *, reconciler: Reconciler, lease: Lease, settings: LoopSettings,
                  metrics: OperatorMetrics | None = None,
-                 on_pass: Callable[[PassReport], None] | None = None,
-                 on_stop: Callable[[], None] | None = None) -> None:
+                 on_pass: Callable[[PassReport], None] | None = None) -> None:
         self.reconciler = reconciler
         self.lease = lease
         reconciler.still_leader = lease.acquire  # re-checked before every create and cancel
         self.settings = settings
         self.metrics = metrics
         self.on_pass = on_pass
-        self.on_stop = on_stop
         self.stop = threading.Event()
         self.wake = threading.Event()
         self.log = structlog.get_logger("tuning_operator.loop")
@@ -78,8 +76,6 @@ class OperatorLoop:
                 self.wake.wait(delay)
                 self.wake.clear()
         finally:
-            if self.on_stop is not None:
-                self.on_stop()
             self.lease.release()
         return code
 

@@ -95,6 +95,7 @@ class OperatorSettings:
     max_concurrent_jobs: int | None = None
     create_fence_seconds: float = 60.0
     settle_seconds: float = 0.5  # a file changed this recently may be half-written: wait
+    dataset_recheck_seconds: float = 60.0  # a waiting job's dataset is stat'ed at most this often
     allow_mass_deletion: bool = False
 
 
@@ -107,8 +108,12 @@ class PassReport:
     errors: int = 0
     settled: bool = False
     next_due: float | None = None
-    list_calls: int = 0
     duration: float = 0.0
+
+    @property
+    def list_calls(self) -> int:
+        """List requests this pass cost (pages and retries): what paces the resync."""
+        return self.calls["ListTuningJobs"]
 
 
 class Reconciler:
@@ -129,6 +134,7 @@ class Reconciler:
         # Asked before every create or cancel: a pass may outlast the lease term.
         self.still_leader = still_leader or (lambda: True)
         self.checks: dict[str, DatasetCheck] = {}
+        self._checked: dict[str, tuple[str, float, DatasetCheck]] = {}  # spec hash, when, answer
         self._blocked_creates: dict[str, Outcome] = {}
         self.cache = LoadCache()
         self.records = store.fetch()
@@ -190,9 +196,8 @@ class Reconciler:
                  report: PassReport) -> tuple[list[ObservedJob], Counter[str]]:
         regions = regions_to_list(load, default_region=self.settings.default_region,
                                   records=self.records)
-        report.calls["ListTuningJobs"] += len(regions)
         observed = observe(self.vertex, regions)
-        report.list_calls = observed.list_calls
+        report.calls["ListTuningJobs"] += observed.list_calls
         return observed.jobs, observed.unmanaged
 
     def _note_first_seen(self, load: DirectoryLoad, now: float) -> None:
@@ -204,7 +209,11 @@ class Reconciler:
 
     def _check_datasets(self, load: DirectoryLoad, actual: Sequence[ObservedJob],
                         now: float) -> dict[str, str]:
-        """Pre-flight the datasets of jobs not yet on Vertex; the reasons that block a create."""
+        """Pre-flight the datasets of jobs not yet on Vertex; the reasons that block a create.
+
+        A job waiting for quota would otherwise cost a storage request every pass: an answer is
+        reused for the same spec until `dataset_recheck_seconds` have passed.
+        """
         self.checks = {}
         if self.datasets is None:
             return {}
@@ -215,8 +224,11 @@ class Reconciler:
                 continue
             if not self.throttler.ready(f"dataset:{name}", now=now):
                 continue
+            recent = self._checked.get(name)
+            fresh = (recent is not None and recent[0] == loaded.spec_hash
+                     and now - recent[1] < self.settings.dataset_recheck_seconds)
             try:
-                check = self.datasets.check(loaded)
+                check = recent[2] if recent is not None and fresh else self.datasets.check(loaded)
             except TemporaryError as exc:
                 self.throttler.failed(f"dataset:{name}", now=now, at_least=exc.retry_after)
                 self.log.warning("dataset_check_failed", job=name, error=str(exc))
@@ -225,6 +237,8 @@ class Reconciler:
                 blocks[name] = f"cannot read the dataset: {exc}"
                 continue
             self.throttler.succeeded(f"dataset:{name}")
+            if not fresh:
+                self._checked[name] = (loaded.spec_hash, now, check)
             self.checks[name] = check
             if check.blocks_create:
                 blocks[name] = check.reason

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tuning_operator.errors import OperatorError, OutcomeUnknown, QuotaExhausted
@@ -92,7 +91,6 @@ class RecordingRecorder:
 
     transitions: list[tuple[str, str | None, str]] = field(default_factory=list)
     actions: list[tuple[str, str]] = field(default_factory=list)
-    on_transition: Callable[[JobRecord], None] | None = None
     flushes: int = 0
 
     def transition(self, record: JobRecord, *, previous: str | None, reason: str) -> None:

@@ -290,6 +290,9 @@ def test_failed_dataset_makes_the_job_invalid_until_fixed(world: World) -> None:
     assert ("a", None, "Invalid") in world.recorder.transitions
     checker.answers["a"] = FakeCheck()
     world.reconciler.reconcile()
+    assert checker.calls == 1  # the answer is reused until the recheck interval has passed
+    world.clock.now += 61
+    world.reconciler.reconcile()
     assert world.phase("a") == "Submitted"
 
 
