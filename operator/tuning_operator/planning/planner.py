@@ -149,7 +149,8 @@ def _desired_action(
                       vertex_name=last.name if last else None,
                       reason="spec.cancel is true; no active job to cancel, none is created",
                       **base)
-    matching = [o for o in observed if o.spec_hash == loaded.spec_hash[:16]]
+    accepted = loaded.spec_labels or {loaded.spec_hash[:16]}
+    matching = [o for o in observed if o.spec_hash in accepted]
     if matching:
         current = _newest(matching)
         return Action(kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,

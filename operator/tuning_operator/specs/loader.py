@@ -35,6 +35,7 @@ class LoadedJob:
     team: str
     job: TuningJob
     spec_hash: str
+    spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
 
     @property
     def name(self) -> str:
@@ -51,6 +52,11 @@ class FileResult:
 
 
 StatKey = tuple[int, int, int]
+_Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values it answers to
+
+
+def _digest(job: TuningJob) -> _Digest:
+    return job.spec_hash(), job.spec_labels()
 
 
 @dataclass
@@ -61,8 +67,8 @@ class LoadCache:
     """
 
     files: dict[str, tuple[StatKey, FileResult]] = field(default_factory=dict)
-    checked: dict[str, tuple[tuple[StatKey, StatKey | None], FileResult, str | None]] = field(
-        default_factory=dict)
+    checked: dict[str, tuple[tuple[StatKey, StatKey | None], FileResult, _Digest | None]] = (
+        field(default_factory=dict))
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
     parses: int = 0
 
@@ -117,7 +123,7 @@ def load_jobs_dir(
         for exc in unreadable
     )
     checked: list[FileResult] = []
-    hashes: dict[str, str | None] = {}
+    hashes: dict[str, _Digest | None] = {}
     for rel in paths:
         key, parsed = _cached_result(base, rel, cache)
         hit = cache.checked.get(rel)
@@ -125,7 +131,7 @@ def load_jobs_dir(
             result, digest = hit[1], hit[2]
         else:
             result = _check_semantics(base, parsed, catalog, policy)
-            digest = result.job.spec_hash() if result.job is not None else None
+            digest = _digest(result.job) if result.job is not None else None
             if key is not None:
                 cache.checked[rel] = ((key, policy_key), result, digest)
         checked.append(result)
@@ -160,12 +166,9 @@ def load_jobs_dir(
         elif result.errors or len(twins) > 1 or result.job is None or result.team is None:
             invalid.add(result.name)
         else:
-            jobs[result.name] = LoadedJob(
-                path=result.path,
-                team=result.team,
-                job=result.job,
-                spec_hash=hashes[result.path] or result.job.spec_hash(),
-            )
+            spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
+            jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
+                                          spec_hash=spec_hash, spec_labels=spec_labels)
     return DirectoryLoad(
         root=shown,
         jobs=jobs,

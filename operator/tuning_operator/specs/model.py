@@ -85,7 +85,22 @@ class Spec(_Strict):
 
 
 # Fields that steer the operator but are not sent to Vertex: changing them is no conflict.
-_OPERATOR_ONLY = frozenset({"priority", "cancel", "on_delete", "on_spec_change"})
+OPERATOR_ONLY = frozenset({"priority", "cancel", "on_delete", "on_spec_change"})
+
+# The spec hash names what was sent to Vertex; its label carries the first 16 hex digits.
+# v2 (current): "v2\n" + canonical JSON of the sent fields, absent (None) fields left out, so
+# a new optional field leaves every existing hash unchanged. v1 (the first release): the same
+# fields with every None written out; frozen here so the labels it wrote are still recognised.
+HASH_VERSION = "v2"
+_V1_SPEC_FIELDS = (
+    "base_model", "region", "training_dataset", "validation_dataset", "hyper_parameters",
+    "tuned_model_display_name", "description", "service_account", "encryption_key",
+)
+_V1_HYPER_FIELDS = ("preset", "epoch_count", "adapter_size", "learning_rate_multiplier")
+
+
+def _canonical(document: object) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
 
 
 class TuningJob(_Strict):
@@ -100,14 +115,33 @@ class TuningJob(_Strict):
     def name(self) -> str:
         return self.metadata.name
 
-    def spec_hash(self) -> str:
-        """sha256 of what would be sent to Vertex; equal hashes mean the same Vertex job."""
-        vertex_part = {
-            "metadata": self.metadata.model_dump(mode="json"),
-            "spec": self.spec.model_dump(mode="json", exclude=set(_OPERATOR_ONLY)),
+    def _sent(self) -> dict[str, object]:
+        return {
+            "metadata": self.metadata.model_dump(mode="json", exclude_none=True),
+            "spec": self.spec.model_dump(mode="json", exclude_none=True,
+                                         exclude=set(OPERATOR_ONLY)),
         }
-        canonical = json.dumps(vertex_part, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def spec_hash(self) -> str:
+        """sha256 of what is sent to Vertex (v2); equal hashes mean the same Vertex job."""
+        return hashlib.sha256(f"{HASH_VERSION}\n".encode() + _canonical(self._sent())).hexdigest()
+
+    def legacy_spec_hash(self) -> str | None:
+        """The first release's (v1) hash of this spec; None when it uses a field v1 lacked."""
+        sent = self._sent()
+        spec = dict(sent["spec"])  # type: ignore[call-overload]
+        if set(spec) - set(_V1_SPEC_FIELDS):
+            return None
+        hyper = spec.get("hyper_parameters")
+        if hyper is not None:
+            spec["hyper_parameters"] = {k: hyper.get(k) for k in _V1_HYPER_FIELDS}
+        v1 = {"metadata": sent["metadata"], "spec": {k: spec.get(k) for k in _V1_SPEC_FIELDS}}
+        return hashlib.sha256(_canonical(v1)).hexdigest()
+
+    def spec_labels(self) -> frozenset[str]:
+        """The spec label values that mean "this spec" (current and earlier hash versions)."""
+        legacy = self.legacy_spec_hash()
+        return frozenset(h[:16] for h in (self.spec_hash(), legacy) if h is not None)
 
 
 def json_schema() -> dict[str, object]:
