@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "vertex_transport": "grpc",
     "state_dir": ".tuning-operator",
     "max_concurrent_jobs": None,
+    "quota_scope": "global",
+    "quota_regions": "",
     "resync": 30.0,
     "once": False,
     "until_settled": False,
@@ -61,16 +63,6 @@ def register(sub: Any) -> None:
     demo.add_argument("--job-seconds", type=float, default=8.0)
     demo.set_defaults(handler=demo_command)
 
-    status = sub.add_parser("status", help="every job's phase, from the state directory")
-    status.add_argument("--state-dir", default=DEFAULTS["state_dir"])
-    status.add_argument("--format", choices=("table", "json"), default="table")
-    status.set_defaults(handler=status_command)
-
-    history = sub.add_parser("history", help="one job's audit trail, newest last")
-    history.add_argument("name")
-    history.add_argument("--state-dir", default=DEFAULTS["state_dir"])
-    history.add_argument("--format", choices=("text", "json"), default="text")
-    history.set_defaults(handler=history_command)
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
@@ -82,7 +74,13 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     add("--vertex-endpoint", metavar="HOST:PORT", help="an emulator instead of Vertex")
     add("--vertex-transport", choices=("grpc", "rest"))
     add("--state-dir", help="status store, outbox, audit trail (default: .tuning-operator)")
-    add("--max-concurrent-jobs", type=int, help="concurrent tuning jobs per region (the quota)")
+    add("--max-concurrent-jobs", type=int,
+        help="concurrent tuning jobs (the quota; global across regions by default)")
+    add("--quota-scope", choices=("global", "region"),
+        help="global (default, as Vertex counts it): one count for every region; region: each"
+        " region on its own")
+    add("--quota-regions", metavar="R1,R2",
+        help="regions listed too, for unmanaged active jobs that hold global quota slots")
     add("--resync", type=float, help="seconds between full passes (grows with List pages)")
     add("--once", action="store_true", default=None, help="one pass, then exit")
     add("--until-settled", action="store_true", default=None,
@@ -160,7 +158,72 @@ def configure_logging(log_file: str | None) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    return run_operator(resolve_settings(args))
+    from tuning_operator.errors import ConfigError, OperatorError
+
+    try:
+        options = validate_settings(resolve_settings(args))
+        return run_operator(options)
+    except ConfigError as exc:
+        print(f"tuning-operator run: {exc}", file=sys.stderr)
+        return 2
+    except (OperatorError, OSError) as exc:
+        print(f"tuning-operator run: {exc}", file=sys.stderr)
+        return 1
+
+
+_RANGES: dict[str, tuple[type, float, float | None]] = {
+    # setting: (type, least, greatest or None)
+    "max_concurrent_jobs": (int, 0, None), "resync": (float, 0.05, 86400.0),
+    "deadline": (float, 0.0, None), "create_fence": (float, 0.0, 86400.0),
+    "settle": (float, 0.0, 3600.0), "crud_per_minute": (float, 1.0, None),
+    "submissions_per_minute": (float, 1.0, None), "emulator_job_seconds": (float, 0.0, None),
+    "metrics_port": (int, 0, 65535),
+}
+
+
+def validate_settings(options: argparse.Namespace) -> argparse.Namespace:
+    """Reject what would misbehave later: out-of-range numbers, NaN, a jobs dir that is a file."""
+    import math
+
+    from tuning_operator.errors import ConfigError
+
+    for key, (kind, least, greatest) in _RANGES.items():
+        value = getattr(options, key)
+        if value is None:
+            continue
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--{key.replace('_', '-')} {value!r}: expected a"
+                              f" {'whole number' if kind is int else 'number'}") from None
+        if (isinstance(number, float) and not math.isfinite(number)) or number < least or (
+                greatest is not None and number > greatest):
+            bound = f" and at most {greatest:g}" if greatest is not None else ""
+            raise ConfigError(f"--{key.replace('_', '-')} {value!r}: must be at least"
+                              f" {least:g}{bound}")
+        setattr(options, key, number)
+    if options.quota_scope not in ("global", "region"):
+        raise ConfigError(f"--quota-scope {options.quota_scope!r}: global or region")
+    jobs = Path(options.jobs_dir)
+    if jobs.exists() and not jobs.is_dir():
+        raise ConfigError(f"--jobs-dir {jobs}: is not a directory; point it at the directory"
+                          " of job files")
+    if not jobs.exists():
+        raise ConfigError(f"--jobs-dir {jobs}: no such directory; create it or point"
+                          " --jobs-dir at the checkout of the jobs repository")
+    state = Path(options.state_dir)
+    if state.exists() and not state.is_dir():
+        raise ConfigError(f"--state-dir {state}: is a file; the state directory holds the"
+                          " status store, outbox and audit trail: point it at a directory")
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        probe = state / ".probe"
+        probe.write_bytes(b"probe\n")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--state-dir {state}: cannot be written ({exc.strerror or exc});"
+                          " give the operator a writable directory") from None
+    return options
 
 
 def run_operator(options: argparse.Namespace) -> int:
@@ -171,9 +234,14 @@ def run_operator(options: argparse.Namespace) -> int:
     from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
     from tuning_operator.reconciling.recording import EventRecorder
     from tuning_operator.reconciling.watch import DirectoryWatch
+    from tuning_operator.state.guard import StateDirectory
     from tuning_operator.state.lease import default_holder, open_lease
     from tuning_operator.state.store import FileStatusStore
 
+    # First, before anything is written: a SIGTERM during start-up must drain, not kill.
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
     configure_logging(options.log_file)
     state_dir = Path(options.state_dir)
     jobs_dir = Path(options.jobs_dir)
@@ -188,14 +256,19 @@ def run_operator(options: argparse.Namespace) -> int:
         stack.callback(audit.close)
         instance = default_holder()
         recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir, instance=instance)
+        store = FileStatusStore(state_dir)
         reconciler = Reconciler(
             settings=OperatorSettings(
                 jobs_dir=jobs_dir, default_region=options.region,
                 max_concurrent_jobs=options.max_concurrent_jobs,
+                quota_scope=options.quota_scope,
+                quota_regions=tuple(r for r in str(options.quota_regions).split(",") if r),
                 create_fence_seconds=options.create_fence, settle_seconds=options.settle,
                 allow_mass_deletion=options.allow_mass_deletion),
-            vertex=vertex, store=FileStatusStore(state_dir), recorder=recorder,
-            datasets=_dataset_checker(options))
+            vertex=vertex, store=store, recorder=recorder,
+            datasets=_dataset_checker(options), state=StateDirectory(state_dir))
+        if store.recovered:
+            recorder.audit_operator(action="state-recovered", reason=store.recovered)
         lease = open_lease(options.lease, clock=time.time)
         metrics = OperatorMetrics()
         if options.metrics_port is not None:
@@ -203,17 +276,26 @@ def run_operator(options: argparse.Namespace) -> int:
         live = _LiveTable(reconciler) if options.live else None
         if live is not None:
             stack.enter_context(live)
+        from tuning_operator.reconciling.health import VertexHealth
+
+        health = VertexHealth(state_dir, reconciler)
+
+        def on_pass(report: Any) -> None:
+            health.write()
+            if live is not None:
+                live.refresh(report)
+
         loop = OperatorLoop(
             reconciler=reconciler, lease=lease,
             settings=LoopSettings(resync_seconds=options.resync, once=options.once,
                                   until_settled=options.until_settled,
                                   deadline_seconds=options.deadline),
-            metrics=metrics, on_pass=live.refresh if live else None)
+            metrics=metrics, on_pass=on_pass, stop=stop, on_state_lost=store.note_lost)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: loop.shutdown())
         if not options.once:
             DirectoryWatch(jobs_dir, on_change=loop.trigger, stop=loop.stop,
                            on_failure=lambda _exc: metrics.watch_restarts.inc()).start()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: loop.shutdown())
         return loop.run()
     return 1  # unreachable; ExitStack does not swallow exceptions
 
@@ -280,32 +362,9 @@ class _LiveTable:
         records = self.reconciler.records.values()
         title = (f"tuning-operator · pass {report.generation} · "
                  f"{time.time() - self.started:4.0f} s · {len(records)} jobs")
+        from tuning_operator.cli.status import status_table
+
         self.live.update(status_table(records, title=title))
-
-
-def status_table(records: Any, *, title: str) -> Any:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for column in ("job", "team", "phase", "vertex state", "age", "last change", "reason"):
-        table.add_column(column, overflow="fold")
-    now = time.time()
-    colours = {"Succeeded": "green", "Failed": "red", "Invalid": "red", "Conflict": "yellow",
-               "Waiting": "yellow", "Running": "cyan", "Submitted": "cyan"}
-    for r in sorted(records, key=lambda r: (r.team or "", r.name)):
-        phase = r.phase or "-"
-        table.add_row(r.name, r.team or "-", f"[{colours.get(phase, 'white')}]{phase}[/]",
-                      (r.vertex_state or "-").removeprefix("JOB_STATE_"),
-                      _age(now - r.first_seen), _age(now - r.updated) if r.updated else "-",
-                      (r.reason or "")[:80])
-    return table
-
-
-def _age(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def demo_command(args: argparse.Namespace) -> int:
@@ -319,8 +378,14 @@ def demo_command(args: argparse.Namespace) -> int:
     options.until_settled, options.deadline, options.live = True, 90.0, True
     options.log_file = str(state_dir / "operator.log")
     options.check_datasets = "on"
+    if not Path(args.jobs_dir).is_dir():
+        print(f"demo: no job files at {args.jobs_dir}; run it from a checkout of the repository"
+              " or pass --jobs-dir", file=sys.stderr)
+        return 2
     state_dir.mkdir(parents=True)
-    with _demo_datasets(Path(args.jobs_dir).parent / "datasets"):
+    with _demo_datasets(Path(args.jobs_dir).parent / "datasets") as served:
+        if not served:
+            options.check_datasets = "off"
         code = run_operator(options)
     events = state_dir / "events.jsonl"
     count = sum(1 for _ in events.open()) if events.exists() else 0
@@ -332,11 +397,23 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _demo_datasets(root: Path) -> Iterator[None]:
-    """fake-gcs-server with examples/datasets uploaded, so the pre-flight reads real objects."""
-    from tuning_operator.datasets.testing import FakeGcsServer
+def _demo_datasets(root: Path) -> Iterator[bool]:
+    """fake-gcs-server with examples/datasets uploaded, so the pre-flight reads real objects.
 
-    with FakeGcsServer() as server:
+    Yields False (the demo then runs without the dataset pre-flight) where fake-gcs-server is
+    not installed: it is a test tool, and a plain `pip install tuning-operator` has none.
+    """
+    from tuning_operator.datasets.testing import FakeGcsServer, GcsEmulatorUnavailable
+
+    server = FakeGcsServer()
+    try:
+        server.__enter__()
+    except GcsEmulatorUnavailable as exc:
+        print(f"demo: dataset pre-flight skipped ({exc})", file=sys.stderr)
+        yield False
+        return
+    with contextlib.ExitStack() as stack:
+        stack.push(server.__exit__)
         previous = os.environ.get("STORAGE_EMULATOR_HOST")
         os.environ["STORAGE_EMULATOR_HOST"] = server.url
         try:
@@ -346,7 +423,7 @@ def _demo_datasets(root: Path) -> Iterator[None]:
                 for path in sorted(bucket_dir.rglob("*.jsonl")):
                     blob = bucket.blob(path.relative_to(bucket_dir).as_posix())
                     blob.upload_from_filename(str(path))
-            yield
+            yield True
         finally:
             if previous is None:
                 os.environ.pop("STORAGE_EMULATOR_HOST", None)
@@ -354,40 +431,3 @@ def _demo_datasets(root: Path) -> Iterator[None]:
                 os.environ["STORAGE_EMULATOR_HOST"] = previous
 
 
-def status_command(args: argparse.Namespace) -> int:
-    from tuning_operator.state.store import FileStatusStore
-
-    records = FileStatusStore(args.state_dir).fetch()
-    if args.format == "json":
-        print(json.dumps([vars(r) for r in sorted(records.values(), key=lambda r: r.name)],
-                         indent=2))
-        return 0
-    if not records:
-        print(f"no jobs recorded in {args.state_dir} (has the operator run with this"
-              " --state-dir?)", file=sys.stderr)
-        return 1
-    from rich.console import Console
-
-    Console().print(status_table(records.values(), title=f"{len(records)} jobs"))
-    return 0
-
-
-def history_command(args: argparse.Namespace) -> int:
-    from tuning_operator.events import read_history
-
-    trail = Path(args.state_dir) / "audit.jsonl"
-    if not trail.exists():
-        print(f"no audit trail at {trail}", file=sys.stderr)
-        return 1
-    records = read_history(trail, args.name)
-    if not records:
-        print(f"no history for job {args.name!r} in {trail}", file=sys.stderr)
-        return 1
-    for r in records:
-        if args.format == "json":
-            sys.stdout.write(r.to_json_line().decode())
-            continue
-        who = f" by {r.git_author} @ {r.git_commit[:12]}" if r.git_commit and r.git_author else ""
-        phase = f" {r.previous_phase or '∅'} → {r.phase}" if r.action == "phase-changed" else ""
-        print(f"{r.time.isoformat(timespec='seconds')} {r.action}{phase}: {r.reason}{who}")
-    return 0

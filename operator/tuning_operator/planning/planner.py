@@ -1,21 +1,28 @@
 """The planner: desired (the jobs directory) × actual (one List of Vertex) → actions.
 
-Pure and deterministic: the same inputs give the same plan, so `plan` on a pull request shows
-exactly what the operator will do after merge. It never performs an action. Its safety rules
-are the product's promise: a file that fails to load is not a deleted job, an empty or
-unreadable directory or a mass disappearance cancels nothing, and unmanaged jobs only count
-against the quota.
+Pure and deterministic: the same inputs give the same plan, so `plan` on a pull request, or
+against live state with the operator's memory (`--state-dir`), shows exactly what the next pass
+does. Everything that decides whether an action goes out is an input here (quota, policy, team
+ownership, stalled specs, backoff, the create fence, the settle window, the dataset pre-flight);
+the reconciler only executes. Its safety rules are the product's promise: a file that fails to
+load is not a deleted job, an empty or unreadable directory or a mass disappearance cancels
+nothing, a team never touches another team's Vertex job, and unmanaged jobs only count against
+the quota.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Literal
 
-from tuning_operator.planning.model import ObservedJob, Phase
+from tuning_operator.planning import gates
+from tuning_operator.planning.gates import Timing
+from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
 
@@ -28,6 +35,7 @@ class ActionKind(StrEnum):
     INVALID = "invalid"
     ORPHAN = "orphan"
     NOOP = "noop"
+    RETIRE = "retire"  # the file is gone and the Vertex job ended: tell the end, forget the record
 
 
 CHANGING = frozenset({ActionKind.CREATE, ActionKind.CANCEL})
@@ -47,33 +55,45 @@ class Action:
     vertex_name: str | None = None
     spec_hash: str | None = None
     dataset: str | None = None  # the dataset pre-flight's summary, when it ran
+    retry_after: float | None = None  # look again this soon (a gate, a job still moving)
+    stalled: bool = False  # only a change of the spec can help
 
 
 @dataclass(frozen=True)
 class Remembered:
-    """What the state store remembers of a job's last valid file, to judge its removal."""
+    """What the status store remembers of a job: its last valid file and the operator's acts."""
 
-    path: str
+    path: str | None
     team: str
     on_delete: str  # "Orphan" | "Cancel"
+    in_directory: bool = True  # False once the file's removal was acted on
+    phase: str | None = None
+    create_intent_at: float | None = None  # a create may have been sent; no List showed it yet
+    stalled_spec: str | None = None  # Vertex refused this spec hash for good
+    stalled_reason: str | None = None
+    not_before: float | None = None  # backoff after a failed call
 
 
 @dataclass(frozen=True)
 class PlanSettings:
     default_region: str = "us-central1"
-    max_concurrent_jobs: int | None = None  # per region; None: no limit known
+    max_concurrent_jobs: int | None = None  # None: no limit known
+    quota_scope: Literal["global", "region"] = "global"
     remembered: Mapping[str, Remembered] = field(default_factory=dict)
     first_seen: Mapping[str, float] = field(default_factory=dict)
     allow_mass_deletion: bool = False
     extra_active: Mapping[str, int] = field(default_factory=dict)  # region → unlisted active jobs
     dataset_blocks: Mapping[str, str] = field(default_factory=dict)  # job → why it may not start
     dataset_notes: Mapping[str, str] = field(default_factory=dict)  # job → pre-flight summary
+    datasets_checked: frozenset[str] | None = None  # None: no pre-flight before creates
+    timing: Timing | None = None  # None (offline plan): no clock, no timing gates
 
 
 @dataclass(frozen=True)
 class Plan:
     actions: tuple[Action, ...]
     held: tuple[str, ...]  # why removals were not acted on, for the operator's log and `plan`
+    quota: str | None = None  # e.g. "quota: 2/2 concurrent tuning jobs active (global)"
 
     @property
     def changes(self) -> bool:
@@ -98,19 +118,26 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
             candidates.append(loaded)
         else:
             actions.append(step)
-    actions.extend(_admit(candidates, actual, desired, settings))
+    quota = _Quota(actual, settings)
+    actions.extend(_admit(candidates, desired, settings, quota))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
     if settings.dataset_notes:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
     order = {kind: i for i, kind in enumerate(ActionKind)}
     actions.sort(key=lambda a: (order[a.kind], a.team or "", a.job or "", a.file or ""))
-    return Plan(actions=tuple(actions), held=tuple(held))
+    return Plan(actions=tuple(actions), held=tuple(held), quota=quota.describe())
 
 
 def _newest(jobs: Iterable[ObservedJob]) -> ObservedJob:
     # Resource ids grow with creation; create_time breaks no tie the id does not.
     return max(jobs, key=lambda j: (j.create_time.timestamp() if j.create_time else 0, j.name))
+
+
+def _team_of_file(desired: DirectoryLoad, file: str) -> str | None:
+    rel = os.path.relpath(file, desired.root).replace(os.sep, "/")
+    parts = rel.split("/")
+    return parts[0] if len(parts) > 1 and parts[0] not in ("", "..") else None
 
 
 def _invalid_actions(
@@ -125,8 +152,23 @@ def _invalid_actions(
         keep = f"; Vertex job {current.name} is left as it is" if current else ""
         yield Action(
             kind=ActionKind.INVALID, reason=message + keep, phase=Phase.INVALID, job=job,
-            file=file, vertex_name=current.name if current else None,
+            team=_team_of_file(desired, file), file=file,
+            vertex_name=current.name if current else None,
         )
+
+
+def _template(*, job: str, team: str | None, region: str, spec_hash: str | None,
+              file: str | None = None, vertex_name: str | None = None) -> Action:
+    """The who-and-where of a job's actions; each action replaces kind, phase and reason."""
+    return Action(kind=ActionKind.NOOP, reason="", phase=None, job=job, team=team,
+                  region=region, file=file, vertex_name=vertex_name, spec_hash=spec_hash)
+
+
+def _owned_by(job: ObservedJob, team: str) -> bool:
+    """A Vertex job is a team's only if its team label says so (jobs of the first release
+    without one count as anybody's, as they did then)."""
+    label = job.labels.get(owner.TEAM)
+    return label is None or label == team
 
 
 def _desired_action(
@@ -134,128 +176,218 @@ def _desired_action(
 ) -> Action | None:
     """The action for a valid job, or None when it is absent and must be admitted."""
     spec = loaded.job.spec
-    base = {
-        "job": loaded.name, "team": loaded.team, "file": loaded.path,
-        "region": spec.region or settings.default_region, "spec_hash": loaded.spec_hash,
-    }
+    base = _template(job=loaded.name, team=loaded.team, file=loaded.path,
+                     region=spec.region or settings.default_region, spec_hash=loaded.spec_hash)
+    foreign = [o for o in observed if not _owned_by(o, loaded.team)]
+    if foreign:
+        other = _newest(foreign)
+        return replace(
+            base, kind=ActionKind.CONFLICT, phase=Phase.CONFLICT, vertex_name=other.name,
+            reason=f"Vertex job {other.name} named {loaded.name!r} belongs to team"
+            f" {other.labels.get(owner.TEAM)!r}; a file of team {loaded.team!r} can neither"
+            " adopt, cancel nor replace it: choose another name (jobs never move between"
+            " teams, see the README)")
+    remembered = settings.remembered.get(loaded.name)
     active = [o for o in observed if o.active]
     if spec.cancel:
         if active:
-            target = _newest(active)
-            return Action(kind=ActionKind.CANCEL, phase=Phase.CANCELLING,
-                          vertex_name=target.name, reason="spec.cancel is true", **base)
+            return _cancel(_newest(active), "spec.cancel is true", path=loaded.path,
+                           remembered=remembered, settings=settings, base=base)
         last = _newest(observed) if observed else None
-        return Action(kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
+        return replace(base, kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
                       vertex_name=last.name if last else None,
-                      reason="spec.cancel is true; no active job to cancel, none is created",
-                      **base)
+                      reason="spec.cancel is true; no active job to cancel, none is created")
     accepted = loaded.spec_labels or {loaded.spec_hash[:16]}
     matching = [o for o in observed if o.spec_hash in accepted]
     if matching:
         current = _newest(matching)
-        return Action(kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
-                      reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}", **base)
+        return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
+                      reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",
+                      retry_after=None if current.phase in FINAL_PHASES else 5.0)
     if not observed:
+        if remembered and remembered.stalled_spec == loaded.spec_hash:
+            return replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, stalled=True,
+                          reason=f"Vertex refused this spec: {remembered.stalled_reason};"
+                          " change the spec to try again")
         return None
     latest = _newest(observed)
     if spec.on_spec_change == "Replace":
         if active:
-            target = _newest(active)
-            return Action(kind=ActionKind.CANCEL, phase=Phase.CANCELLING, vertex_name=target.name,
-                          reason="spec changed and onSpecChange is Replace: cancel the old job,"
-                          " then create the new one", **base)
+            return _cancel(_newest(active), "spec changed and onSpecChange is Replace: cancel"
+                           " the old job, then create the new one", path=loaded.path,
+                           remembered=remembered, settings=settings, base=base)
         return None
-    return Action(
-        kind=ActionKind.CONFLICT, phase=Phase.CONFLICT, vertex_name=latest.name,
+    return replace(
+        base, kind=ActionKind.CONFLICT, phase=Phase.CONFLICT, vertex_name=latest.name,
         reason=f"spec changed since {latest.name} was created (spec {latest.spec_hash} →"
         f" {loaded.spec_hash[:16]}); Vertex jobs cannot be updated: rename the job to tune"
-        " again (e.g. -v4), revert the change, or set onSpecChange: Replace",
-        **base,
-    )
+        " again (e.g. -v4), revert the change, or set onSpecChange: Replace")
 
 
-def _admit(
-    candidates: list[LoadedJob], actual: Sequence[ObservedJob], desired: DirectoryLoad,
-    settings: PlanSettings,
-) -> Iterable[Action]:
-    """Create absent jobs while quota allows: priority first, then first seen."""
-    used: Counter[str] = Counter(o.region for o in actual if o.active)
-    used.update(settings.extra_active)
-    team_used: Counter[str] = Counter(
-        o.labels.get(owner.TEAM, "") for o in actual if o.active and o.managed
-    )
+def _cancel(target: ObservedJob, reason: str, *, path: str | None,
+            remembered: Remembered | None, settings: PlanSettings, base: Action) -> Action:
+    """A cancel of `target`, unless it is already cancelling or a gate holds it back."""
+    base = replace(base, vertex_name=target.name)
+    if target.state == "JOB_STATE_CANCELLING":
+        return replace(base, kind=ActionKind.NOOP, phase=Phase.CANCELLING, retry_after=5.0,
+                       reason=f"{reason}; cancel requested, Vertex is cancelling")
+    gate = (gates.settling(settings.timing, path)
+            or gates.backing_off(settings.timing, remembered.not_before if remembered else None,
+                                 "call"))
+    if gate is not None:
+        return replace(base, kind=ActionKind.NOOP, phase=target.phase,
+                       retry_after=gate.retry_after,
+                       reason=f"{reason}; the cancel waits: {gate.reason}")
+    return replace(base, kind=ActionKind.CANCEL, phase=Phase.CANCELLING, reason=reason)
+
+
+class _Quota:
+    """Active jobs against the concurrency quota: one global count (seed 003) or per region."""
+
+    def __init__(self, actual: Sequence[ObservedJob], settings: PlanSettings) -> None:
+        self.scope = settings.quota_scope
+        self.limit = settings.max_concurrent_jobs
+        self.used: Counter[str] = Counter(self._key(o.region) for o in actual if o.active)
+        for region, count in settings.extra_active.items():
+            self.used[self._key(region)] += count
+        self.team_used: Counter[str] = Counter(
+            o.labels.get(owner.TEAM, "") for o in actual if o.active and o.managed)
+
+    def _key(self, region: str) -> str:
+        return "" if self.scope == "global" else region
+
+    def full(self, region: str) -> str | None:
+        key = self._key(region)
+        if self.limit is None or self.used[key] < self.limit:
+            return None
+        where = "global" if self.scope == "global" else f"in {region}"
+        return f"quota: {self.used[key]}/{self.limit} concurrent tuning jobs active ({where})"
+
+    def take(self, region: str, team: str) -> None:
+        self.used[self._key(region)] += 1
+        self.team_used[team] += 1
+
+    def describe(self) -> str | None:
+        if self.limit is None:
+            return None
+        if self.scope == "global":
+            return f"quota: {self.used['']}/{self.limit} concurrent tuning jobs active (global)"
+        return "quota: " + ", ".join(f"{r} {n}/{self.limit}" for r, n in sorted(self.used.items())
+                                     ) + " concurrent tuning jobs active (per region)"
+
+
+def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSettings,
+           quota: _Quota) -> Iterable[Action]:
+    """Create absent jobs while quota allows: priority first, then first seen, across regions.
+
+    An admitted job whose create is held back by a gate (fence, settle, backoff, pre-flight)
+    keeps its slot: a fenced create may have landed, and the slot must not go to another job.
+    """
     candidates.sort(key=lambda j: (-j.job.spec.priority,
                                    settings.first_seen.get(j.name, math.inf), j.name))
-    limit = settings.max_concurrent_jobs
     for loaded in candidates:
         region = loaded.job.spec.region or settings.default_region
-        base = {"job": loaded.name, "team": loaded.team, "file": loaded.path, "region": region,
-                "spec_hash": loaded.spec_hash}
+        base = _template(job=loaded.name, team=loaded.team, file=loaded.path, region=region,
+                         spec_hash=loaded.spec_hash)
         team_rules = desired.policy.for_team(loaded.team) if desired.policy else None
         team_cap = team_rules.max_concurrent_jobs if team_rules else None
         blocked = settings.dataset_blocks.get(loaded.name)
         if blocked is not None:
-            yield Action(kind=ActionKind.INVALID, phase=Phase.INVALID,
-                         reason=f"dataset pre-flight failed: {blocked}", **base)
+            yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID,
+                         reason=f"dataset pre-flight failed: {blocked}")
             continue
+        full = quota.full(region)
         if desired.policy_broken:
             reason = "the policy file is invalid; no job is created until it is fixed"
-        elif limit is not None and used[region] >= limit:
-            reason = f"quota: {used[region]}/{limit} concurrent tuning jobs active in {region}"
-        elif team_cap is not None and team_used[loaded.team] >= team_cap:
-            reason = (f"team cap: {team_used[loaded.team]}/{team_cap} of team"
+        elif full is not None:
+            reason = full
+        elif team_cap is not None and quota.team_used[loaded.team] >= team_cap:
+            reason = (f"team cap: {quota.team_used[loaded.team]}/{team_cap} of team"
                       f" {loaded.team!r}'s jobs active")
         else:
-            used[region] += 1
-            team_used[loaded.team] += 1
-            yield Action(kind=ActionKind.CREATE, phase=Phase.SUBMITTED,
-                         reason="no Vertex job with this name yet", **base)
+            quota.take(region, loaded.team)
+            yield _gated_create(loaded, settings, base)
             continue
-        yield Action(kind=ActionKind.WAIT, phase=Phase.WAITING, reason=reason, **base)
+        yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=reason)
+
+
+def _gated_create(loaded: LoadedJob, settings: PlanSettings, base: Action) -> Action:
+    remembered = settings.remembered.get(loaded.name)
+    timing = settings.timing
+    gate = (gates.backing_off(timing, remembered.not_before if remembered else None, "create")
+            or gates.dataset_unchecked(settings.datasets_checked, loaded.name)
+            or gates.settling(timing, loaded.path)
+            or gates.fenced(timing, remembered.create_intent_at if remembered else None))
+    if gate is not None:
+        return replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=gate.reason,
+                      retry_after=gate.retry_after)
+    return replace(base, kind=ActionKind.CREATE, phase=Phase.SUBMITTED,
+                  reason="no Vertex job with this name yet")
 
 
 def _removal_actions(
     desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]], settings: PlanSettings
 ) -> tuple[list[Action], list[str]]:
-    """Active managed jobs whose file is gone: orphan them, or cancel if their file said so."""
-    gone = {
-        name: jobs for name, jobs in managed.items()
-        if name not in desired.jobs and name not in desired.invalid_names
-        and any(j.active for j in jobs)
-    }
-    previous = set(settings.remembered) or {n for n, js in managed.items()
-                                            if any(j.active for j in js)}
+    """Jobs whose file is gone: cancel or orphan the active ones, retire the ended ones.
+
+    The mass-deletion guard compares with the jobs of the previous pass (records still in the
+    directory), never with every job ever seen.
+    """
+    present = desired.jobs.keys() | desired.invalid_names
+    previous = {n for n, r in settings.remembered.items() if r.in_directory and r.path}
+    if not settings.remembered:
+        previous = {n for n, js in managed.items() if any(j.active for j in js)}
     held: list[str] = []
     if not desired.readable or desired.file_count == 0:
         held.append("the jobs directory is empty or unreadable: nothing is cancelled")
-    vanished = [n for n in previous if n not in desired.jobs and n not in desired.invalid_names]
+    vanished = previous - present
     if len(previous) >= 2 and len(vanished) * 2 > len(previous) and not (
         settings.allow_mass_deletion
     ):
         held.append(f"{len(vanished)} of {len(previous)} jobs vanished at once: nothing is"
                     " cancelled (pass --allow-mass-deletion if this is intended)")
     if desired.unnamed_failures:
-        held.append(f"{desired.unnamed_failures} file(s) failed before their job name could be"
-                    " read: no removed job is cancelled until they load")
-    actions = []
-    for name, jobs in sorted(gone.items()):
-        target = _newest([j for j in jobs if j.active])
-        remembered = settings.remembered.get(name)
-        team = remembered.team if remembered else target.labels.get(owner.TEAM)
-        base = {"job": name, "team": team, "region": target.region, "vertex_name": target.name,
-                "spec_hash": target.spec_hash}
-        if remembered is None or remembered.on_delete != "Cancel":
-            yield_reason = "file removed; onDelete is Orphan: the Vertex job runs on, unmanaged"
-            if remembered is None:
-                yield_reason = "no job file for this managed Vertex job: it runs on, unmanaged"
-            actions.append(Action(kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
-                                  reason=yield_reason, **base))
-        elif held:
-            actions.append(Action(kind=ActionKind.NOOP, phase=target.phase,
-                                  reason="file removed with onDelete: Cancel, but held: "
-                                  + "; ".join(held), **base))
-        else:
-            actions.append(Action(kind=ActionKind.CANCEL, phase=Phase.CANCELLING,
-                                  reason="file removed and its last spec said onDelete: Cancel",
-                                  **base))
+        held.append(f"{desired.unnamed_failures} file(s) or director(ies) failed before their"
+                    " job names could be read: no removed job is cancelled until they load")
+    gone = (set(managed) | set(settings.remembered)) - present
+    actions = [a for name in sorted(gone)
+               if (a := _removal(name, managed.get(name, []), settings, held)) is not None]
     return actions, held
+
+
+def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
+             held: list[str]) -> Action | None:
+    remembered = settings.remembered.get(name)
+    active = [j for j in jobs if j.active]
+    if not active:
+        if remembered is None or held:
+            return None  # history, or nothing may be concluded while removals are held
+        last = _newest(jobs) if jobs else None
+        ended = f"its Vertex job ended {last.state.removeprefix('JOB_STATE_')}" if last else (
+            "it never reached Vertex")
+        phase = None if last is None else (
+            Phase.ORPHANED if remembered.phase == Phase.ORPHANED.value else last.phase)
+        return Action(kind=ActionKind.RETIRE, phase=phase, job=name, team=remembered.team,
+                      region=last.region if last else None,
+                      vertex_name=last.name if last else None,
+                      reason=f"file removed and {ended}: the record is retired")
+    target = _newest(active)
+    team = remembered.team if remembered else target.labels.get(owner.TEAM)
+    base = _template(job=name, team=team, region=target.region, vertex_name=target.name,
+                     spec_hash=target.spec_hash)
+    if remembered is None:
+        return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
+                      reason="no job file for this managed Vertex job: it runs on, unmanaged")
+    if remembered.on_delete != "Cancel":
+        return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
+                      reason="file removed; onDelete is Orphan: the Vertex job runs on, unmanaged")
+    if not _owned_by(target, remembered.team):
+        return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
+                      reason=f"file of team {remembered.team!r} removed, but Vertex job"
+                      f" {target.name} belongs to team {target.labels.get(owner.TEAM)!r}:"
+                      " it is not cancelled")
+    if held:
+        return replace(base, kind=ActionKind.NOOP, phase=target.phase, retry_after=5.0,
+                      reason="file removed with onDelete: Cancel, but held: " + "; ".join(held))
+    return _cancel(target, "file removed and its last spec said onDelete: Cancel", path=None,
+                   remembered=remembered, settings=settings, base=base)

@@ -16,13 +16,13 @@ MARKDOWN_LIMIT = 60_000
 _SYMBOL = {
     ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
     ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.ORPHAN: "~",
-    ActionKind.NOOP: "=",
+    ActionKind.NOOP: "=", ActionKind.RETIRE: "·",
 }
 _SUMMARY_WORDS = {
     ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
-    ActionKind.WAIT: "waiting for quota", ActionKind.CONFLICT: "in conflict",
+    ActionKind.WAIT: "waiting", ActionKind.CONFLICT: "in conflict",
     ActionKind.INVALID: "invalid", ActionKind.ORPHAN: "to orphan",
-    ActionKind.NOOP: "unchanged",
+    ActionKind.NOOP: "unchanged", ActionKind.RETIRE: "to retire",
 }
 
 

@@ -8,6 +8,7 @@ events and releases the lease.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -18,7 +19,12 @@ import structlog
 
 from tuning_operator.reconciling.metrics import OperatorMetrics
 from tuning_operator.reconciling.reconciler import PassReport, Reconciler
+from tuning_operator.state.guard import StateLost
 from tuning_operator.state.lease import Lease
+
+EXIT_PASS_FAILED = 1  # --once: the pass could not List Vertex or write its state
+EXIT_NOT_SETTLED = 1
+EXIT_STATE_LOST = 3
 
 SECONDS_PER_LIST_PAGE = 1.0
 
@@ -34,14 +40,18 @@ class LoopSettings:
 class OperatorLoop:
     def __init__(self, *, reconciler: Reconciler, lease: Lease, settings: LoopSettings,
                  metrics: OperatorMetrics | None = None,
-                 on_pass: Callable[[PassReport], None] | None = None) -> None:
+                 on_pass: Callable[[PassReport], None] | None = None,
+                 stop: threading.Event | None = None,
+                 on_state_lost: Callable[[str], None] | None = None) -> None:
         self.reconciler = reconciler
         self.lease = lease
         reconciler.still_leader = lease.acquire  # re-checked before every create and cancel
         self.settings = settings
         self.metrics = metrics
         self.on_pass = on_pass
-        self.stop = threading.Event()
+        self.on_state_lost = on_state_lost
+        # Passed in so that a SIGTERM that arrives while the operator starts is not lost.
+        self.stop = stop or threading.Event()
         self.wake = threading.Event()
         self.log = structlog.get_logger("tuning_operator.loop")
         self.last_report: PassReport | None = None
@@ -58,26 +68,48 @@ class OperatorLoop:
     def run(self) -> int:
         """Loop until stopped; the exit code says whether the work ended as asked."""
         started = time.monotonic()
+        deadline = self.settings.deadline_seconds
+        watchdog = None
+        if deadline is not None:  # a pass stuck in retries must not outlive the deadline
+            watchdog = threading.Timer(deadline + 2.0, self._deadline_passed)
+            watchdog.daemon = True
+            watchdog.start()
         code = 0
         try:
             while not self.stop.is_set():
-                delay = self._step()
-                if self.settings.once:
-                    break
+                try:
+                    delay = self._step()
+                except StateLost as exc:
+                    if self.on_state_lost is not None:
+                        self.on_state_lost(str(exc))
+                    self.log.error("exiting", why=str(exc), next_start="rebuilds from Vertex;"
+                                   " every create is fenced for the fence window")
+                    return EXIT_STATE_LOST
                 report = self.last_report
+                if self.settings.once:
+                    code = EXIT_PASS_FAILED if report is not None and report.failed else 0
+                    break
                 if self.settings.until_settled and report is not None and report.settled:
                     self.log.info("settled", generation=report.generation)
                     break
-                deadline = self.settings.deadline_seconds
                 if deadline is not None and time.monotonic() - started > deadline:
                     self.log.error("not_settled_before_deadline", seconds=deadline)
-                    code = 1
+                    code = EXIT_NOT_SETTLED
                     break
+                if deadline is not None:
+                    delay = min(delay, max(0.05, started + deadline - time.monotonic()))
                 self.wake.wait(delay)
                 self.wake.clear()
         finally:
+            if watchdog is not None:
+                watchdog.cancel()
             self.lease.release()
         return code
+
+    def _deadline_passed(self) -> None:
+        """The deadline passed inside a pass (e.g. List retries): exit now, non-zero."""
+        self.log.error("deadline_passed_during_a_pass", seconds=self.settings.deadline_seconds)
+        os._exit(EXIT_NOT_SETTLED)
 
     def _step(self) -> float:
         """One pass if this process holds the lease; return the time to wait before the next."""
@@ -90,7 +122,8 @@ class OperatorLoop:
         if self.metrics is not None:
             phases = Counter(r.phase for r in self.reconciler.records.values() if r.phase)
             self.metrics.observe(duration=report.duration, calls=report.calls,
-                                 errors=report.errors, phases=phases)
+                                 errors=report.errors, phases=phases,
+                                 ready=not report.failed)
         if self.on_pass is not None:
             self.on_pass(report)
         wait = max(resync, report.list_calls * SECONDS_PER_LIST_PAGE)

@@ -38,7 +38,8 @@ class OperatorMetrics:
         self.healthy = True
 
     def observe(self, *, duration: float, calls: Mapping[str, int], errors: int,
-                phases: Counter[str]) -> None:
+                phases: Counter[str], ready: bool = True) -> None:
+        """One pass's figures; a pass that could not reach Vertex or its state is not ready."""
         self.duration.observe(duration)
         for method, count in calls.items():
             self.calls.labels(method=method).inc(count)
@@ -46,7 +47,7 @@ class OperatorMetrics:
         for phase in Phase:
             self.jobs.labels(phase=phase.value).set(phases.get(phase.value, 0))
         self.queue.set(phases.get(Phase.WAITING.value, 0))
-        self.ready = True
+        self.ready = ready
 
     def serve(self, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
         metrics = self

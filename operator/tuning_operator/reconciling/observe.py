@@ -1,18 +1,21 @@
 """Actual state, read the same way by the operator and by a live `plan`.
 
 One filtered, paged List per region, never a Get per job; the regions are the operator's
-default, those the job files name, and those where the status store last saw a job. The plan
-settings come from the status store the same way too, so `plan` against live Vertex shows
-exactly what the next pass will do.
+default, those the job files name, those where the status store last saw a job, and any extra
+regions given for the global quota. The plan settings come from the status store the same way
+too, so `plan` against live Vertex shows exactly what the next pass will do.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
+from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import PlanSettings, Remembered
 from tuning_operator.specs import DirectoryLoad
@@ -42,8 +45,9 @@ class Observed:
 
 
 def regions_to_list(load: DirectoryLoad, *, default_region: str,
-                    records: Mapping[str, JobRecord]) -> list[str]:
-    regions = {default_region}
+                    records: Mapping[str, JobRecord],
+                    extra: Iterable[str] = ()) -> list[str]:
+    regions = {default_region, *extra}
     regions |= {j.job.spec.region for j in load.jobs.values() if j.job.spec.region}
     regions |= {r.region for r in records.values() if r.region}
     return sorted(regions)
@@ -60,20 +64,67 @@ def observe(vertex: Lister, regions: Iterable[str]) -> Observed:
     return observed
 
 
+class FileAges(Mapping[str, float]):
+    """Seconds since each job file changed (wall clock), read only for what the planner asks."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def __getitem__(self, path: str) -> float:
+        try:
+            return time.time() - os.stat(os.path.join(self.root, path)).st_mtime
+        except OSError:
+            raise KeyError(path) from None
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and os.path.exists(os.path.join(self.root, path))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 def plan_settings(records: Mapping[str, JobRecord], *, default_region: str,
-                  max_concurrent_jobs: int | None, allow_mass_deletion: bool = False,
+                  max_concurrent_jobs: int | None,
+                  quota_scope: Literal["global", "region"] = "global",
+                  allow_mass_deletion: bool = False,
                   unmanaged: Mapping[str, int] | None = None,
                   blocks: Mapping[str, str] | None = None,
-                  notes: Mapping[str, str] | None = None) -> PlanSettings:
-    """The planner's settings from the status store's memory of each job."""
+                  notes: Mapping[str, str] | None = None,
+                  checked: frozenset[str] | None = None,
+                  timing: Timing | None = None,
+                  not_before: Mapping[str, float] | None = None,
+                  fence_all_from: float | None = None) -> PlanSettings:
+    """The planner's settings from the status store's memory of each job.
+
+    `fence_all_from`: the state was lost or recovered at that time, so any create may have
+    been sent without a surviving intent: every create is fenced as if intended then.
+    """
+    not_before = not_before or {}
+
+    def intent(record: JobRecord) -> float | None:
+        times = [t for t in (record.create_intent_at, fence_all_from) if t is not None]
+        return max(times, default=None)
+
+    remembered = {
+        n: Remembered(path=r.path, team=r.team or "", on_delete=r.on_delete,
+                      in_directory=r.file_removed_at is None, phase=r.phase,
+                      create_intent_at=intent(r), stalled_spec=r.stalled_spec,
+                      stalled_reason=r.stalled_reason, not_before=not_before.get(n))
+        for n, r in records.items()
+    }
     return PlanSettings(
         default_region=default_region,
         max_concurrent_jobs=max_concurrent_jobs,
-        remembered={n: Remembered(path=r.path, team=r.team or "", on_delete=r.on_delete)
-                    for n, r in records.items() if r.path is not None},
+        quota_scope=quota_scope,
+        remembered=remembered,
         first_seen={n: r.first_seen for n, r in records.items()},
         allow_mass_deletion=allow_mass_deletion,
         extra_active=dict(unmanaged or {}),
         dataset_blocks=dict(blocks or {}),
         dataset_notes=dict(notes or {}),
+        datasets_checked=checked,
+        timing=timing,
     )

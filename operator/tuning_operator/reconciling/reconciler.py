@@ -1,20 +1,22 @@
 """One reconcile pass: parse the directory, List Vertex once per region, plan, act, record.
 
 Level-triggered: each pass starts from the directory and one List, never from memory of what it
-meant to do, so a restart at any point converges. The pass must never create a second Vertex
-job for a name: a create is preceded by a durable intent and is not sent again until a List
-taken after the intent's fence window still shows no job for that name.
+meant to do, so a restart at any point converges. The planner decides every action (gates
+included); this module executes them, one executor per action kind, and records the outcome.
+The pass must never create a second Vertex job for a name: a create is preceded by a durable
+intent and is not sent again until a List taken after the intent's fence window still shows no
+job for that name. No action goes out without a durable record: the state directory is checked
+before a pass acts, and the audit line of a create or cancel is written before the request.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -26,16 +28,12 @@ from tuning_operator.errors import (
     QuotaExhausted,
     TemporaryError,
 )
+from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
-from tuning_operator.planning.planner import (
-    Action,
-    ActionKind,
-    Plan,
-    PlanSettings,
-    plan,
-)
+from tuning_operator.planning.planner import Action, ActionKind, Plan, PlanSettings, plan
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled, Throttler
 from tuning_operator.reconciling.observe import (
+    FileAges,
     ListedJobs,
     observe,
     plan_settings,
@@ -43,6 +41,7 @@ from tuning_operator.reconciling.observe import (
 )
 from tuning_operator.specs import DirectoryLoad, LoadCache, LoadedJob, TuningJob, load_jobs_dir
 from tuning_operator.specs.model import HyperParameters
+from tuning_operator.state.guard import StateLost, StateUnwritable
 from tuning_operator.state.store import JobRecord, StatusStore
 
 # Nothing more happens to a job in these phases until somebody changes its file.
@@ -88,11 +87,18 @@ class Recorder(Protocol):
         """Make the transitions recorded so far durable (before the state store is written)."""
 
 
+class StateCheck(Protocol):
+    def check(self) -> None:
+        """Raise StateLost / StateUnwritable unless the state directory takes a durable write."""
+
+
 @dataclass(frozen=True)
 class OperatorSettings:
     jobs_dir: Path
     default_region: str = "us-central1"
     max_concurrent_jobs: int | None = None
+    quota_scope: Literal["global", "region"] = "global"
+    quota_regions: tuple[str, ...] = ()  # listed too, for unmanaged active jobs (global quota)
     create_fence_seconds: float = 60.0
     settle_seconds: float = 0.5  # a file changed this recently may be half-written: wait
     dataset_recheck_seconds: float = 60.0  # a waiting job's dataset is stat'ed at most this often
@@ -109,11 +115,31 @@ class PassReport:
     settled: bool = False
     next_due: float | None = None
     duration: float = 0.0
+    vertex_error: str | None = None  # the List failed: nothing was planned or done
+    state_error: str | None = None  # the state directory could not take a record: nothing done
+    stalled: list[str] = field(default_factory=list)  # jobs only a spec change can move
 
     @property
     def list_calls(self) -> int:
         """List requests this pass cost (pages and retries): what paces the resync."""
         return self.calls["ListTuningJobs"]
+
+    @property
+    def failed(self) -> bool:
+        return self.vertex_error is not None or self.state_error is not None
+
+
+@dataclass
+class _Pass:
+    """What the executors of one pass share."""
+
+    load: DirectoryLoad
+    report: PassReport
+    now: float
+    observed: Mapping[str, ObservedJob]
+
+
+Executor = Callable[[Action, JobRecord, _Pass], Outcome]
 
 
 class Reconciler:
@@ -123,7 +149,8 @@ class Reconciler:
                  recorder: Recorder, clock: Callable[[], float] = time.time,
                  throttler: Throttler | None = None,
                  datasets: DatasetChecker | None = None,
-                 still_leader: Callable[[], bool] | None = None) -> None:
+                 still_leader: Callable[[], bool] | None = None,
+                 state: StateCheck | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -133,13 +160,34 @@ class Reconciler:
         self.datasets = datasets
         # Asked before every create or cancel: a pass may outlast the lease term.
         self.still_leader = still_leader or (lambda: True)
+        self.state = state
         self.checks: dict[str, DatasetCheck] = {}
         self._checked: dict[str, tuple[str, float, DatasetCheck]] = {}  # spec hash, when, answer
-        self._blocked_creates: dict[str, Outcome] = {}
+        self._retiring: list[str] = []
         self.cache = LoadCache()
         self.records = store.fetch()
         self.generation = 0
         self.log = structlog.get_logger("tuning_operator.reconciler")
+        self.vertex_reached: float | None = None
+        self.vertex_failing: tuple[float, str] | None = None  # since when, and why
+        self.fence_all_from: float | None = None
+        recovered = getattr(store, "recovered", None)
+        if recovered:
+            self.fence_all_from = clock()
+            self.log.error("state_recovered", why=recovered,
+                           fence_seconds=settings.create_fence_seconds,
+                           action="rebuilding from Vertex by the ownership labels; every create"
+                           " is fenced for the fence window")
+        self.executors: dict[ActionKind, Executor] = {
+            ActionKind.CREATE: self._create,
+            ActionKind.CANCEL: self._cancel,
+            ActionKind.RETIRE: self._retire,
+            ActionKind.WAIT: self._record_phase,
+            ActionKind.CONFLICT: self._record_phase,
+            ActionKind.INVALID: self._record_phase,
+            ActionKind.ORPHAN: self._record_phase,
+            ActionKind.NOOP: self._record_phase,
+        }
 
     def reconcile(self) -> PassReport:
         started = time.perf_counter()
@@ -150,33 +198,75 @@ class Reconciler:
         report.load = load
         try:
             actual, unmanaged = self._observe(load, report)
-        except TemporaryError as exc:
+        except OperatorError as exc:  # unreachable, refused, misconfigured: nothing may act
             report.errors += 1
-            report.next_due = now + self.throttler.failed("list", now=now,
-                                                          at_least=exc.retry_after)
-            self.log.warning("list_failed", error=str(exc), generation=self.generation)
+            report.vertex_error = str(exc)
+            retry = exc.retry_after if isinstance(exc, TemporaryError) else 30.0
+            report.next_due = now + self.throttler.failed("list", now=now, at_least=retry)
+            since = self.vertex_failing[0] if self.vertex_failing else now
+            self.vertex_failing = (since, str(exc))
+            self.log.error("list_failed", error=str(exc), generation=self.generation)
             return self._finish(report, started)
         self.throttler.succeeded("list")
-        self._note_first_seen(load, now)
-        blocks = self._check_datasets(load, actual, now)
-        result = plan(load, actual, self._plan_settings(unmanaged, blocks))
+        self.vertex_reached, self.vertex_failing = now, None
+        self._note_files(load, now)
+        blocks, checked = self._check_datasets(load, actual, now)
+        result = plan(load, actual, self._plan_settings(load, unmanaged, blocks, checked, now))
         report.plan = result
         for reason in result.held:
             self.log.warning("removals_held", reason=reason, generation=self.generation)
-        by_vertex_name = {o.name: o for o in actual}
-        self._blocked_creates = self._prepare_creates(result, load, now)
-        for action in result.actions:
-            outcome = self._apply(action, load, by_vertex_name.get(action.vertex_name or ""),
-                                  report, now)
-            if isinstance(outcome, Requeue):
-                due = now + outcome.after
-                report.next_due = due if report.next_due is None else min(report.next_due, due)
-        report.settled = all(
+        if not result.held:
+            self._note_removed_files(load, now)
+        try:
+            self._check_state(result)
+            self._note_intents(result, now)
+            self._execute(result, _Pass(load, report, now, {o.name: o for o in actual}))
+        except StateUnwritable as exc:
+            report.errors += 1
+            report.state_error = str(exc)
+            report.next_due = now + 5.0
+            self.log.error("state_unwritable", error=str(exc), generation=self.generation)
+            return self._finish(report, started)
+        report.settled = load.readable and all(
             self.records.get(n) is not None and self.records[n].phase in SETTLED_PHASES
-            for n in load.jobs
-        ) and load.readable
+            for n in load.jobs)
         self._persist()
         return self._finish(report, started)
+
+    def _execute(self, result: Plan, ctx: _Pass) -> None:
+        for action in result.actions:
+            if action.job is None:
+                continue  # a broken file with no readable name: reported by `validate`
+            record = self._record(action.job, ctx.now)
+            if action.team and not record.team:
+                record.team = action.team
+            observed = ctx.observed.get(action.vertex_name or "")
+            if observed is not None:
+                self._observe_job(record, observed)
+            outcome = self.executors[action.kind](action, record, ctx)
+            if isinstance(outcome, Requeue):
+                due = ctx.now + outcome.after
+                ctx.report.next_due = due if ctx.report.next_due is None else min(
+                    ctx.report.next_due, due)
+            elif isinstance(outcome, Stalled):
+                ctx.report.stalled.append(record.name)
+
+    def _check_state(self, result: Plan) -> None:
+        """Before any action that needs an intent or an audit line: can the state take it?"""
+        if self.state is None or not any(
+                a.kind in (ActionKind.CREATE, ActionKind.CANCEL, ActionKind.RETIRE)
+                or (a.job and a.phase and self._phase_of(a.job) != a.phase.value)
+                for a in result.actions):
+            return
+        try:
+            self.state.check()
+        except StateLost as exc:
+            self.log.error("state_lost", error=str(exc), generation=self.generation)
+            raise
+
+    def _phase_of(self, name: str) -> str | None:
+        record = self.records.get(name)
+        return record.phase if record else None
 
     def _record(self, name: str, now: float) -> JobRecord:
         record = self.records.get(name)
@@ -185,7 +275,10 @@ class Reconciler:
         return record
 
     def _persist(self) -> None:
-        self.recorder.flush()
+        self.recorder.flush()  # the retired jobs' last transitions are durable from here on
+        for name in self._retiring:
+            self.records.pop(name, None)
+        self._retiring = []
         self.store.store(self.records)
 
     def _finish(self, report: PassReport, started: float) -> PassReport:
@@ -195,28 +288,36 @@ class Reconciler:
     def _observe(self, load: DirectoryLoad,
                  report: PassReport) -> tuple[list[ObservedJob], Counter[str]]:
         regions = regions_to_list(load, default_region=self.settings.default_region,
-                                  records=self.records)
+                                  records=self.records, extra=self.settings.quota_regions)
         observed = observe(self.vertex, regions)
         report.calls["ListTuningJobs"] += observed.list_calls
         return observed.jobs, observed.unmanaged
 
-    def _note_first_seen(self, load: DirectoryLoad, now: float) -> None:
+    def _note_files(self, load: DirectoryLoad, now: float) -> None:
         for name, loaded in load.jobs.items():
             record = self._record(name, now)
             record.team, record.path = loaded.team, loaded.path
             record.region = loaded.job.spec.region or self.settings.default_region
             record.on_delete = loaded.job.spec.on_delete
+            record.file_removed_at = None
+
+    def _note_removed_files(self, load: DirectoryLoad, now: float) -> None:
+        """Jobs whose file left the directory: the next pass's mass-deletion guard skips them."""
+        present = load.jobs.keys() | load.invalid_names
+        for name, record in self.records.items():
+            if name not in present and record.file_removed_at is None:
+                record.file_removed_at = now
 
     def _check_datasets(self, load: DirectoryLoad, actual: Sequence[ObservedJob],
-                        now: float) -> dict[str, str]:
-        """Pre-flight the datasets of jobs not yet on Vertex; the reasons that block a create.
+                        now: float) -> tuple[dict[str, str], frozenset[str] | None]:
+        """Pre-flight the datasets of jobs not yet on Vertex: what blocks a create, what ran.
 
         A job waiting for quota would otherwise cost a storage request every pass: an answer is
         reused for the same spec until `dataset_recheck_seconds` have passed.
         """
         self.checks = {}
         if self.datasets is None:
-            return {}
+            return {}, None
         present = {o.job_name for o in actual if o.job_name}
         blocks = {}
         for name, loaded in load.jobs.items():
@@ -242,102 +343,68 @@ class Reconciler:
             self.checks[name] = check
             if check.blocks_create:
                 blocks[name] = check.reason
-        return blocks
+        return blocks, frozenset(self.checks)
 
-    def _plan_settings(self, unmanaged: Mapping[str, int],
-                       blocks: Mapping[str, str]) -> PlanSettings:
+    def _plan_settings(self, load: DirectoryLoad, unmanaged: Mapping[str, int],
+                       blocks: Mapping[str, str], checked: frozenset[str] | None,
+                       now: float) -> PlanSettings:
+        timing = Timing(now=now, create_fence_seconds=self.settings.create_fence_seconds,
+                        settle_seconds=self.settings.settle_seconds,
+                        file_ages=FileAges(load.root))
         return plan_settings(
             self.records, default_region=self.settings.default_region,
             max_concurrent_jobs=self.settings.max_concurrent_jobs,
+            quota_scope=self.settings.quota_scope,
             allow_mass_deletion=self.settings.allow_mass_deletion, unmanaged=unmanaged,
-            blocks=blocks)
+            blocks=blocks, checked=checked, timing=timing,
+            not_before=dict(self.throttler.not_before), fence_all_from=self.fence_all_from)
 
-    def _apply(self, action: Action, load: DirectoryLoad, observed: ObservedJob | None,
-               report: PassReport, now: float) -> Outcome:
-        if action.job is None:
-            return Done()  # a broken file with no readable name: reported by `validate`
-        record = self._record(action.job, now)
-        log = self.log.bind(job=action.job, team=action.team, vertex_job=action.vertex_name,
-                            generation=self.generation)
-        if observed is not None:
-            self._observe_job(record, observed)
-        if action.kind == ActionKind.CREATE:
-            return self._create(action, load, record, report=report, log=log, now=now)
-        if action.kind == ActionKind.CANCEL:
-            return self._cancel(action, record, report, log, now)
-        phase = action.phase or Phase.INVALID
-        if action.kind == ActionKind.NOOP and record.create_intent_at is not None:
-            record.create_intent_at = None  # the List shows the job: the intent is fulfilled
-        self._set_phase(record, phase, action.reason, spec_hash=action.spec_hash)
+    def _observe_job(self, record: JobRecord, observed: ObservedJob) -> None:
+        """What Vertex says of the job, refreshed every pass (never kept from an older pass)."""
+        record.vertex_name = observed.name
+        record.vertex_state = observed.state
+        record.tuned_model = observed.tuned_model
+        record.endpoint = observed.tuned_endpoint
+        record.vertex_error = observed.error
+        record.region = observed.region or record.region
+        record.create_intent_at = None  # the List shows the job: the intent is fulfilled
+
+    def _note_intents(self, result: Plan, now: float) -> None:
+        """Make every create intent of the pass durable in one write, before any request."""
+        ready = [a.job for a in result.actions if a.kind == ActionKind.CREATE and a.job]
+        if ready:
+            self.store.note_intents(ready, now)
+            for name in ready:
+                self._record(name, now).create_intent_at = now
+
+    # Executors: one per action kind; each calls at most one adapter and returns an outcome.
+
+    def _record_phase(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
+        self._set_phase(record, action.phase or Phase.INVALID, action.reason,
+                        spec_hash=action.spec_hash)
+        if action.stalled:
+            return Stalled(action.reason)
+        if action.retry_after is not None:
+            return Requeue(after=action.retry_after, reason=action.reason)
         if action.kind == ActionKind.WAIT:
             return Requeue(after=self.settings.create_fence_seconds / 4, reason=action.reason)
         return Done()
 
-    def _observe_job(self, record: JobRecord, observed: ObservedJob) -> None:
-        record.vertex_name = observed.name
-        record.vertex_state = observed.state
-        record.tuned_model = observed.tuned_model or record.tuned_model
-        record.endpoint = observed.tuned_endpoint or record.endpoint
-        record.last_error = observed.error or record.last_error
-        record.region = observed.region or record.region
+    def _retire(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
+        if action.phase is not None:
+            self._set_phase(record, action.phase, action.reason)
+        self.recorder.action(record, action="retire", reason=action.reason)
+        self._retiring.append(record.name)
+        return Done()
 
-    def _prepare_creates(self, result: Plan, load: DirectoryLoad,
-                         now: float) -> dict[str, Outcome]:
-        """Decide which creates go out this pass; their intents are made durable in one write.
-
-        Returns the creates that must wait, with why. An intent whose create is then never sent
-        (a crash in between) only fences that job for a while: safe, never a duplicate.
-        """
-        blocked: dict[str, Outcome] = {}
-        ready: list[str] = []
-        for action in result.actions:
-            if action.kind != ActionKind.CREATE or action.job is None:
-                continue
-            record = self._record(action.job, now)
-            blocker = self._create_blocker(record, load.jobs[action.job], now)
-            if blocker is None:
-                ready.append(action.job)
-            else:
-                blocked[action.job] = blocker
-        if ready:
-            self.store.note_intents(ready, now)  # durable before any request leaves
-            for name in ready:
-                self.records[name].create_intent_at = now
-        return blocked
-
-    def _create_blocker(self, record: JobRecord, loaded: LoadedJob,
-                        now: float) -> Outcome | None:
-        """Why this create may not be sent now, or None."""
-        if record.stalled_spec == loaded.spec_hash:
-            self._set_phase(record, Phase.INVALID, record.reason or "Vertex refused this spec")
-            return Stalled(record.reason or "")
-        if not self.throttler.ready(record.name, now=now):
-            return Requeue(after=self.throttler.not_before[record.name] - now, reason="backoff")
-        if self.datasets is not None and record.name not in self.checks:
-            return Requeue(after=self.throttler.not_before.get(f"dataset:{record.name}", now) - now,
-                           reason="dataset not checked yet")
-        age = self._file_age(loaded.path)
-        if age < self.settings.settle_seconds:
-            return Requeue(after=self.settings.settle_seconds - age, reason="file just changed")
-        fence = self.settings.create_fence_seconds
-        if record.create_intent_at is not None and now - record.create_intent_at < fence:
-            wait = record.create_intent_at + fence - now
-            self.log.info("create_fenced", job=record.name, wait_seconds=round(wait, 1))
-            return Requeue(after=wait, reason="an earlier create may still land")
-        return None
-
-    def _create(self, action: Action, load: DirectoryLoad, record: JobRecord, *,
-                report: PassReport, log: Any, now: float) -> Outcome:
-        blocked = self._blocked_creates.get(record.name)
-        if blocked is not None:
-            return blocked
-        loaded = load.jobs[record.name]
+    def _create(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
+        loaded = ctx.load.jobs[record.name]
         check = self.checks.get(record.name)
-        fence = self.settings.create_fence_seconds
+        now, log = ctx.now, self._log(action)
         if not self.still_leader():
             return Requeue(after=5.0, reason="the lease was lost during the pass")
-        report.calls["CreateTuningJob"] += 1
         self.recorder.action(record, action="create", reason=action.reason)
+        ctx.report.calls["CreateTuningJob"] += 1
         try:
             created = self.vertex.create(loaded.job, team=loaded.team,
                                          region=action.region or self.settings.default_region,
@@ -348,21 +415,21 @@ class Reconciler:
             return Requeue(after=self.throttler.failed(record.name, now=now,
                                                        at_least=exc.retry_after), reason="quota")
         except OutcomeUnknown as exc:
-            report.errors += 1
+            ctx.report.errors += 1
             log.warning("create_outcome_unknown", error=str(exc))
             record.last_error = f"create outcome unknown: {exc}"
-            return Requeue(after=fence, reason="List before any retry")
+            return Requeue(after=self.settings.create_fence_seconds, reason="List before retry")
         except TemporaryError as exc:
-            report.errors += 1
+            ctx.report.errors += 1
             log.warning("create_failed", error=str(exc))
             record.last_error = str(exc)
             # The request may have been committed: keep the intent, let a List decide.
             return Requeue(after=self.throttler.failed(record.name, now=now,
                                                        at_least=exc.retry_after), reason=str(exc))
         except PermanentError as exc:
-            report.errors += 1
+            ctx.report.errors += 1
             record.create_intent_at = None
-            record.stalled_spec = loaded.spec_hash
+            record.stalled_spec, record.stalled_reason = loaded.spec_hash, str(exc)
             self._set_phase(record, Phase.INVALID, f"Vertex refused the job: {exc}")
             return Stalled(str(exc))
         self.throttler.succeeded(record.name)
@@ -371,32 +438,21 @@ class Reconciler:
         self._set_phase(record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
         return Done()
 
-    def _file_age(self, path: str) -> float:
-        try:
-            return time.time() - (self.settings.jobs_dir / path).stat().st_mtime
-        except OSError:
-            return 0.0
-
-    def _cancel(self, action: Action, record: JobRecord, report: PassReport, log: Any,
-                now: float) -> Outcome:
+    def _cancel(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
         assert action.vertex_name is not None
-        if not self.throttler.ready(record.name, now=now):
-            return Requeue(after=self.throttler.not_before[record.name] - now, reason="backoff")
-        age = self._file_age(action.file) if action.file else math.inf
-        if age < self.settings.settle_seconds:  # a half-written file must not cancel either
-            return Requeue(after=self.settings.settle_seconds - age, reason="file just changed")
+        log = self._log(action)
         if not self.still_leader():
             return Requeue(after=5.0, reason="the lease was lost during the pass")
-        report.calls["CancelTuningJob"] += 1
         self.recorder.action(record, action="cancel", reason=action.reason)
+        ctx.report.calls["CancelTuningJob"] += 1
         try:
             self.vertex.cancel(action.vertex_name)
         except NotFound:
             return Requeue(after=1.0, reason="job vanished; re-list")
         except TemporaryError as exc:
-            report.errors += 1
+            ctx.report.errors += 1
             log.warning("cancel_failed", error=str(exc))
-            return Requeue(after=self.throttler.failed(record.name, now=now,
+            return Requeue(after=self.throttler.failed(record.name, now=ctx.now,
                                                        at_least=exc.retry_after), reason=str(exc))
         except OperatorError as exc:  # e.g. FAILED_PRECONDITION: it finished meanwhile
             log.info("cancel_refused", error=str(exc))
@@ -405,6 +461,10 @@ class Reconciler:
         log.info("cancel_requested")
         self._set_phase(record, Phase.CANCELLING, action.reason)
         return Requeue(after=5.0, reason="cancelling")
+
+    def _log(self, action: Action) -> Any:
+        return self.log.bind(job=action.job, team=action.team, vertex_job=action.vertex_name,
+                             generation=self.generation)
 
     def _set_phase(self, record: JobRecord, phase: Phase, reason: str, *,
                    spec_hash: str | None = None) -> None:
@@ -416,6 +476,7 @@ class Reconciler:
         record.updated = self.clock()
         previous = record.phase
         record.phase, record.reason = phase.value, reason
+        record.last_error = None  # the operator's own error does not ride on later events
         record.history = [*record.history[-49:], phase.value]
         self.log.info("phase_changed", job=record.name, team=record.team, phase=phase.value,
                       previous=previous, reason=reason, vertex_job=record.vertex_name,

@@ -15,6 +15,8 @@ from tuning_operator.events.model import source_for
 from tuning_operator.planning.model import Phase
 from tuning_operator.state.store import JobRecord
 
+OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
+
 
 class EventRecorder:
     def __init__(self, *, outbox: Outbox, audit: AuditTrail, jobs_dir: Path, instance: str,
@@ -35,7 +37,8 @@ class EventRecorder:
             job=record.name, phase=Phase(record.phase), team=record.team,
             previous_phase=Phase(previous) if previous else None,
             vertex_state=record.vertex_state, vertex_job=record.vertex_name,
-            tuned_model=record.tuned_model, endpoint=record.endpoint, error=record.last_error,
+            tuned_model=record.tuned_model, endpoint=record.endpoint,
+            error=record.vertex_error or record.last_error,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
             git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             operator_instance=self.instance, reason=reason, source=self.source, time=now,
@@ -44,6 +47,11 @@ class EventRecorder:
 
     def action(self, record: JobRecord, *, action: str, reason: str) -> None:
         self._audit(record, action=action, reason=reason, previous=None, now=datetime.now(UTC))
+
+    def audit_operator(self, *, action: str, reason: str) -> None:
+        """An act of the operator itself (e.g. state recovered), not of one job."""
+        self.audit.record(AuditRecord(time=datetime.now(UTC), operator_instance=self.instance,
+                                      job=OPERATOR_JOB, action=action, reason=reason))
 
     def flush(self) -> None:
         if self.pending:

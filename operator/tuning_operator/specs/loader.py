@@ -270,7 +270,30 @@ def _parse_file(base: Path, rel: str, size: int) -> FileResult:
     return FileResult(path=rel, team=_team_of(rel), name=name, job=job, errors=tuple(errors))
 
 
+def _alias_mark(text: str) -> yaml.Mark | None:
+    """Where the first YAML anchor or alias is, if any: job and policy files need none.
+
+    Aliases let a few lines stand for a tree of billions of nodes (the "billion laughs"), which
+    every later walk would expand; rejecting them keeps a file's cost bounded by its size.
+    """
+    if "&" not in text and "*" not in text:
+        return None
+    try:
+        for token in yaml.scan(text, Loader=yaml.CSafeLoader):
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                mark: yaml.Mark = token.start_mark
+                return mark
+    except yaml.YAMLError:
+        return None  # the parse below reports the syntax error with its position
+    return None
+
+
 def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | FileResult:
+    alias = _alias_mark(text)
+    if alias is not None:
+        return _failed(base, rel, None, "YAML anchors and aliases (& and *) are not allowed in"
+                       " job and policy files; write the values out", line=alias.line + 1,
+                       column=alias.column + 1)
     loader = yaml.CSafeLoader(text)
     try:
         if not loader.check_node():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -35,13 +36,19 @@ class JobRecord:
     vertex_state: str | None = None
     spec_hash: str | None = None
     on_delete: str = "Orphan"
-    last_error: str | None = None
+    last_error: str | None = None  # the operator's own (e.g. create outcome unknown)
+    vertex_error: str | None = None  # what Vertex says of the job, refreshed every pass
     tuned_model: str | None = None
     endpoint: str | None = None
     create_intent_at: float | None = None  # a create was sent; no List has shown it yet
     stalled_spec: str | None = None  # Vertex refused this spec hash for good
+    stalled_reason: str | None = None
+    file_removed_at: float | None = None  # the file is gone and its removal was acted on
     updated: float = 0.0
     history: list[str] = field(default_factory=list)  # phases seen, oldest first
+    diagnosis: dict[str, Any] | None = None  # the loss curves' verdict
+    evaluation: dict[str, Any] | None = None  # the tuned model's evaluation and gate
+    data_stats: dict[str, Any] | None = None  # Vertex's tuning_data_stats, when it reported
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
@@ -84,26 +91,61 @@ class FileStatusStore:
 
     Rewriting every record before each create would make a pass of N creates cost N² bytes of
     writes; an intent is one fsync'd line instead, folded into the records at the next store.
+    A file that cannot be read is moved aside (never deleted, never crash-looped on) and
+    `recovered` says why: create intents may be lost with it, so the operator then fences every
+    create until a List taken after the fence window could show what an earlier create did.
     """
 
     FILE = "status.json"
     INTENTS = "intents.jsonl"
+    RECOVERY = "recovery.json"  # left when the state was lost: the next start fences creates
 
     def __init__(self, state_dir: str | os.PathLike[str]) -> None:
         self.dir = Path(state_dir)
         self.path = self.dir / self.FILE
         self.intents = self.dir / self.INTENTS
         self._written: set[str] | None = None  # names last written; None: nothing yet
+        self.recovered: str | None = None
 
     def fetch(self) -> dict[str, JobRecord]:
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raw = {}
-        records = {name: JobRecord.from_dict(data) for name, data in raw.get("jobs", {}).items()}
+        raw = self._read_document()
+        records = {}
+        for name, data in raw.get("jobs", {}).items():
+            try:
+                records[name] = JobRecord.from_dict(data)
+            except (TypeError, ValueError) as exc:
+                self._broken(f"record {name!r} in {self.path} is unreadable ({exc})")
         for name, at in self._read_intents():
             records.setdefault(name, JobRecord(name=name, first_seen=at)).create_intent_at = at
+        try:
+            note = json.loads((self.dir / self.RECOVERY).read_text(encoding="utf-8"))
+            self.recovered = self.recovered or str(note.get("why", "the state was lost"))
+        except (OSError, ValueError, AttributeError):
+            pass
         return records
+
+    def note_lost(self, why: str) -> None:
+        """Leave word for the next start that the state was lost (it fences every create)."""
+        write_atomically(self.dir / self.RECOVERY, json.dumps({"why": why}))
+
+    def _read_document(self) -> dict[str, Any]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict) or not isinstance(raw.get("jobs", {}), dict):
+                raise ValueError("not a status document")
+            return raw
+        except FileNotFoundError:
+            return {}
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._broken(f"{self.path} is unreadable ({exc})", move=self.path)
+            return {}
+
+    def _broken(self, why: str, *, move: Path | None = None) -> None:
+        if move is not None:
+            aside = move.with_name(f"{move.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}")
+            os.replace(move, aside)
+            why += f"; moved aside to {aside.name}"
+        self.recovered = why if self.recovered is None else f"{self.recovered}; {why}"
 
     def store(self, records: Mapping[str, JobRecord]) -> None:
         dirty = any(_changed(r) for r in records.values())
@@ -112,6 +154,7 @@ class FileStatusStore:
         document = {"version": 1, "jobs": {n: r.to_dict() for n, r in sorted(records.items())}}
         write_atomically(self.path, orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         self.intents.unlink(missing_ok=True)
+        (self.dir / self.RECOVERY).unlink(missing_ok=True)
         self._written = set(records)
         for record in records.values():
             record._changed = False
@@ -128,16 +171,18 @@ class FileStatusStore:
 
     def _read_intents(self) -> list[tuple[str, float]]:
         try:
-            lines = self.intents.read_text(encoding="utf-8").splitlines()
+            lines = self.intents.read_bytes().split(b"\n")
         except FileNotFoundError:
             return []
-        intents = []
-        for line in lines:
+        intents, bad = [], 0
+        for line in lines[:-1]:  # after the last newline: a line torn by a crash, never sent
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash: its create was never sent
-            intents.append((str(entry["job"]), float(entry["at"])))
+                intents.append((str(entry["job"]), float(entry["at"])))
+            except (ValueError, KeyError, TypeError):
+                bad += 1
+        if bad:
+            self._broken(f"{bad} unreadable line(s) in {self.intents}", move=self.intents)
         return intents
 
     def purge(self, name: str) -> None:

@@ -61,8 +61,11 @@ def test_once_then_status_and_history_name_the_commit(
     assert code == 0
     capsys.readouterr()
     assert main(["status", "--state-dir", str(state), "--format", "json"]) == 0
-    [record] = json.loads(capsys.readouterr().out)
+    document = json.loads(capsys.readouterr().out)
+    [record] = document["jobs"]
     assert (record["name"], record["phase"], record["team"]) == ("a", "Submitted", "team")
+    assert not any(key.startswith("_") for key in record)
+    assert document["operator"]["vertexLastReached"] is not None
     assert main(["history", "a", "--state-dir", str(state)]) == 0
     out = capsys.readouterr().out
     assert "create: no Vertex job with this name yet by Ada Lovelace <ada@example.com>" in out

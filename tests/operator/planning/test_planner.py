@@ -16,9 +16,11 @@ PARENT = "projects/p/locations/us-central1/tuningJobs"
 
 
 def vertex(load: DirectoryLoad | None, name: str, state: str, *, job_id: int = 1,
-           spec_hash: str | None = None, team: str = "t") -> ObservedJob:
-    """A managed Vertex job as List returns it, by default with the directory's spec hash."""
+           spec_hash: str | None = None, team: str | None = None) -> ObservedJob:
+    """A managed Vertex job as List returns it, by default with the directory's spec hash and
+    the team of the job's file."""
     digest = spec_hash or (load.jobs[name].spec_hash if load and name in load.jobs else "0" * 16)
+    team = team or (load.jobs[name].team if load and name in load.jobs else "t")
     return ObservedJob(name=f"{PARENT}/{job_id}", state=state,
                        labels=ownership_labels(job=name, spec_hash=digest, team=team))
 
@@ -136,7 +138,7 @@ def test_removed_file_orphans_by_default_and_cancels_when_asked(jobs: Path) -> N
     write_job(jobs, "e", team="t")
     load = load_jobs_dir(jobs)
     actual = [vertex(load, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("abce")]
-    remembered = {n: Remembered(path=f"t/{n}.yaml", team="t",
+    remembered = {n: Remembered(path=f"{load.jobs[n].team}/{n}.yaml", team=load.jobs[n].team,
                                 on_delete="Cancel" if n == "c" else "Orphan") for n in "abce"}
     (jobs / "u" / "c.yaml").unlink()
     (jobs / "t" / "a.yaml").unlink()
@@ -187,7 +189,8 @@ def test_mass_disappearance_holds_cancels_unless_allowed(jobs: Path) -> None:
     """Two of three jobs vanishing at once cancels nothing, unless the override is given."""
     load = load_jobs_dir(jobs)
     actual = [vertex(load, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("abc")]
-    remembered = {n: Remembered(path="x", team="t", on_delete="Cancel") for n in "abc"}
+    remembered = {n: Remembered(path="x", team=load.jobs[n].team, on_delete="Cancel")
+                  for n in "abc"}
     (jobs / "t" / "a.yaml").unlink()
     (jobs / "u" / "c.yaml").unlink()
     held = plan(load_jobs_dir(jobs), actual, PlanSettings(remembered=remembered))
