@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tuning_operator.errors import OperatorError
+from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import PlanSettings, plan
 from tuning_operator.planning.render import (
@@ -56,6 +58,14 @@ def register(sub: Any) -> None:
                          " (onDelete of removed files, first-seen order) informs the plan")
     planner.add_argument("--region", default="us-central1", help="region of jobs that name none")
     planner.add_argument("--max-concurrent-jobs", type=int, default=None)
+    planner.add_argument("--quota-scope", choices=("global", "region"), default="global",
+                         help="as the operator's --quota-scope")
+    planner.add_argument("--quota-regions", default="", metavar="R1,R2",
+                         help="live: regions listed too for unmanaged active jobs")
+    planner.add_argument("--create-fence", type=float, default=60.0,
+                         help="live with --state-dir: the operator's --create-fence")
+    planner.add_argument("--settle", type=float, default=0.5,
+                         help="live with --state-dir: the operator's --settle")
     planner.add_argument("--check-datasets", action="store_true",
                          help="per job: dataset verdict, billable tokens, recommended vs chosen")
     planner.set_defaults(handler=run_plan)
@@ -134,14 +144,21 @@ def run_plan(args: argparse.Namespace) -> int:
         print(f"cannot read the actual state from Vertex: {exc}", file=sys.stderr)
         return 1
     if args.state_dir or live:
-        from tuning_operator.reconciling.observe import plan_settings
+        from tuning_operator.reconciling.observe import FileAges, plan_settings
 
+        # With the operator's memory and clock, the plan is what its next pass does.
+        timing = Timing(now=time.time(), create_fence_seconds=args.create_fence,
+                        settle_seconds=args.settle, file_ages=FileAges(load.root))
         settings = plan_settings(records, default_region=args.region,
                                  max_concurrent_jobs=args.max_concurrent_jobs,
-                                 unmanaged=unmanaged, blocks=blocks, notes=notes)
+                                 quota_scope=args.quota_scope, unmanaged=unmanaged,
+                                 blocks=blocks, notes=notes,
+                                 checked=frozenset(checked) if args.check_datasets else None,
+                                 timing=timing if args.state_dir else None)
     else:
         settings = PlanSettings(default_region=args.region,
                                 max_concurrent_jobs=args.max_concurrent_jobs,
+                                quota_scope=args.quota_scope,
                                 dataset_blocks=blocks, dataset_notes=notes)
     result = plan(load, actual, settings)
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
@@ -183,8 +200,9 @@ def read_live(args: argparse.Namespace, load: DirectoryLoad,
     else:
         vertex = VertexTuningJobs.for_vertex(project=args.project, budget=budget)
     with vertex:
+        extra = [r for r in args.quota_regions.split(",") if r]
         observed = observe(vertex, regions_to_list(load, default_region=args.region,
-                                                   records=records))
+                                                   records=records, extra=extra))
     return observed.jobs, dict(observed.unmanaged)
 
 

@@ -160,9 +160,10 @@ def configure_logging(log_file: str | None) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from tuning_operator.errors import ConfigError, OperatorError
 
+    stop = _stop_on_signals()  # first, before anything is written
     try:
         options = validate_settings(resolve_settings(args))
-        return run_operator(options)
+        return run_operator(options, stop=stop)
     except ConfigError as exc:
         print(f"tuning-operator run: {exc}", file=sys.stderr)
         return 2
@@ -226,7 +227,15 @@ def validate_settings(options: argparse.Namespace) -> argparse.Namespace:
     return options
 
 
-def run_operator(options: argparse.Namespace) -> int:
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM/SIGINT set this event: one that arrives during start-up drains, never kills."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
     """Build the operator from its settings and run it until it is done or told to stop."""
     from tuning_operator.events import AuditTrail, Outbox, open_sink
     from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
@@ -238,10 +247,7 @@ def run_operator(options: argparse.Namespace) -> int:
     from tuning_operator.state.lease import default_holder, open_lease
     from tuning_operator.state.store import FileStatusStore
 
-    # First, before anything is written: a SIGTERM during start-up must drain, not kill.
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = stop or _stop_on_signals()
     configure_logging(options.log_file)
     state_dir = Path(options.state_dir)
     jobs_dir = Path(options.jobs_dir)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import structlog
 
 from tuning_operator.errors import ConfigError
 
@@ -87,10 +88,7 @@ class Journal:
             records = [
                 JournalRecord(current.end + i, key, body) for i, (key, body) in enumerate(items)
             ]
-            blob = b"".join(
-                orjson.dumps({"seq": r.seq, "key": r.key, "body": r.body}) + b"\n" for r in records
-            )
-            _write_all(self._segment_fd, blob)
+            _write_all(self._segment_fd, _encode(records))
             self._dirty = True
             if sync:
                 self._sync_locked()
@@ -139,8 +137,13 @@ class Journal:
     def _load(self) -> int:
         acked = _read_acks(self.directory / ACK_LOG)
         highest = max(acked, default=-1)
-        for path in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}")):
-            records = _read_segment(path)
+        for found in sorted(self.directory.glob(f"*{SEGMENT_SUFFIX}")):
+            records, damaged = _read_segment(found)
+            path: Path | None = found
+            if not found.name.removesuffix(SEGMENT_SUFFIX).isdigit() or damaged:
+                path = _set_aside(found, records)
+            if path is None:
+                continue
             if records:
                 highest = max(highest, records[-1].seq)
             live = [r for r in records if r.seq not in acked]
@@ -194,15 +197,50 @@ class Journal:
         return self.directory / f"{start:016d}{SEGMENT_SUFFIX}"
 
 
-def _read_segment(path: Path) -> list[JournalRecord]:
-    records = []
-    for line in path.read_bytes().split(b"\n")[:-1]:  # the part after the last \n is torn
+def _encode(records: Sequence[JournalRecord]) -> bytes:
+    return b"".join(orjson.dumps({"seq": r.seq, "key": r.key, "body": r.body}) + b"\n"
+                    for r in records)
+
+
+def _read_segment(path: Path) -> tuple[list[JournalRecord], int]:
+    """The readable records of a segment, and how many lines were damaged.
+
+    The part after the last newline is a torn write of an `append` that never returned: not
+    damage. A damaged line anywhere else is (disk fault, a hand edit).
+    """
+    records, damaged = [], 0
+    for line in path.read_bytes().split(b"\n")[:-1]:
         try:
             raw = orjson.loads(line)
             records.append(JournalRecord(int(raw["seq"]), str(raw["key"]), dict(raw["body"])))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            continue  # a torn write can only be the last line; skip rather than fail the open
-    return records
+            damaged += 1
+    records.sort(key=lambda r: r.seq)
+    return records, damaged
+
+
+def _set_aside(path: Path, records: list[JournalRecord]) -> Path | None:
+    """Move a damaged or misnamed segment aside (kept for a person) and keep what it held.
+
+    The readable records go to a fresh segment named by their first sequence number, so
+    nothing readable is lost and the open never fails on the file again.
+    """
+    aside = path.with_name(path.name + ".damaged")
+    os.replace(path, aside)
+    structlog.get_logger("tuning_operator.outbox").error(
+        "outbox_segment_damaged", segment=path.name, moved_to=aside.name,
+        kept_records=len(records))
+    if not records:
+        return None
+    fresh = path.with_name(f"{records[0].seq:016d}{SEGMENT_SUFFIX}")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, _encode(records))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_directory(path.parent)
+    return fresh
 
 
 def _read_acks(path: Path) -> set[int]:

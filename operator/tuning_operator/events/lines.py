@@ -20,15 +20,25 @@ class AppendOnlyFile:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        # A line torn by a crash or a full disk must not swallow the next one.
+        self._torn = os.fstat(self._fd).st_size > 0 and not _ends_with_newline(path)
 
     def append(self, line: bytes, *, sync: bool) -> None:
         """Write one line; with `sync`, fsync before returning. Raises once closed."""
         with self._lock:
             if self._fd is None:
                 raise RuntimeError(f"{self.path} is closed")
-            os.write(self._fd, line)
-            if sync:
-                os.fsync(self._fd)
+            data = b"\n" + line if self._torn else line
+            try:
+                written = os.write(self._fd, data)
+                if sync:
+                    os.fsync(self._fd)
+            except OSError:
+                self._torn = True  # e.g. ENOSPC: part of the line may be on disk
+                raise
+            self._torn = written < len(data)
+            if self._torn:
+                raise OSError(f"{self.path}: short write ({written} of {len(data)} bytes)")
 
     def sync(self) -> None:
         with self._lock:
@@ -41,3 +51,9 @@ class AppendOnlyFile:
                 os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

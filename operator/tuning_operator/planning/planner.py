@@ -367,10 +367,14 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
             "it never reached Vertex")
         phase = None if last is None else (
             Phase.ORPHANED if remembered.phase == Phase.ORPHANED.value else last.phase)
-        return Action(kind=ActionKind.RETIRE, phase=phase, job=name, team=remembered.team,
-                      region=last.region if last else None,
-                      vertex_name=last.name if last else None,
-                      reason=f"file removed and {ended}: the record is retired")
+        base = _template(job=name, team=remembered.team, region=last.region if last else "",
+                         vertex_name=last.name if last else None, spec_hash=None)
+        if phase is not None and remembered.phase != phase.value:
+            # Tell the end first (an event, in the outbox); the record retires on a later pass.
+            return replace(base, kind=ActionKind.NOOP, phase=phase, retry_after=1.0,
+                           reason=f"file removed and {ended}")
+        return replace(base, kind=ActionKind.RETIRE, phase=phase,
+                       reason=f"file removed and {ended}: the record is retired")
     target = _newest(active)
     team = remembered.team if remembered else target.labels.get(owner.TEAM)
     base = _template(job=name, team=team, region=target.region, vertex_name=target.name,

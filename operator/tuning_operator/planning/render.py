@@ -34,6 +34,8 @@ def summary(plan: Plan) -> str:
 
 def plan_text(plan: Plan) -> str:
     lines = [summary(plan)]
+    if plan.quota:
+        lines.append(plan.quota)
     lines.extend(f"held: {reason}" for reason in plan.held)
     for a in plan.actions:
         who = f"{a.team}/{a.job}" if a.team and a.job else (a.job or a.file or "?")
@@ -49,6 +51,7 @@ def plan_json(plan: Plan) -> str:
         "changes": plan.changes,
         "summary": {kind.value: plan.counts().get(kind, 0) for kind in ActionKind},
         "held": list(plan.held),
+        "quota": plan.quota,
         "actions": [_action_dict(a) for a in plan.actions],
     }
     return json.dumps(document, indent=2) + "\n"
@@ -72,7 +75,7 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     counts = plan.counts()
     bold = ", ".join(f"**{counts.get(k, 0)} {_SUMMARY_WORDS[k]}**" if counts.get(k) else
                      f"{counts.get(k, 0)} {_SUMMARY_WORDS[k]}" for k in ActionKind)
-    head = ["### tuning-operator plan", "", bold, ""]
+    head = ["### tuning-operator plan", "", bold, ""] + ([plan.quota, ""] if plan.quota else [])
     head.extend(f"> held: {_cell(reason)}" for reason in plan.held)
     with_dataset = any(a.dataset for a in plan.actions)
     columns = "| | action | job | team | region | reason |" + (" dataset |" if with_dataset else "")

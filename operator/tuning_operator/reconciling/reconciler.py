@@ -221,7 +221,8 @@ class Reconciler:
             self._check_state(result)
             self._note_intents(result, now)
             self._execute(result, _Pass(load, report, now, {o.name: o for o in actual}))
-        except StateUnwritable as exc:
+            self._persist()
+        except (StateUnwritable, OSError) as exc:  # full, read-only: act on nothing more
             report.errors += 1
             report.state_error = str(exc)
             report.next_due = now + 5.0
@@ -230,7 +231,6 @@ class Reconciler:
         report.settled = load.readable and all(
             self.records.get(n) is not None and self.records[n].phase in SETTLED_PHASES
             for n in load.jobs)
-        self._persist()
         return self._finish(report, started)
 
     def _execute(self, result: Plan, ctx: _Pass) -> None:
