@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -39,7 +39,8 @@ from tuning_operator.reconciling.observe import (
     plan_settings,
     regions_to_list,
 )
-from tuning_operator.specs import DirectoryLoad, LoadCache, LoadedJob, TuningJob, load_jobs_dir
+from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
+from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.guard import StateLost, StateUnwritable
 from tuning_operator.state.store import JobRecord, StatusStore
@@ -57,23 +58,6 @@ class VertexJobs(Protocol):
                hyper_parameters: HyperParameters | None = None) -> ObservedJob: ...
 
     def cancel(self, name: str) -> None: ...
-
-
-class DatasetCheck(Protocol):
-    @property
-    def blocks_create(self) -> bool: ...
-
-    @property
-    def reason(self) -> str: ...
-
-    @property
-    def send(self) -> HyperParameters | None: ...
-
-
-class DatasetChecker(Protocol):
-    """The dataset pre-flight (`datasets.jobcheck.JobDatasetChecker`), cached by generation."""
-
-    def check(self, loaded: LoadedJob) -> DatasetCheck: ...
 
 
 class Recorder(Protocol):
@@ -161,8 +145,9 @@ class Reconciler:
         # Asked before every create or cancel: a pass may outlast the lease term.
         self.still_leader = still_leader or (lambda: True)
         self.state = state
-        self.checks: dict[str, DatasetCheck] = {}
-        self._checked: dict[str, tuple[str, float, DatasetCheck]] = {}  # spec hash, when, answer
+        self.preflight = (Preflight(datasets, throttler=self.throttler,
+                                    recheck_seconds=settings.dataset_recheck_seconds)
+                          if datasets is not None else None)
         self._retiring: list[str] = []
         self.cache = LoadCache()
         self.records = store.fetch()
@@ -210,7 +195,8 @@ class Reconciler:
         self.throttler.succeeded("list")
         self.vertex_reached, self.vertex_failing = now, None
         self._note_files(load, now)
-        blocks, checked = self._check_datasets(load, actual, now)
+        blocks, checked = (self.preflight.run(load, actual, now) if self.preflight
+                           else ({}, None))
         result = plan(load, actual, self._plan_settings(load, unmanaged, blocks, checked, now))
         report.plan = result
         for reason in result.held:
@@ -308,43 +294,6 @@ class Reconciler:
             if name not in present and record.file_removed_at is None:
                 record.file_removed_at = now
 
-    def _check_datasets(self, load: DirectoryLoad, actual: Sequence[ObservedJob],
-                        now: float) -> tuple[dict[str, str], frozenset[str] | None]:
-        """Pre-flight the datasets of jobs not yet on Vertex: what blocks a create, what ran.
-
-        A job waiting for quota would otherwise cost a storage request every pass: an answer is
-        reused for the same spec until `dataset_recheck_seconds` have passed.
-        """
-        self.checks = {}
-        if self.datasets is None:
-            return {}, None
-        present = {o.job_name for o in actual if o.job_name}
-        blocks = {}
-        for name, loaded in load.jobs.items():
-            if name in present or loaded.job.spec.cancel:
-                continue
-            if not self.throttler.ready(f"dataset:{name}", now=now):
-                continue
-            recent = self._checked.get(name)
-            fresh = (recent is not None and recent[0] == loaded.spec_hash
-                     and now - recent[1] < self.settings.dataset_recheck_seconds)
-            try:
-                check = recent[2] if recent is not None and fresh else self.datasets.check(loaded)
-            except TemporaryError as exc:
-                self.throttler.failed(f"dataset:{name}", now=now, at_least=exc.retry_after)
-                self.log.warning("dataset_check_failed", job=name, error=str(exc))
-                continue
-            except OperatorError as exc:  # e.g. no credentials for gs://: say so, create nothing
-                blocks[name] = f"cannot read the dataset: {exc}"
-                continue
-            self.throttler.succeeded(f"dataset:{name}")
-            if not fresh:
-                self._checked[name] = (loaded.spec_hash, now, check)
-            self.checks[name] = check
-            if check.blocks_create:
-                blocks[name] = check.reason
-        return blocks, frozenset(self.checks)
-
     def _plan_settings(self, load: DirectoryLoad, unmanaged: Mapping[str, int],
                        blocks: Mapping[str, str], checked: frozenset[str] | None,
                        now: float) -> PlanSettings:
@@ -399,7 +348,7 @@ class Reconciler:
 
     def _create(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
         loaded = ctx.load.jobs[record.name]
-        check = self.checks.get(record.name)
+        check = self.preflight.checks.get(record.name) if self.preflight else None
         now, log = ctx.now, self._log(action)
         if not self.still_leader():
             return Requeue(after=5.0, reason="the lease was lost during the pass")

@@ -51,6 +51,12 @@ class World:
                                      store=FileStatusStore(self.state), recorder=self.recorder,
                                      clock=self.clock)
 
+    def use_datasets(self, checker: object) -> None:
+        """Restart with a dataset pre-flight."""
+        self.reconciler = Reconciler(settings=self.settings, vertex=self.vertex,
+                                     store=FileStatusStore(self.state), recorder=self.recorder,
+                                     clock=self.clock, datasets=checker)  # type: ignore[arg-type]
+
     def phase(self, name: str) -> str | None:
         return self.reconciler.records[name].phase
 
@@ -280,7 +286,7 @@ class FakeChecker:
 def test_failed_dataset_makes_the_job_invalid_until_fixed(world: World) -> None:
     """A dataset that fails the pre-flight: phase Invalid with the reason, nothing created."""
     checker = FakeChecker()
-    world.reconciler.datasets = checker
+    world.use_datasets(checker)
     write_job(world.jobs, "a", team="t")
     checker.answers["a"] = FakeCheck("gs://d/t/train.jsonl:7: the last turn must be the model's")
     world.reconciler.reconcile()
@@ -299,7 +305,7 @@ def test_failed_dataset_makes_the_job_invalid_until_fixed(world: World) -> None:
 def test_resolved_preset_is_what_the_create_sends(world: World) -> None:
     """`preset: recommended` is sent as the pre-flight's resolved values."""
     checker = FakeChecker()
-    world.reconciler.datasets = checker
+    world.use_datasets(checker)
     write_job(world.jobs, "a", "  hyperParameters: {preset: recommended}\n", team="t")
     resolved = HyperParameters(epoch_count=20, adapter_size=4, learning_rate_multiplier=10)
     checker.answers["a"] = FakeCheck(send=resolved)
@@ -310,7 +316,7 @@ def test_resolved_preset_is_what_the_create_sends(world: World) -> None:
 def test_unreadable_dataset_storage_is_retried_not_invalid(world: World) -> None:
     """A transient storage error delays the create; it never marks the job Invalid."""
     checker = FakeChecker()
-    world.reconciler.datasets = checker
+    world.use_datasets(checker)
     write_job(world.jobs, "a", team="t")
     checker.answers["a"] = TemporaryError("storage unavailable", retry_after=5.0)
     report = world.reconciler.reconcile()
