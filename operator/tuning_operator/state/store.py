@@ -42,6 +42,9 @@ class JobRecord:
     stalled_spec: str | None = None  # Vertex refused this spec hash for good
     updated: float = 0.0
     history: list[str] = field(default_factory=list)  # phases seen, oldest first
+    diagnosis: dict[str, Any] | None = None
+    evaluation: dict[str, Any] | None = None
+    data_stats: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
