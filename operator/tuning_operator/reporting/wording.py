@@ -42,7 +42,7 @@ def checkpoint(best: Checkpoint | None) -> str:
     if best is None:
         return "none chosen"
     where = [f"epoch {best.epoch}" if best.epoch is not None else "",
-             f"step {best.step}" if best.step is not None else ""]
+             f"step {best.step:,}" if best.step is not None else ""]
     detail = ", ".join(w for w in where if w)
     return best.id + (f" ({detail})" if detail else "")
 
