@@ -22,6 +22,7 @@ from tuning_operator.reporting.model import (
 
 _NUM = ' class="num"'
 MAX_TEXT = 2000  # characters of one author-controlled string shown; the rest is cut
+MAX_BLOCK = 20_000  # the pre-flight summary: many lines of findings
 
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;
@@ -133,7 +134,7 @@ def _evaluation(report: Report) -> list[str]:
 def _data(report: Report) -> list[str]:
     parts = ['<h2 id="data">Data</h2>']
     if report.dataset:
-        parts.append(f"<pre>{_escape(report.dataset)}</pre>")
+        parts.append(f"<pre>{_escape(report.dataset, MAX_BLOCK)}</pre>")
     if report.data_stats is not None:
         parts.append(_grid(wording.DATA_COLUMNS, wording.data_rows(report.data_stats),
                            numeric=True))
@@ -144,9 +145,9 @@ def _data(report: Report) -> list[str]:
     return parts
 
 
-def _escape(value: str) -> str:
-    if len(value) > MAX_TEXT:
-        value = value[:MAX_TEXT] + "…"
+def _escape(value: str, limit: int = MAX_TEXT) -> str:
+    if len(value) > limit:
+        value = value[:limit] + "…"
     return html.escape(value, quote=True)
 
 

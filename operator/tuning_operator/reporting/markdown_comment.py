@@ -48,8 +48,12 @@ def render_markdown(report: Report, *, limit: int = MARKDOWN_LIMIT) -> str:
     if report.evaluation is not None:
         badges.append(f"**gate** {_verdict(report.evaluation.verdict)}")
     head = f"### tuning-operator report: {_md(report.job)}\n\n" + " · ".join(badges) + "\n"
-    sections = [("training", _training(report)), ("evaluation", _evaluation(report)),
-                ("data", _data(report)), ("job", _pairs("Job", wording.overview_rows(report)))]
+    diagnosis = wording.diagnosis_rows(report)
+    sections = [("training", _training(report)),
+                ("diagnosis", _pairs("Diagnosis", diagnosis) if diagnosis else
+                 "#### Diagnosis\n\n_not diagnosed yet_\n"),
+                ("evaluation", _evaluation(report)), ("data", _data(report)),
+                ("job", _pairs("Job", wording.overview_rows(report)))]
     room = 300  # for the note on omitted sections
     body, left_out = [head], []
     size = len(head)
@@ -82,8 +86,6 @@ def _training(report: Report) -> str:
             drawn = True
     if not drawn or report.curves_note:
         lines += [f"_{_md(report.curves_note or 'no curves')}_", ""]
-    diagnosis = wording.diagnosis_rows(report)
-    lines.append(_pairs("Diagnosis", diagnosis) if diagnosis else "_not diagnosed yet_\n")
     return "\n".join(lines)
 
 

@@ -78,6 +78,14 @@ def test_malformed_fields_become_absent(tmp_path: Path, record: dict[str, Any],
     assert check(load_report(tmp_path, "a"))
 
 
+def test_best_checkpoint_takes_its_step_from_the_experiment(tmp_path: Path) -> None:
+    """A diagnosis naming only a checkpoint id gets its epoch and step from the metrics file."""
+    write_job(tmp_path, "a", {"diagnosis": {"verdict": "healthy", "bestCheckpoint": {"id": "2"}}},
+              {"checkpoints": [{"id": "1", "epoch": 1, "step": 50},
+                               {"id": "2", "epoch": 2, "step": 100}]})
+    assert load_report(tmp_path, "a").best_checkpoint == Checkpoint(id="2", epoch=2, step=100)
+
+
 def test_metrics_points_are_sorted_and_cleaned(tmp_path: Path) -> None:
     """Points out of order are sorted; points that are not two finite numbers are dropped."""
     write_job(tmp_path, "a", {}, {"series": {"/train_total_loss": [
