@@ -35,7 +35,12 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
         raise ReportUnavailable(
             f"no state directory {str(directory)!r}: pass the operator's --state-dir"
             " (the one `tuning-operator run` was given)")
-    records = FileStatusStore(directory).fetch()
+    try:
+        records = FileStatusStore(directory).fetch()
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ReportUnavailable(
+            f"the status store in {str(directory)!r} is unreadable ({error}); let the operator"
+            " rewrite it with one pass (`tuning-operator run --once`)") from error
     record = records.get(name)
     if record is None:
         known = ", ".join(sorted(records)[:5]) or "none"

@@ -101,14 +101,15 @@ def test_metrics_points_are_sorted_and_cleaned(tmp_path: Path) -> None:
         (lambda d: None, "no state directory"),
         (lambda d: d.mkdir(), "no job 'ghost' recorded"),
         (lambda d: write_job(d, "real-job", {}), "(jobs there: real-job)"),
+        (lambda d: (d.mkdir(), (d / "status.json").write_text("{torn")), "is unreadable"),
     ],
-    ids=["no-directory", "empty-directory", "other-jobs"],
+    ids=["no-directory", "empty-directory", "other-jobs", "torn-status-file"],
 )
 def test_nothing_recorded_is_an_error_naming_the_fix(tmp_path: Path, setup: Any,
                                                      message: str) -> None:
     """An unknown job or state directory raises ReportUnavailable that says what to check."""
     directory = tmp_path / "state"
     setup(directory)
-    with pytest.raises(ReportUnavailable, match="state-dir") as raised:
+    with pytest.raises(ReportUnavailable, match=r"state-dir|run --once") as raised:
         load_report(directory, "ghost")
     assert message in str(raised.value)
