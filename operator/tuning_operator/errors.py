@@ -38,3 +38,7 @@ class NotFound(PermanentError):
 
 class ConfigError(OperatorError):
     """The operator's own settings are wrong; the message says which and how to fix it."""
+
+
+class ReportUnavailable(OperatorError):
+    """`report` has nothing to draw (no state directory, no such job); the message says why."""

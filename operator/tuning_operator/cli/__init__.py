@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-COMMAND_MODULES = ("gitops", "operate", "status", "emulator", "datasets", "events")
+COMMAND_MODULES = ("gitops", "operate", "status", "emulator", "datasets", "events", "report")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -1,0 +1,102 @@
+"""Read one job's report from the operator's state directory; the only module here that reads.
+
+The record comes through the status store (`FileStatusStore.fetch`), so a report sees what
+`status` sees. The metrics file `metrics/<job>.json` is optional: a job that has not run yet,
+or whose Experiment has not been read, has none, and its report says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tuning_operator.errors import ReportUnavailable
+from tuning_operator.reporting.model import (
+    Report,
+    TrainingCurves,
+    parse_curves,
+    parse_data_stats,
+    parse_diagnosis,
+    parse_evaluation,
+    text,
+)
+from tuning_operator.state.store import FileStatusStore
+
+METRICS_DIR = "metrics"
+
+
+def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
+    """Everything the operator recorded about job `name`; raises ReportUnavailable if nothing."""
+    directory = Path(state_dir)
+    if not directory.is_dir():
+        raise ReportUnavailable(
+            f"no state directory {str(directory)!r}: pass the operator's --state-dir"
+            " (the one `tuning-operator run` was given)")
+    try:
+        records = FileStatusStore(directory).fetch()
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ReportUnavailable(
+            f"the status store in {str(directory)!r} is unreadable ({error}); let the operator"
+            " rewrite it with one pass (`tuning-operator run --once`)") from error
+    record = records.get(name)
+    if record is None:
+        known = ", ".join(sorted(records)[:5]) or "none"
+        raise ReportUnavailable(
+            f"no job {name!r} recorded in {str(directory)!r} (jobs there: {known});"
+            " check the name with `tuning-operator status --state-dir "
+            f"{directory!s}`")
+    extra = _raw_record(directory / FileStatusStore.FILE, name)
+    if "/" in name or "\\" in name or name.startswith("."):
+        curves, note = None, "the job name is not a file name: no metrics file looked up"
+    else:
+        curves, note = _read_curves(directory / METRICS_DIR / f"{name}.json")
+    return Report(
+        job=name,
+        phase=record.phase,
+        team=record.team,
+        reason=record.reason,
+        vertex_name=record.vertex_name,
+        vertex_state=record.vertex_state,
+        tuned_model=record.tuned_model,
+        endpoint=record.endpoint,
+        last_error=record.last_error,
+        diagnosis=parse_diagnosis(record.diagnosis),
+        evaluation=parse_evaluation(record.evaluation),
+        # `dataStats` is the word users read; the record field is data_stats: accept either.
+        data_stats=parse_data_stats(record.data_stats or extra.get("dataStats")),
+        dataset=text(extra.get("dataset")),
+        curves=curves,
+        curves_note=note,
+    )
+
+
+def _raw_record(path: Path, name: str) -> Mapping[str, Any]:
+    """The record as stored, for keys the JobRecord does not model (the pre-flight summary)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        jobs = document.get("jobs", {}) if isinstance(document, dict) else {}
+        entry = jobs.get(name) if isinstance(jobs, dict) else None
+    except (OSError, ValueError):
+        return {}
+    return entry if isinstance(entry, dict) else {}
+
+
+def _read_curves(path: Path) -> tuple[TrainingCurves | None, str]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, "no metrics read yet"
+    except OSError as error:
+        return None, f"metrics file unreadable: {error.strerror or error}"
+    try:
+        curves = parse_curves(json.loads(raw))
+    except ValueError as error:
+        return None, f"metrics file is not valid JSON: {error}"
+    if curves is None:
+        return None, "metrics file holds no metrics object"
+    if not curves.series:
+        return curves, "no time series in the job's Experiment yet"
+    return curves, ""

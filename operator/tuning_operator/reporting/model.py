@@ -1,0 +1,235 @@
+"""What a report shows about one job, as frozen values: no file, no network, no plotting here.
+
+The operator's state files are written by the operator, but their strings come from people and
+services it does not control (job names, Vertex errors, evaluation examples, metric names from a
+job file). The parsers below therefore accept only the types they expect and turn anything else
+into "absent", so a half-written or hand-edited record gives a thinner report, never a crash.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TRAIN_LOSS = "/train_total_loss"
+EVAL_LOSS = "/eval_total_loss"
+TRAIN_ACCURACY = "/train_fraction_of_correct_next_step_preds"
+EVAL_ACCURACY = "/eval_fraction_of_correct_next_step_preds"
+
+Points = tuple[tuple[float, float], ...]  # (step, value), ordered by step
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint Vertex kept: its id, where in the run it was taken, and its endpoint."""
+
+    id: str
+    epoch: int | None = None
+    step: int | None = None
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The operator's reading of the loss curves (seed 004's rules) and the checkpoint it chose."""
+
+    verdict: str
+    reason: str | None = None
+    mitigation: str | None = None
+    best_checkpoint: Checkpoint | None = None
+    final_train_loss: float | None = None
+    final_eval_loss: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    """One evaluation metric: the tuned model, the base model, and the difference."""
+
+    name: str
+    tuned: float | None = None
+    baseline: float | None = None
+    gain: float | None = None
+
+
+@dataclass(frozen=True)
+class ExampleFailure:
+    """An evaluation example that could not be scored, and why."""
+
+    example: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The gate's verdict and the numbers it was decided on."""
+
+    verdict: str
+    examples: int | None = None
+    metrics: tuple[MetricScore, ...] = ()
+    checkpoint: str | None = None
+    failures: tuple[ExampleFailure, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class DataStats:
+    """Vertex's statistics of the training data, and the pre-flight's token estimate beside it."""
+
+    examples: int | None = None
+    billable_tokens: int | None = None
+    truncated_examples: int | None = None
+    estimated_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingCurves:
+    """The time series read from the job's Vertex Experiment, and the checkpoints it lists."""
+
+    experiment: str | None
+    series: Mapping[str, Points]
+    checkpoints: tuple[Checkpoint, ...] = ()
+
+    def points(self, name: str) -> Points:
+        return self.series.get(name, ())
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything `tuning-operator report NAME` draws, read once from the state directory."""
+
+    job: str
+    phase: str | None = None
+    team: str | None = None
+    reason: str | None = None
+    vertex_name: str | None = None
+    vertex_state: str | None = None
+    tuned_model: str | None = None
+    endpoint: str | None = None
+    last_error: str | None = None
+    diagnosis: Diagnosis | None = None
+    evaluation: Evaluation | None = None
+    data_stats: DataStats | None = None
+    dataset: str | None = None
+    curves: TrainingCurves | None = None
+    curves_note: str = "no metrics read yet"  # why `curves` is None, or what is missing
+
+    @property
+    def best_checkpoint(self) -> Checkpoint | None:
+        """The diagnosis' choice, completed from the Experiment's list when it lacks the step."""
+        best = self.diagnosis.best_checkpoint if self.diagnosis else None
+        if best is None or best.step is not None or self.curves is None:
+            return best
+        listed = {c.id: c for c in self.curves.checkpoints}
+        return listed.get(best.id, best)
+
+
+def text(value: Any) -> str | None:
+    """A string as given; a number as its text; anything else is absent."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def number(value: Any) -> float | None:
+    """A finite number, or absent (JSON's NaN and Infinity are not numbers a report can draw)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def count(value: Any) -> int | None:
+    """A whole number, or absent."""
+    as_float = number(value)
+    return int(as_float) if as_float is not None and as_float.is_integer() else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def parse_checkpoint(value: Any) -> Checkpoint | None:
+    data = _mapping(value)
+    ident = text(data.get("id", data.get("checkpointId"))) if data is not None else None
+    if data is None or ident is None:
+        return None
+    return Checkpoint(id=ident, epoch=count(data.get("epoch")), step=count(data.get("step")),
+                      endpoint=text(data.get("endpoint")))
+
+
+def parse_diagnosis(value: Any) -> Diagnosis | None:
+    data = _mapping(value)
+    if data is None:
+        return None
+    return Diagnosis(
+        verdict=text(data.get("verdict")) or "inconclusive",
+        reason=text(data.get("reason")),
+        mitigation=text(data.get("mitigation")),
+        best_checkpoint=parse_checkpoint(data.get("bestCheckpoint")),
+        final_train_loss=number(data.get("finalTrainLoss")),
+        final_eval_loss=number(data.get("finalEvalLoss")),
+    )
+
+
+def parse_evaluation(value: Any) -> Evaluation | None:
+    data = _mapping(value)
+    if data is None:
+        return None
+    scores = []
+    for name, score in (_mapping(data.get("metrics")) or {}).items():
+        fields = _mapping(score) or {}
+        scores.append(MetricScore(name=str(name), tuned=number(fields.get("tuned")),
+                                  baseline=number(fields.get("baseline")),
+                                  gain=number(fields.get("gain"))))
+    failures = []
+    for failure in _list(data.get("failures")):
+        fields = _mapping(failure) or {}
+        failures.append(ExampleFailure(example=text(fields.get("example")) or "?",
+                                       error=text(fields.get("error")) or ""))
+    checkpoint = data.get("checkpoint")
+    chosen = parse_checkpoint(checkpoint)
+    return Evaluation(
+        verdict=text(data.get("verdict")) or "pending",
+        examples=count(data.get("examples")),
+        metrics=tuple(scores),
+        checkpoint=chosen.id if chosen is not None else text(checkpoint),
+        failures=tuple(failures),
+        reason=text(data.get("reason")),
+    )
+
+
+def parse_data_stats(value: Any) -> DataStats | None:
+    data = _mapping(value)
+    if data is None:
+        return None
+    return DataStats(examples=count(data.get("examples")),
+                     billable_tokens=count(data.get("billableTokens")),
+                     truncated_examples=count(data.get("truncatedExamples")),
+                     estimated_tokens=count(data.get("estimatedTokens")))
+
+
+def parse_curves(value: Any) -> TrainingCurves | None:
+    """The metrics file's document; None when it is not one (not a JSON object)."""
+    data = _mapping(value)
+    if data is None:
+        return None
+    series: dict[str, Points] = {}
+    for name, raw_points in (_mapping(data.get("series")) or {}).items():
+        points = []
+        for point in _list(raw_points):
+            pair = _list(point)
+            step, measured = (number(pair[0]), number(pair[1])) if len(pair) >= 2 else (None, None)
+            if step is not None and measured is not None:
+                points.append((step, measured))
+        if points:
+            series[str(name)] = tuple(sorted(points, key=lambda p: p[0]))
+    checkpoints = (parse_checkpoint(c) for c in _list(data.get("checkpoints")))
+    return TrainingCurves(experiment=text(data.get("experiment")), series=series,
+                          checkpoints=tuple(c for c in checkpoints if c is not None))

@@ -1,0 +1,106 @@
+"""What the report says, as plain-text rows both renderers share; they differ only in markup.
+
+Every value here is raw text: the HTML renderer escapes it for HTML, the Markdown renderer for
+Markdown. Keeping the wording in one place means the PR comment and the HTML page never tell a
+reader two different things about the same job.
+"""
+
+from __future__ import annotations
+
+from tuning_operator.reporting.model import Checkpoint, DataStats, Evaluation, Report
+
+Row = tuple[str, str]
+
+GOOD = frozenset({"healthy", "passed"})
+BAD = frozenset({"overfitting", "underfitting", "data-problem", "failed", "error"})
+MAX_FAILURES = 10  # failed examples listed; the rest are counted
+MAX_CHECKPOINTS = 20
+
+
+def tone(verdict: str) -> str:
+    """good, bad or neutral: how a verdict is coloured."""
+    return "good" if verdict in GOOD else "bad" if verdict in BAD else "neutral"
+
+
+def loss(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def gain(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"
+
+
+def whole(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def checkpoint(best: Checkpoint | None) -> str:
+    if best is None:
+        return "none chosen"
+    where = [f"epoch {best.epoch}" if best.epoch is not None else "",
+             f"step {best.step:,}" if best.step is not None else ""]
+    detail = ", ".join(w for w in where if w)
+    return best.id + (f" ({detail})" if detail else "")
+
+
+def overview_rows(report: Report) -> list[Row]:
+    rows = [("phase", report.phase or "unknown"), ("team", report.team or "")]
+    if report.vertex_state:
+        rows.append(("Vertex state", report.vertex_state.removeprefix("JOB_STATE_")))
+    rows += [("Vertex job", report.vertex_name or ""), ("tuned model", report.tuned_model or ""),
+             ("endpoint", report.endpoint or ""), ("reason", report.reason or ""),
+             ("last error", report.last_error or "")]
+    return [(label, value) for label, value in rows if value]
+
+
+def diagnosis_rows(report: Report) -> list[Row]:
+    diagnosis = report.diagnosis
+    if diagnosis is None:
+        return []
+    rows = [("verdict", diagnosis.verdict), ("reason", diagnosis.reason or ""),
+            ("mitigation", diagnosis.mitigation or ""),
+            ("best checkpoint", checkpoint(report.best_checkpoint)),
+            ("final train loss", loss(diagnosis.final_train_loss)),
+            ("final validation loss", loss(diagnosis.final_eval_loss))]
+    return [(label, value) for label, value in rows if value]
+
+
+def evaluation_rows(evaluation: Evaluation) -> list[Row]:
+    rows = [("gate", evaluation.verdict), ("reason", evaluation.reason or ""),
+            ("examples", whole(evaluation.examples)),
+            ("checkpoint", evaluation.checkpoint or "")]
+    return [(label, value) for label, value in rows if value]
+
+
+METRIC_COLUMNS = ("metric", "tuned", "baseline", "gain")
+
+
+def metric_rows(evaluation: Evaluation) -> list[tuple[str, str, str, str]]:
+    return [(m.name, score(m.tuned), score(m.baseline), gain(m.gain)) for m in evaluation.metrics]
+
+
+DATA_COLUMNS = ("", "pre-flight estimate", "Vertex")
+
+
+def data_rows(stats: DataStats) -> list[tuple[str, str, str]]:
+    return [("examples", "–", whole(stats.examples)),
+            ("tokens", whole(stats.estimated_tokens), whole(stats.billable_tokens)
+             + (" billable" if stats.billable_tokens is not None else "")),
+            ("truncated examples", "–", whole(stats.truncated_examples))]
+
+
+def estimate_note(stats: DataStats) -> str:
+    """How far the pre-flight's token estimate was from what Vertex bills, when both are known."""
+    if not stats.estimated_tokens or stats.billable_tokens is None:
+        return ""
+    ratio = stats.billable_tokens / stats.estimated_tokens
+    return f"Vertex bills {ratio:.2f}× the pre-flight estimate."
+
+
+def failure_note(evaluation: Evaluation) -> str:
+    hidden = len(evaluation.failures) - MAX_FAILURES
+    return f"… and {hidden} more failed examples" if hidden > 0 else ""

@@ -1,0 +1,115 @@
+"""load_report: what the operator recorded, read leniently; nothing recorded is an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuning_operator.errors import ReportUnavailable
+from tuning_operator.reporting import Checkpoint, DataStats, load_report
+from tuning_operator.reporting.testing import write_job
+
+
+def test_finished_job_reads_every_part(state: Path) -> None:
+    """The diagnosis, gate, data statistics, pre-flight summary and curves all arrive."""
+    report = load_report(state, "ticket-classifier-v3")
+    assert report.phase == "Succeeded" and report.team == "support"
+    assert report.diagnosis is not None and report.diagnosis.verdict == "overfitting"
+    assert report.best_checkpoint == Checkpoint(
+        id="3", epoch=3, step=6000, endpoint="projects/1/locations/us-central1/endpoints/103")
+    assert report.evaluation is not None and report.evaluation.verdict == "passed"
+    assert [m.name for m in report.evaluation.metrics] == ["exactMatch", "bleu", "rougeL"]
+    assert report.data_stats == DataStats(examples=1200, billable_tokens=1834000,
+                                          truncated_examples=2, estimated_tokens=1790000)
+    assert report.dataset is not None and report.dataset.startswith("gs://datasets/support")
+    assert report.curves is not None and len(report.curves.points("/train_total_loss")) == 10000
+    assert report.curves_note == ""
+
+
+@pytest.mark.parametrize(
+    ("record", "metrics", "note"),
+    [
+        ({"phase": "Running"}, None, "no metrics read yet"),
+        ({"phase": "Running"}, "{not json", "metrics file is not valid JSON"),
+        ({"phase": "Running"}, "[1, 2]", "metrics file holds no metrics object"),
+        ({"phase": "Running"}, '{"series": {}}', "no time series in the job's Experiment yet"),
+    ],
+    ids=["no-file", "torn-file", "not-an-object", "no-series"],
+)
+def test_missing_or_broken_metrics_are_a_note(tmp_path: Path, record: dict[str, Any],
+                                              metrics: str | None, note: str) -> None:
+    """A job without readable metrics still has a report, which says why there is no curve."""
+    write_job(tmp_path, "a", record)
+    if metrics is not None:
+        (tmp_path / "metrics").mkdir()
+        (tmp_path / "metrics" / "a.json").write_text(metrics)
+    report = load_report(tmp_path, "a")
+    assert report.curves_note.startswith(note)
+    assert report.diagnosis is None and report.evaluation is None and report.data_stats is None
+
+
+@pytest.mark.parametrize(
+    ("record", "check"),
+    [
+        ({"diagnosis": "overfitting"}, lambda r: r.diagnosis is None),
+        ({"diagnosis": {"bestCheckpoint": {"epoch": 2}}},
+         lambda r: r.diagnosis.verdict == "inconclusive" and r.best_checkpoint is None),
+        ({"evaluation": {"metrics": {"bleu": {"tuned": "high", "gain": float("nan")}}}},
+         lambda r: r.evaluation.verdict == "pending"
+         and (r.evaluation.metrics[0].tuned, r.evaluation.metrics[0].gain) == (None, None)),
+        ({"evaluation": {"failures": [None, {"example": 3}], "checkpoint": {"id": "c7"}}},
+         lambda r: [f.example for f in r.evaluation.failures] == ["?", "3"]
+         and r.evaluation.checkpoint == "c7"),
+        ({"data_stats": {"examples": 10, "billableTokens": 2.5}},
+         lambda r: r.data_stats == DataStats(examples=10)),
+        ({"dataStats": {"examples": True}}, lambda r: r.data_stats == DataStats()),
+        ({"dataset": ["not", "text"]}, lambda r: r.dataset is None),
+    ],
+    ids=["diagnosis-not-an-object", "checkpoint-without-id", "metric-values-not-numbers",
+         "failures-partly-malformed", "record-field-data_stats", "count-not-a-number",
+         "dataset-not-text"],
+)
+def test_malformed_fields_become_absent(tmp_path: Path, record: dict[str, Any],
+                                        check: Any) -> None:
+    """A field of the wrong type is left out of the report instead of failing it."""
+    write_job(tmp_path, "a", record)
+    assert check(load_report(tmp_path, "a"))
+
+
+def test_best_checkpoint_takes_its_step_from_the_experiment(tmp_path: Path) -> None:
+    """A diagnosis naming only a checkpoint id gets its epoch and step from the metrics file."""
+    write_job(tmp_path, "a", {"diagnosis": {"verdict": "healthy", "bestCheckpoint": {"id": "2"}}},
+              {"checkpoints": [{"id": "1", "epoch": 1, "step": 50},
+                               {"id": "2", "epoch": 2, "step": 100}]})
+    assert load_report(tmp_path, "a").best_checkpoint == Checkpoint(id="2", epoch=2, step=100)
+
+
+def test_metrics_points_are_sorted_and_cleaned(tmp_path: Path) -> None:
+    """Points out of order are sorted; points that are not two finite numbers are dropped."""
+    write_job(tmp_path, "a", {}, {"series": {"/train_total_loss": [
+        [3, 0.5], [1, 2.0], [2], ["x", 1.0], [4, None], [5, float("inf")], [2, 1.0]]}})
+    report = load_report(tmp_path, "a")
+    assert report.curves is not None
+    assert report.curves.points("/train_total_loss") == ((1.0, 2.0), (2.0, 1.0), (3.0, 0.5))
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "no state directory"),
+        (lambda d: d.mkdir(), "no job 'ghost' recorded"),
+        (lambda d: write_job(d, "real-job", {}), "(jobs there: real-job)"),
+        (lambda d: (d.mkdir(), (d / "status.json").write_text("{torn")), "is unreadable"),
+    ],
+    ids=["no-directory", "empty-directory", "other-jobs", "torn-status-file"],
+)
+def test_nothing_recorded_is_an_error_naming_the_fix(tmp_path: Path, setup: Any,
+                                                     message: str) -> None:
+    """An unknown job or state directory raises ReportUnavailable that says what to check."""
+    directory = tmp_path / "state"
+    setup(directory)
+    with pytest.raises(ReportUnavailable, match=r"state-dir|run --once") as raised:
+        load_report(directory, "ghost")
+    assert message in str(raised.value)
