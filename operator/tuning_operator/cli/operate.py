@@ -262,7 +262,7 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
         stack.callback(audit.close)
         instance = default_holder()
         recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir, instance=instance)
-        store = FileStatusStore(state_dir)
+        store = FileStatusStore(state_dir, recover=True)
         reconciler = Reconciler(
             settings=OperatorSettings(
                 jobs_dir=jobs_dir, default_region=options.region,

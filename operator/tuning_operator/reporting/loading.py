@@ -35,12 +35,12 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
         raise ReportUnavailable(
             f"no state directory {str(directory)!r}: pass the operator's --state-dir"
             " (the one `tuning-operator run` was given)")
-    try:
-        records = FileStatusStore(directory).fetch()
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    store = FileStatusStore(directory)
+    records = store.fetch()
+    if store.recovered and not records:
         raise ReportUnavailable(
-            f"the status store in {str(directory)!r} is unreadable ({error}); let the operator"
-            " rewrite it with one pass (`tuning-operator run --once`)") from error
+            f"the status store in {str(directory)!r} is unreadable ({store.recovered}); let the"
+            " operator rewrite it with one pass (`tuning-operator run --once`)")
     record = records.get(name)
     if record is None:
         known = ", ".join(sorted(records)[:5]) or "none"

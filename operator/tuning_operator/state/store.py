@@ -100,8 +100,10 @@ class FileStatusStore:
     INTENTS = "intents.jsonl"
     RECOVERY = "recovery.json"  # left when the state was lost: the next start fences creates
 
-    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, state_dir: str | os.PathLike[str], *, recover: bool = False) -> None:
+        """`recover`: the operator moves unreadable files aside; readers only report them."""
         self.dir = Path(state_dir)
+        self._recover = recover
         self.path = self.dir / self.FILE
         self.intents = self.dir / self.INTENTS
         self._written: set[str] | None = None  # names last written; None: nothing yet
@@ -141,7 +143,7 @@ class FileStatusStore:
             return {}
 
     def _broken(self, why: str, *, move: Path | None = None) -> None:
-        if move is not None:
+        if move is not None and self._recover:
             aside = move.with_name(f"{move.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}")
             os.replace(move, aside)
             why += f"; moved aside to {aside.name}"
