@@ -76,22 +76,13 @@ def check_dataset(
     minhasher = MinHasher()
     rules = ExampleRules(model)
     leakage = Severity.WARNING if options.allow_leakage else Severity.ERROR
-    val_scan = None
-    if val_obj is not None and _readable(val_obj, model, val_log):
-        hygiene = FileHygiene(val_log, minhasher=minhasher, sample_every=1,
-                              sample_limit=VALIDATION_SAMPLE_LIMIT, leakage_from=None,
-                              leakage_severity=leakage, keep_keys=True)
-        with objects.open_lines(val_obj) as lines:
-            val_scan = scan_lines(lines, rules=rules, log=val_log, hygiene=hygiene)
-    eval_scan = None
-    if eval_obj is not None and _readable(eval_obj, model, eval_log):
-        hygiene = FileHygiene(eval_log, minhasher=minhasher, sample_every=1,
-                              sample_limit=VALIDATION_SAMPLE_LIMIT, leakage_from=None,
-                              leakage_severity=leakage, keep_keys=False)
-        with objects.open_lines(eval_obj) as lines:
-            eval_scan = scan_lines(lines, rules=rules, log=eval_log, hygiene=hygiene)
-        if eval_scan.stats.examples == 0:
-            eval_log.add(FindingKind.TOO_FEW_EXAMPLES, "the evaluation set has no valid examples")
+    val_scan, eval_scan = (
+        _scan_whole(objects, obj, log, model=model, rules=rules, minhasher=minhasher,
+                    leakage=leakage, keep_keys=keep)
+        for obj, log, keep in ((val_obj, val_log, True), (eval_obj, eval_log, False))
+    )
+    if eval_scan is not None and eval_scan.stats.examples == 0:
+        eval_log.add(FindingKind.TOO_FEW_EXAMPLES, "the evaluation set has no valid examples")
     train_scan = None
     if train_obj is not None and _readable(train_obj, model, train_log):
         hygiene = FileHygiene(
@@ -128,6 +119,21 @@ def check_dataset(
 
 
 _ROLE_ORDER = (DatasetRole.TRAINING, DatasetRole.VALIDATION, DatasetRole.EVALUATION)
+
+
+def _scan_whole(
+    objects: DatasetObjects, obj: DatasetObject | None, log: FindingLog, *, model: BaseModel,
+    rules: ExampleRules, minhasher: MinHasher, leakage: Severity, keep_keys: bool,
+) -> ScanResult | None:
+    """A validation or evaluation file: every example sampled (up to the limit), no leakage
+    lookup of its own; `keep_keys` keeps the index the training pass looks leakage up in."""
+    if obj is None or not _readable(obj, model, log):
+        return None
+    hygiene = FileHygiene(log, minhasher=minhasher, sample_every=1,
+                          sample_limit=VALIDATION_SAMPLE_LIMIT, leakage_from=None,
+                          leakage_severity=leakage, keep_keys=keep_keys)
+    with objects.open_lines(obj) as lines:
+        return scan_lines(lines, rules=rules, log=log, hygiene=hygiene)
 
 
 def _stat(objects: DatasetObjects, uri: str, log: FindingLog) -> DatasetObject | None:

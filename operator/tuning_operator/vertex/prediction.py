@@ -17,9 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import grpc
 import orjson
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform_v1
 from google.cloud.aiplatform_v1.services.prediction_service.transports.grpc import (
     PredictionServiceGrpcTransport,
@@ -28,7 +26,12 @@ from google.cloud.aiplatform_v1.services.prediction_service.transports.grpc impo
 from tuning_operator.errors import PermanentError
 from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.vertex.budget import RequestBudget
-from tuning_operator.vertex.clients import ClientFactory, RegionalClients, Transport
+from tuning_operator.vertex.clients import (
+    ClientFactory,
+    RegionalClients,
+    Transport,
+    emulator_factory,
+)
 from tuning_operator.vertex.failures import translate
 
 _LOCATION = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/")
@@ -52,18 +55,9 @@ def vertex_prediction_client(location: str) -> Any:
 
 def emulator_prediction_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
     """A factory that hands every location the same client of the emulator at `endpoint`."""
-    host = endpoint.removeprefix("http://").rstrip("/")
-    if transport == "grpc":
-        client = aiplatform_v1.PredictionServiceClient(
-            transport=PredictionServiceGrpcTransport(channel=grpc.insecure_channel(host))
-        )
-    else:
-        client = aiplatform_v1.PredictionServiceClient(
-            transport="rest",
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-            client_options={"api_endpoint": f"http://{host}"},
-        )
-    return lambda location: client
+    return emulator_factory(endpoint, transport=transport,
+                            client_class=aiplatform_v1.PredictionServiceClient,
+                            grpc_transport_class=PredictionServiceGrpcTransport)
 
 
 def generation_config_message(config: GenerationConfig) -> aiplatform_v1.GenerationConfig:

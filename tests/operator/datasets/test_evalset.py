@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +57,13 @@ def test_missing_set_is_dataset_not_found(tmp_path: Path) -> None:
     """A set that is not there raises DatasetNotFound (the executor reports it)."""
     with pytest.raises(DatasetNotFound):
         read_evaluation_set(str(tmp_path / "none.jsonl"), limit=5)
+
+
+def test_gcs_set_is_read_over_the_wire_with_its_generation(gcs_bucket: Any) -> None:
+    """A gs:// evaluation set is read through DatasetObjects; its version is the generation."""
+    lines = "".join(json.dumps({"contents": [U, M]}) + "\n" for _ in range(3))
+    blob = gcs_bucket.blob("evals/set.jsonl")
+    blob.upload_from_string(lines)
+    blob.reload()
+    read = read_evaluation_set(f"gs://{gcs_bucket.name}/evals/set.jsonl", limit=2)
+    assert len(read.examples) == 2 and read.version == str(blob.generation)
