@@ -51,3 +51,15 @@ def test_location_of_a_bare_model_id_is_an_error() -> None:
     """A model id without project and location cannot be routed."""
     with pytest.raises(PermanentError):
         location_of("gemini-2.5-flash")
+
+
+def test_checkpoints_of_a_tuning_job() -> None:
+    """Exported checkpoints map to judging's Checkpoint; a job without a model has none."""
+    from tuning_operator.judging.asking import Checkpoint
+    from tuning_operator.vertex.mapping import checkpoints_of
+
+    job = aiplatform_v1.TuningJob(tuned_model=aiplatform_v1.TunedModel(
+        endpoint="e", checkpoints=[aiplatform_v1.TunedModelCheckpoint(
+            checkpoint_id="2", epoch=2, step=40, endpoint="e2")]))
+    assert checkpoints_of(job) == (Checkpoint("2", 2, 40, "e2"),)
+    assert checkpoints_of(aiplatform_v1.TuningJob()) == ()
