@@ -407,8 +407,12 @@ def _semantic_problems(
         yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
                f" ({POLICY_FILE})")
     if rules.dataset_prefixes is not None:
+        # A relative evaluation set lives in the reviewed jobs directory: no prefix applies.
+        evaluation = spec.evaluation.dataset if spec.evaluation else ""
         for field_name, uri in (("trainingDataset", spec.training_dataset),
-                                ("validationDataset", spec.validation_dataset)):
+                                ("validationDataset", spec.validation_dataset),
+                                ("evaluation.dataset",
+                                 evaluation if evaluation.startswith("gs://") else None)):
             if uri is not None and not uri.startswith(tuple(rules.dataset_prefixes)):
                 yield (f"`spec.{field_name}`: {uri} is outside the prefixes team {team!r} may"
                        f" use: {', '.join(rules.dataset_prefixes)} ({POLICY_FILE})")

@@ -191,3 +191,17 @@ def test_defaults_measure_every_metric_with_no_gate() -> None:
     spec = EvaluationSpec(dataset="evals/x.jsonl")
     assert (spec.metrics, spec.baseline, spec.require) == (list(METRICS), True, {})
     assert spec.generation_config.temperature == 0.0
+
+
+def test_team_dataset_prefixes_apply_to_a_gcs_evaluation_set(tmp_path: Path) -> None:
+    """A gs:// evaluation set outside the team's prefixes is refused; a relative one is not."""
+    (tmp_path / "_policy.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: Policy\n"
+        "teams:\n  support:\n    datasetPrefixes: [gs://datasets/team/]\n")
+    write_eval(tmp_path)
+    write_job(tmp_path, "  evaluation: {dataset: gs://elsewhere/e.jsonl}\n", name="outside")
+    write_job(tmp_path, "  evaluation: {dataset: evals/tickets.jsonl}\n", name="inside")
+    load = load_jobs_dir(tmp_path)
+    assert "inside" in load.jobs and "outside" in load.invalid_names
+    assert any("`spec.evaluation.dataset`: gs://elsewhere/e.jsonl is outside the prefixes"
+               in e.message for e in load.errors)
