@@ -128,7 +128,7 @@ def test_killed_run_resumes_without_asking_a_journaled_example_again(
     path = eval_set(tmp_path / "set.jsonl")
     state = tmp_path / "state"
     journal_file = AnswerJournal.for_job(state, "crashy-v1").path
-    emulator.admin.configure_faults(latency_ms=150)  # 20 answers take ≥ 3 s: time to kill
+    emulator.admin.configure_faults(latency_ms=300)  # 20 answers take ≥ 6 s: time to kill
     try:
         before = generate_calls(emulator)
         child = subprocess.Popen(
