@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
     )
     validate.add_argument("training", metavar="TRAIN", help="training JSONL (path or gs://)")
     validate.add_argument("--validation", metavar="VAL", help="validation JSONL (path or gs://)")
+    validate.add_argument("--evaluation", metavar="EVAL",
+                          help="evaluation JSONL (path or gs://), checked with the same rules")
     _model_argument(validate)
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--allow-leakage", action="store_true",
@@ -110,7 +112,8 @@ def run_validate(args: argparse.Namespace) -> int:
     options = CheckOptions(allow_leakage=args.allow_leakage, listed_per_kind=args.max_listed,
                            sample_budget_bytes=budget)
     try:
-        report = check_dataset(args.training, args.validation, model=model, options=options)
+        report = check_dataset(args.training, args.validation, model=model, options=options,
+                               evaluation_uri=args.evaluation)
     except OperatorError as exc:  # credentials, or storage failing in a retryable way
         print(f"dataset check could not run: {exc}", file=sys.stderr)
         return 1

@@ -61,6 +61,10 @@ def register(sub: Any) -> None:
         "--state", type=Path, default=None, metavar="FILE", help="persist jobs to FILE (JSON)"
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of ids and random faults")
+    parser.add_argument(
+        "--answers", type=Path, default=None, metavar="FILE",
+        help="scripted GenerateContent answers: a JSON list of {model, answers, default}",
+    )
     parser.set_defaults(handler=run_emulator)
 
 
@@ -82,6 +86,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             state_file=args.state,
             seed=args.seed,
+            answers_file=args.answers,
         )
         emulator = VertexEmulator(settings)
     except (ValueError, OSError, RuntimeError) as error:

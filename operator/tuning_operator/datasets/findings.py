@@ -23,6 +23,7 @@ class Severity(StrEnum):
 class DatasetRole(StrEnum):
     TRAINING = "training"
     VALIDATION = "validation"
+    EVALUATION = "evaluation"  # the job's evaluation set (same format; read, never sent)
 
 
 class FindingKind(StrEnum):

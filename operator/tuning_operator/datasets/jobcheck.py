@@ -82,7 +82,8 @@ class JobDatasetChecker:
                                    f"unknown base model {spec.base_model}", None, chosen, None,
                                    None)
         report = check_dataset(spec.training_dataset, spec.validation_dataset, model=model,
-                               objects=self.objects, options=self.options, cache=self.cache)
+                               objects=self.objects, options=self.options, cache=self.cache,
+                               evaluation_uri=loaded.evaluation_dataset)
         rec = report.recommendation
         if chosen is not None and chosen.preset is None:
             send: HyperParameters | None = chosen

@@ -1,5 +1,8 @@
 """`check_dataset`: the whole pre-flight of a training (and validation) file against one model.
 
+The job's evaluation set, when given, is checked with the same rules (it uses the training
+format: the last `model` turn is the reference), without the whole-file training rules.
+
 Order matters: both files are stat'ed first (existence, size limit, version for the cache);
 the validation file is read next, because the training pass looks every example up in its
 index to find leakage; then the training file; then the whole-file rules (example counts,
@@ -52,30 +55,34 @@ def check_dataset(
     objects: DatasetObjects | None = None,
     options: CheckOptions | None = None,
     cache: DatasetCheckCache | None = None,
+    evaluation_uri: str | None = None,
 ) -> DatasetReport:
     """Check the dataset of one tuning job; local paths and gs:// URIs."""
     objects = objects or DatasetObjects()
     options = options or CheckOptions()
     train_log = FindingLog(DatasetRole.TRAINING, listed_per_kind=options.listed_per_kind)
     val_log = FindingLog(DatasetRole.VALIDATION, listed_per_kind=options.listed_per_kind)
+    eval_log = FindingLog(DatasetRole.EVALUATION, listed_per_kind=options.listed_per_kind)
     train_obj = _stat(objects, training_uri, train_log)
     val_obj = None if validation_uri is None else _stat(objects, validation_uri, val_log)
+    eval_obj = None if evaluation_uri is None else _stat(objects, evaluation_uri, eval_log)
     cache_key = None
-    if train_obj is not None and (validation_uri is None or val_obj is not None):
-        cache_key = (model, options, train_obj, val_obj)
+    if (train_obj is not None and (validation_uri is None or val_obj is not None)
+            and (evaluation_uri is None or eval_obj is not None)):
+        cache_key = (model, options, train_obj, val_obj, eval_obj)
         cached = cache.get(cache_key) if cache is not None else None
         if cached is not None:
             return cached
     minhasher = MinHasher()
     rules = ExampleRules(model)
     leakage = Severity.WARNING if options.allow_leakage else Severity.ERROR
-    val_scan = None
-    if val_obj is not None and _readable(val_obj, model, val_log):
-        hygiene = FileHygiene(val_log, minhasher=minhasher, sample_every=1,
-                              sample_limit=VALIDATION_SAMPLE_LIMIT, leakage_from=None,
-                              leakage_severity=leakage, keep_keys=True)
-        with objects.open_lines(val_obj) as lines:
-            val_scan = scan_lines(lines, rules=rules, log=val_log, hygiene=hygiene)
+    val_scan, eval_scan = (
+        _scan_whole(objects, obj, log, model=model, rules=rules, minhasher=minhasher,
+                    leakage=leakage, keep_keys=keep)
+        for obj, log, keep in ((val_obj, val_log, True), (eval_obj, eval_log, False))
+    )
+    if eval_scan is not None and eval_scan.stats.examples == 0:
+        eval_log.add(FindingKind.TOO_FEW_EXAMPLES, "the evaluation set has no valid examples")
     train_scan = None
     if train_obj is not None and _readable(train_obj, model, train_log):
         hygiene = FileHygiene(
@@ -98,15 +105,35 @@ def check_dataset(
         validation=None if validation_uri is None else _file_report(
             DatasetRole.VALIDATION, validation_uri, val_obj, val_scan),
         findings=tuple(sorted(
-            train_log.findings() + val_log.findings(),
-            key=lambda f: (f.dataset is not DatasetRole.TRAINING, f.line or 0),
+            train_log.findings() + val_log.findings() + eval_log.findings(),
+            key=lambda f: (_ROLE_ORDER.index(f.dataset), f.line or 0),
         )),
-        totals=train_log.totals() + val_log.totals(),
+        totals=train_log.totals() + val_log.totals() + eval_log.totals(),
         recommendation=recommend(model, training.stats),
+        evaluation=None if evaluation_uri is None else _file_report(
+            DatasetRole.EVALUATION, evaluation_uri, eval_obj, eval_scan),
     )
     if cache is not None and cache_key is not None:
         cache.put(cache_key, report)
     return report
+
+
+_ROLE_ORDER = (DatasetRole.TRAINING, DatasetRole.VALIDATION, DatasetRole.EVALUATION)
+
+
+def _scan_whole(
+    objects: DatasetObjects, obj: DatasetObject | None, log: FindingLog, *, model: BaseModel,
+    rules: ExampleRules, minhasher: MinHasher, leakage: Severity, keep_keys: bool,
+) -> ScanResult | None:
+    """A validation or evaluation file: every example sampled (up to the limit), no leakage
+    lookup of its own; `keep_keys` keeps the index the training pass looks leakage up in."""
+    if obj is None or not _readable(obj, model, log):
+        return None
+    hygiene = FileHygiene(log, minhasher=minhasher, sample_every=1,
+                          sample_limit=VALIDATION_SAMPLE_LIMIT, leakage_from=None,
+                          leakage_severity=leakage, keep_keys=keep_keys)
+    with objects.open_lines(obj) as lines:
+        return scan_lines(lines, rules=rules, log=log, hygiene=hygiene)
 
 
 def _stat(objects: DatasetObjects, uri: str, log: FindingLog) -> DatasetObject | None:
@@ -181,7 +208,8 @@ def _file_report(
     )
 
 
-CacheKey = tuple[BaseModel, CheckOptions, DatasetObject, DatasetObject | None]
+CacheKey = tuple[BaseModel, CheckOptions, DatasetObject, DatasetObject | None,
+                 DatasetObject | None]
 
 
 class DatasetCheckCache:

@@ -18,9 +18,12 @@ def render_report(report: DatasetReport) -> str:
     files = {DatasetRole.TRAINING: report.training.uri}
     if report.validation is not None:
         files[DatasetRole.VALIDATION] = report.validation.uri
+    if report.evaluation is not None:
+        files[DatasetRole.EVALUATION] = report.evaluation.uri
     lines = [
         f"dataset {report.training.uri}"
         + (f" + {report.validation.uri}" if report.validation else "")
+        + (f" (evaluation {report.evaluation.uri})" if report.evaluation else "")
         + f" for {report.model}: {report.verdict.value.upper()}"
         f" ({report.errors} errors, {report.warnings} warnings)"
     ]
@@ -34,7 +37,7 @@ def render_report(report: DatasetReport) -> str:
         lines.append(f"  … {total - listed} more findings not listed; totals:")
         for t in sorted(report.totals, key=lambda t: (t.dataset.value, t.kind.value)):
             lines.append(f"    {t.dataset.value} {t.kind.value} ({t.severity.value}): {t.count:,}")
-    for file in (report.training, report.validation):
+    for file in (report.training, report.validation, report.evaluation):
         if file is not None:
             lines.extend(_file_lines(file))
     lines.append(render_recommendation(report.recommendation, report.training.stats))

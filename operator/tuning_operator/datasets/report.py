@@ -52,6 +52,11 @@ class DatasetReport:
     findings: tuple[Finding, ...]  # capped listing, training first, by line
     totals: tuple[FindingTotal, ...]  # exact counts per (file, kind, severity)
     recommendation: Recommendation
+    evaluation: DatasetFileReport | None = None
+
+    def file(self, role: DatasetRole) -> DatasetFileReport | None:
+        return {DatasetRole.TRAINING: self.training, DatasetRole.VALIDATION: self.validation,
+                DatasetRole.EVALUATION: self.evaluation}[role]
 
     @property
     def errors(self) -> int:
@@ -72,7 +77,7 @@ class DatasetReport:
         first = next((f for f in self.findings if f.severity is Severity.ERROR), None)
         if first is None:
             return f"dataset check: {self.verdict.value}"
-        file = self.training if first.dataset is DatasetRole.TRAINING else self.validation
+        file = self.file(first.dataset)
         uri = file.uri if file is not None else first.dataset.value
         where = uri if first.line is None else f"{uri}:{first.line}"
         more = f" (+{self.errors - 1} more errors)" if self.errors > 1 else ""

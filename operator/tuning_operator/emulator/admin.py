@@ -11,6 +11,8 @@ Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like th
                                              "times": 2}
     POST /emulator/faults:ghostNextCreates  {"times": 1}
     POST /emulator/faults:clear             → {} (rates, latency and scripted faults to zero)
+    GET  /emulator/answers                  → the scripted answers of GenerateContent
+    POST /emulator/answers                  [{"model", "answers", "default"}, …] (replaces all)
 
 Admin calls are not counted and never faulted. This module must never touch jobs.
 """
@@ -23,6 +25,7 @@ import grpc
 import orjson
 
 from tuning_operator.emulator.faults import CallLedger, FaultInjector
+from tuning_operator.emulator.prediction import ScriptedAnswers, parse_scripts
 from tuning_operator.emulator.status import ApiError, invalid_argument
 
 Reply = tuple[int, dict[str, Any]]
@@ -38,15 +41,18 @@ class AdminRoutes:
 
     PREFIX = "/emulator/"
 
-    def __init__(self, faults: FaultInjector, ledger: CallLedger) -> None:
+    def __init__(self, faults: FaultInjector, ledger: CallLedger,
+                 answers: ScriptedAnswers | None = None) -> None:
         self._faults = faults
         self._ledger = ledger
+        self._answers = answers
 
-    def handle(self, method: str, path: str, body: bytes) -> Reply:
+    def handle(self, method: str, path: str, body: bytes) -> Reply | tuple[int, list[Any]]:
         route = (method, path.removeprefix(self.PREFIX))
-        document = self._document(body)
         try:
-            return self._route(route, document)
+            if route[1] == "answers" and self._answers is not None:
+                return self._answer_route(route[0], body)
+            return self._route(route, self._document(body))
         except (ValueError, TypeError) as error:
             raise invalid_argument(str(error)) from None
 
@@ -82,6 +88,16 @@ class AdminRoutes:
             self._faults.clear()
             return 200, {}
         raise ApiError(grpc.StatusCode.NOT_FOUND, f"no admin route {route[0]} {route[1]}")
+
+    def _answer_route(self, method: str, body: bytes) -> Reply | tuple[int, list[Any]]:
+        assert self._answers is not None
+        if method == "POST":
+            try:
+                document = orjson.loads(body or b"[]")
+            except orjson.JSONDecodeError as error:
+                raise invalid_argument(f"admin body is not JSON: {error}") from None
+            self._answers.replace(parse_scripts(document))
+        return 200, self._answers.describe()
 
     def _described(self) -> dict[str, Any]:
         return {_camel(key): value for key, value in self._faults.describe().items()}

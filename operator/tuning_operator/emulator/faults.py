@@ -23,6 +23,7 @@ import grpc
 from tuning_operator.emulator.status import ApiError, status_code
 
 METHODS = ("CreateTuningJob", "GetTuningJob", "ListTuningJobs", "CancelTuningJob")
+PREDICTION_METHODS = ("GenerateContent",)  # counted once called, faulted like the others
 RANDOM_FAULT_CODES = (
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -102,8 +103,9 @@ class FaultInjector:
         self, method: str, code: grpc.StatusCode | str, *, times: int = 1, message: str = ""
     ) -> None:
         """The next `times` calls of `method` answer `code` (before doing any work)."""
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+        if method not in METHODS + PREDICTION_METHODS:
+            known = ", ".join(METHODS + PREDICTION_METHODS)
+            raise ValueError(f"unknown method {method!r}; use one of {known}")
         status = code if isinstance(code, grpc.StatusCode) else status_code(code)
         text = message or f"injected fault ({status.name})"
         with self._lock:
@@ -169,7 +171,9 @@ class CallLedger:
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            return {method: self._counts.get(method, 0) for method in METHODS}
+            counts = {method: self._counts.get(method, 0) for method in METHODS}
+            counts.update(self._counts)
+            return counts
 
     def reset(self) -> None:
         with self._lock:

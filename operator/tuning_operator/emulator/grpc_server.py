@@ -15,10 +15,12 @@ import grpc
 from google.cloud import aiplatform_v1
 from google.protobuf import empty_pb2
 
+from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.status import ApiError
 
 SERVICE_NAME = "google.cloud.aiplatform.v1.GenAiTuningService"
+PREDICTION_SERVICE_NAME = "google.cloud.aiplatform.v1.PredictionService"
 
 
 def _unary(
@@ -69,12 +71,30 @@ def service_handler(service: TuningService) -> grpc.GenericRpcHandler:
     )
 
 
-class GrpcFront:
-    """A gRPC server for one TuningService on a loopback port (0: a free one)."""
+def prediction_handler(prediction: PredictionService) -> grpc.GenericRpcHandler:
+    """PredictionService.GenerateContent, the one prediction method the emulator implements."""
+    return grpc.method_handlers_generic_handler(
+        PREDICTION_SERVICE_NAME,
+        {
+            "GenerateContent": _unary(
+                prediction.generate_content,
+                aiplatform_v1.GenerateContentRequest,
+                aiplatform_v1.GenerateContentResponse.serialize,
+            ),
+        },
+    )
 
-    def __init__(self, service: TuningService, *, host: str, port: int, workers: int = 8) -> None:
+
+class GrpcFront:
+    """A gRPC server for one TuningService (and PredictionService) on a loopback port."""
+
+    def __init__(self, service: TuningService, *, host: str, port: int, workers: int = 8,
+                 prediction: PredictionService | None = None) -> None:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
-        self._server.add_generic_rpc_handlers((service_handler(service),))
+        handlers = [service_handler(service)]
+        if prediction is not None:
+            handlers.append(prediction_handler(prediction))
+        self._server.add_generic_rpc_handlers(handlers)
         self.port: int = self._server.add_insecure_port(f"{host}:{port}")
         if self.port == 0:
             raise OSError(f"cannot bind the gRPC port {host}:{port}")

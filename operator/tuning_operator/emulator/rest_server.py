@@ -21,12 +21,14 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
 from tuning_operator.emulator.admin import AdminRoutes
+from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.status import ApiError, invalid_argument
 
 _COLLECTION = re.compile(r"^/v1/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs$")
 _JOB = re.compile(r"^/v1/(?P<name>projects/[^/]+/locations/[^/]+/tuningJobs/[^/:]+)$")
 _CANCEL = re.compile(r"^/v1/(?P<name>projects/[^/]+/locations/[^/]+/tuningJobs/[^/:]+):cancel$")
+_GENERATE = re.compile(r"^/v1/(?P<model>[^:]+):generateContent$")
 
 Reply = tuple[int, dict[str, Any] | bytes]
 
@@ -47,8 +49,9 @@ def _first(query: dict[str, list[str]], *names: str) -> str:
 class _RestApi:
     """Routes one REST request to the service; returns (HTTP status, body)."""
 
-    def __init__(self, service: TuningService) -> None:
+    def __init__(self, service: TuningService, prediction: PredictionService | None) -> None:
         self._service = service
+        self._prediction = prediction
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
         # The GAPIC REST transport asks for `$alt=json;enum-encoding=int`; Vertex then answers
@@ -69,6 +72,8 @@ class _RestApi:
         if method == "GET" and (match := _JOB.match(path)):
             request = aiplatform_v1.GetTuningJobRequest(name=match["name"])
             return 200, self._service.get_tuning_job(request)
+        if method == "POST" and self._prediction and (match := _GENERATE.match(path)):
+            return self._generate(match["model"], body)
         if method == "POST" and (match := _CANCEL.match(path)):
             self._service.cancel_tuning_job(
                 aiplatform_v1.CancelTuningJobRequest(name=match["name"])
@@ -85,6 +90,17 @@ class _RestApi:
             raise invalid_argument(f"Invalid JSON payload received. {error}") from None
         request = aiplatform_v1.CreateTuningJobRequest(parent=parent, tuning_job=job)
         return 200, self._service.create_tuning_job(request)
+
+    def _generate(self, model: str, body: bytes) -> tuple[int, Any]:
+        assert self._prediction is not None
+        try:
+            request = aiplatform_v1.GenerateContentRequest.from_json(
+                body.decode() or "{}", ignore_unknown_fields=True
+            )
+        except (json_format.ParseError, UnicodeDecodeError) as error:
+            raise invalid_argument(f"Invalid JSON payload received. {error}") from None
+        request.model = model
+        return 200, self._prediction.generate_content(request)
 
     def _list(self, parent: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         size_text = _first(query, "pageSize", "page_size") or "0"
@@ -112,7 +128,7 @@ def _handler_class(api: _RestApi, admin: AdminRoutes) -> type[BaseHTTPRequestHan
             query = parse_qs(parts.query)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            payload: dict[str, Any] | bytes
+            payload: dict[str, Any] | list[Any] | bytes
             try:
                 if path.startswith(AdminRoutes.PREFIX):
                     status, payload = admin.handle(self.command, path, body)
@@ -140,10 +156,11 @@ def _handler_class(api: _RestApi, admin: AdminRoutes) -> type[BaseHTTPRequestHan
 
 
 class RestFront:
-    """A threaded HTTP server for one TuningService and its admin routes."""
+    """A threaded HTTP server for one TuningService (and PredictionService) and admin routes."""
 
-    def __init__(self, service: TuningService, *, admin: AdminRoutes, host: str, port: int) -> None:
-        handler = _handler_class(_RestApi(service), admin)
+    def __init__(self, service: TuningService, *, admin: AdminRoutes, host: str, port: int,
+                 prediction: PredictionService | None = None) -> None:
+        handler = _handler_class(_RestApi(service, prediction), admin)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]

@@ -23,6 +23,7 @@ from typing import Any
 from tuning_operator.emulator.admin import AdminRoutes
 from tuning_operator.emulator.faults import CallLedger, FaultInjector, FaultSettings
 from tuning_operator.emulator.grpc_server import GrpcFront
+from tuning_operator.emulator.prediction import PredictionService, ScriptedAnswers, load_scripts
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.store import JobStore, StoreSettings
@@ -44,6 +45,7 @@ class EmulatorSettings:
     latency_ms: float = 0.0
     state_file: Path | None = None
     seed: int | None = None
+    answers_file: Path | None = None  # scripted GenerateContent answers (JSON list)
 
     def __post_init__(self) -> None:
         if self.job_seconds < 0 or self.cancel_seconds < 0:
@@ -85,9 +87,14 @@ class VertexEmulator:
             state_file=s.state_file,
         )
         service = TuningService(self.store, faults=self.faults, ledger=self.ledger)
-        self._grpc = GrpcFront(service, host=s.host, port=s.port)
+        self.answers = ScriptedAnswers(load_scripts(s.answers_file) if s.answers_file else None)
+        prediction = PredictionService(self.store, catalog=catalog or default_catalog(),
+                                       answers=self.answers, faults=self.faults,
+                                       ledger=self.ledger)
+        self._grpc = GrpcFront(service, host=s.host, port=s.port, prediction=prediction)
         self._rest = RestFront(
-            service, admin=AdminRoutes(self.faults, self.ledger), host=s.host, port=s.rest_port
+            service, admin=AdminRoutes(self.faults, self.ledger, self.answers), host=s.host,
+            port=s.rest_port, prediction=prediction,
         )
         self._started = False
 

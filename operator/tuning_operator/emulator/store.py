@@ -179,6 +179,20 @@ class JobStore:
                 page_end = record.seq
         return aiplatform_v1.ListTuningJobsResponse(tuning_jobs=page)
 
+    def served_by(self, endpoint: str) -> aiplatform_v1.TuningJob | None:
+        """The SUCCEEDED job whose tuned model (or one of its checkpoints) `endpoint` serves."""
+        parent, _, endpoint_id = endpoint.rpartition("/endpoints/")
+        with self._lock:
+            now = self._clock()
+            direct = self._index.get(f"{parent}/tuningJobs/{endpoint_id}")
+            candidates = ([self._records[direct]] if direct is not None
+                          else [r for r in self._records if r.parent == parent])
+            for record in candidates:
+                tuned = self._render(record, now).tuned_model
+                if endpoint in (tuned.endpoint, *(c.endpoint for c in tuned.checkpoints)):
+                    return self._render(record, now)
+        return None
+
     def active_count(self, parent: str) -> int:
         """How many jobs under `parent` hold a concurrent-job quota slot now."""
         with self._lock:

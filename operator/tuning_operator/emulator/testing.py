@@ -123,6 +123,15 @@ class EmulatorAdmin:
     def clear_faults(self) -> None:
         self._call("POST", "faults:clear", {})
 
+    def set_answers(self, scripts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the scripted GenerateContent answers: [{model, answers, default}, …]."""
+        data = json.dumps(scripts).encode()
+        url = f"{self.rest_endpoint}/emulator/answers"
+        status, document = http_json("POST", url, data, timeout=self.timeout)
+        if status >= 400:
+            raise RuntimeError(f"admin POST answers: {document}")
+        return list(document)
+
 
 class EmulatorProcess:
     """`tuning-operator emulator` in a child process; use as a context manager."""

@@ -59,6 +59,9 @@ class BaseModel:
     gemini_api_max_input_chars: int | None = None
     gemini_api_max_output_chars: int | None = None
     recommended: RecommendedHyperParameters | None = None
+    # The lowest thinking budget of a model that thinks (None: it does not think). Vertex
+    # advises the lowest budget for tuned models; evaluations send it unless told otherwise.
+    min_thinking_budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             gemini_api_max_input_chars=entry.get("geminiApiMaxInputChars"),
             gemini_api_max_output_chars=entry.get("geminiApiMaxOutputChars"),
             recommended=_recommended_for(name, entry, families),
+            min_thinking_budget=entry.get("minThinkingBudget"),
         )
         for name, entry in raw.items()
     }

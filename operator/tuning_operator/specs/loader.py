@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.diagnostics import SpecError, duplicate_keys, validation_errors
+from tuning_operator.specs.evalsets import resolve_evaluation_dataset
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
 
@@ -36,6 +37,7 @@ class LoadedJob:
     job: TuningJob
     spec_hash: str
     spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
+    evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
 
     @property
     def name(self) -> str:
@@ -161,14 +163,17 @@ def load_jobs_dir(
                     " are unique in the whole jobs directory: rename one of them",
                 )
             )
+        evaluation_dataset, problem = _evaluation_dataset(base, result, errors)
         if result.name is None:
             unnamed += 1
-        elif result.errors or len(twins) > 1 or result.job is None or result.team is None:
+        elif (result.errors or problem or len(twins) > 1 or result.job is None
+              or result.team is None):
             invalid.add(result.name)
         else:
             spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
-                                          spec_hash=spec_hash, spec_labels=spec_labels)
+                                          spec_hash=spec_hash, spec_labels=spec_labels,
+                                          evaluation_dataset=evaluation_dataset)
     return DirectoryLoad(
         root=shown,
         jobs=jobs,
@@ -179,6 +184,18 @@ def load_jobs_dir(
         policy_broken=policy_broken,
         readable=True,
     )
+
+
+def _evaluation_dataset(
+    base: Path, result: FileResult, errors: list[SpecError]
+) -> tuple[str | None, bool]:
+    """The job's evaluation set to read; a problem is added to `errors` (then True)."""
+    if result.job is None:
+        return None, False
+    dataset, problem = resolve_evaluation_dataset(base, result.path, result.job)
+    if problem is not None:
+        errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
+    return dataset, problem is not None
 
 
 def _job_paths(base: Path, unreadable: list[OSError]) -> Iterator[str]:
@@ -413,8 +430,12 @@ def _semantic_problems(
         yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
                f" ({POLICY_FILE})")
     if rules.dataset_prefixes is not None:
+        # A relative evaluation set lives in the reviewed jobs directory: no prefix applies.
+        evaluation = spec.evaluation.dataset if spec.evaluation else ""
         for field_name, uri in (("trainingDataset", spec.training_dataset),
-                                ("validationDataset", spec.validation_dataset)):
+                                ("validationDataset", spec.validation_dataset),
+                                ("evaluation.dataset",
+                                 evaluation if evaluation.startswith("gs://") else None)):
             if uri is not None and not uri.startswith(tuple(rules.dataset_prefixes)):
                 yield (f"`spec.{field_name}`: {uri} is outside the prefixes team {team!r} may"
                        f" use: {', '.join(rules.dataset_prefixes)} ({POLICY_FILE})")

@@ -11,13 +11,17 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints, model_validator
+
+from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
+
+# Re-exported: the other blocks of the job file and the emulator import them from here.
+from tuning_operator.specs.shapes import GCS_JSONL as GCS_JSONL  # noqa: PLC0414
+from tuning_operator.specs.shapes import _Strict as _Strict  # noqa: PLC0414
 
 API_VERSION = "tuning-operator/v1"
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
-GCS_JSONL = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^\s]*[^/\s]\.jsonl$"
 REGION = r"^[a-z]+-[a-z]+[0-9]+$"
 SERVICE_ACCOUNT = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"
 KMS_KEY = r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
@@ -25,14 +29,6 @@ KMS_KEY = r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 GcsJsonlUri = Annotated[str, StringConstraints(pattern=GCS_JSONL)]
 AdapterSize = Literal[1, 2, 4, 8, 16, 32]
-
-
-class _Strict(BaseModel):
-    """Unknown fields are errors (they are usually typos); files use camelCase keys."""
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
 
 
 class Metadata(_Strict):
@@ -82,10 +78,15 @@ class Spec(_Strict):
         default="Conflict",
         description="Conflict: a changed spec stops and is reported. Replace: cancel + create.",
     )
+    evaluation: EvaluationSpec | None = Field(
+        default=None, description="Judge the tuned model on an evaluation set, with a gate.")
+    smoke_test: SmokeTest | None = Field(
+        default=None, description="The prompt of the endpoint check when there is no evaluation.")
 
 
 # Fields that steer the operator but are not sent to Vertex: changing them is no conflict.
-OPERATOR_ONLY = frozenset({"priority", "cancel", "on_delete", "on_spec_change"})
+OPERATOR_ONLY = frozenset({"priority", "cancel", "on_delete", "on_spec_change", "evaluation",
+                           "smoke_test"})
 
 # The spec hash names what was sent to Vertex; its label carries the first 16 hex digits.
 # v2 (current): "v2\n" + canonical JSON of the sent fields, absent (None) fields left out, so

@@ -31,16 +31,21 @@ def vertex_client(region: str) -> Any:
     )
 
 
-def emulator_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
-    """A factory that hands every region the same client of the emulator at `endpoint`."""
+def emulator_factory(
+    endpoint: str,
+    *,
+    transport: Transport = "grpc",
+    client_class: Any = aiplatform_v1.GenAiTuningServiceClient,
+    grpc_transport_class: Any = GenAiTuningServiceGrpcTransport,
+) -> ClientFactory:
+    """A factory that hands every region the same client of the emulator at `endpoint`
+    (a GenAiTuningServiceClient unless another GAPIC client and its gRPC transport are given)."""
     host = endpoint.removeprefix("http://").rstrip("/")
     if transport == "grpc":
         channel = grpc.insecure_channel(host)
-        client = aiplatform_v1.GenAiTuningServiceClient(
-            transport=GenAiTuningServiceGrpcTransport(channel=channel)
-        )
+        client = client_class(transport=grpc_transport_class(channel=channel))
     else:
-        client = aiplatform_v1.GenAiTuningServiceClient(
+        client = client_class(
             transport="rest",
             credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": f"http://{host}"},

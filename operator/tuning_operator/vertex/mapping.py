@@ -15,6 +15,7 @@ from datetime import datetime
 from google.cloud import aiplatform_v1
 
 from tuning_operator.errors import PermanentError
+from tuning_operator.judging.asking import Checkpoint
 from tuning_operator.planning.model import TERMINAL_STATES, ObservedJob
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.model import HyperParameters, TuningJob
@@ -131,3 +132,11 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         tuned_endpoint=(message.tuned_model.endpoint or None) if has_model else None,
         error=error,
     )
+
+
+def checkpoints_of(message: aiplatform_v1.TuningJob) -> tuple[Checkpoint, ...]:
+    """The tuned model's exported checkpoints (empty when only the final model was exported)."""
+    if "tuned_model" not in message:
+        return ()
+    return tuple(Checkpoint(checkpoint_id=c.checkpoint_id, epoch=int(c.epoch), step=int(c.step),
+                            endpoint=c.endpoint) for c in message.tuned_model.checkpoints)

@@ -1,0 +1,76 @@
+"""Whom an evaluation asks, and how: the checkpoint's endpoint, the base model, the config.
+
+Pure decisions from the job file, the catalog and what Vertex reported: no call is made here.
+- `resolve_checkpoint`: `best` | `last` | an id → the endpoint to ask and the checkpoint id.
+  Without per-checkpoint endpoints (Vertex exported only the final model) the tuned model's
+  endpoint is the only one; `best` falls back to it when no best checkpoint is known yet.
+- `effective_generation_config`: the job's config, with the model's lowest thinking budget when
+  the job names none (Vertex's advice for tuned models); models that do not think get none.
+- `publisher_model`: the resource name of a base model in a project and region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tuning_operator.specs.catalog import BaseModel
+from tuning_operator.specs.evaluation import GenerationConfig
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """One exported checkpoint of a tuned model (Vertex `tuned_model.checkpoints[]`)."""
+
+    checkpoint_id: str
+    epoch: int
+    step: int
+    endpoint: str
+
+
+class CheckpointUnavailable(ValueError):
+    """The job file names a checkpoint that the tuned model does not have."""
+
+
+def resolve_checkpoint(
+    choice: str,
+    *,
+    tuned_endpoint: str,
+    checkpoints: Sequence[Checkpoint] = (),
+    best: str | None = None,
+) -> tuple[str, str | None]:
+    """(endpoint to ask, checkpoint id or None when the tuned model's own endpoint is asked)."""
+    with_endpoint = [c for c in checkpoints if c.endpoint]
+    if choice == "last":
+        if not with_endpoint:
+            return tuned_endpoint, None
+        last = max(with_endpoint, key=lambda c: (c.step, c.epoch))
+        return last.endpoint, last.checkpoint_id
+    wanted = best if choice == "best" else choice
+    if wanted is None:
+        return tuned_endpoint, None
+    for checkpoint in with_endpoint:
+        if checkpoint.checkpoint_id == wanted:
+            return checkpoint.endpoint, checkpoint.checkpoint_id
+    if choice == "best":  # the best one was not exported with an endpoint: ask the final model
+        return tuned_endpoint, None
+    known = ", ".join(c.checkpoint_id for c in with_endpoint) or "none (only the final model)"
+    raise CheckpointUnavailable(
+        f"checkpoint {choice!r} has no endpoint; checkpoints with endpoints: {known}"
+        " (set exportLastCheckpointOnly false to export per-epoch checkpoints)")
+
+
+def effective_generation_config(
+    config: GenerationConfig, model: BaseModel | None
+) -> GenerationConfig:
+    """`config` with the model's lowest thinking budget when it names none."""
+    if config.thinking_budget is not None or model is None:
+        return config
+    if model.min_thinking_budget is None:
+        return config
+    return config.model_copy(update={"thinking_budget": model.min_thinking_budget})
+
+
+def publisher_model(project: str, region: str, base_model: str) -> str:
+    """`projects/P/locations/L/publishers/google/models/M`: how a base model is asked."""
+    return f"projects/{project}/locations/{region}/publishers/google/models/{base_model}"

@@ -1,0 +1,217 @@
+"""Judging a succeeded job: the endpoint smoke test and the evaluation against the base model.
+
+The executors of the `SmokeTest` and `Evaluate` actions call these; they connect the prediction
+adapter (which asks), the answers journal (which remembers what was paid for) and the pure
+scoring (which judges). `run_evaluation` asks every example of the tuned model and, with
+`baseline`, of the base model, with bounded concurrency and a few attempts per answer; every
+answer is journaled (fsync) before it counts, so a run killed at any point resumes without
+asking a journaled example again. At most `len(examples) × (1 + baseline) × attempts`
+generateContent calls per run, fewer when answers are journaled; `max_calls` caps a run (the
+verdict is then `pending` and the next run goes on). Nothing here decides *when* to evaluate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import orjson
+import structlog
+
+from tuning_operator.datasets.evalset import EvaluationExample, EvaluationSet
+from tuning_operator.errors import NotFound, OperatorError, TemporaryError
+from tuning_operator.judging.scoring import apply_gate, score
+from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig
+from tuning_operator.state.answers import AnswerJournal
+
+MAX_FAILURE_SHARE = 0.1  # more unanswered examples than this: the verdict is `error`
+MAX_LISTED_FAILURES = 10
+DEFAULT_SMOKE_PROMPT = "Reply with OK."
+_log = structlog.get_logger("tuning_operator.evaluation")
+
+
+class Predict(Protocol):
+    """`VertexPrediction.generate`: the answer of `model` to `contents`, one attempt."""
+
+    def __call__(self, model: str, contents: Sequence[Mapping[str, Any]],
+                 generation_config: GenerationConfig, *,
+                 system_instruction: Mapping[str, Any] | None = None) -> str: ...
+
+
+def run_smoke_test(
+    *,
+    endpoint: str,
+    predict: Predict,
+    generation_config: GenerationConfig,
+    examples: EvaluationSet | None = None,
+    prompt: str | None = None,
+) -> dict[str, Any]:
+    """One generateContent to `endpoint`: the first example, else `prompt`.
+
+    `{"endpoint": "healthy"}` or `{"endpoint": "unhealthy", "error": "..."}`; retrying later
+    (with backoff) is the caller's decision.
+    """
+    if examples is not None and examples.examples:
+        first = examples.examples[0]
+        contents, system = first.contents, first.system_instruction
+    else:
+        contents = ({"role": "user", "parts": [{"text": prompt or DEFAULT_SMOKE_PROMPT}]},)
+        system = None
+    try:
+        predict(endpoint, contents, generation_config, system_instruction=system)
+    except OperatorError as error:
+        return {"endpoint": "unhealthy", "error": str(error)}
+    return {"endpoint": "healthy"}
+
+
+def answers_digest(examples: EvaluationSet, generation_config: GenerationConfig) -> str:
+    """What makes a journaled answer reusable: the set's version and the generation config."""
+    document = {"dataset": examples.uri, "version": examples.version,
+                "generationConfig": generation_config.model_dump(mode="json", by_alias=True)}
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+class _Asking:
+    """The shared state of one run's workers: answers, failures, the call count, the halt."""
+
+    def __init__(self, *, predict: Predict, journal: AnswerJournal, digest: str,
+                 config: GenerationConfig, attempts: int, max_calls: int | None,
+                 stop: threading.Event | None, sleep: Callable[[float], None],
+                 backoff: float) -> None:
+        self.predict, self.journal, self.digest, self.config = predict, journal, digest, config
+        self.attempts, self.max_calls, self.stop = attempts, max_calls, stop
+        self.sleep, self.backoff = sleep, backoff
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.answers: dict[tuple[str, int], str] = {}
+        self.failures: dict[int, str] = {}
+        self.unasked = 0
+        self.abort: str | None = None  # the model itself is unreachable: stop asking
+
+    def _may_call(self) -> bool:
+        with self.lock:
+            if self.abort is not None or (self.stop is not None and self.stop.is_set()):
+                return False
+            if self.max_calls is not None and self.calls >= self.max_calls:
+                return False
+            self.calls += 1
+            return True
+
+    def ask(self, model: str, example: EvaluationExample) -> None:
+        error = ""
+        for attempt in range(self.attempts):
+            if not self._may_call():
+                with self.lock:
+                    self.unasked += 1
+                return
+            try:
+                answer = self.predict(model, example.contents, self.config,
+                                      system_instruction=example.system_instruction)
+            except TemporaryError as exc:
+                error = str(exc)
+                if attempt + 1 < self.attempts:
+                    self.sleep(min(exc.retry_after, self.backoff * 2**attempt))
+                continue
+            except NotFound as exc:
+                with self.lock:
+                    self.abort = self.abort or str(exc)
+                return
+            except OperatorError as exc:
+                error = str(exc)
+                break
+            self.journal.append(digest=self.digest, model=model, example=example.index,
+                                answer=answer)
+            with self.lock:
+                self.answers[(model, example.index)] = answer
+            return
+        with self.lock:
+            self.failures.setdefault(example.index, error)
+
+
+def run_evaluation(
+    *,
+    job_name: str,
+    spec: EvaluationSpec,
+    examples: EvaluationSet,
+    tuned_model: str,
+    base_model: str | None,
+    predict: Predict,
+    journal: AnswerJournal,
+    generation_config: GenerationConfig | None = None,
+    checkpoint: str | None = None,
+    concurrency: int = 4,
+    attempts: int = 3,
+    max_calls: int | None = None,
+    stop: threading.Event | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    backoff: float = 1.0,
+) -> dict[str, Any]:
+    """Ask, journal, score and gate; the `evaluation` status block (camelCase).
+
+    `{verdict: passed|failed|error|pending, examples, metrics: {NAME: {tuned, baseline, gain}},
+    checkpoint, failures: [{example, error}], reason}`.
+    """
+    config = generation_config or spec.generation_config
+    chosen = examples.examples[: spec.max_examples]
+    models = [tuned_model] + ([base_model] if spec.baseline and base_model else [])
+    digest = answers_digest(examples, config)
+    asking = _Asking(predict=predict, journal=journal, digest=digest, config=config,
+                     attempts=max(1, attempts), max_calls=max_calls, stop=stop, sleep=sleep,
+                     backoff=backoff)
+    asking.answers.update(journal.load(digest))
+    todo = [(m, e) for e in chosen for m in models if (m, e.index) not in asking.answers]
+    _log.info("evaluation.start", job=job_name, examples=len(chosen), models=len(models),
+              journaled=len(chosen) * len(models) - len(todo), to_ask=len(todo))
+    if todo:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                                thread_name_prefix=f"evaluate-{job_name}") as pool:
+            for future in [pool.submit(asking.ask, m, e) for m, e in todo]:
+                future.result()
+    result = _verdict(spec, chosen, models, asking, checkpoint)
+    _log.info("evaluation.done", job=job_name, verdict=result["verdict"], calls=asking.calls,
+              reason=result["reason"])
+    return result
+
+
+def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], models: list[str],
+             asking: _Asking, checkpoint: str | None) -> dict[str, Any]:
+    failures = [{"example": i, "error": e} for i, e in sorted(asking.failures.items())]
+    result: dict[str, Any] = {"verdict": "error", "examples": 0, "metrics": {},
+                              "checkpoint": checkpoint, "failures": failures[:MAX_LISTED_FAILURES],
+                              "reason": ""}
+    if asking.abort is not None:
+        result["reason"] = f"the model cannot be asked: {asking.abort}"
+        return result
+    if not chosen:
+        result["reason"] = "the evaluation set has no examples"
+        return result
+    answered = [e for e in chosen if all((m, e.index) in asking.answers for m in models)]
+    missing = len(chosen) - len(answered) - len(asking.failures)
+    if asking.unasked or missing > 0:
+        result["verdict"] = "pending"
+        result["reason"] = (f"{len(answered)} of {len(chosen)} examples answered; the rest are"
+                            " asked on the next run (journaled answers are kept)")
+        return result
+    if len(asking.failures) > MAX_FAILURE_SHARE * len(chosen) or not answered:
+        first = failures[0]
+        result["reason"] = (f"{len(asking.failures)} of {len(chosen)} examples could not be"
+                            f" answered (first: example {first['example']}: {first['error']})")
+        return result
+    references = [e.reference for e in answered]
+    tuned = [asking.answers[(models[0], e.index)] for e in answered]
+    baseline = [asking.answers[(models[1], e.index)] for e in answered] if len(models) > 1 else None
+    metrics = score(spec.metrics, references, tuned, baseline)
+    passed, reasons = apply_gate(spec.require, metrics)
+    skipped = (f" ({len(asking.failures)} unanswered examples left out)"
+               if asking.failures else "")
+    result.update(
+        verdict="passed" if passed else "failed",
+        examples=len(answered),
+        metrics={name: value.to_dict() for name, value in metrics.items()},
+        reason=("; ".join(reasons) if reasons else "no bar in `require`: metrics only") + skipped,
+    )
+    return result

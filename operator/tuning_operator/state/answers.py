@@ -1,0 +1,96 @@
+"""The answers journal of one job's evaluation: every paid-for answer, so none is paid twice.
+
+An evaluation asks hundreds of questions; a crash half-way must not ask them again. Each answer
+is one line appended (one `write` on an O_APPEND descriptor, then fsync) to
+`STATE/evaluations/<job>/answers.jsonl`, keyed by (model, example index, digest), where the
+digest names what makes an answer reusable (the evaluation set's version and the generation
+config). A crash can only tear the last line, which is then ignored. Answers of another digest
+are ignored too, so a changed set or config is asked again. `purge` forgets the job once its
+verdict is published. This module never asks a model and never scores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import orjson
+
+DIRECTORY = "evaluations"
+FILE = "answers.jsonl"
+
+AnswerKey = tuple[str, int]  # (model resource name, example index)
+
+
+class AnswerJournal:
+    """Append-only, fsync'd answers of one job; thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+
+    @classmethod
+    def for_job(cls, state_dir: str | os.PathLike[str], job: str) -> AnswerJournal:
+        """The journal of `job` under the operator's state directory."""
+        if not job or "/" in job or job.startswith("."):
+            raise ValueError(f"not a job name: {job!r}")
+        return cls(Path(state_dir) / DIRECTORY / job / FILE)
+
+    def load(self, digest: str) -> dict[AnswerKey, str]:
+        """The answers recorded for `digest`; a torn or foreign line is skipped."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        answers: dict[AnswerKey, str] = {}
+        for line in raw.splitlines():
+            try:
+                entry = orjson.loads(line)
+                if entry["digest"] != digest:
+                    continue
+                answers[(str(entry["model"]), int(entry["example"]))] = str(entry["answer"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue  # the last line torn by a crash: that answer is asked again
+        return answers
+
+    def append(self, *, digest: str, model: str, example: int, answer: str) -> None:
+        """Record one answer durably (fsync) before it counts as received."""
+        line = orjson.dumps({"digest": digest, "model": model, "example": example,
+                             "answer": answer}) + b"\n"
+        with self._lock:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                if not _ends_a_line(self.path):  # a torn line must not swallow the next one
+                    line = b"\n" + line
+            os.write(self._fd, line)
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def purge(self) -> None:
+        """Forget the job's answers (its verdict is told and published)."""
+        self.close()
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+    def __enter__(self) -> AnswerJournal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _ends_a_line(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return True
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"

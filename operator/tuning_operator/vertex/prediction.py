@@ -1,0 +1,150 @@
+"""`VertexPrediction`: one generateContent to a tuned endpoint or a publisher model, as text.
+
+The evaluation and the smoke test ask models questions through this adapter only. A model is
+addressed by its resource name: a tuned model's endpoint
+(`projects/P/locations/L/endpoints/E`) or a base model
+(`projects/P/locations/L/publishers/google/models/M`); the region of the name picks the
+regional endpoint. Each call spends a token of the adapter's own RequestBudget (prediction
+quota is not the tuning CRUD quota) and is tried once: a failure leaves as an error of
+`tuning_operator.errors` and the caller decides whether to ask again (a retry costs an answer).
+This class never scores and never stores.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from google.cloud import aiplatform_v1
+from google.cloud.aiplatform_v1.services.prediction_service.transports.grpc import (
+    PredictionServiceGrpcTransport,
+)
+
+from tuning_operator.errors import PermanentError
+from tuning_operator.specs.evaluation import GenerationConfig
+from tuning_operator.vertex.budget import RequestBudget
+from tuning_operator.vertex.clients import (
+    ClientFactory,
+    RegionalClients,
+    Transport,
+    emulator_factory,
+)
+from tuning_operator.vertex.failures import translate
+
+_LOCATION = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/")
+# Base models on the global endpoint (and tuned 3.x models on multi-regions) answer there.
+_GLOBAL_HOSTS = {"global": "aiplatform.googleapis.com"}
+
+
+def location_of(model: str) -> str:
+    """The location segment of a model or endpoint resource name."""
+    match = _LOCATION.match(model)
+    if match is None:
+        raise PermanentError(f"{model!r} is not a projects/P/locations/L/… resource name")
+    return match["location"]
+
+
+def vertex_prediction_client(location: str) -> Any:
+    """A PredictionServiceClient for real Vertex at `location` (application default creds)."""
+    host = _GLOBAL_HOSTS.get(location, f"{location}-aiplatform.googleapis.com")
+    return aiplatform_v1.PredictionServiceClient(client_options={"api_endpoint": host})
+
+
+def emulator_prediction_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
+    """A factory that hands every location the same client of the emulator at `endpoint`."""
+    return emulator_factory(endpoint, transport=transport,
+                            client_class=aiplatform_v1.PredictionServiceClient,
+                            grpc_transport_class=PredictionServiceGrpcTransport)
+
+
+def generation_config_message(config: GenerationConfig) -> aiplatform_v1.GenerationConfig:
+    """The aiplatform_v1 form; a thinking budget is sent only when there is one."""
+    message = aiplatform_v1.GenerationConfig(temperature=config.temperature)
+    if config.top_p is not None:
+        message.top_p = config.top_p
+    if config.top_k is not None:
+        message.top_k = float(config.top_k)
+    if config.max_output_tokens is not None:
+        message.max_output_tokens = config.max_output_tokens
+    if config.thinking_budget is not None:
+        message.thinking_config = aiplatform_v1.GenerationConfig.ThinkingConfig(
+            thinking_budget=config.thinking_budget
+        )
+    return message
+
+
+def answer_text(response: aiplatform_v1.GenerateContentResponse, *, model: str) -> str:
+    """The first candidate's text, thoughts left out; PermanentError when nothing answered."""
+    if not response.candidates:
+        blocked = response.prompt_feedback.block_reason
+        why = f"prompt blocked ({blocked.name})" if blocked else "no candidate"
+        raise PermanentError(f"{model}: no answer: {why}")
+    parts = response.candidates[0].content.parts
+    return "".join(part.text for part in parts if not part.thought)
+
+
+class VertexPrediction:
+    """generateContent through aiplatform_v1.PredictionServiceClient, paced by a budget."""
+
+    def __init__(self, *, clients: RegionalClients, budget: RequestBudget,
+                 timeout: float = 120.0) -> None:
+        self._clients = clients
+        self._budget = budget
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self.calls = 0  # generateContent requests sent (for cost reports and tests)
+
+    @classmethod
+    def for_vertex(cls, *, budget: RequestBudget, **options: Any) -> VertexPrediction:
+        """Real Vertex: application default credentials, regional endpoints."""
+        return cls(clients=RegionalClients(vertex_prediction_client), budget=budget, **options)
+
+    @classmethod
+    def for_emulator(cls, endpoint: str, *, budget: RequestBudget, transport: Transport = "grpc",
+                     **options: Any) -> VertexPrediction:
+        """The emulator at HOST:PORT (gRPC) or http://HOST:PORT (REST)."""
+        clients = RegionalClients(emulator_prediction_factory(endpoint, transport=transport))
+        return cls(clients=clients, budget=budget, **options)
+
+    def generate(
+        self,
+        model: str,
+        contents: Sequence[Mapping[str, Any]],
+        generation_config: GenerationConfig,
+        *,
+        system_instruction: Mapping[str, Any] | None = None,
+    ) -> str:
+        """The model's answer to `contents` (turns in the dataset's JSON form), one attempt."""
+        location = location_of(model)
+        request = aiplatform_v1.GenerateContentRequest(
+            model=model,
+            contents=[aiplatform_v1.Content.from_json(orjson.dumps(turn).decode(),
+                                                      ignore_unknown_fields=True)
+                      for turn in contents],
+            generation_config=generation_config_message(generation_config),
+        )
+        if system_instruction is not None:
+            request.system_instruction = aiplatform_v1.Content.from_json(
+                orjson.dumps(system_instruction).decode(), ignore_unknown_fields=True)
+        client = self._clients.for_region(location)
+        self._budget.spend(location)
+        with self._lock:
+            self.calls += 1
+        try:
+            response = client.generate_content(request=request, retry=None,
+                                               timeout=self._timeout)
+        except Exception as error:
+            raise translate(error, action=f"generateContent {model}") from error
+        return answer_text(response, model=model)
+
+    def close(self) -> None:
+        self._clients.close()
+
+    def __enter__(self) -> VertexPrediction:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,52 @@
+"""The answers journal: durable lines, keyed by digest, a torn last line costs one answer only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuning_operator.state.answers import AnswerJournal
+
+
+def test_answers_round_trip_by_digest(tmp_path: Path) -> None:
+    """Answers come back for their digest only, keyed by (model, example)."""
+    journal = AnswerJournal.for_job(tmp_path, "job-a")
+    journal.append(digest="d1", model="m", example=0, answer="zero")
+    journal.append(digest="d1", model="b", example=0, answer="ZERO")
+    journal.append(digest="d2", model="m", example=1, answer="other set")
+    journal.close()
+    assert journal.path == tmp_path / "evaluations" / "job-a" / "answers.jsonl"
+    assert AnswerJournal.for_job(tmp_path, "job-a").load("d1") == {("m", 0): "zero",
+                                                                    ("b", 0): "ZERO"}
+    assert AnswerJournal.for_job(tmp_path, "job-a").load("d3") == {}
+
+
+def test_torn_last_line_is_skipped_and_does_not_swallow_the_next(tmp_path: Path) -> None:
+    """A line torn by a crash is ignored, and the next append starts on a line of its own."""
+    journal = AnswerJournal.for_job(tmp_path, "job-b")
+    journal.append(digest="d", model="m", example=0, answer="kept")
+    journal.close()
+    with journal.path.open("ab") as handle:
+        handle.write(b'{"digest": "d", "model": "m", "exa')
+    resumed = AnswerJournal.for_job(tmp_path, "job-b")
+    assert resumed.load("d") == {("m", 0): "kept"}
+    resumed.append(digest="d", model="m", example=1, answer="after the tear")
+    resumed.close()
+    assert resumed.load("d") == {("m", 0): "kept", ("m", 1): "after the tear"}
+
+
+def test_purge_forgets_the_job(tmp_path: Path) -> None:
+    """purge removes the job's journal directory."""
+    journal = AnswerJournal.for_job(tmp_path, "job-c")
+    journal.append(digest="d", model="m", example=0, answer="x")
+    journal.purge()
+    assert not journal.path.parent.exists()
+    assert journal.load("d") == {}
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", ".hidden"])
+def test_job_names_that_would_leave_the_directory_are_refused(tmp_path: Path, name: str) -> None:
+    """A journal path is always one directory per job under evaluations/."""
+    with pytest.raises(ValueError):
+        AnswerJournal.for_job(tmp_path, name)
