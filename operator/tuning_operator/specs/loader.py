@@ -264,6 +264,9 @@ def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | File
         return _failed(base, rel, None, f"YAML syntax error: {problem}; fix the syntax",
                        line=mark.line + 1 if mark else None,
                        column=mark.column + 1 if mark else None)
+    except yaml.reader.ReaderError as exc:
+        return _failed(base, rel, None, f"a control character (#x{exc.character:04x}) that YAML"
+                       " does not allow; remove it", line=text[: exc.position].count("\n") + 1)
     except yaml.YAMLError as exc:
         return _failed(base, rel, None, f"YAML error: {exc}")
     finally:

@@ -96,7 +96,7 @@ def walk_jobs_dir(top: str) -> JobTree:
             elif found == "file":
                 files.append(rel)
             elif found == "skipped":
-                skipped.append(rel)
+                skipped.append(shown(rel))
     return JobTree(tuple(sorted(files)), tuple(problems), tuple(sorted(skipped)))
 
 
