@@ -198,10 +198,10 @@ def _require_regular(st: os.stat_result) -> None:
         return
     kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
     if stat.S_ISLNK(st.st_mode):
-        raise FileRefused("is a symlink; symlinks are not followed: replace the link by a copy"
-                          " of the file it points to (a job file must be a regular file)")
-    raise FileRefused(f"not a regular file: {kind}; a job file must be a regular file: remove"
-                      " it or replace it by one")
+        raise FileRefused("is a symlink; links below the jobs directory are not followed:"
+                          " replace the link by a copy of the file it points to")
+    raise FileRefused(f"not a regular file: {kind}; only regular files are read: remove it or"
+                      " replace it by a regular file")
 
 
 def _too_big(size: str, limit: int) -> str:

@@ -140,7 +140,7 @@ CASES = [
     Case("team-dir-linked-to-another-team", _team_linked_to_team, "alpha",
          "is a symlink to a directory (beta)"),
     Case("symlink-loop-between-job-files", _loop_between_files, "alpha/a.yaml",
-         "is a symlink; symlinks are not followed"),
+         "is a symlink; links below the jobs directory are not followed"),
     Case("symlink-to-file-outside", _link_to_outside_file, "alpha/x.yaml", "is a symlink"),
     Case("symlink-to-skipped-file-inside", _link_to_inside_file, "alpha/x.yaml",
          "is a symlink"),
