@@ -28,10 +28,12 @@ from tuning_operator.specs.walk import (
     StatKey,
     lstat_key,
     read_regular,
+    shown,
     walk_jobs_dir,
 )
 
 MAX_FILE_BYTES = 1024 * 1024
+_MAX_NAME = 63  # a Vertex label value; the job name is one
 
 
 @dataclass(frozen=True)
@@ -279,9 +281,17 @@ def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | File
 
 
 def _name_of(data: Mapping[str, Any]) -> str | None:
+    """The job name a broken file claims, if it could name a Vertex job at all.
+
+    A name with a control character or longer than a label value names no Vertex job; it is
+    dropped here so that it never becomes a status record, an event subject or a log line (the
+    file then counts as unnamed, which holds removals).
+    """
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    return name if isinstance(name, str) and name else None
+    if not isinstance(name, str) or not name or len(name) > _MAX_NAME or shown(name) != name:
+        return None
+    return name
 
 
 def _cached_policy(
