@@ -97,7 +97,8 @@ def walk_jobs_dir(top: str) -> JobTree:
                 files.append(rel)
             elif found == "skipped":
                 skipped.append(shown(rel))
-    return JobTree(tuple(sorted(files)), tuple(problems), tuple(sorted(skipped)))
+    return JobTree(tuple(sorted(files)), tuple(sorted(problems, key=lambda p: p.path)),
+                   tuple(sorted(skipped)))
 
 
 def _classify(rel: str, entry: os.DirEntry[str]) -> str | WalkProblem | None:
@@ -132,7 +133,10 @@ def _is_dir(path: str) -> bool:
 def _link_problem(rel: str, path: str, links_to_dir: bool) -> WalkProblem | None:
     """A symlink without a job file's name: harmless to a file, a problem where a dir was."""
     if links_to_dir:
-        target = os.readlink(path)
+        try:
+            target = os.readlink(path)
+        except OSError:  # changed since it was listed; the next pass sees what it is now
+            target = "?"
         return WalkProblem(shown(rel), f"is a symlink to a directory ({shown(target)}); links"
                            " are not followed, so its jobs are kept as they are and no removed"
                            " job is cancelled: replace the link by the directory itself")

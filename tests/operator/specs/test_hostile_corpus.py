@@ -405,3 +405,17 @@ def test_validate_fails_naming_a_linked_team_and_lists_skipped_dirs(
     assert f"{jobs / 'alpha'}: is a symlink to a directory" in err
     assert f"note: {jobs / '_drafts'}/ not read" in err
     assert "1 valid job(s), 1 error(s)" in out
+
+
+def test_directory_swapped_for_a_link_after_the_walk_is_not_read_through(tmp_path: Path) -> None:
+    """The reader opens each directory without following links: a swap after the walk fails."""
+    from tuning_operator.specs.walk import read_regular
+
+    _write("elsewhere/x.yaml", job("outside"))(tmp_path)
+    (tmp_path / "jobs").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "jobs" / "alpha")
+
+    with pytest.raises(OSError):
+        read_regular(str(tmp_path / "jobs"), "alpha/x.yaml", limit=MAX_FILE_BYTES)
+    _, raw = read_regular(str(tmp_path), "elsewhere/x.yaml", limit=MAX_FILE_BYTES)
+    assert b"name: outside" in raw
