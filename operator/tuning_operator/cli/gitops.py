@@ -97,6 +97,9 @@ def run_validate(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
     else:
         sys.stderr.write(errors_text(load.errors))
+        for skipped in load.skipped:
+            print(f"note: {Path(load.root) / skipped}/ not read: directories whose names start"
+                  " with '.' or '_' are skipped", file=sys.stderr)
         for name, entry in datasets.items():
             print(f"{name}: {entry['summary']}")
         print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s) in {args.jobs_dir}")

@@ -65,16 +65,16 @@ class _RestApi:
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], body: bytes
     ) -> tuple[int, Any]:
-        if method == "POST" and (match := _COLLECTION.match(path)):
+        if method == "POST" and (match := _COLLECTION.fullmatch(path)):
             return self._create(match["parent"], body)
-        if method == "GET" and (match := _COLLECTION.match(path)):
+        if method == "GET" and (match := _COLLECTION.fullmatch(path)):
             return self._list(match["parent"], query)
-        if method == "GET" and (match := _JOB.match(path)):
+        if method == "GET" and (match := _JOB.fullmatch(path)):
             request = aiplatform_v1.GetTuningJobRequest(name=match["name"])
             return 200, self._service.get_tuning_job(request)
-        if method == "POST" and self._prediction and (match := _GENERATE.match(path)):
+        if method == "POST" and self._prediction and (match := _GENERATE.fullmatch(path)):
             return self._generate(match["model"], body)
-        if method == "POST" and (match := _CANCEL.match(path)):
+        if method == "POST" and (match := _CANCEL.fullmatch(path)):
             self._service.cancel_tuning_job(
                 aiplatform_v1.CancelTuningJobRequest(name=match["name"])
             )

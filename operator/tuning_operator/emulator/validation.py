@@ -52,7 +52,7 @@ class Location:
 
 def parse_parent(parent: str) -> Location:
     """`projects/{p}/locations/{l}` → Location, else INVALID_ARGUMENT."""
-    match = _PARENT.match(parent)
+    match = _PARENT.fullmatch(parent)
     if match is None:
         raise invalid_argument(
             f"Invalid parent {parent!r}: expected projects/{{project}}/locations/{{location}}."
@@ -62,7 +62,7 @@ def parse_parent(parent: str) -> Location:
 
 def parse_job_name(name: str) -> Location:
     """`projects/{p}/locations/{l}/tuningJobs/{numeric id}` → Location, else INVALID_ARGUMENT."""
-    match = _NAME.match(name)
+    match = _NAME.fullmatch(name)
     if match is None or not match.group("id").isdigit():
         raise invalid_argument(
             f"Invalid resource name {name!r}: expected"
@@ -72,7 +72,7 @@ def parse_job_name(name: str) -> Location:
 
 
 def _location(project: str, region: str) -> Location:
-    if not _REGION.match(region):
+    if not _REGION.fullmatch(region):
         raise invalid_argument(f"Location {region!r} is not a Vertex AI region (e.g. us-central1).")
     return Location(project=project, region=region)
 
@@ -120,7 +120,7 @@ def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog) -> None:
 def _check_uri(field: str, uri: str, *, required: bool) -> None:
     if not uri and not required:
         return
-    if not _GCS_JSONL.match(uri):
+    if not _GCS_JSONL.fullmatch(uri):
         raise invalid_argument(
             f"{field} {uri!r} must be a Cloud Storage URI of a JSONL file"
             " (gs://bucket/path/file.jsonl)."

@@ -49,13 +49,13 @@ _TRANSIENT = retries.if_exception_type(
 
 
 def parse_topic(path: str) -> str:
-    if not TOPIC_PATH.match(path):
+    if not TOPIC_PATH.fullmatch(path):
         raise ConfigError(f"{path!r} is not a topic; write projects/PROJECT/topics/TOPIC")
     return path
 
 
 def parse_subscription(path: str) -> str:
-    if not SUBSCRIPTION_PATH.match(path):
+    if not SUBSCRIPTION_PATH.fullmatch(path):
         raise ConfigError(
             f"{path!r} is not a subscription; write projects/PROJECT/subscriptions/NAME"
         )

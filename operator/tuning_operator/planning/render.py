@@ -1,7 +1,10 @@
 """Plans and validation results as text, JSON and a pull-request comment (Markdown).
 
 The Markdown form is read by reviewers in a PR: changes first, a summary line they can scan,
-and never longer than a PR comment may be, however many jobs the directory holds.
+and never longer than a PR comment may be, however many jobs the directory holds. Everything a
+file author controls (names, paths, reasons that quote a file) is escaped for a Markdown table
+cell: no HTML (`<!--` would hide the rest of the comment), no code spans, no links, no
+mentions, no line breaks.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Sequence
 
 from tuning_operator.planning.planner import Action, ActionKind, Plan
 from tuning_operator.specs import DirectoryLoad, SpecError
+from tuning_operator.specs.walk import shown
 
 MARKDOWN_LIMIT = 60_000
 _SYMBOL = {
@@ -66,8 +70,17 @@ def _action_dict(a: Action) -> dict[str, object]:
     }
 
 
-def _cell(text: str | None) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ")
+_MARKDOWN = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "`": "\\`", "\\": "\\\\",
+    "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]", "~": "\\~",
+    "@": "@\u200b",  # a zero-width space: `@team` in a file never pings anyone
+})
+
+
+def _cell(text: str | None, limit: int | None = None) -> str:
+    """`text` as inert Markdown for one table cell (cut to `limit` characters first)."""
+    flat = " ".join((text or "").splitlines())[:limit]
+    return shown(flat).translate(_MARKDOWN)
 
 
 def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
@@ -85,9 +98,9 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     rows: list[str] = []
     for index, a in enumerate(plan.actions):
         row = (f"| {_SYMBOL[a.kind]} | {a.kind.value} | {_cell(a.job or a.file)} |"
-               f" {_cell(a.team)} | {_cell(a.region)} | {_cell(a.reason)[:300]} |")
+               f" {_cell(a.team)} | {_cell(a.region)} | {_cell(a.reason, 300)} |")
         if with_dataset:
-            row += f" {_cell(a.dataset)[:300]} |"
+            row += f" {_cell(a.dataset, 300)} |"
         if size + len(row) + 1 + footer_room > limit:
             rest = len(plan.actions) - index
             rows.append("")
@@ -104,9 +117,11 @@ def errors_text(errors: Sequence[SpecError]) -> str:
 
 
 def validation_document(load: DirectoryLoad) -> dict[str, object]:
-    """`validate --format json`: the valid job names and every error with its place."""
+    """`validate --format json`: the valid job names, every error with its place, and the
+    directories not read because of their names."""
     return {
         "valid": sorted(load.jobs),
+        "skipped": list(load.skipped),
         "errors": [
             {"file": e.file, "line": e.line, "column": e.column, "job": e.job,
              "message": e.message}

@@ -79,6 +79,10 @@ _HINTS = {
     "serviceAccount": "use a service account email, NAME@PROJECT.iam.gserviceaccount.com",
     "encryptionKey": "use projects/P/locations/L/keyRings/R/cryptoKeys/K",
     "datasetPrefixes": "use gs:// prefixes, e.g. gs://my-datasets/support/",
+    "tunedModelDisplayName": "at most 128 characters, no control characters (newlines, tabs,"
+    " escapes)",
+    "description": "at most 2048 characters, no control characters other than newlines and"
+    " tabs",
 }
 
 

@@ -17,8 +17,10 @@ TEAM = "tuning-operator-team"
 RESERVED_PREFIX = "tuning-operator-"
 MAX_LABELS = 64
 
-_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# Always re.fullmatch: with re.match, `$` also matches before a trailing newline.
+_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_NOT_VALUE = re.compile(r"[^a-z0-9_-]+")
 
 
 def is_reserved(key: str) -> bool:
@@ -38,12 +40,12 @@ def label_problems(labels: Mapping[str, str]) -> list[str]:
             problems.append(
                 f"label key {key!r} is reserved for the operator's ownership labels; rename it"
             )
-        elif not _KEY.match(key):
+        elif not _KEY.fullmatch(key):
             problems.append(
                 f"label key {key!r} breaks Vertex label rules: start with a lowercase letter,"
                 " then lowercase letters, digits, '_' or '-', at most 63 characters"
             )
-        if not isinstance(value, str) or not _VALUE.match(value):
+        if not isinstance(value, str) or not _VALUE.fullmatch(value):
             problems.append(
                 f"label value {value!r} (key {key!r}) breaks Vertex label rules: lowercase"
                 " letters, digits, '_' or '-', at most 63 characters (quote numbers)"
@@ -57,4 +59,24 @@ def ownership_labels(*, job: str, spec_hash: str, team: str) -> dict[str, str]:
 
 
 def is_valid_label_value(value: str) -> bool:
-    return bool(_VALUE.match(value))
+    return bool(_VALUE.fullmatch(value))
+
+
+def is_team_name(name: str) -> bool:
+    """A team is a directory name that is also a label value (it is copied to the team label)."""
+    return bool(name) and is_valid_label_value(name)
+
+
+def team_name_suggestion(name: str) -> str:
+    """The nearest valid team name, to put in a message: `Assistants` → `assistants`."""
+    suggestion = _NOT_VALUE.sub("-", name.strip().lower()).strip("-")[:63]
+    return suggestion or "my-team"
+
+
+def team_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a team (a directory, or a key of the policy); None when it can."""
+    if is_team_name(name):
+        return None
+    return (f"{name!r} is not a valid Vertex label value, so it cannot name a team (lowercase"
+            " letters, digits, '_' or '-', at most 63 characters, nothing else): use"
+            f" {team_name_suggestion(name)!r}")

@@ -2,13 +2,13 @@
 
 A problem in one file never hides another file, and never looks like a deleted job: a file that
 fails to load still reports the job name when it can be read, so the reconciler keeps that job
-as it is. Files are re-parsed only when their stat changes (the cache is passed in).
+as it is. Files are re-parsed only when their stat changes (the cache is passed in). The walk
+(walk.py) decides what is read at all: only regular files, no symlink below the root.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +23,18 @@ from tuning_operator.specs.diagnostics import SpecError, duplicate_keys, validat
 from tuning_operator.specs.evalsets import resolve_evaluation_dataset
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
+from tuning_operator.specs.walk import (
+    FileRefused,
+    JobTree,
+    StatKey,
+    lstat_key,
+    read_regular,
+    shown,
+    walk_jobs_dir,
+)
 
 MAX_FILE_BYTES = 1024 * 1024
-JOB_SUFFIXES = (".yaml", ".yml")
+_MAX_NAME = 63  # a Vertex label value; the job name is one
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,6 @@ class FileResult:
     errors: tuple[SpecError, ...]
 
 
-StatKey = tuple[int, int, int]
 _Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values it answers to
 
 
@@ -83,10 +91,14 @@ class DirectoryLoad:
     jobs: Mapping[str, LoadedJob]
     errors: tuple[SpecError, ...]
     invalid_names: frozenset[str]  # names read from files that failed to load
-    unnamed_failures: int  # files that failed before a name could be read
+    # Files that failed before a name could be read, and entries that may hide job files (a
+    # symlinked, unreadable or oddly named directory, a link that cannot be followed): any of
+    # them holds every removal.
+    unnamed_failures: int
     policy: Policy | None
     policy_broken: bool
     readable: bool  # False: missing or unreadable directory; nothing may be deleted
+    skipped: tuple[str, ...] = ()  # directories not read ('.' or '_' names), for `validate`
 
     @property
     def file_count(self) -> int:
@@ -104,11 +116,8 @@ def load_jobs_dir(
     cache = cache if cache is not None else LoadCache()
     base = Path(root)
     shown = str(base)
-    unreadable: list[OSError] = []
     try:
-        paths = sorted(_job_paths(base, unreadable))
-        if unreadable and unreadable[0].filename == os.fspath(base):
-            raise unreadable[0]
+        tree: JobTree = walk_jobs_dir(shown)
     except OSError as exc:
         error = SpecError(
             file=shown,
@@ -119,11 +128,8 @@ def load_jobs_dir(
 
     policy_key, policy, policy_broken, policy_errors = _cached_policy(base, cache)
     errors: list[SpecError] = list(policy_errors)
-    errors.extend(
-        SpecError(file=str(exc.filename), message=f"cannot read this directory ({exc.strerror});"
-                  " its jobs are kept as they are until it can be read: fix its permissions")
-        for exc in unreadable
-    )
+    errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
+    paths = tree.files
     checked: list[FileResult] = []
     hashes: dict[str, _Digest | None] = {}
     for rel in paths:
@@ -179,10 +185,11 @@ def load_jobs_dir(
         jobs=jobs,
         errors=tuple(errors),
         invalid_names=frozenset(invalid),
-        unnamed_failures=unnamed + len(unreadable),
+        unnamed_failures=unnamed + len(tree.problems),
         policy=policy,
         policy_broken=policy_broken,
         readable=True,
+        skipped=tree.skipped,
     )
 
 
@@ -198,49 +205,26 @@ def _evaluation_dataset(
     return dataset, problem is not None
 
 
-def _job_paths(base: Path, unreadable: list[OSError]) -> Iterator[str]:
-    """Relative paths of job files; dot files, `_` files and editors' temp files are skipped.
-
-    A subdirectory that cannot be read lands in `unreadable`: its jobs must not look deleted.
-    """
-    if not base.is_dir():
-        raise NotADirectoryError(20, "not a directory", str(base))
-    top = os.fspath(base)
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=False,
-                                                onerror=unreadable.append):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
-        prefix = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        prefix = "" if prefix == "." else prefix + "/"
-        for filename in filenames:
-            if filename.startswith((".", "_", "#")) or not filename.endswith(JOB_SUFFIXES):
-                continue
-            yield prefix + filename
-
-
-def _stat_key(path: Path) -> StatKey:
-    st = path.stat()
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
 def _cached_result(base: Path, rel: str, cache: LoadCache) -> tuple[StatKey | None, FileResult]:
-    """The parsed file and its stat key (None: not cacheable, e.g. unreadable)."""
+    """The parsed file and its stat key (None: not cacheable, e.g. unreadable or refused)."""
     full = os.path.join(base, rel)
     try:
-        st = os.lstat(full)
-        if stat.S_ISLNK(st.st_mode):
-            if not Path(full).resolve().is_relative_to(base.resolve()):
-                return None, _failed(base, rel, None, "symlink points outside the jobs"
-                                     " directory; copy the file into the directory instead of"
-                                     " linking to it")
-            st = os.stat(full)
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        key = lstat_key(full)
+    except FileRefused as exc:
+        return None, _failed(base, rel, None, str(exc))
     except OSError as exc:
         return None, _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
     hit = cache.files.get(rel)
     if hit is not None and hit[0] == key:
         return key, hit[1]
     cache.parses += 1
-    result = _parse_file(base, rel, key[1])
+    try:
+        key, raw = read_regular(str(base), rel, limit=MAX_FILE_BYTES)
+    except FileRefused as exc:
+        return None, _failed(base, rel, None, str(exc))
+    except OSError as exc:
+        return None, _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
+    result = _parse_file(base, rel, raw)
     cache.files[rel] = (key, result)
     return key, result
 
@@ -256,14 +240,7 @@ def _team_of(rel: str) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _parse_file(base: Path, rel: str, size: int) -> FileResult:
-    if size > MAX_FILE_BYTES:
-        return _failed(base, rel, None, f"file is {size:,} bytes; a job file may be at most"
-                       f" {MAX_FILE_BYTES:,} bytes (1 MiB): one job per file, no embedded data")
-    try:
-        raw = (base / rel).read_bytes()
-    except OSError as exc:
-        return _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
+def _parse_file(base: Path, rel: str, raw: bytes) -> FileResult:
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -329,6 +306,9 @@ def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | File
         return _failed(base, rel, None, f"YAML syntax error: {problem}; fix the syntax",
                        line=mark.line + 1 if mark else None,
                        column=mark.column + 1 if mark else None)
+    except yaml.reader.ReaderError as exc:
+        return _failed(base, rel, None, f"a control character (#x{exc.character:04x}) that YAML"
+                       " does not allow; remove it", line=text[: exc.position].count("\n") + 1)
     except yaml.YAMLError as exc:
         return _failed(base, rel, None, f"YAML error: {exc}")
     finally:
@@ -341,9 +321,17 @@ def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | File
 
 
 def _name_of(data: Mapping[str, Any]) -> str | None:
+    """The job name a broken file claims, if it could name a Vertex job at all.
+
+    A name with a control character or longer than a label value names no Vertex job; it is
+    dropped here so that it never becomes a status record, an event subject or a log line (the
+    file then counts as unnamed, which holds removals).
+    """
     metadata = data.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    return name if isinstance(name, str) and name else None
+    if not isinstance(name, str) or not name or len(name) > _MAX_NAME or shown(name) != name:
+        return None
+    return name
 
 
 def _cached_policy(
@@ -351,24 +339,34 @@ def _cached_policy(
 ) -> tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]]:
     """The policy file (parsed again only when its stat changes): key, policy, broken, errors."""
     try:
-        key: StatKey | None = _stat_key(base / POLICY_FILE)
+        key: StatKey | None = lstat_key(str(base / POLICY_FILE))
     except FileNotFoundError:
         key = None
-    except OSError as exc:  # unreadable: broken, and not cached, so a fix is seen at once
-        error = SpecError(file=str(base / POLICY_FILE),
-                          message=f"cannot read the policy file ({exc.strerror or exc})")
-        return None, None, True, (error,)
+    except (OSError, FileRefused) as exc:  # broken, and not cached, so a fix is seen at once
+        return None, None, True, (_policy_unreadable(base, exc),)
     if cache.policy is not None and cache.policy[0] == key:
         return cache.policy
     errors: list[SpecError] = []
-    policy, broken = _load_policy(base, errors) if key is not None else (None, False)
+    if key is None:
+        policy, broken = None, False
+    else:
+        try:
+            key, raw = read_regular(str(base), POLICY_FILE, limit=MAX_FILE_BYTES)
+        except (OSError, FileRefused) as exc:
+            return None, None, True, (_policy_unreadable(base, exc),)
+        policy, broken = _load_policy(base, raw.decode("utf-8", errors="replace"), errors)
     cache.policy = (key, policy, broken, tuple(errors))
     return cache.policy
 
 
-def _load_policy(base: Path, errors: list[SpecError]) -> tuple[Policy | None, bool]:
-    path = base / POLICY_FILE
-    result = _parse_yaml(base, POLICY_FILE, path.read_text(encoding="utf-8", errors="replace"))
+def _policy_unreadable(base: Path, exc: OSError | FileRefused) -> SpecError:
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    return SpecError(file=str(base / POLICY_FILE), message=f"cannot read the policy file"
+                     f" ({reason}); no job is created until it can be read")
+
+
+def _load_policy(base: Path, text: str, errors: list[SpecError]) -> tuple[Policy | None, bool]:
+    result = _parse_yaml(base, POLICY_FILE, text)
     if isinstance(result, FileResult):
         errors.extend(result.errors)
         return None, True
@@ -385,10 +383,12 @@ def _check_semantics(
 ) -> FileResult:
     """Checks that need the catalog, the team layout or the policy."""
     job = result.job
-    if job is None:
-        return result
+    team_problem = _team_problem(base, result.team)
+    problems = [team_problem] if team_problem else []
+    if job is not None:
+        problems.extend(_semantic_problems(job, result.team, catalog,
+                                           None if team_problem else policy))
     shown = str(base / result.path)
-    problems = list(_semantic_problems(job, result.team, catalog, policy))
     if not problems:
         return result
     extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
@@ -402,9 +402,6 @@ def _semantic_problems(
     if team is None:
         yield ("a job file must sit in a team directory (jobs/<team>/<file>.yaml): the first"
                " directory level names the team; move the file")
-    elif not label_rules.is_valid_label_value(team):
-        yield (f"team directory {team!r} is not a valid Vertex label value (lowercase letters,"
-               " digits, '_' or '-', ≤ 63 characters); rename the directory")
     for problem in label_rules.label_problems(job.metadata.labels):
         yield f"`metadata.labels`: {problem}"
     model = catalog.get(spec.base_model)
@@ -436,6 +433,15 @@ def _semantic_problems(
                                 ("validationDataset", spec.validation_dataset),
                                 ("evaluation.dataset",
                                  evaluation if evaluation.startswith("gs://") else None)):
-            if uri is not None and not uri.startswith(tuple(rules.dataset_prefixes)):
+            if uri is not None and not rules.admits_dataset(uri):
                 yield (f"`spec.{field_name}`: {uri} is outside the prefixes team {team!r} may"
                        f" use: {', '.join(rules.dataset_prefixes)} ({POLICY_FILE})")
+
+
+def _team_problem(base: Path, team: str | None) -> str | None:
+    """Every file of a directory that cannot be a team is an error: it is never a new team."""
+    problem = label_rules.team_name_problem(team) if team is not None else None
+    if team is None or problem is None:
+        return None
+    return (f"team directory {str(base / team)!r} is not a team: {problem}; rename the"
+            " directory (its jobs are kept as they are until then)")

@@ -11,9 +11,10 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
+from tuning_operator.specs.gcs import gcs_segments
 
 # Re-exported: the other blocks of the job file and the emulator import them from here.
 from tuning_operator.specs.shapes import GCS_JSONL as GCS_JSONL  # noqa: PLC0414
@@ -25,9 +26,21 @@ DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
 REGION = r"^[a-z]+-[a-z]+[0-9]+$"
 SERVICE_ACCOUNT = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceaccount\.com$"
 KMS_KEY = r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
+# Pydantic runs these patterns with Rust's regex, where `$` matches only at the very end (no
+# trailing newline slips through, tests/operator/specs/test_hostile_corpus.py pins it); Python
+# code that reuses one must call re.fullmatch.
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"  # newlines and tabs allowed
 
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
-GcsJsonlUri = Annotated[str, StringConstraints(pattern=GCS_JSONL)]
+
+
+def _safe_segments(uri: str) -> str:
+    gcs_segments(uri)  # raises (a ValueError) on '..', '.', empty or percent-encoded segments
+    return uri
+
+
+GcsJsonlUri = Annotated[str, StringConstraints(pattern=GCS_JSONL), AfterValidator(_safe_segments)]
 AdapterSize = Literal[1, 2, 4, 8, 16, 32]
 
 
@@ -65,8 +78,9 @@ class Spec(_Strict):
     training_dataset: GcsJsonlUri
     validation_dataset: GcsJsonlUri | None = None
     hyper_parameters: HyperParameters | None = None
-    tuned_model_display_name: Annotated[str, StringConstraints(max_length=128)] | None = None
-    description: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    tuned_model_display_name: Annotated[
+        str, StringConstraints(max_length=128, pattern=NO_CONTROL)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2048, pattern=TEXT)] | None = None
     service_account: Annotated[str, StringConstraints(pattern=SERVICE_ACCOUNT)] | None = None
     encryption_key: Annotated[str, StringConstraints(pattern=KMS_KEY)] | None = None
     priority: int = Field(default=0, description="Admission order when quota is full.")

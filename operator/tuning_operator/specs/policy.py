@@ -2,34 +2,57 @@
 
 A platform team uses it to say which datasets, base models and how much of the concurrency
 quota each team may use. It restricts; it never grants: a team the policy does not name is
-unrestricted, and a broken policy file holds every new create until it is fixed.
+unrestricted, and a broken policy file holds every new create until it is fixed. Because an
+unnamed team is unrestricted, a key that names no possible team (`Assistants` for the
+directory `assistants/`) is an error, never a rule that silently applies to nobody.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, field_validator
 
+from tuning_operator.specs.gcs import gcs_segments, within
+from tuning_operator.specs.labels import team_name_problem
 from tuning_operator.specs.model import _Strict
 
 POLICY_FILE = "_policy.yaml"
 
 
+def _safe_prefix(prefix: str) -> str:
+    gcs_segments(prefix, prefix=True)  # raises (a ValueError) when unsafe
+    return prefix
+
+
 class TeamPolicy(_Strict):
-    dataset_prefixes: list[Annotated[str, Field(pattern=r"^gs://[a-z0-9][^\s]*$")]] | None = (
-        Field(default=None, description="Allowed gs:// prefixes for training/validation data.")
-    )
+    dataset_prefixes: list[Annotated[str, AfterValidator(_safe_prefix)]] | None = Field(
+        default=None, description="Allowed gs:// prefixes for training/validation data, matched"
+        " by whole path segments (a trailing '/' makes no difference).")
     base_models: list[str] | None = Field(default=None, description="Allowed base models.")
     max_concurrent_jobs: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="At most this many of the team's jobs active at once."
     )
+
+    def admits_dataset(self, uri: str) -> bool:
+        """True when no prefix is set, or `uri` lies under one of them segment by segment."""
+        if self.dataset_prefixes is None:
+            return True
+        return any(within(uri, prefix) for prefix in self.dataset_prefixes)
 
 
 class Policy(_Strict):
     api_version: Literal["tuning-operator/v1"]
     kind: Literal["Policy"]
     teams: dict[str, TeamPolicy] = Field(default_factory=dict)
+
+    @field_validator("teams")
+    @classmethod
+    def _team_names(cls, teams: dict[str, TeamPolicy]) -> dict[str, TeamPolicy]:
+        problems = [p for p in map(team_name_problem, teams) if p]
+        if problems:
+            raise ValueError("; ".join(problems) + " (a key names a team directory exactly)")
+        return teams
 
     def for_team(self, team: str) -> TeamPolicy | None:
         return self.teams.get(team)

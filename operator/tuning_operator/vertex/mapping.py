@@ -55,7 +55,7 @@ def managed_or_active_filter() -> str:
 
 def region_of(name: str) -> str:
     """The region of a tuning job's resource name; PermanentError when malformed."""
-    match = _JOB_NAME.match(name)
+    match = _JOB_NAME.fullmatch(name)
     if match is None:
         raise PermanentError(
             f"{name!r} is not a tuning job name"

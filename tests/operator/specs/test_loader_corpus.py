@@ -169,7 +169,8 @@ def test_duplicate_name_names_both_files(tmp_path: Path) -> None:
 
 
 def test_symlink_leaving_the_directory_is_an_error(tmp_path: Path) -> None:
-    """A link to a file outside the jobs directory is refused; a valid file beside it loads."""
+    """A link to a file outside the jobs directory is refused unread; a valid file beside it
+    loads."""
     outside = tmp_path / "outside.yaml"
     outside.write_text(GOOD.format(name="sneaky"))
     jobs = tmp_path / "jobs"
@@ -180,7 +181,9 @@ def test_symlink_leaving_the_directory_is_an_error(tmp_path: Path) -> None:
     load = load_jobs_dir(jobs)
 
     assert list(load.jobs) == ["good-job"]
-    assert any("symlink points outside" in e.message for e in load.errors)
+    refused = "is a symlink; links below the jobs directory are not followed"
+    assert any(refused in e.message for e in load.errors)
+    assert load.unnamed_failures == 1
 
 
 def test_broken_file_keeps_its_job_name(tmp_path: Path) -> None:
@@ -241,20 +244,21 @@ def test_unreadable_team_directory_is_an_error_not_a_deletion(
 ) -> None:
     """A team directory the walk cannot read is reported and holds removals (root ignores
     permission bits, so the walk's error is injected)."""
-    import tuning_operator.specs.loader as loader
+    import tuning_operator.specs.walk as walk
 
     (tmp_path / "team").mkdir()
     (tmp_path / "team" / "ok.yaml").write_text(GOOD.format(name="good-job"))
-    real_walk = os.walk
+    (tmp_path / "locked").mkdir()
+    real_scandir = os.scandir
 
-    def walk(top: str, **kwargs: object):  # type: ignore[no-untyped-def]
-        onerror = kwargs["onerror"]
-        assert callable(onerror)
-        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
-        yield from real_walk(top, followlinks=False)
+    def scandir(path: str) -> object:
+        if path == str(tmp_path / "locked"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
 
-    monkeypatch.setattr(loader.os, "walk", walk)
+    monkeypatch.setattr(walk.os, "scandir", scandir)
     load = load_jobs_dir(tmp_path)
     assert list(load.jobs) == ["good-job"]
     assert load.unnamed_failures == 1
     assert "cannot read this directory (Permission denied)" in load.errors[0].message
+    assert load.errors[0].file == str(tmp_path / "locked")
