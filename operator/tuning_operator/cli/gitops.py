@@ -87,9 +87,11 @@ def run_validate(args: argparse.Namespace) -> int:
         print(json.dumps(document, indent=2))
     else:
         sys.stderr.write(errors_text(load.errors))
+        sys.stderr.write("".join(f"{w.file}: warning: {w.message}\n" for w in load.warnings))
         for name, entry in datasets.items():
             print(f"{name}: {entry['summary']}")
-        print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s) in {args.jobs_dir}")
+        print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s),"
+              f" {len(load.warnings)} warning(s) in {args.jobs_dir}")
     return 1 if load.errors or not load.readable else 0
 
 

@@ -101,12 +101,10 @@ def errors_text(errors: Sequence[SpecError]) -> str:
 
 
 def validation_document(load: DirectoryLoad) -> dict[str, object]:
-    """`validate --format json`: the valid job names and every error with its place."""
-    return {
-        "valid": sorted(load.jobs),
-        "errors": [
-            {"file": e.file, "line": e.line, "column": e.column, "job": e.job,
-             "message": e.message}
-            for e in load.errors
-        ],
-    }
+    """`validate --format json`: the valid job names, every error and warning with its place."""
+    def entries(problems: Sequence[SpecError]) -> list[dict[str, object]]:
+        return [{"file": e.file, "line": e.line, "column": e.column, "job": e.job,
+                 "message": e.message} for e in problems]
+
+    return {"valid": sorted(load.jobs), "errors": entries(load.errors),
+            "warnings": entries(load.warnings)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,11 @@ from pydantic import ValidationError
 
 from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog, default_catalog
+from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError, duplicate_keys, validation_errors
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
+from tuning_operator.specs.rules import model_problems
 
 MAX_FILE_BYTES = 1024 * 1024
 JOB_SUFFIXES = (".yaml", ".yml")
@@ -36,6 +38,9 @@ class LoadedJob:
     job: TuningJob
     spec_hash: str
     spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
+    # The base model the job tunes in the end: spec.baseModel, or the one its
+    # `preTunedModel.job` chain starts from; None when not known offline (a tunedModel).
+    base_model: str | None = None
 
     @property
     def name(self) -> str:
@@ -85,6 +90,9 @@ class DirectoryLoad:
     policy: Policy | None
     policy_broken: bool
     readable: bool  # False: missing or unreadable directory; nothing may be deleted
+    warnings: tuple[SpecError, ...] = ()  # e.g. a retired base model; they fail nothing
+    # job → the job whose tuned model it continues (`spec.preTunedModel.job`), valid jobs only
+    depends_on: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def file_count(self) -> int:
@@ -169,6 +177,7 @@ def load_jobs_dir(
             spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
                                           spec_hash=spec_hash, spec_labels=spec_labels)
+    warnings = _check_across_files(base, jobs, invalid, errors, catalog)
     return DirectoryLoad(
         root=shown,
         jobs=jobs,
@@ -178,7 +187,33 @@ def load_jobs_dir(
         policy=policy,
         policy_broken=policy_broken,
         readable=True,
+        warnings=warnings[0],
+        depends_on=warnings[1],
     )
+
+
+def _check_across_files(
+    base: Path, jobs: dict[str, LoadedJob], invalid: set[str], errors: list[SpecError],
+    catalog: Catalog,
+) -> tuple[tuple[SpecError, ...], Mapping[str, str]]:
+    """Dependencies between jobs and the base model each tunes: moves failing jobs to
+    `invalid` (their errors to `errors`); returns the warnings and the dependency edges."""
+    check = check_dependencies(
+        {name: loaded.job.spec for name, loaded in jobs.items()},
+        files={name: str(base / loaded.path) for name, loaded in jobs.items()},
+        broken=frozenset(invalid), catalog=catalog)
+    for name, messages in sorted(check.errors.items()):
+        errors.extend(SpecError(file=str(base / jobs[name].path), message=m, job=name)
+                      for m in messages)
+        invalid.add(name)
+        del jobs[name]
+    for name, loaded in jobs.items():
+        jobs[name] = replace(loaded, base_model=check.base_models.get(name))
+    warnings = tuple(SpecError(file=str(base / jobs[name].path), message=m, job=name)
+                     for name, messages in sorted(check.warnings.items()) if name in jobs
+                     for m in messages)
+    depends_on = {n: p for n, p in check.depends_on.items() if n in jobs}
+    return warnings, depends_on
 
 
 def _job_paths(base: Path, unreadable: list[OSError]) -> Iterator[str]:
@@ -367,26 +402,20 @@ def _semantic_problems(
                " digits, '_' or '-', ≤ 63 characters); rename the directory")
     for problem in label_rules.label_problems(job.metadata.labels):
         yield f"`metadata.labels`: {problem}"
-    model = catalog.get(spec.base_model)
-    if model is None:
+    model = catalog.get(spec.base_model) if spec.base_model is not None else None
+    if spec.base_model is not None and model is None:
         yield (f"`spec.baseModel`: unknown base model {spec.base_model!r}; use one of:"
-               f" {catalog.known()}")
-    elif spec.hyper_parameters and spec.hyper_parameters.adapter_size is not None:
-        size = spec.hyper_parameters.adapter_size
-        if not model.adapter_sizes:
-            yield (f"`spec.hyperParameters.adapterSize`: {model.name} takes no adapter size;"
-                   " remove it")
-        elif size not in model.adapter_sizes:
-            allowed = ", ".join(str(s) for s in model.adapter_sizes)
-            yield (f"`spec.hyperParameters.adapterSize`: {size} is not allowed for {model.name};"
-                   f" use one of {allowed} (default {model.default_adapter_size})")
+               f" {catalog.current()}")
+    elif model is not None:  # a preTunedModel's base model is checked across files
+        yield from model_problems(spec, model)
     if spec.validation_dataset is not None and spec.validation_dataset == spec.training_dataset:
         yield ("`spec.validationDataset` is the training dataset itself; a validation set must"
                " be separate (leakage inflates scores)")
     rules = policy.for_team(team) if policy and team else None
     if rules is None:
         return
-    if rules.base_models is not None and spec.base_model not in rules.base_models:
+    if (rules.base_models is not None and spec.base_model is not None
+            and spec.base_model not in rules.base_models):
         yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
                f" ({POLICY_FILE})")
     if rules.dataset_prefixes is not None:
