@@ -39,6 +39,7 @@ class EmulatorSettings:
     job_seconds: float = 60.0
     cancel_seconds: float = 1.0
     max_active: int | None = None
+    quota_scope: str = "global"  # "global": one count per project across regions; "region"
     fault_rate: float = 0.0
     ghost_create_rate: float = 0.0
     latency_ms: float = 0.0
@@ -77,7 +78,8 @@ class VertexEmulator:
         self.ledger = CallLedger()
         self.store = JobStore(
             StoreSettings(
-                job_seconds=s.job_seconds, cancel_seconds=s.cancel_seconds, max_active=s.max_active
+                job_seconds=s.job_seconds, cancel_seconds=s.cancel_seconds,
+                max_active=s.max_active, quota_scope=s.quota_scope,
             ),
             catalog=catalog or default_catalog(),
             clock=clock,
@@ -87,7 +89,8 @@ class VertexEmulator:
         service = TuningService(self.store, faults=self.faults, ledger=self.ledger)
         self._grpc = GrpcFront(service, host=s.host, port=s.port)
         self._rest = RestFront(
-            service, admin=AdminRoutes(self.faults, self.ledger), host=s.host, port=s.rest_port
+            service, admin=AdminRoutes(self.faults, self.ledger, active=self.store.active_summary),
+            host=s.host, port=s.rest_port,
         )
         self._started = False
 
