@@ -9,7 +9,7 @@ satisfy it. Pure: the loader hands in the parsed specs and gets problems back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tuning_operator.specs.catalog import Catalog
@@ -23,8 +23,8 @@ class DependencyCheck:
 
     errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     warnings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # The base model each job tunes in the end (its own, or its chain's); None: not known
-    # offline (a `tunedModel` resource, or a chain through a broken file).
+    # The base model each job with a `preTunedModel` tunes in the end (its chain's); None: not
+    # known offline (a `tunedModel` resource, or a chain through a broken file or a cycle).
     base_models: Mapping[str, str | None] = field(default_factory=dict)
     # job → the job whose tuned model it continues (`preTunedModel.job`).
     depends_on: Mapping[str, str] = field(default_factory=dict)
@@ -33,14 +33,14 @@ class DependencyCheck:
 def check_dependencies(
     specs: Mapping[str, Spec],
     *,
-    files: Mapping[str, str],
+    file_of: Callable[[str], str],
     broken: frozenset[str] = frozenset(),
     catalog: Catalog,
 ) -> DependencyCheck:
     """Check every valid job's dependency and model rules.
 
-    `specs`: the valid jobs by name; `files`: their files (as shown in messages); `broken`:
-    names of jobs whose files failed to load (a dependency on one is not "unknown").
+    `specs`: the valid jobs by name; `file_of`: a valid job's file (as shown in messages);
+    `broken`: names of jobs whose files failed to load (a dependency on one is not "unknown").
     """
     errors: dict[str, list[str]] = {}
     warnings: dict[str, list[str]] = {}
@@ -48,7 +48,7 @@ def check_dependencies(
                   if spec.pre_tuned_model is not None and spec.pre_tuned_model.job is not None}
 
     def shown(name: str) -> str:
-        return f"{name} ({files[name]})" if name in files else name
+        return f"{name} ({file_of(name)})" if name in specs else name
 
     for name, parent in sorted(depends_on.items()):
         if parent not in specs and parent not in broken:
@@ -62,8 +62,14 @@ def check_dependencies(
                 f"`spec.preTunedModel.job`: dependency cycle {path}; a job cannot continue"
                 " from itself, directly or through other jobs: break the cycle")
 
-    base_models = {name: _root_base_model(name, specs, depends_on) for name in specs}
+    base_models: dict[str, str | None] = {}
     for name, spec in specs.items():
+        ptm = spec.pre_tuned_model
+        if ptm is None:  # the common case, kept cheap: only the retired warning
+            own = catalog.get(spec.base_model) if spec.base_model is not None else None
+            if own is not None and own.retired:
+                warnings.setdefault(name, []).append(_retired(own.name, "", catalog))
+            continue
         upstream = depends_on.get(name)
         if upstream is not None and upstream in specs and name not in errors:
             theirs = specs[upstream].region
@@ -71,33 +77,33 @@ def check_dependencies(
                 errors.setdefault(name, []).append(
                     f"`spec.region`: {spec.region}, but {shown(upstream)} tunes in {theirs} and a"
                     f" tuned model stays in its region: set `spec.region: {theirs}`")
-        ptm = spec.pre_tuned_model
-        if ptm is not None and ptm.tuned_model is not None and spec.region is not None:
+        if ptm.tuned_model is not None and spec.region is not None:
             home = tuned_model_region(ptm.tuned_model)
             if home is not None and home != spec.region:
                 errors.setdefault(name, []).append(
                     f"`spec.region`: {spec.region}, but `spec.preTunedModel.tunedModel` is in"
                     f" {home} and a tuned model stays in its region: set `spec.region:"
                     f" {home}`")
-        base = base_models[name]
+        base = base_models[name] = _root_base_model(name, specs, depends_on)
         model = catalog.get(base) if base is not None else None
         if model is None:
             continue
-        if ptm is not None:  # a job with its own baseModel had these checked per file
-            errors.setdefault(name, []).extend(
-                model_problems(spec, model, field="preTunedModel"))
+        errors.setdefault(name, []).extend(model_problems(spec, model, field="preTunedModel"))
         if model.retired:
-            via = "" if ptm is None else " (the base model of its `preTunedModel` chain)"
-            warnings.setdefault(name, []).append(
-                f"`spec.baseModel`: {model.name}{via} is retired: Vertex no longer lists it for"
-                " new tuning jobs. An existing Vertex job on it is still observed; for a new"
-                f" job, use one of {catalog.current()}")
+            warnings.setdefault(name, []).append(_retired(
+                model.name, " (the base model of its `preTunedModel` chain)", catalog))
     return DependencyCheck(
         errors={n: tuple(m) for n, m in errors.items() if m},
         warnings={n: tuple(m) for n, m in warnings.items()},
         base_models=base_models,
         depends_on=depends_on,
     )
+
+
+def _retired(model: str, via: str, catalog: Catalog) -> str:
+    return (f"`spec.baseModel`: {model}{via} is retired: Vertex no longer lists it for new tuning"
+            " jobs. An existing Vertex job on it is still observed; for a new job, use one of"
+            f" {catalog.current()}")
 
 
 def _root_base_model(name: str, specs: Mapping[str, Spec],

@@ -176,7 +176,8 @@ def load_jobs_dir(
         else:
             spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
-                                          spec_hash=spec_hash, spec_labels=spec_labels)
+                                          spec_hash=spec_hash, spec_labels=spec_labels,
+                                          base_model=result.job.spec.base_model)
     warnings = _check_across_files(base, jobs, invalid, errors, catalog)
     return DirectoryLoad(
         root=shown,
@@ -200,15 +201,15 @@ def _check_across_files(
     `invalid` (their errors to `errors`); returns the warnings and the dependency edges."""
     check = check_dependencies(
         {name: loaded.job.spec for name, loaded in jobs.items()},
-        files={name: str(base / loaded.path) for name, loaded in jobs.items()},
+        file_of=lambda name: str(base / jobs[name].path),
         broken=frozenset(invalid), catalog=catalog)
     for name, messages in sorted(check.errors.items()):
         errors.extend(SpecError(file=str(base / jobs[name].path), message=m, job=name)
                       for m in messages)
         invalid.add(name)
         del jobs[name]
-    for name, loaded in jobs.items():
-        jobs[name] = replace(loaded, base_model=check.base_models.get(name))
+    for name in check.depends_on.keys() & jobs.keys():  # the others name their base model
+        jobs[name] = replace(jobs[name], base_model=check.base_models.get(name))
     warnings = tuple(SpecError(file=str(base / jobs[name].path), message=m, job=name)
                      for name, messages in sorted(check.warnings.items()) if name in jobs
                      for m in messages)
