@@ -178,7 +178,7 @@ def load_jobs_dir(
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
                                           spec_hash=spec_hash, spec_labels=spec_labels,
                                           base_model=result.job.spec.base_model)
-    warnings = _check_across_files(base, jobs, invalid, errors, catalog)
+    warnings, depends_on = _check_across_files(base, jobs, invalid, errors, catalog)
     return DirectoryLoad(
         root=shown,
         jobs=jobs,
@@ -188,8 +188,8 @@ def load_jobs_dir(
         policy=policy,
         policy_broken=policy_broken,
         readable=True,
-        warnings=warnings[0],
-        depends_on=warnings[1],
+        warnings=warnings,
+        depends_on=depends_on,
     )
 
 
