@@ -222,3 +222,14 @@ def test_dataset_block_makes_an_absent_job_invalid(jobs: Path) -> None:
     assert "dataset pre-flight failed: train.jsonl:3" in by_job["a"].reason
     assert by_job["b"].kind == ActionKind.NOOP  # already on Vertex: its dataset is history
     assert (by_job["c"].kind, by_job["c"].dataset) == (ActionKind.CREATE, "dataset ok")
+
+
+def test_a_job_on_a_retired_model_is_still_observed(tmp_path: Path) -> None:
+    """Retired is a warning: the existing Vertex job of such a file keeps its phase, no action."""
+    path = write_job(tmp_path, "old", team="t")
+    path.write_text(path.read_text().replace("gemini-2.5-flash", "gemini-1.5-pro-002"))
+    load = load_jobs_dir(tmp_path)
+    assert load.warnings and not load.errors
+    result = plan(load, [vertex(load, "old", "JOB_STATE_RUNNING")], PlanSettings())
+    assert {a.job: (a.kind, a.phase) for a in result.actions} == {
+        "old": (ActionKind.NOOP, Phase.RUNNING)}
