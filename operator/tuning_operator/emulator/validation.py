@@ -151,10 +151,11 @@ def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str 
             raise invalid_argument(
                 f"Invalid pre_tuned_model.tuned_model_name {name!r}: expected"
                 " projects/{project}/locations/{location}/models/{model}[@{version}].")
-        if region is not None and match["region"] != region:
+        home = match.group(1)
+        if region is not None and home != region:
             raise invalid_argument(
-                f"pre_tuned_model {name} is in {match['region']}; a tuning job that continues it"
-                f" must be created in {match['region']}, not {region}.")
+                f"pre_tuned_model {name} is in {home}; a tuning job that continues it must be"
+                f" created in {home}, not {region}.")
         base = tuned_models(name.split("@", 1)[0])
         if base is None:
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Model {name} not found.")

@@ -23,7 +23,7 @@ SERVICE_ACCOUNT = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.iam\.gserviceacco
 KMS_KEY = r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
 # A tuned model: projects/P/locations/L/models/M, optionally @VERSION or @ALIAS (Vertex's
 # PreTunedModel.tuned_model_name; without a version Vertex takes the default one).
-TUNED_MODEL = r"^projects/[^/]+/locations/(?P<region>[^/]+)/models/[^/@]+(@[^/@]+)?$"
+TUNED_MODEL = r"^projects/[^/]+/locations/([^/]+)/models/[^/@]+(@[^/@]+)?$"  # group 1: region
 CHECKPOINT_ID = r"^[A-Za-z0-9_-]{1,63}$"
 
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]

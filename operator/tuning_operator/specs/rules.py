@@ -55,4 +55,4 @@ def model_problems(spec: Spec, model: BaseModel, *, field: str = "baseModel") ->
 def tuned_model_region(name: str) -> str | None:
     """The region in a tuned model's resource name (None when it is not one)."""
     match = _TUNED_MODEL.match(name)
-    return match["region"] if match else None
+    return match.group(1) if match else None
