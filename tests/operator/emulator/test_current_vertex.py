@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import grpc
 import pytest
@@ -193,3 +194,22 @@ def test_a_job_cancelled_before_running_has_no_data_stats() -> None:
     store.cancel(job.name)
     clock.now += 200
     assert "tuning_data_stats" not in store.get(job.name)
+
+
+def test_pre_tuned_models_survive_a_restart(tmp_path: Path) -> None:
+    """With a state file, a restarted emulator still knows a continued model's base model."""
+    clock = FakeClock()
+    state = tmp_path / "state.json"
+
+    def store() -> JobStore:
+        return JobStore(StoreSettings(job_seconds=100.0), catalog=default_catalog(),
+                        clock=clock, rng=random.Random(5), state_file=state)
+
+    first = store()
+    base = first.create(EU, sample_job(base_model="gemini-3.1-flash-lite"))
+    clock.now += 100
+    second = first.create(EU, continuing(first.get(base.name).tuned_model.model))
+    clock.now += 100
+    restarted = store()
+    third = restarted.create(EU, continuing(restarted.get(second.name).tuned_model.model))
+    assert third.pre_tuned_model.base_model == "gemini-3.1-flash-lite"
