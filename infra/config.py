@@ -29,6 +29,7 @@ REQUIRED_KEYS = (
 
 # Every optional key of this project with its default (Pulumi.yaml declares the same defaults).
 DEFAULTS: Mapping[str, Any] = {
+    "quotaScope": "global",
     "quotaRegions": [],
     "quotaDimensions": {},
     "kmsKeyName": "",
@@ -52,6 +53,7 @@ _MEMBER = re.compile(r"(user|group|serviceAccount|domain):[^\s:]+")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/([^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
 _ANY_TEXT = re.compile(r"\S.*", re.DOTALL)
 _FORBIDDEN_DIMENSIONS = frozenset({"region", "user", "resource"})
+_QUOTA_SCOPE = re.compile(r"global|region")
 _QUOTA_ID_EXAMPLE = (
     "<quotaId printed by `gcloud beta quotas info list --service=aiplatform.googleapis.com`>"
 )
@@ -75,9 +77,12 @@ class StackConfigError(ValueError):
 
 @dataclass(frozen=True)
 class QuotaRequest:
-    """What Cloud Quotas is asked for: `max_concurrent_jobs` concurrent tuning jobs per region."""
+    """What Cloud Quotas is asked for: `max_concurrent_jobs` concurrent tuning jobs, in one
+    global preference (scope "global", no region dimension: Vertex's concurrent tuning job
+    quota is one for all regions, seed 003) or one preference per region (scope "region")."""
 
     quota_id: str
+    scope: str  # "global" | "region"
     regions: tuple[str, ...]
     dimensions: Mapping[str, str]
     max_concurrent_jobs: int
@@ -152,12 +157,14 @@ def _quota_request(ours: _Keys, region: str) -> QuotaRequest:
         raise ours.error(
             "quotaDimensions",
             f"sets {clash}, which the program does not let you set",
-            "remove them: `region` comes from quotaRegions, `user`/`resource` are not allowed",
+            "remove them: `region` comes from quotaRegions (quotaScope: region),"
+            " `user`/`resource` are not allowed",
         )
     if odd := sorted(key for key, value in dimensions.items() if not isinstance(value, str)):
         raise ours.error("quotaDimensions", f"{odd} have values that are not text", "quote them")
     return QuotaRequest(
         quota_id=ours.text("quotaId", _QUOTA_ID, "a Cloud Quotas quota id", _QUOTA_ID_EXAMPLE),
+        scope=ours.text("quotaScope", _QUOTA_SCOPE, "global or region", "global"),
         regions=tuple(regions),
         dimensions=dimensions,
         max_concurrent_jobs=ours.integer("maxConcurrentJobs", 1, 1000, "2"),

@@ -1,10 +1,13 @@
-"""Ask Cloud Quotas for the concurrency the operator is configured to use, in every region.
+"""Ask Cloud Quotas for the concurrency the operator is configured to use.
 
-The operator admits at most `maxConcurrentJobs` tuning jobs per region; a lower project quota
-would leave jobs queued in Vertex that the operator believes are running. One quota preference
-per configured region asks for exactly that value. The quota id and extra dimensions come from
-the stack config because Google's documentation, as searched for this project, does not name the
-quota id for concurrent tuning jobs: see Pulumi.yaml for how to confirm it.
+The operator admits at most `maxConcurrentJobs` tuning jobs at once; a lower project quota would
+leave jobs queued in Vertex that the operator believes are running. Vertex's concurrent tuning
+job quota is one global quota for every region and model (seed 003: "Global concurrent tuning
+jobs"), so by default (`quotaScope: global`) one preference without a region dimension asks for
+exactly that value. `quotaScope: region` keeps one preference per configured region, for a quota
+id that has a region dimension. The quota id and extra dimensions come from the stack config
+because Google's documentation, as searched for this project, does not name the quota id for
+concurrent tuning jobs: see Pulumi.yaml for how to confirm it.
 """
 
 from __future__ import annotations
@@ -29,21 +32,25 @@ class TuningQuotaArgs:
 
 
 class TuningQuota(pulumi.ComponentResource):
-    """One `SQuotaPreference` per configured region."""
+    """One global `SQuotaPreference`, or one per configured region (`quotaScope: region`)."""
 
     def __init__(
         self, name: str, args: TuningQuotaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("tuning-operator:infra:TuningQuota", name, None, opts)
         request = args.request
+        # (resource suffix, extra dimensions): no region dimension for the global quota.
+        scopes: list[tuple[str, dict[str, str]]] = (
+            [("global", {})] if request.scope == "global"
+            else [(region, {"region": region}) for region in request.regions])
         self.preferences = [
             cloudquota.SQuotaPreference(
-                f"{name}-{region}",
+                f"{name}-{suffix}",
                 parent=f"projects/{args.project}",
-                name=f"tuning-operator-concurrent-tuning-jobs-{region}",
+                name=f"tuning-operator-concurrent-tuning-jobs-{suffix}",
                 service=VERTEX_SERVICE,
                 quota_id=request.quota_id,
-                dimensions={**request.dimensions, "region": region},
+                dimensions={**request.dimensions, **extra},
                 quota_config=cloudquota.SQuotaPreferenceQuotaConfigArgs(
                     preferred_value=str(request.max_concurrent_jobs)
                 ),
@@ -51,6 +58,6 @@ class TuningQuota(pulumi.ComponentResource):
                 justification=request.justification,
                 opts=child_options(self, opts),
             )
-            for region in request.regions
+            for suffix, extra in scopes
         ]
-        self.register_outputs({"regions": list(request.regions)})
+        self.register_outputs({"scope": request.scope, "regions": list(request.regions)})

@@ -74,7 +74,8 @@ def test_pulumi_gcp_is_imported_one_submodule_at_a_time() -> None:
 def test_each_run_starts_from_scratch(minimal_config: dict[str, Any]) -> None:
     """A second run sees none of the first run's stack, config or resources."""
     first = run_program(
-        minimal_config | {"tuning-operator:quotaRegions": ["us-central1", "us-west1"]}
+        minimal_config | {"tuning-operator:quotaRegions": ["us-central1", "us-west1"],
+                          "tuning-operator:quotaScope": "region"}
     )
     second = run_program(minimal_config)
     assert len(first.resources) == len(second.resources) + 1

@@ -1,4 +1,5 @@
-"""The quota the operator relies on is requested per region, and outputs hand the stack over."""
+"""The quota the operator relies on is requested (globally by default), and outputs hand the
+stack over."""
 
 import shlex
 from typing import Any
@@ -21,11 +22,37 @@ QUOTA_PREFERENCE = "gcp:cloudquota/sQuotaPreference:SQuotaPreference"
         ),
     ],
 )
-def test_one_quota_preference_per_configured_region(
+def test_one_global_quota_preference_by_default(
     minimal_config: dict[str, Any], quota_regions: list[str], expected: list[str]
 ) -> None:
-    """Each configured region (or just `region` when none are) gets exactly one preference."""
+    """However many regions the operator tunes in, one preference without a region dimension
+    asks for maxConcurrentJobs: Vertex's concurrent tuning job quota is global (seed 003)."""
     run = run_program(minimal_config | {"tuning-operator:quotaRegions": quota_regions})
+    (preference,) = run.of_type(QUOTA_PREFERENCE)
+    assert preference.state["dimensions"] == {}
+    assert preference.state["name"] == "tuning-operator-concurrent-tuning-jobs-global"
+    assert preference.state["quotaConfig"] == {"preferredValue": "3"}
+    assert sorted(run.outputs["quotaRegions"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("quota_regions", "expected"),
+    [
+        ([], ["us-central1"]),
+        (["us-central1"], ["us-central1"]),
+        (
+            ["us-central1", "europe-west4", "asia-northeast1"],
+            ["asia-northeast1", "europe-west4", "us-central1"],
+        ),
+    ],
+)
+def test_per_region_scope_requests_one_preference_per_region(
+    minimal_config: dict[str, Any], quota_regions: list[str], expected: list[str]
+) -> None:
+    """quotaScope region: each configured region (or just `region`) gets exactly one
+    preference, with its region dimension."""
+    run = run_program(minimal_config | {"tuning-operator:quotaRegions": quota_regions,
+                                        "tuning-operator:quotaScope": "region"})
     regions = sorted(p.state["dimensions"]["region"] for p in run.of_type(QUOTA_PREFERENCE))
     assert regions == expected
     assert run.outputs["quotaRegions"] == (quota_regions or ["us-central1"])
@@ -44,7 +71,7 @@ def test_quota_preference_asks_for_the_operators_concurrency(
         "service": "aiplatform.googleapis.com",
         "quotaId": "ExampleConcurrentTuningJobsQuota",
         "quotaConfig": {"preferredValue": "3"},
-        "dimensions": {"base_model": "gemini-2.5-flash", "region": "us-central1"},
+        "dimensions": {"base_model": "gemini-2.5-flash"},
         "contactEmail": "ml-platform@example.com",
         "justification": "GitOps-managed Gemini tuning.",
     }
@@ -115,3 +142,19 @@ def test_team_prefixes_are_exported_as_the_policy_file_lists_them(prod_stack: Pr
         team: f"gs://acme-tuning-prod-datasets/{team}/"
         for team in ("assistants", "knowledge", "support")
     }
+
+
+def test_a_quota_scope_other_than_global_or_region_is_refused(
+    minimal_config: dict[str, Any],
+) -> None:
+    """A typo in quotaScope stops the preview with the key and the fix."""
+    from infra.config import StackConfigError
+
+    with pytest.raises(StackConfigError, match="'zone' is not global or region"):
+        run_program(minimal_config | {"tuning-operator:quotaScope": "zone"})
+
+
+def test_example_stacks_request_one_global_preference(example_stack: ProgramRun) -> None:
+    """dev and prod (two regions) each request the global quota once."""
+    (preference,) = example_stack.of_type(QUOTA_PREFERENCE)
+    assert "region" not in preference.state["dimensions"]

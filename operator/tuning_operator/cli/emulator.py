@@ -42,7 +42,14 @@ def register(sub: Any) -> None:
         "--max-active",
         type=int,
         default=None,
-        help="active jobs per project and region before creates fail with RESOURCE_EXHAUSTED",
+        help="active jobs per quota scope before creates fail with RESOURCE_EXHAUSTED",
+    )
+    parser.add_argument(
+        "--quota-scope",
+        choices=("global", "region"),
+        default="global",
+        help="what --max-active counts: global (default, as Vertex: one count per project"
+        " across every region) or region (one count per project and region)",
     )
     parser.add_argument(
         "--fault-rate",
@@ -81,6 +88,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             job_seconds=args.job_seconds,
             cancel_seconds=args.cancel_seconds,
             max_active=args.max_active,
+            quota_scope=args.quota_scope,
             fault_rate=args.fault_rate,
             ghost_create_rate=args.ghost_create_rate,
             latency_ms=args.latency_ms,

@@ -100,9 +100,11 @@ def run_validate(args: argparse.Namespace) -> int:
         for skipped in load.skipped:
             print(f"note: {Path(load.root) / skipped}/ not read: directories whose names start"
                   " with '.' or '_' are skipped", file=sys.stderr)
+        sys.stderr.write("".join(f"{w.file}: warning: {w.message}\n" for w in load.warnings))
         for name, entry in datasets.items():
             print(f"{name}: {entry['summary']}")
-        print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s) in {args.jobs_dir}")
+        print(f"{len(load.jobs)} valid job(s), {len(load.errors)} error(s),"
+              f" {len(load.warnings)} warning(s) in {args.jobs_dir}")
     return 1 if load.errors or not load.readable else 0
 
 

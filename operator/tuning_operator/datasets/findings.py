@@ -35,6 +35,7 @@ class FindingKind(StrEnum):
     TOO_FEW_EXAMPLES = "too-few-examples"
     FEW_EXAMPLES = "few-examples"
     TOO_MANY_VALIDATION_EXAMPLES = "too-many-validation-examples"
+    TOO_MANY_TRAINING_EXAMPLES = "too-many-training-examples"
     NO_VALIDATION_SET = "no-validation-set"
     # One line is not one JSON object.
     BOM = "bom"

@@ -75,12 +75,17 @@ class JobDatasetChecker:
 
     def check(self, loaded: LoadedJob) -> JobDatasetCheck:
         spec = loaded.job.spec
-        model = self.catalog.get(spec.base_model)
+        base = loaded.base_model or spec.base_model
         chosen = spec.hyper_parameters
+        if base is None:  # continues a tuned model named by resource: its base is not known
+            return JobDatasetCheck(
+                loaded.name, Verdict.WARNINGS,
+                "continues tuning a model whose base model is not known offline: the dataset"
+                " is left to Vertex's checks", None, chosen, chosen, None)
+        model = self.catalog.get(base)
         if model is None:  # the loader rejects these; kept total for callers that did not load
-            return JobDatasetCheck(loaded.name, Verdict.ERRORS,
-                                   f"unknown base model {spec.base_model}", None, chosen, None,
-                                   None)
+            return JobDatasetCheck(loaded.name, Verdict.ERRORS, f"unknown base model {base}",
+                                   None, chosen, None, None)
         report = check_dataset(spec.training_dataset, spec.validation_dataset, model=model,
                                objects=self.objects, options=self.options, cache=self.cache,
                                evaluation_uri=loaded.evaluation_dataset)

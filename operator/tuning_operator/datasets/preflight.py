@@ -174,6 +174,13 @@ def _count_rules(
 ) -> None:
     if train is not None:
         n = train.stats.examples
+        multimodal = train.stats.file_parts > 0
+        most = model.training_limit(multimodal=multimodal)
+        if most is not None and n > most:
+            kind = "multimodal" if multimodal else "text-only"
+            train_log.add(FindingKind.TOO_MANY_TRAINING_EXAMPLES,
+                          f"{n:,} examples; {model.name} tunes on at most {most:,} {kind}"
+                          " training examples (catalog rule: max training examples)")
         if n < MIN_EXAMPLES:
             train_log.add(FindingKind.TOO_FEW_EXAMPLES,
                           f"{n} valid examples; supervised tuning needs at least {MIN_EXAMPLES}")
@@ -188,10 +195,12 @@ def _count_rules(
         n = val.stats.examples
         if n == 0:
             val_log.add(FindingKind.TOO_FEW_EXAMPLES, "the validation set has no valid examples")
-        elif n > model.max_validation_examples:
+        elif n > (most := model.validation_limit(train.stats.examples if train else None)):
+            training = f" with {train.stats.examples:,} training examples" if train else ""
             val_log.add(FindingKind.TOO_MANY_VALIDATION_EXAMPLES,
-                        f"{n:,} examples; {model.name} takes at most"
-                        f" {model.max_validation_examples:,} validation examples")
+                        f"{n:,} examples; {model.name} takes at most {most:,} validation"
+                        f" examples{training} (catalog rule: validation-set size,"
+                        f" {model.validation_rule()})")
 
 
 def _file_report(

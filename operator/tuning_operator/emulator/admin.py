@@ -4,6 +4,9 @@ Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like th
 
     GET  /emulator/healthz                  → {"ok": true}
     GET  /emulator/calls                    → {"CreateTuningJob": n, …} (both transports)
+    GET  /emulator/active                   → {"projects": {P: {"active": n, "peak": m,
+                                               "regions": {REGION: k}}}}: jobs holding a
+                                               quota slot now, and the most at once so far
     POST /emulator/calls:reset              → {}
     GET  /emulator/faults                   → current settings and pending faults
     POST /emulator/faults                   {"faultRate", "ghostCreateRate", "latencyMs"}, any
@@ -14,11 +17,12 @@ Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like th
     GET  /emulator/answers                  → the scripted answers of GenerateContent
     POST /emulator/answers                  [{"model", "answers", "default"}, …] (replaces all)
 
-Admin calls are not counted and never faulted. This module must never touch jobs.
+Admin calls are not counted and never faulted. This module must never change jobs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -42,10 +46,12 @@ class AdminRoutes:
     PREFIX = "/emulator/"
 
     def __init__(self, faults: FaultInjector, ledger: CallLedger,
-                 answers: ScriptedAnswers | None = None) -> None:
+                 answers: ScriptedAnswers | None = None, *,
+                 active: Callable[[], dict[str, Any]] | None = None) -> None:
         self._faults = faults
         self._ledger = ledger
         self._answers = answers
+        self._active = active or dict
 
     def handle(self, method: str, path: str, body: bytes) -> Reply | tuple[int, list[Any]]:
         route = (method, path.removeprefix(self.PREFIX))
@@ -61,6 +67,8 @@ class AdminRoutes:
             return 200, {"ok": True}
         if route == ("GET", "calls"):
             return 200, dict(self._ledger.snapshot())
+        if route == ("GET", "active"):
+            return 200, {"projects": self._active()}
         if route == ("POST", "calls:reset"):
             self._ledger.reset()
             return 200, {}

@@ -40,6 +40,7 @@ class EmulatorSettings:
     job_seconds: float = 60.0
     cancel_seconds: float = 1.0
     max_active: int | None = None
+    quota_scope: str = "global"  # "global": one count per project across regions; "region"
     fault_rate: float = 0.0
     ghost_create_rate: float = 0.0
     latency_ms: float = 0.0
@@ -79,7 +80,8 @@ class VertexEmulator:
         self.ledger = CallLedger()
         self.store = JobStore(
             StoreSettings(
-                job_seconds=s.job_seconds, cancel_seconds=s.cancel_seconds, max_active=s.max_active
+                job_seconds=s.job_seconds, cancel_seconds=s.cancel_seconds,
+                max_active=s.max_active, quota_scope=s.quota_scope,
             ),
             catalog=catalog or default_catalog(),
             clock=clock,
@@ -93,8 +95,9 @@ class VertexEmulator:
                                        ledger=self.ledger)
         self._grpc = GrpcFront(service, host=s.host, port=s.port, prediction=prediction)
         self._rest = RestFront(
-            service, admin=AdminRoutes(self.faults, self.ledger, self.answers), host=s.host,
-            port=s.rest_port, prediction=prediction,
+            service, admin=AdminRoutes(self.faults, self.ledger, self.answers,
+                                       active=self.store.active_summary),
+            host=s.host, port=s.rest_port, prediction=prediction,
         )
         self._started = False
 

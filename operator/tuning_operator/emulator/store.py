@@ -25,6 +25,7 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 
 from tuning_operator.emulator import statefile
+from tuning_operator.emulator.datastats import data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.timeline import (
@@ -35,7 +36,12 @@ from tuning_operator.emulator.timeline import (
     Outcome,
     observe,
 )
-from tuning_operator.emulator.validation import check_create, parse_job_name, parse_parent
+from tuning_operator.emulator.validation import (
+    Location,
+    check_create,
+    parse_job_name,
+    parse_parent,
+)
 from tuning_operator.specs.catalog import Catalog
 
 DEFAULT_PAGE_SIZE = 100
@@ -54,6 +60,7 @@ _OUTPUT_ONLY = (
     "tuning_data_stats",
     "experiment",
 )
+QUOTA_SCOPES = ("global", "region")
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,15 @@ class StoreSettings:
 
     job_seconds: float = 60.0
     cancel_seconds: float = 1.0
-    max_active: int | None = None  # per project and region; None: unlimited
+    max_active: int | None = None  # active jobs per quota scope; None: unlimited
+    # "global": one count per project across every region, as Vertex's concurrent tuning job
+    # quota (seed 003); "region": one count per project and region.
+    quota_scope: str = "global"
+
+    def __post_init__(self) -> None:
+        if self.quota_scope not in QUOTA_SCOPES:
+            raise ValueError(f"quota_scope must be one of {QUOTA_SCOPES}, not"
+                             f" {self.quota_scope!r}")
 
 
 def _timestamp(seconds: float) -> datetime:
@@ -90,6 +105,7 @@ class JobStore:
         self._records: list[JobRecord] = []
         self._index: dict[str, int] = {}
         self._ids: set[str] = set()
+        self._peaks: dict[str, int] = {}  # most jobs active at once, per quota scope key
         if state_file is not None:
             for document in statefile.load(state_file):
                 self._append(self._record_from_document(document))
@@ -100,7 +116,6 @@ class JobStore:
 
     def create(self, parent: str, job: aiplatform_v1.TuningJob) -> aiplatform_v1.TuningJob:
         location = parse_parent(parent)
-        check_create(job, self._catalog)
         clean = aiplatform_v1.TuningJob.deserialize(aiplatform_v1.TuningJob.serialize(job))
         for field in _OUTPUT_ONLY:
             delattr(clean, field)
@@ -110,7 +125,11 @@ class JobStore:
         duration = int(scripted_ms) / 1000 if scripted_ms.isdigit() else self._settings.job_seconds
         with self._lock:
             now = self._clock()
-            self._check_quota(location.parent, now)
+            base = check_create(job, self._catalog, region=location.region,
+                                tuned_models=lambda name: self._tuned_model_base(name, now))
+            if "pre_tuned_model" in clean:
+                clean.pre_tuned_model.base_model = base  # output only: Vertex fills it in
+            self._check_quota(location, now)
             record = JobRecord(
                 seq=len(self._records) + 1,
                 name=f"{location.parent}/tuningJobs/{self._new_id()}",
@@ -123,6 +142,8 @@ class JobStore:
                 wire=aiplatform_v1.TuningJob.serialize(clean),
             )
             self._append(record)
+            key = self._scope_key(location)
+            self._peaks[key] = max(self._peaks.get(key, 0), self._active_in(key, now))
             self._persist()
             return self._render(record, now)
 
@@ -194,26 +215,71 @@ class JobStore:
         return None
 
     def active_count(self, parent: str) -> int:
-        """How many jobs under `parent` hold a concurrent-job quota slot now."""
+        """How many jobs under `parent` (one region) hold a concurrent-job quota slot now."""
         with self._lock:
             return self._active_in(parent, self._clock())
 
+    def active_summary(self) -> dict[str, dict[str, Any]]:
+        """Per project: jobs active now, by region, and the most ever active at once in one
+        quota scope since start (`peak`; sampled at each create, where the count can grow)."""
+        with self._lock:
+            now = self._clock()
+            summary: dict[str, dict[str, Any]] = {}
+            for record in self._records:
+                project = record.parent.split("/")[1]
+                entry = summary.setdefault(project, {"active": 0, "regions": {}, "peak": 0})
+                if observe(record, now).active:
+                    region = record.parent.rsplit("/", 1)[1]
+                    entry["active"] += 1
+                    entry["regions"][region] = entry["regions"].get(region, 0) + 1
+            for key, peak in self._peaks.items():
+                project = key.split("/")[1]
+                if project in summary:
+                    summary[project]["peak"] = max(summary[project]["peak"], peak)
+            return summary
+
     # -- internals (callers hold the lock) ------------------------------------------------
 
-    def _check_quota(self, parent: str, now: float) -> None:
+    def _scope_key(self, location: Location) -> str:
+        """What one quota count covers: the project (global) or the project and region."""
+        if self._settings.quota_scope == "global":
+            return f"projects/{location.project}"
+        return location.parent
+
+    def _check_quota(self, location: Location, now: float) -> None:
         limit = self._settings.max_active
         if limit is None:
             return
-        active = self._active_in(parent, now)
+        key = self._scope_key(location)
+        active = self._active_in(key, now)
         if active >= limit:
+            where = (f"project {location.project} (global: all regions)"
+                     if self._settings.quota_scope == "global" else location.parent)
             raise ApiError(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"Quota exceeded for aiplatform.googleapis.com/concurrent_tuning_jobs in {parent}:"
+                f"Quota exceeded for aiplatform.googleapis.com/concurrent_tuning_jobs in {where}:"
                 f" {active} of {limit} concurrent tuning jobs are active.",
             )
 
-    def _active_in(self, parent: str, now: float) -> int:
-        return sum(1 for r in self._records if r.parent == parent and observe(r, now).active)
+    def _active_in(self, scope: str, now: float) -> int:
+        """Active jobs under `scope`: a parent (one region) or `projects/P` (every region)."""
+        return sum(1 for r in self._records
+                   if (r.parent == scope or r.parent.startswith(scope + "/locations/"))
+                   and observe(r, now).active)
+
+    def _tuned_model_base(self, model: str, now: float) -> str | None:
+        """The base model behind `model` (projects/P/locations/L/models/ID) when it is the
+        tuned model of a job here that succeeded; None otherwise."""
+        parent, _, model_id = model.partition("/models/")
+        position = self._index.get(f"{parent}/tuningJobs/{model_id}")
+        if position is None:
+            return None
+        record = self._records[position]
+        if observe(record, now).state != SUCCEEDED:
+            return None
+        submitted = record.submitted
+        base = submitted.get("baseModel") or submitted.get("preTunedModel", {}).get("baseModel")
+        return str(base).removeprefix("publishers/google/models/") if base else None
 
     def _new_id(self) -> str:
         while True:
@@ -268,6 +334,8 @@ class JobStore:
             job.end_time = _timestamp(seen.end_time)
         if seen.error_code:
             job.error = status_pb2.Status(code=seen.error_code, message=seen.error_message)
+        if seen.start_time is not None:  # Vertex has read the dataset once the job runs
+            job.tuning_data_stats = data_stats(record.labels, record.submitted)
         if seen.state == SUCCEEDED:
             prefix = record.parent
             job.tuned_model = aiplatform_v1.TunedModel(

@@ -90,6 +90,13 @@ class EmulatorAdmin:
     def reset_calls(self) -> None:
         self._call("POST", "calls:reset", {})
 
+    def active(self, project: str) -> dict[str, Any]:
+        """{"active": n, "peak": m, "regions": {region: k}} for `project` (zeros if unknown):
+        jobs holding a quota slot now, and the most held at once in one quota scope so far."""
+        projects = self._call("GET", "active")["projects"]
+        entry: dict[str, Any] = projects.get(project, {"active": 0, "peak": 0, "regions": {}})
+        return entry
+
     def faults(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "faults")
         return result
@@ -142,6 +149,7 @@ class EmulatorProcess:
         job_seconds: float = 60.0,
         cancel_seconds: float = 1.0,
         max_active: int | None = None,
+        quota_scope: str | None = None,
         state_file: Path | None = None,
         extra_args: tuple[str, ...] = (),
         startup_timeout: float = 30.0,
@@ -153,6 +161,7 @@ class EmulatorProcess:
             f"--job-seconds={job_seconds}",
             f"--cancel-seconds={cancel_seconds}",
             *([f"--max-active={max_active}"] if max_active is not None else []),
+            *([f"--quota-scope={quota_scope}"] if quota_scope is not None else []),
             *([f"--state={state_file}"] if state_file is not None else []),
             *extra_args,
         ]

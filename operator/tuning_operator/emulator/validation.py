@@ -10,14 +10,17 @@ This module never stores anything and never decides about quota.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import grpc
 from google.cloud import aiplatform_v1
 
-from tuning_operator.emulator.status import invalid_argument
+from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.specs import labels as vertex_labels
-from tuning_operator.specs.catalog import Catalog
-from tuning_operator.specs.model import GCS_JSONL
+from tuning_operator.specs.catalog import BaseModel, Catalog
+from tuning_operator.specs.model import GCS_JSONL, TUNED_MODEL
+from tuning_operator.specs.rules import RULE_CMEK, RULE_REGIONS
 
 _PARENT = re.compile(r"^projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)$")
 _NAME = re.compile(
@@ -25,6 +28,7 @@ _NAME = re.compile(
 )
 _REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 _GCS_JSONL = re.compile(GCS_JSONL)
+_TUNED_MODEL = re.compile(TUNED_MODEL)
 _PUBLISHER_PREFIX = "publishers/google/models/"
 _MAX_DISPLAY_NAME = 128
 
@@ -77,14 +81,30 @@ def _location(project: str, region: str) -> Location:
     return Location(project=project, region=region)
 
 
-def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog) -> None:
-    """Raise INVALID_ARGUMENT for a job Vertex would not accept, with Vertex-like wording."""
-    base = job.base_model.removeprefix(_PUBLISHER_PREFIX)
-    model = catalog.get(base)
-    if model is None:
+# A tuned model's name (without its @version) → the base model it was tuned from, or None
+# when this emulator does not know it (NOT_FOUND).
+TunedModelLookup = Callable[[str], str | None]
+
+
+def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog, *, region: str | None = None,
+                 tuned_models: TunedModelLookup | None = None) -> str:
+    """Raise INVALID_ARGUMENT (NOT_FOUND for an unknown tuned model) for a job Vertex would not
+    accept, with Vertex-like wording; the base model the job tunes otherwise.
+
+    `region`: where it is created (the model's region rule applies); `tuned_models`: resolves
+    a `pre_tuned_model` (None: no tuned model is known).
+    """
+    model = _starting_model(job, catalog, region, tuned_models or (lambda _: None))
+    base = model.name
+    if region is not None and not model.allows_region(region):
         raise invalid_argument(
-            f"Base model {job.base_model!r} is not supported for supervised tuning."
-            f" Supported base models: {catalog.known()}."
+            f"Base model {base} does not support tuning in {region} ({RULE_REGIONS}):"
+            f" supported regions are {', '.join(model.regions or ())}."
+        )
+    if "encryption_spec" in job and job.encryption_spec.kms_key_name and not model.cmek:
+        raise invalid_argument(
+            f"Base model {base} does not support customer-managed encryption keys ({RULE_CMEK}):"
+            " remove encryption_spec.kms_key_name."
         )
     if "supervised_tuning_spec" not in job:
         raise invalid_argument("supervised_tuning_spec is required.")
@@ -115,6 +135,41 @@ def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog) -> None:
             f" the limit is {_MAX_DISPLAY_NAME}."
         )
     check_labels(dict(job.labels))
+    return base
+
+
+def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str | None,
+                    tuned_models: TunedModelLookup) -> BaseModel:
+    """The catalog entry of the job's base model, directly or through its pre_tuned_model."""
+    has_pre_tuned = "pre_tuned_model" in job and bool(job.pre_tuned_model.tuned_model_name)
+    if has_pre_tuned and job.base_model:
+        raise invalid_argument("Set only one of base_model and pre_tuned_model.")
+    if has_pre_tuned:
+        name = job.pre_tuned_model.tuned_model_name
+        match = _TUNED_MODEL.match(name)
+        if match is None:
+            raise invalid_argument(
+                f"Invalid pre_tuned_model.tuned_model_name {name!r}: expected"
+                " projects/{project}/locations/{location}/models/{model}[@{version}].")
+        home = match.group(1)
+        if region is not None and home != region:
+            raise invalid_argument(
+                f"pre_tuned_model {name} is in {home}; a tuning job that continues it must be"
+                f" created in {home}, not {region}.")
+        base = tuned_models(name.split("@", 1)[0])
+        if base is None:
+            raise ApiError(grpc.StatusCode.NOT_FOUND, f"Model {name} not found.")
+    elif job.base_model:
+        base = job.base_model.removeprefix(_PUBLISHER_PREFIX)
+    else:
+        raise invalid_argument("One of base_model or pre_tuned_model is required.")
+    model = catalog.get(base)
+    if model is None:
+        raise invalid_argument(
+            f"Base model {base!r} is not supported for supervised tuning."
+            f" Supported base models: {catalog.known()}."
+        )
+    return model
 
 
 def _check_uri(field: str, uri: str, *, required: bool) -> None:

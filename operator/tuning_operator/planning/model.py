@@ -66,6 +66,15 @@ def normalize_state(state: str) -> str:
 
 
 @dataclass(frozen=True)
+class DataStats:
+    """Vertex's own count of a job's dataset (`tuning_data_stats`), once it has read it."""
+
+    examples: int  # tuning_dataset_example_count
+    billable_tokens: int  # total_billable_token_count
+    truncated_examples: int  # total_truncated_example_count: cut at the token limit
+
+
+@dataclass(frozen=True)
 class ObservedJob:
     """A Vertex tuning job as one List call returns it."""
 
@@ -76,6 +85,7 @@ class ObservedJob:
     tuned_model: str | None = None
     tuned_endpoint: str | None = None
     error: str | None = None
+    data_stats: DataStats | None = None  # None until Vertex has processed the dataset
 
     def __post_init__(self) -> None:
         # One spelling from here on: `active` and `phase` are plain lookups on every pass.

@@ -117,14 +117,11 @@ def errors_text(errors: Sequence[SpecError]) -> str:
 
 
 def validation_document(load: DirectoryLoad) -> dict[str, object]:
-    """`validate --format json`: the valid job names, every error with its place, and the
-    directories not read because of their names."""
-    return {
-        "valid": sorted(load.jobs),
-        "skipped": list(load.skipped),
-        "errors": [
-            {"file": e.file, "line": e.line, "column": e.column, "job": e.job,
-             "message": e.message}
-            for e in load.errors
-        ],
-    }
+    """`validate --format json`: the valid job names, every error and warning with its place,
+    and the directories not read because of their names."""
+    def entries(problems: Sequence[SpecError]) -> list[dict[str, object]]:
+        return [{"file": e.file, "line": e.line, "column": e.column, "job": e.job,
+                 "message": e.message} for e in problems]
+
+    return {"valid": sorted(load.jobs), "skipped": list(load.skipped),
+            "errors": entries(load.errors), "warnings": entries(load.warnings)}

@@ -7,6 +7,7 @@ limit changes in one place.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -14,6 +15,9 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
+RETIRED = "retired"
+STAGES = frozenset({"ga", "preview", RETIRED})
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,49 @@ class BaseModel:
     # The lowest thinking budget of a model that thinks (None: it does not think). Vertex
     # advises the lowest budget for tuned models; evaluations send it unless told otherwise.
     min_thinking_budget: int | None = None
+    # Where the model tunes; None: wherever the project tunes (no documented restriction).
+    regions: tuple[str, ...] | None = None
+    # False: the job may not carry a customer-managed encryption key.
+    cmek: bool = True
+    # The validation set may hold max_validation_examples, or this share of the training
+    # examples when that is more; None: the fixed maximum alone.
+    validation_share_of_training: float | None = None
+    # Most training examples of a text-only / a multimodal dataset; None: not documented.
+    max_training_examples_text: int | None = None
+    max_training_examples_multimodal: int | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def retired(self) -> bool:
+        """No longer listed for new tuning jobs; existing jobs on it are still observed."""
+        return self.stage == RETIRED
+
+    def allows_region(self, region: str) -> bool:
+        return self.regions is None or region in self.regions
+
+    def validation_limit(self, training_examples: int | None) -> int:
+        """Most validation examples for a training set of `training_examples` (None: unknown).
+
+        The rule: max_validation_examples, or validation_share_of_training × the training
+        examples when that is more.
+        """
+        share = self.validation_share_of_training
+        if share is None or training_examples is None:
+            return self.max_validation_examples
+        return max(self.max_validation_examples, math.floor(share * training_examples))
+
+    def training_limit(self, *, multimodal: bool) -> int | None:
+        """Most training examples of a dataset (multimodal: any example has a file part)."""
+        return self.max_training_examples_multimodal if multimodal else (
+            self.max_training_examples_text)
+
+    def validation_rule(self) -> str:
+        """The validation-set size rule in words, for messages."""
+        share = self.validation_share_of_training
+        fixed = f"{self.max_validation_examples:,} examples"
+        if share is None:
+            return f"at most {fixed}"
+        return f"at most {fixed}, or {share:.0%} of the training examples when that is more"
 
 
 @dataclass(frozen=True)
@@ -76,6 +123,10 @@ class Catalog:
     def known(self) -> str:
         """The known model names, for error messages."""
         return ", ".join(sorted(self.models))
+
+    def current(self) -> str:
+        """The model names a new job should use (retired ones left out), for messages."""
+        return ", ".join(sorted(n for n, m in self.models.items() if not m.retired))
 
 
 def _hyper_parameter_values(entry: Mapping[str, Any]) -> HyperParameterValues:
@@ -133,7 +184,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
         name: BaseModel(
             name=name,
             generation=str(entry["generation"]),
-            stage=entry["stage"],
+            stage=_stage(name, entry["stage"]),
             modalities=tuple(entry["modalities"]),
             adapter_sizes=tuple(entry["adapterSizes"]),
             default_adapter_size=entry["defaultAdapterSize"],
@@ -144,10 +195,31 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             gemini_api_max_output_chars=entry.get("geminiApiMaxOutputChars"),
             recommended=_recommended_for(name, entry, families),
             min_thinking_budget=entry.get("minThinkingBudget"),
+            regions=None if entry.get("regions") is None else tuple(entry["regions"]),
+            cmek=bool(entry.get("cmek", True)),
+            validation_share_of_training=_share(name, entry.get("validationShareOfTraining")),
+            max_training_examples_text=(entry.get("maxTrainingExamples") or {}).get("text"),
+            max_training_examples_multimodal=(
+                entry.get("maxTrainingExamples") or {}).get("multimodal"),
+            sources=tuple(str(s) for s in entry.get("sources", ())),
         )
         for name, entry in raw.items()
     }
     return Catalog(models=models)
+
+
+def _stage(name: str, stage: object) -> str:
+    if stage not in STAGES:
+        raise ValueError(f"model {name}: stage {stage!r} is not one of {sorted(STAGES)}")
+    return str(stage)
+
+
+def _share(name: str, share: object) -> float | None:
+    if share is None:
+        return None
+    if not isinstance(share, int | float) or not 0 < share <= 1:
+        raise ValueError(f"model {name}: validationShareOfTraining {share!r} is not in (0, 1]")
+    return float(share)
 
 
 @cache

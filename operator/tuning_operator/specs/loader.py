@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,12 @@ from pydantic import ValidationError
 
 from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog, default_catalog
+from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError, duplicate_keys, validation_errors
 from tuning_operator.specs.evalsets import resolve_evaluation_dataset
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
+from tuning_operator.specs.rules import model_problems
 from tuning_operator.specs.walk import (
     FileRefused,
     JobTree,
@@ -47,6 +49,9 @@ class LoadedJob:
     spec_hash: str
     spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
     evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
+    # The base model the job tunes in the end: spec.baseModel, or the one its
+    # `preTunedModel.job` chain starts from; None when not known offline (a tunedModel).
+    base_model: str | None = None
 
     @property
     def name(self) -> str:
@@ -99,6 +104,9 @@ class DirectoryLoad:
     policy_broken: bool
     readable: bool  # False: missing or unreadable directory; nothing may be deleted
     skipped: tuple[str, ...] = ()  # directories not read ('.' or '_' names), for `validate`
+    warnings: tuple[SpecError, ...] = ()  # e.g. a retired base model; they fail nothing
+    # job → the job whose tuned model it continues (`spec.preTunedModel.job`), valid jobs only
+    depends_on: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def file_count(self) -> int:
@@ -179,7 +187,9 @@ def load_jobs_dir(
             spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
                                           spec_hash=spec_hash, spec_labels=spec_labels,
-                                          evaluation_dataset=evaluation_dataset)
+                                          evaluation_dataset=evaluation_dataset,
+                                          base_model=result.job.spec.base_model)
+    warnings, depends_on = _check_across_files(base, jobs, invalid, errors, catalog)
     return DirectoryLoad(
         root=shown,
         jobs=jobs,
@@ -190,6 +200,8 @@ def load_jobs_dir(
         policy_broken=policy_broken,
         readable=True,
         skipped=tree.skipped,
+        warnings=warnings,
+        depends_on=depends_on,
     )
 
 
@@ -203,6 +215,30 @@ def _evaluation_dataset(
     if problem is not None:
         errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
     return dataset, problem is not None
+
+
+def _check_across_files(
+    base: Path, jobs: dict[str, LoadedJob], invalid: set[str], errors: list[SpecError],
+    catalog: Catalog,
+) -> tuple[tuple[SpecError, ...], Mapping[str, str]]:
+    """Dependencies between jobs and the base model each tunes: moves failing jobs to
+    `invalid` (their errors to `errors`); returns the warnings and the dependency edges."""
+    check = check_dependencies(
+        {name: loaded.job.spec for name, loaded in jobs.items()},
+        file_of=lambda name: str(base / jobs[name].path),
+        broken=frozenset(invalid), catalog=catalog)
+    for name, messages in sorted(check.errors.items()):
+        errors.extend(SpecError(file=str(base / jobs[name].path), message=m, job=name)
+                      for m in messages)
+        invalid.add(name)
+        del jobs[name]
+    for name in check.depends_on.keys() & jobs.keys():  # the others name their base model
+        jobs[name] = replace(jobs[name], base_model=check.base_models.get(name))
+    warnings = tuple(SpecError(file=str(base / jobs[name].path), message=m, job=name)
+                     for name, messages in sorted(check.warnings.items()) if name in jobs
+                     for m in messages)
+    depends_on = {n: p for n, p in check.depends_on.items() if n in jobs}
+    return warnings, depends_on
 
 
 def _cached_result(base: Path, rel: str, cache: LoadCache) -> tuple[StatKey | None, FileResult]:
@@ -404,26 +440,20 @@ def _semantic_problems(
                " directory level names the team; move the file")
     for problem in label_rules.label_problems(job.metadata.labels):
         yield f"`metadata.labels`: {problem}"
-    model = catalog.get(spec.base_model)
-    if model is None:
+    model = catalog.get(spec.base_model) if spec.base_model is not None else None
+    if spec.base_model is not None and model is None:
         yield (f"`spec.baseModel`: unknown base model {spec.base_model!r}; use one of:"
-               f" {catalog.known()}")
-    elif spec.hyper_parameters and spec.hyper_parameters.adapter_size is not None:
-        size = spec.hyper_parameters.adapter_size
-        if not model.adapter_sizes:
-            yield (f"`spec.hyperParameters.adapterSize`: {model.name} takes no adapter size;"
-                   " remove it")
-        elif size not in model.adapter_sizes:
-            allowed = ", ".join(str(s) for s in model.adapter_sizes)
-            yield (f"`spec.hyperParameters.adapterSize`: {size} is not allowed for {model.name};"
-                   f" use one of {allowed} (default {model.default_adapter_size})")
+               f" {catalog.current()}")
+    elif model is not None:  # a preTunedModel's base model is checked across files
+        yield from model_problems(spec, model)
     if spec.validation_dataset is not None and spec.validation_dataset == spec.training_dataset:
         yield ("`spec.validationDataset` is the training dataset itself; a validation set must"
                " be separate (leakage inflates scores)")
     rules = policy.for_team(team) if policy and team else None
     if rules is None:
         return
-    if rules.base_models is not None and spec.base_model not in rules.base_models:
+    if (rules.base_models is not None and spec.base_model is not None
+            and spec.base_model not in rules.base_models):
         yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
                f" ({POLICY_FILE})")
     if rules.dataset_prefixes is not None:

@@ -31,6 +31,10 @@ KMS_KEY = r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$"
 # code that reuses one must call re.fullmatch.
 NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
 TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"  # newlines and tabs allowed
+# A tuned model: projects/P/locations/L/models/M, optionally @VERSION or @ALIAS (Vertex's
+# PreTunedModel.tuned_model_name; without a version Vertex takes the default one).
+TUNED_MODEL = r"^projects/[^/]+/locations/([^/]+)/models/[^/@]+(@[^/@]+)?$"  # group 1: region
+CHECKPOINT_ID = r"^[A-Za-z0-9_-]{1,63}$"
 
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 
@@ -70,8 +74,45 @@ class HyperParameters(_Strict):
         return self
 
 
+class PreTunedModel(_Strict):
+    """Continue tuning a tuned model: a model resource, or the tuned model of another job file.
+
+    `{tunedModel, checkpointId}` is sent as written. `{job, checkpoint}` names another job in
+    the directory; the operator resolves it to that job's tuned model once it has succeeded
+    (`best`: the checkpoint the operator judged best, `last`: the final one, or a checkpoint
+    id), and the job waits until then.
+    """
+
+    tuned_model: Annotated[str, StringConstraints(pattern=TUNED_MODEL)] | None = Field(
+        default=None, description="projects/P/locations/L/models/M[@VERSION]: a tuned model.")
+    checkpoint_id: Annotated[str, StringConstraints(pattern=CHECKPOINT_ID)] | None = Field(
+        default=None, description="With tunedModel: start from this checkpoint of it.")
+    job: DnsLabel | None = Field(
+        default=None, description="metadata.name of another job: continue from its tuned model.")
+    checkpoint: Annotated[str, StringConstraints(pattern=CHECKPOINT_ID)] | None = Field(
+        default=None, description="With job: `best`, `last` or a checkpoint id of that job.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PreTunedModel:
+        if (self.tuned_model is None) == (self.job is None):
+            raise ValueError(
+                "set exactly one of `tunedModel` (a model resource) and `job` (another job"
+                " file's tuned model)")
+        if self.job is not None and self.checkpoint_id is not None:
+            raise ValueError("`checkpointId` goes with `tunedModel`; with `job`, write"
+                             " `checkpoint: best|last|ID`")
+        if self.tuned_model is not None and self.checkpoint is not None:
+            raise ValueError("`checkpoint` goes with `job`; with `tunedModel`, write"
+                             " `checkpointId: ID`")
+        return self
+
+
 class Spec(_Strict):
-    base_model: str = Field(description="A base model of the catalog, e.g. gemini-2.5-flash.")
+    base_model: str | None = Field(
+        default=None,
+        description="A base model of the catalog, e.g. gemini-2.5-flash (or preTunedModel).")
+    pre_tuned_model: PreTunedModel | None = Field(
+        default=None, description="Continue tuning a tuned model instead of a base model.")
     region: Annotated[str, StringConstraints(pattern=REGION)] | None = Field(
         default=None, description="Vertex region; default: the operator's region."
     )
@@ -83,6 +124,10 @@ class Spec(_Strict):
     description: Annotated[str, StringConstraints(max_length=2048, pattern=TEXT)] | None = None
     service_account: Annotated[str, StringConstraints(pattern=SERVICE_ACCOUNT)] | None = None
     encryption_key: Annotated[str, StringConstraints(pattern=KMS_KEY)] | None = None
+    export_last_checkpoint_only: bool | None = Field(
+        default=None,
+        description="true: keep only the final checkpoint; false: one per epoch (default: as"
+        " Vertex).")
     priority: int = Field(default=0, description="Admission order when quota is full.")
     cancel: bool = Field(default=False, description="true: the job must be cancelled.")
     on_delete: Literal["Orphan", "Cancel"] = Field(
@@ -96,6 +141,15 @@ class Spec(_Strict):
         default=None, description="Judge the tuned model on an evaluation set, with a gate.")
     smoke_test: SmokeTest | None = Field(
         default=None, description="The prompt of the endpoint check when there is no evaluation.")
+
+    @model_validator(mode="after")
+    def _one_starting_model(self) -> Spec:
+        if (self.base_model is None) == (self.pre_tuned_model is None):
+            raise ValueError(
+                "set exactly one of `baseModel` and `preTunedModel` (as in the Vertex API):"
+                " baseModel starts from a base model, preTunedModel continues tuning a tuned"
+                " model")
+        return self
 
 
 # Fields that steer the operator but are not sent to Vertex: changing them is no conflict.

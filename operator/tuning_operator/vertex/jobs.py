@@ -161,8 +161,13 @@ class VertexTuningJobs:
         )
 
     def create(self, job: TuningJob, *, team: str, region: str,
-               hyper_parameters: HyperParameters | None = None) -> ObservedJob:
-        """Create the Vertex job for `job`; one attempt (OutcomeUnknown: List, then decide)."""
+               hyper_parameters: HyperParameters | None = None,
+               pre_tuned_model: tuple[str, str | None] | None = None) -> ObservedJob:
+        """Create the Vertex job for `job`; one attempt (OutcomeUnknown: List, then decide).
+
+        `pre_tuned_model`: (tuned model name, checkpoint id or None) resolved from
+        `preTunedModel: {job: OTHER}`; required for that form, ignored with `baseModel`.
+        """
         if job.spec.region is not None and job.spec.region != region:
             raise PermanentError(
                 f"job {job.name} asks for region {job.spec.region} but create was called for"
@@ -170,7 +175,8 @@ class VertexTuningJobs:
             )
         request = aiplatform_v1.CreateTuningJobRequest(
             parent=self.parent(region),
-            tuning_job=vertex_job(job, team=team, hyper_parameters=hyper_parameters),
+            tuning_job=vertex_job(job, team=team, hyper_parameters=hyper_parameters,
+                                  pre_tuned_model=pre_tuned_model),
         )
         client = self._clients.for_region(region)
         self._budget.spend(region, submission=True)

@@ -16,7 +16,7 @@ from google.cloud import aiplatform_v1
 
 from tuning_operator.errors import PermanentError
 from tuning_operator.judging.asking import Checkpoint
-from tuning_operator.planning.model import TERMINAL_STATES, ObservedJob
+from tuning_operator.planning.model import TERMINAL_STATES, DataStats, ObservedJob
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.model import HyperParameters, TuningJob
 
@@ -64,12 +64,16 @@ def region_of(name: str) -> str:
     return match["region"]
 
 
-def vertex_job(job: TuningJob, *, team: str,
-               hyper_parameters: HyperParameters | None = None) -> aiplatform_v1.TuningJob:
+def vertex_job(job: TuningJob, *, team: str, hyper_parameters: HyperParameters | None = None,
+               pre_tuned_model: tuple[str, str | None] | None = None,
+               ) -> aiplatform_v1.TuningJob:
     """The TuningJob message a create sends for this job file, ownership labels included.
 
     `hyper_parameters` replaces the file's (a resolved `preset: recommended`); the spec hash
     label stays that of the file, so the job is still recognised as this file's.
+    `pre_tuned_model` = (tuned model name, checkpoint id or None): what `preTunedModel: {job:
+    OTHER}` resolved to (the planner resolves it once OTHER succeeded); a `tunedModel` written
+    in the file is sent as written when it is not given.
     """
     problems = owner.label_problems(job.metadata.labels)
     if problems:
@@ -89,8 +93,9 @@ def vertex_job(job: TuningJob, *, team: str,
             sizes = aiplatform_v1.SupervisedHyperParameters.AdapterSize
             hyper.adapter_size = getattr(sizes, ADAPTER_SIZE_NAMES[chosen.adapter_size])
         tuning.hyper_parameters = hyper
+    if spec.export_last_checkpoint_only is not None:
+        tuning.export_last_checkpoint_only = spec.export_last_checkpoint_only
     message = aiplatform_v1.TuningJob(
-        base_model=spec.base_model,
         supervised_tuning_spec=tuning,
         tuned_model_display_name=spec.tuned_model_display_name or job.name,
         labels={
@@ -98,6 +103,7 @@ def vertex_job(job: TuningJob, *, team: str,
             **owner.ownership_labels(job=job.name, spec_hash=job.spec_hash(), team=team),
         },
     )
+    _starting_model(message, job, pre_tuned_model)
     if spec.description:
         message.description = spec.description
     if spec.service_account:
@@ -105,6 +111,39 @@ def vertex_job(job: TuningJob, *, team: str,
     if spec.encryption_key:
         message.encryption_spec = aiplatform_v1.EncryptionSpec(kms_key_name=spec.encryption_key)
     return message
+
+
+def _starting_model(message: aiplatform_v1.TuningJob, job: TuningJob,
+                    resolved: tuple[str, str | None] | None) -> None:
+    """base_model, or pre_tuned_model {tuned_model_name, checkpoint_id} (a oneof in the API)."""
+    spec = job.spec
+    if spec.base_model is not None:
+        message.base_model = spec.base_model
+        return
+    written = spec.pre_tuned_model
+    if resolved is None and written is not None and written.tuned_model is not None:
+        resolved = (written.tuned_model, written.checkpoint_id)
+    if resolved is None:
+        upstream = written.job if written is not None else None
+        raise PermanentError(f"job {job.name} continues job {upstream}: its tuned model must be"
+                             " resolved (pre_tuned_model) before the create")
+    model, checkpoint = resolved
+    message.pre_tuned_model = aiplatform_v1.PreTunedModel(tuned_model_name=model)
+    if checkpoint:
+        message.pre_tuned_model.checkpoint_id = checkpoint
+
+
+def data_stats(message: aiplatform_v1.TuningJob) -> DataStats | None:
+    """Vertex's supervised tuning data stats of a job; None until it has read the dataset."""
+    if "tuning_data_stats" not in message:
+        return None
+    stats = message.tuning_data_stats
+    if "supervised_tuning_data_stats" not in stats:
+        return None
+    sft = stats.supervised_tuning_data_stats
+    return DataStats(examples=int(sft.tuning_dataset_example_count),
+                     billable_tokens=int(sft.total_billable_token_count),
+                     truncated_examples=int(sft.total_truncated_example_count))
 
 
 def state_name(state: object) -> str:
@@ -131,6 +170,7 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         tuned_model=(message.tuned_model.model or None) if has_model else None,
         tuned_endpoint=(message.tuned_model.endpoint or None) if has_model else None,
         error=error,
+        data_stats=data_stats(message),
     )
 
 

@@ -57,6 +57,27 @@ def test_validate_json_shape(jobs: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert set(document["errors"][0]) == {"file", "line", "column", "job", "message"}
 
 
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_validate_warns_for_a_retired_model_and_passes(
+        jobs: Path, capsys: pytest.CaptureFixture[str], output: str) -> None:
+    """A job on a retired model is a warning (exit 0): its Vertex job must stay observed."""
+    old = jobs / "legacy" / "old-classifier-v1.yaml"
+    old.parent.mkdir()
+    old.write_text((jobs / "support" / "reply-tone-v1.yaml").read_text()
+                   .replace("reply-tone-v1", "old-classifier-v1")
+                   .replace("gemini-2.5-flash-lite", "gemini-1.5-flash-002"))
+    assert main(["validate", "--jobs-dir", str(jobs), "--format", output]) == 0
+    captured = capsys.readouterr()
+    if output == "text":
+        assert f"{old}: warning: `spec.baseModel`: gemini-1.5-flash-002 is retired" in captured.err
+        assert "5 valid job(s), 0 error(s), 1 warning(s)" in captured.out
+    else:
+        document = json.loads(captured.out)
+        assert "old-classifier-v1" in document["valid"] and document["errors"] == []
+        (warning,) = document["warnings"]
+        assert warning["job"] == "old-classifier-v1" and "retired" in warning["message"]
+
+
 def test_plan_detailed_exitcode(jobs: Path, tmp_path: Path) -> None:
     """--detailed-exitcode: 2 with changes pending, 0 with none, 1 on errors."""
     assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--detailed-exitcode"]) == 2

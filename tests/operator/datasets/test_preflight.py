@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from tuning_operator.datasets import (
     CheckOptions,
     DatasetCheckCache,
@@ -160,3 +162,55 @@ def test_the_report_names_the_file_format(jsonl: Callable[..., Path], flash: Bas
     formats = [check_dataset(str(p), model=flash).training.format.value
                for p in (vertex, gemini, broken)]
     assert formats == ["vertex", "gemini-api", "unknown"]
+
+
+def _image_example(i: int) -> dict[str, object]:
+    return {"contents": [
+        {"role": "user", "parts": [{"text": f"describe picture {i}"},
+                                   {"fileData": {"mimeType": "image/png",
+                                                 "fileUri": f"gs://pics/{i}.png"}}]},
+        {"role": "model", "parts": [{"text": f"picture {i}"}]}]}
+
+
+@pytest.mark.parametrize(("training", "validation", "too_many"), [
+    (30, 5, False),   # at the fixed maximum
+    (30, 6, False),   # 30 % of 30 training examples = 9 is more than 5
+    (30, 9, False),
+    (30, 10, True),   # over both
+    (10, 6, True),    # 30 % of 10 = 3: the fixed 5 holds
+])
+def test_validation_set_size_follows_the_5000_or_30_percent_rule(
+    jsonl: Callable[..., Path], flash: BaseModel, training: int, validation: int,
+    too_many: bool,
+) -> None:
+    """The validation limit is the model's fixed maximum, or its share of the training set when
+    that is more (5,000 / 30 % in the catalog; 5 / 30 % here, to keep files small)."""
+    model = dataclasses.replace(flash, max_validation_examples=5,
+                                validation_share_of_training=0.3)
+    train = distinct_examples(training)
+    val = jsonl(distinct_examples(validation, seed=9), name="val.jsonl")
+    report = check_dataset(str(jsonl(train)), str(val), model=model)
+    assert (FindingKind.TOO_MANY_VALIDATION_EXAMPLES in kinds(report)) is too_many
+    if too_many:
+        (finding,) = [f for f in report.findings
+                      if f.kind is FindingKind.TOO_MANY_VALIDATION_EXAMPLES]
+        assert f"with {training:,} training examples" in finding.message
+        assert "catalog rule: validation-set size" in finding.message
+
+
+@pytest.mark.parametrize(("multimodal", "limit_text", "limit_multimodal", "too_many"), [
+    (False, 25, 100, True),
+    (False, 30, 10, False),
+    (True, 10, 25, True),
+    (True, 5, 30, False),
+])
+def test_training_examples_limit_depends_on_modality(
+    jsonl: Callable[..., Path], flash: BaseModel, multimodal: bool, limit_text: int,
+    limit_multimodal: int, too_many: bool,
+) -> None:
+    """A text-only dataset is held to the text limit, one with file parts to the multimodal one."""
+    model = dataclasses.replace(flash, max_training_examples_text=limit_text,
+                                max_training_examples_multimodal=limit_multimodal)
+    lines = [_image_example(i) for i in range(30)] if multimodal else distinct_examples(30)
+    report = check_dataset(str(jsonl(lines)), model=model)
+    assert (FindingKind.TOO_MANY_TRAINING_EXAMPLES in kinds(report)) is too_many

@@ -11,7 +11,7 @@ import pytest
 from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess
 from tuning_operator.vertex.clients import emulator_factory
 
-MAX_ACTIVE = 3  # per project and region; each test gets its own project
+MAX_ACTIVE = 3  # per project (global scope, all regions); each test gets its own project
 
 
 @pytest.fixture(scope="session")

@@ -38,3 +38,25 @@ def test_bad_admin_requests_say_what_is_wrong(
     """An admin request the emulator cannot apply fails with a message naming the problem."""
     with pytest.raises(RuntimeError, match=message):
         call(admin)  # type: ignore[operator]
+
+
+def test_active_route_samples_quota_use_over_the_wire(
+    admin: EmulatorAdmin, client: object, parent: str
+) -> None:
+    """GET /emulator/active: per project, jobs active now by region and the peak so far;
+    the wire path also carries the per-model region rule as INVALID_ARGUMENT."""
+    from google.api_core import exceptions as api
+
+    from tuning_operator.emulator.testing import sample_job
+
+    project = parent.split("/")[1]
+    assert admin.active(project) == {"active": 0, "peak": 0, "regions": {}}
+    client.create_tuning_job(parent=parent, tuning_job=sample_job())  # type: ignore[attr-defined]
+    eu = parent.replace("us-central1", "europe-west4")
+    client.create_tuning_job(parent=eu, tuning_job=sample_job())  # type: ignore[attr-defined]
+    assert admin.active(project) == {
+        "active": 2, "peak": 2, "regions": {"us-central1": 1, "europe-west4": 1}}
+    asia = parent.replace("us-central1", "asia-northeast1")
+    with pytest.raises(api.BadRequest, match="allowed regions"):
+        client.create_tuning_job(  # type: ignore[attr-defined]
+            parent=asia, tuning_job=sample_job(base_model="gemini-3.5-flash"))

@@ -241,10 +241,11 @@ def test_unsupported_filter_is_invalid_argument(client: Any, parent: str) -> Non
     )
 
 
-def test_quota_allows_max_active_jobs_per_region(
+def test_quota_allows_max_active_jobs_across_regions(
     client: Any, parent: str, emulator: EmulatorProcess
 ) -> None:
-    """Beyond --max-active active jobs a create is RESOURCE_EXHAUSTED; a cancel frees a slot."""
+    """Beyond --max-active active jobs a create is RESOURCE_EXHAUSTED in every region (the
+    default scope is global, as Vertex's quota); a cancel frees a slot."""
     assert emulator.max_active is not None
     client.create_tuning_job(parent=parent, tuning_job=sample_job(labels={DURATION_LABEL: "0"}))
     jobs = [
@@ -258,7 +259,12 @@ def test_quota_allows_max_active_jobs_per_region(
         lambda: client.create_tuning_job(parent=parent, tuning_job=sample_job()),
     )
     other_region = parent.replace("us-central1", "europe-west4")
-    client.create_tuning_job(parent=other_region, tuning_job=sample_job())
+    expect_error(
+        client,
+        api.TooManyRequests,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        lambda: client.create_tuning_job(parent=other_region, tuning_job=sample_job()),
+    )
     client.cancel_tuning_job(name=jobs[0].name)
     wait_for_state(client, jobs[0].name, "JOB_STATE_CANCELLED")
     client.create_tuning_job(parent=parent, tuning_job=sample_job())

@@ -26,10 +26,12 @@ class FakeClock:
 
 
 def make_store(
-    clock: FakeClock, *, state_file: Path | None = None, max_active: int | None = None
+    clock: FakeClock, *, state_file: Path | None = None, max_active: int | None = None,
+    quota_scope: str = "global",
 ) -> JobStore:
     return JobStore(
-        StoreSettings(job_seconds=100.0, cancel_seconds=1.0, max_active=max_active),
+        StoreSettings(job_seconds=100.0, cancel_seconds=1.0, max_active=max_active,
+                      quota_scope=quota_scope),
         catalog=default_catalog(),
         clock=clock,
         rng=random.Random(7),

@@ -324,3 +324,14 @@ def test_a_broken_file_reports_its_team(tmp_path: Path) -> None:
     write_job(tmp_path, "bad", "  oops: 1\n", team="support")
     [action] = plan(load_jobs_dir(tmp_path), [], PlanSettings()).actions
     assert (action.kind, action.team) == (ActionKind.INVALID, "support")
+
+
+def test_a_job_on_a_retired_model_is_still_observed(tmp_path: Path) -> None:
+    """Retired is a warning: the existing Vertex job of such a file keeps its phase, no action."""
+    path = write_job(tmp_path, "old", team="t")
+    path.write_text(path.read_text().replace("gemini-2.5-flash", "gemini-1.5-pro-002"))
+    load = load_jobs_dir(tmp_path)
+    assert load.warnings and not load.errors
+    result = plan(load, [vertex(load, "old", "JOB_STATE_RUNNING")], PlanSettings())
+    assert {a.job: (a.kind, a.phase) for a in result.actions} == {
+        "old": (ActionKind.NOOP, Phase.RUNNING)}

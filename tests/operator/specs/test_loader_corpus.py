@@ -54,7 +54,8 @@ CASES = [
      "missing required field `spec`", None),
     ("missing-base-model", "team/bad.yaml",
      "apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata:\n  name: broken-job\nspec:\n"
-     "  trainingDataset: gs://d/t/train.jsonl\n", "missing required field `spec.baseModel`", None),
+     "  trainingDataset: gs://datasets/t/train.jsonl\n",
+     "`spec`: set exactly one of `baseModel` and `preTunedModel`", None),
     ("wrong-api-version", "team/bad.yaml", job().replace("tuning-operator/v1", "v2"),
      "`apiVersion`: 'v2' is not allowed", 1),
     ("wrong-kind", "team/bad.yaml", job().replace("kind: TuningJob", "kind: Job"),

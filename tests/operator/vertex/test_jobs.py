@@ -207,3 +207,36 @@ def test_a_list_cycle_over_a_thousand_jobs_costs_ten_calls() -> None:
             listed = vertex.list_managed(REGION)
         assert len(listed.jobs) == 1000 and listed.list_calls == 10
         assert emulator.calls()["ListTuningJobs"] == 10
+
+
+def test_continuous_tuning_sends_the_resolved_pre_tuned_model(
+    vertex: VertexTuningJobs,
+) -> None:
+    """A `preTunedModel: {job: X}` job is created from the model the caller resolved from X's
+    tuned model; an unresolved one is refused before any call, an unknown model is NOT_FOUND.
+    Vertex's data stats are observed once X runs."""
+    data = job_file("base-v1").model_dump(by_alias=True, exclude_none=True)
+    data["metadata"]["labels"][DURATION_LABEL] = "1000"
+    base = vertex.create(TuningJob.model_validate(data), team="support", region=REGION)
+    wait_for_phase(vertex, base.name, Phase.SUCCEEDED)
+    finished = vertex.get(base.name)
+    assert finished.tuned_model is not None and finished.data_stats is not None
+    assert finished.data_stats.examples == 100
+    continuing = job_file("next-v1", baseModel=None,
+                          preTunedModel={"job": "base-v1", "checkpoint": "last"})
+    with pytest.raises(PermanentError, match="continues job base-v1"):
+        vertex.create(continuing, team="support", region=REGION)
+    unknown = f"projects/{vertex.project}/locations/{REGION}/models/424242@1"
+    with pytest.raises(NotFound):
+        vertex.create(continuing, team="support", region=REGION,
+                      pre_tuned_model=(unknown, None))
+    created = vertex.create(continuing, team="support", region=REGION,
+                            pre_tuned_model=(finished.tuned_model, None))
+    assert created.job_name == "next-v1" and created.phase == Phase.SUBMITTED
+
+
+def test_a_3x_job_outside_its_regions_is_refused_with_the_rule(vertex: VertexTuningJobs) -> None:
+    """The emulator's INVALID_ARGUMENT naming the rule reaches the caller as a permanent error."""
+    job = job_file(baseModel="gemini-3.5-flash", region="asia-northeast1")
+    with pytest.raises(PermanentError, match="allowed regions"):
+        vertex.create(job, team="support", region="asia-northeast1")

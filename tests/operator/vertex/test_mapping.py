@@ -160,3 +160,61 @@ def test_region_of_a_job_name(name: str, region: str | None) -> None:
             region_of(name)
     else:
         assert region_of(name) == region
+
+
+MODEL = "projects/p/locations/us-central1/models/77@2"
+
+
+@pytest.mark.parametrize(("pre_tuned", "resolved", "sent"), [
+    ({"tunedModel": MODEL}, None, (MODEL, "")),
+    ({"tunedModel": MODEL, "checkpointId": "3"}, None, (MODEL, "3")),
+    ({"job": "base-v1", "checkpoint": "best"}, (MODEL, "5"), (MODEL, "5")),
+    ({"job": "base-v1"}, (MODEL, None), (MODEL, "")),
+])
+def test_pre_tuned_model_is_sent_instead_of_base_model(
+        pre_tuned: dict[str, str], resolved: tuple[str, str | None] | None,
+        sent: tuple[str, str]) -> None:
+    """Continuous tuning sends pre_tuned_model {tuned_model_name, checkpoint_id}, no base_model."""
+    job = job_file(baseModel=None, preTunedModel=pre_tuned)
+    message = vertex_job(job, team="t", pre_tuned_model=resolved)
+    assert "base_model" not in message and message.base_model == ""
+    ptm = message.pre_tuned_model
+    assert (ptm.tuned_model_name, ptm.checkpoint_id) == sent
+
+
+def test_an_unresolved_job_dependency_cannot_be_sent() -> None:
+    """`preTunedModel: {job: X}` needs the planner's resolved model name before a create."""
+    job = job_file(baseModel=None, preTunedModel={"job": "base-v1"})
+    with pytest.raises(PermanentError, match="continues job base-v1"):
+        vertex_job(job, team="t")
+
+
+def test_a_resolved_model_is_ignored_for_a_base_model_job() -> None:
+    """A job with its own baseModel sends it, whatever the caller passes."""
+    message = vertex_job(job_file(), team="t", pre_tuned_model=(MODEL, None))
+    assert message.base_model == "gemini-2.5-flash" and "pre_tuned_model" not in message
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_export_last_checkpoint_only_is_sent_when_set(value: bool | None) -> None:
+    """exportLastCheckpointOnly goes to supervised_tuning_spec; unset is Vertex's default,
+    false (a proto3 bool without presence: every epoch's checkpoint is kept)."""
+    extra = {} if value is None else {"exportLastCheckpointOnly": value}
+    tuning = vertex_job(job_file(**extra), team="t").supervised_tuning_spec
+    assert ("export_last_checkpoint_only" in tuning) == bool(value)
+    assert tuning.export_last_checkpoint_only is bool(value)
+
+
+def test_observed_job_reads_vertex_data_stats() -> None:
+    """tuning_data_stats → DataStats(examples, billable tokens, truncated examples)."""
+    message = aiplatform_v1.TuningJob(
+        name="projects/p/locations/us-central1/tuningJobs/1", state="JOB_STATE_RUNNING",
+        tuning_data_stats=aiplatform_v1.TuningDataStats(
+            supervised_tuning_data_stats=aiplatform_v1.SupervisedTuningDataStats(
+                tuning_dataset_example_count=120, total_billable_token_count=45_000,
+                total_truncated_example_count=2)))
+    stats = observed_job(message).data_stats
+    assert stats is not None
+    assert (stats.examples, stats.billable_tokens, stats.truncated_examples) == (120, 45_000, 2)
+    bare = aiplatform_v1.TuningJob(name="projects/p/locations/us-central1/tuningJobs/1")
+    assert observed_job(bare).data_stats is None
