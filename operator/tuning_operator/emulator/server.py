@@ -23,6 +23,7 @@ from typing import Any
 from tuning_operator.emulator.admin import AdminRoutes
 from tuning_operator.emulator.faults import CallLedger, FaultInjector, FaultSettings
 from tuning_operator.emulator.grpc_server import GrpcFront
+from tuning_operator.emulator.metrics import MetricsService
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.store import JobStore, StoreSettings
@@ -85,7 +86,8 @@ class VertexEmulator:
             state_file=s.state_file,
         )
         service = TuningService(self.store, faults=self.faults, ledger=self.ledger)
-        self._grpc = GrpcFront(service, host=s.host, port=s.port)
+        metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
+        self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics)
         self._rest = RestFront(
             service, admin=AdminRoutes(self.faults, self.ledger), host=s.host, port=s.rest_port
         )

@@ -24,7 +24,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from tuning_operator.emulator import statefile
+from tuning_operator.emulator import experiments, statefile
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.timeline import (
@@ -179,6 +179,13 @@ class JobStore:
                 page_end = record.seq
         return aiplatform_v1.ListTuningJobsResponse(tuning_jobs=page)
 
+    def observe_job(self, name: str) -> tuple[JobRecord, Observation, float]:
+        """A job's record, its state now, and now (NOT_FOUND when there is no such job)."""
+        with self._lock:
+            record = self._find(name)
+            now = self._clock()
+            return record, observe(record, now), now
+
     def active_count(self, parent: str) -> int:
         """How many jobs under `parent` hold a concurrent-job quota slot now."""
         with self._lock:
@@ -252,6 +259,8 @@ class JobStore:
             job.start_time = _timestamp(seen.start_time)
         if seen.end_time is not None:
             job.end_time = _timestamp(seen.end_time)
+        if seen.start_time is not None:
+            job.experiment = experiments.experiment_name(record)
         if seen.error_code:
             job.error = status_pb2.Status(code=seen.error_code, message=seen.error_message)
         if seen.state == SUCCEEDED:
@@ -259,6 +268,7 @@ class JobStore:
             job.tuned_model = aiplatform_v1.TunedModel(
                 model=f"{prefix}/models/{record.job_id}@1",
                 endpoint=f"{prefix}/endpoints/{record.job_id}",
+                checkpoints=experiments.checkpoints(record),
             )
         return job
 

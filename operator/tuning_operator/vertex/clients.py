@@ -1,4 +1,4 @@
-"""Building GenAiTuningServiceClient instances: real Vertex per region, or one emulator.
+"""Building aiplatform_v1 clients (tuning, metadata, TensorBoard): per region, or one emulator.
 
 Real Vertex: application default credentials and the regional endpoint
 `{region}-aiplatform.googleapis.com` (tuning jobs live in the region's endpoint), one client per
@@ -41,6 +41,30 @@ def emulator_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientF
         )
     else:
         client = aiplatform_v1.GenAiTuningServiceClient(
+            transport="rest",
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            client_options={"api_endpoint": f"http://{host}"},
+        )
+    return lambda region: client
+
+
+def vertex_service_factory(client_class: Any) -> ClientFactory:
+    """Real Vertex: region → a `client_class` (e.g. aiplatform_v1.TensorboardServiceClient)."""
+    return lambda region: client_class(
+        client_options={"api_endpoint": f"{region}-aiplatform.googleapis.com"}
+    )
+
+
+def emulator_service_factory(
+    client_class: Any, endpoint: str, *, transport: Transport = "grpc"
+) -> ClientFactory:
+    """Like `emulator_factory`, for any aiplatform_v1 service client class."""
+    host = endpoint.removeprefix("http://").rstrip("/")
+    if transport == "grpc":
+        grpc_transport = client_class.get_transport_class("grpc")
+        client = client_class(transport=grpc_transport(channel=grpc.insecure_channel(host)))
+    else:
+        client = client_class(
             transport="rest",
             credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": f"http://{host}"},
