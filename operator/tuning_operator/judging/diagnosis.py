@@ -9,7 +9,7 @@
 - `underfitting`: validation (or training) loss is still falling at the end: not converged;
 - `healthy`: both losses fell and flattened.
 Noise is handled with medians of windows and relative margins, never single points.
-`best_checkpoint` names the checkpoint nearest the lowest validation loss. No I/O here.
+`best_checkpoint` names the checkpoint with the lowest validation loss. No I/O here.
 """
 
 from __future__ import annotations
@@ -121,14 +121,17 @@ def _near(points: Sequence[Point], step: int) -> float:
 
 
 def best_checkpoint(curves: Curves, checkpoints: Sequence[Checkpoint]) -> Checkpoint | None:
-    """The checkpoint nearest the lowest validation loss; without validation, the last one."""
+    """The checkpoint with the lowest validation loss; without validation, the last one.
+
+    A checkpoint's validation loss is the smoothed value at the validation step nearest to its
+    own, so the choice is among the checkpoints that exist, never a step between two of them.
+    """
     if not checkpoints:
         return None
     evals = curves.eval_loss
     if not evals:
         return max(checkpoints, key=lambda c: (c.step, c.epoch))
-    step = evals[_lowest(evals)[0]].step
-    return min(checkpoints, key=lambda c: (abs(c.step - step), c.step))
+    return min(checkpoints, key=lambda c: (_near(evals, c.step), c.step))
 
 
 def _verdict(curves: Curves, best: Checkpoint | None) -> tuple[Verdict, str]:

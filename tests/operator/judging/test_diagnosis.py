@@ -119,7 +119,7 @@ EPOCHS = tuple(Checkpoint(str(e), e, e * 12, f"projects/p/locations/l/endpoints/
                for e in range(1, 6))
 
 
-def test_best_checkpoint_is_nearest_the_validation_minimum() -> None:
+def test_best_checkpoint_is_at_the_validation_minimum() -> None:
     """Overfit curves (minimum near step 26 of 60) choose the epoch-2 checkpoint at step 24."""
     given = curves(OVERFIT_TRAIN, falls_then_rises, noise=0.03)
     result = diagnose(given, EPOCHS)
@@ -132,15 +132,18 @@ def test_best_checkpoint_is_nearest_the_validation_minimum() -> None:
     [
         (curves(HEALTHY_TRAIN, None), EPOCHS, EPOCHS[-1]),
         (curves(HEALTHY_TRAIN, HEALTHY_EVAL), (), None),
-        (Curves.of(train_total_loss=[(1, 1.0)], eval_total_loss=[(10, 1.0), (11, 0.5), (12, 1.0)]),
-         (Checkpoint("a", 1, 9), Checkpoint("b", 2, 13)), Checkpoint("a", 1, 9)),
+        (Curves.of(eval_total_loss=[(10, 1.0), (20, 0.5), (30, 0.5), (40, 1.0)]),
+         (Checkpoint("b", 2, 30), Checkpoint("a", 1, 20)), Checkpoint("a", 1, 20)),
+        (Curves.of(eval_total_loss=[(10, 2.0), (20, 1.4), (30, 0.5), (40, 0.6), (50, 0.62)]),
+         (Checkpoint("a", 1, 22), Checkpoint("b", 2, 39)), Checkpoint("b", 2, 39)),
     ],
-    ids=["no validation: the last", "no checkpoints: none", "a tie: the earlier"],
+    ids=["no validation: the last", "no checkpoints: none", "a tie: the earlier",
+         "the lower loss, not the nearer step"],
 )
 def test_best_checkpoint_table(
     given: Curves, checkpoints: tuple[Checkpoint, ...], expected: Checkpoint | None
 ) -> None:
-    """Without validation the last checkpoint wins; none without checkpoints; ties go earlier."""
+    """No validation: the last; no checkpoints: none; ties go earlier; loss beats nearness."""
     assert best_checkpoint(given, checkpoints) == expected
 
 
