@@ -3,12 +3,13 @@
 Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like the API):
 
     GET  /emulator/healthz                  → {"ok": true}
-    GET  /emulator/calls                    → {"CreateTuningJob": n, …} (both transports)
+    GET  /emulator/calls                    → {"CreateTuningJob": n, …} (both transports;
+                                              metrics methods such as "GetContext" once called)
     POST /emulator/calls:reset              → {}
     GET  /emulator/faults                   → current settings and pending faults
     POST /emulator/faults                   {"faultRate", "ghostCreateRate", "latencyMs"}, any
     POST /emulator/faults:failNext          {"method": "ListTuningJobs", "code": "UNAVAILABLE",
-                                             "times": 2}
+                                             "times": 2} (any tuning or metrics method)
     POST /emulator/faults:ghostNextCreates  {"times": 1}
     POST /emulator/faults:clear             → {} (rates, latency and scripted faults to zero)
 

@@ -89,7 +89,11 @@ class VertexEmulator:
         metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
         self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics)
         self._rest = RestFront(
-            service, admin=AdminRoutes(self.faults, self.ledger), host=s.host, port=s.rest_port
+            service,
+            admin=AdminRoutes(self.faults, self.ledger),
+            host=s.host,
+            port=s.rest_port,
+            metrics=metrics,
         )
         self._started = False
 

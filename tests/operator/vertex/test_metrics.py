@@ -22,12 +22,14 @@ READ_METHODS = ("GetContext", "ListContexts", "ListTensorboardRuns",
                 "ListTensorboardTimeSeries", "BatchReadTensorboardTimeSeriesData")
 
 
-@pytest.fixture
-def metrics(emulator: EmulatorProcess) -> Iterator[VertexMetrics]:
-    """The adapter on the emulator's gRPC port, with fast retries."""
+@pytest.fixture(params=["grpc", "rest"])
+def metrics(request: pytest.FixtureRequest, emulator: EmulatorProcess) -> Iterator[VertexMetrics]:
+    """The adapter against the emulator process, once per client transport, fast retries."""
+    transport = request.param
+    endpoint = emulator.grpc_endpoint if transport == "grpc" else emulator.rest_endpoint
     budget = RequestBudget(crud_per_minute=60_000, submissions_per_minute=60_000)
     with VertexMetrics.for_emulator(
-        emulator.grpc_endpoint, budget=budget,
+        endpoint, budget=budget, transport=transport,
         retry=default_retry(initial=0.01, maximum=0.05, timeout=0.5),
     ) as adapter:
         yield adapter
