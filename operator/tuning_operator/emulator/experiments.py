@@ -6,7 +6,8 @@ each of the six series Vertex records (`/eval_` ones only with a validation data
 RUNNING only the steps up to the elapsed share of the running phase exist. The shape of the
 curves is scripted by the job label `emulator-curve` (`healthy`, `overfit`, `underfit`,
 `data-problem`), noise is seeded by the job id. On success the tuned model has one checkpoint
-per epoch (only the last with `export_last_checkpoint_only`), at the steps the series use.
+per epoch (ten spread evenly above ten epochs; only the last with `export_last_checkpoint_only`),
+at the steps the series use.
 Names follow the Vertex SDK's conventions: experiment context `tuning-experiment-{job}`, run
 context `{experiment}-{run}`, TensorBoard experiment = the experiment id, TensorBoard run = the
 run id. This module stores nothing and knows no transport.
@@ -36,6 +37,7 @@ from tuning_operator.judging.curves import (
 CURVE_LABEL = "emulator-curve"  # healthy (default) | overfit | underfit | data-problem
 STEPS_PER_EPOCH = 20
 DEFAULT_EPOCHS = 3  # what the emulator applies when the job sets no epoch_count
+MAX_CHECKPOINTS = 10  # Vertex docs: one per epoch below 10 epochs, else about 10 spread evenly
 NOISE = 0.02  # each point is the shape times (1 ± 2 %)
 METADATA_STORE = "metadataStores/default"
 TENSORBOARD_ID = "1000000000000000000"  # one TensorBoard per project and region backs them all
@@ -166,7 +168,12 @@ def points(record: JobRecord, tag: str, steps: int) -> list[tuple[int, float]]:
 def checkpoints(record: JobRecord) -> list[aiplatform_v1.TunedModelCheckpoint]:
     """The tuned model's checkpoints: one per epoch, or only the last one."""
     plan = RunPlan.of(record)
-    epochs = [plan.epochs] if plan.last_checkpoint_only else range(1, plan.epochs + 1)
+    if plan.last_checkpoint_only:
+        epochs = [plan.epochs]
+    elif plan.epochs <= MAX_CHECKPOINTS:
+        epochs = list(range(1, plan.epochs + 1))
+    else:  # Vertex: about ten, evenly spread, the last after the final epoch
+        epochs = sorted({round(i * plan.epochs / MAX_CHECKPOINTS) for i in range(1, 11)})
     endpoints = f"{location_of(record)}/endpoints"
     return [
         aiplatform_v1.TunedModelCheckpoint(

@@ -127,12 +127,16 @@ def test_no_validation_dataset_no_eval_series(clients: Clients, clock: FakeClock
     assert set(series) == set(TAGS[:3])
 
 
-@pytest.mark.parametrize(("last_only", "epochs"), [(False, [1, 2, 3, 4]), (True, [4])])
-def test_checkpoints_one_per_epoch_or_only_the_last(
-    clients: Clients, clock: FakeClock, last_only: bool, epochs: list[int]
+@pytest.mark.parametrize(
+    ("count", "last_only", "epochs"),
+    [(4, False, [1, 2, 3, 4]), (4, True, [4]), (20, False, list(range(2, 21, 2)))],
+    ids=["per epoch", "last only", "ten spread over 20 epochs"],
+)
+def test_checkpoints_per_epoch_or_only_the_last(
+    clients: Clients, clock: FakeClock, count: int, last_only: bool, epochs: list[int]
 ) -> None:
-    """A succeeded job has a checkpoint per epoch at the series' steps, or only the last one."""
-    job = clients.create(epochs=4, last_only=last_only)
+    """A checkpoint per epoch (ten spread evenly above ten epochs), or only the last one."""
+    job = clients.create(epochs=count, last_only=last_only)
     clock.now += 100
     done = clients.tuning.get_tuning_job(name=job.name)
     checkpoints = done.tuned_model.checkpoints
