@@ -30,6 +30,7 @@ from tuning_operator.judging.curves import TAGS
 
 __all__ = ["METRICS_METHODS", "MetricsService"]
 MAX_DATA_POINTS = 1000  # Vertex returns at most this many scalar points per series and read
+READ_LIMIT = 10_000  # ReadTensorboardTimeSeriesData's max_data_points cannot exceed this
 _LOCATION = r"(?P<location>projects/[^/]+/locations/[^/]+)"
 _STORE = rf"^{_LOCATION}/metadataStores/default"
 _CONTEXT = re.compile(rf"{_STORE}/contexts/{exp.EXPERIMENT_PREFIX}(?P<job>\d+)(?P<run>-.+)?$")
@@ -163,7 +164,9 @@ class MetricsService:
             for tag in exp.RunPlan.of(record).tags
         ])
 
-    def _data(self, name: str, tensorboard: str | None = None) -> aiplatform_v1.TimeSeriesData:
+    def _data(
+        self, name: str, tensorboard: str | None = None, limit: int | None = MAX_DATA_POINTS
+    ) -> aiplatform_v1.TimeSeriesData:
         match = _SERIES.match(name)
         if match is None or not 1 <= int(match["index"]) <= len(TAGS):
             raise _not_found("TensorboardTimeSeries", name)
@@ -176,9 +179,11 @@ class MetricsService:
         if tag not in exp.RunPlan.of(record).tags:
             raise _not_found("TensorboardTimeSeries", name)
         values = exp.points(record, tag, steps)
-        if len(values) > MAX_DATA_POINTS:  # keep an even sample, always with the last step
-            stride = len(values) / MAX_DATA_POINTS
-            values = [values[len(values) - 1 - int(i * stride)] for i in range(MAX_DATA_POINTS)]
+        if limit is not None and len(values) > limit:
+            # Vertex picks the points at random; an even sample with the last step is kinder
+            # to tests and keeps the shape.
+            stride = len(values) / limit
+            values = [values[len(values) - 1 - int(i * stride)] for i in range(limit)]
             values.reverse()
         return aiplatform_v1.TimeSeriesData(
             tensorboard_time_series_id=match["index"],
@@ -210,6 +215,12 @@ class MetricsService:
         self, request: aiplatform_v1.ReadTensorboardTimeSeriesDataRequest
     ) -> aiplatform_v1.ReadTensorboardTimeSeriesDataResponse:
         self._enter("ReadTensorboardTimeSeriesData")
+        asked = request.max_data_points
+        if asked > READ_LIMIT or asked < -1:
+            raise invalid_argument(
+                f"max_data_points must be -1 (all) or 1..{READ_LIMIT}, got {asked}."
+            )
+        limit = None if asked == -1 else (asked or MAX_DATA_POINTS)
         return aiplatform_v1.ReadTensorboardTimeSeriesDataResponse(
-            time_series_data=self._data(request.tensorboard_time_series)
+            time_series_data=self._data(request.tensorboard_time_series, limit=limit)
         )

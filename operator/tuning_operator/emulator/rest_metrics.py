@@ -57,6 +57,8 @@ def route(metrics: MetricsService, method: str, path: str, query: dict[str, list
             v1.BatchReadTensorboardTimeSeriesDataRequest(
                 tensorboard=match["tensorboard"], time_series=names))
     if match := _READ.match(path):
+        limit = _first(query, "maxDataPoints", "max_data_points") or "0"
         return metrics.read_tensorboard_time_series_data(
-            v1.ReadTensorboardTimeSeriesDataRequest(tensorboard_time_series=match["series"]))
+            v1.ReadTensorboardTimeSeriesDataRequest(
+                tensorboard_time_series=match["series"], max_data_points=int(limit)))
     return None

@@ -184,3 +184,23 @@ def test_list_contexts_answers_only_the_run_lookup(clients: Clients, clock: Fake
     with pytest.raises(api.InvalidArgument):
         list(clients.metadata.list_contexts(request={
             "parent": f"{PARENT}/metadataStores/default", "filter": 'display_name = "x"'}))
+
+
+@pytest.mark.parametrize(("asked", "count"), [(0, 1000), (-1, 1200), (10, 10)])
+def test_reads_cap_points_like_vertex(
+    clients: Clients, clock: FakeClock, asked: int, count: int
+) -> None:
+    """1000 points per series by default, all with -1; a sample always keeps the last step."""
+    job = clients.create(epochs=60)  # 1200 steps
+    clock.now += 100
+    experiment = clients.tuning.get_tuning_job(name=job.name).experiment
+    run = f"{experiment.split('/metadataStores/')[0]}/tensorboards/1000000000000000000"
+    exp_id = experiment.rsplit("/", 1)[1]
+    name = f"{run}/experiments/{exp_id}/runs/tuning-run/timeSeries/1"
+    data = clients.tensorboard.read_tensorboard_time_series_data(
+        request={"tensorboard_time_series": name, "max_data_points": asked}).time_series_data
+    steps = [p.step for p in data.values]
+    assert len(steps) == count and steps[-1] == 1200 and steps == sorted(steps)
+    with pytest.raises(api.InvalidArgument):
+        clients.tensorboard.read_tensorboard_time_series_data(
+            request={"tensorboard_time_series": name, "max_data_points": 20_000})
