@@ -22,9 +22,9 @@ from google.cloud import aiplatform_v1
 from google.protobuf import struct_pb2
 
 from tuning_operator.emulator import experiments as exp
-from tuning_operator.emulator.faults import METRICS_METHODS, CallLedger, FaultInjector
+from tuning_operator.emulator.faults import METRICS_METHODS
+from tuning_operator.emulator.service import CountedService
 from tuning_operator.emulator.status import ApiError, invalid_argument
-from tuning_operator.emulator.store import JobStore
 from tuning_operator.emulator.timeline import JobRecord
 from tuning_operator.judging.curves import TAGS
 
@@ -51,17 +51,8 @@ def _not_found(kind: str, name: str) -> ApiError:
     return ApiError(grpc.StatusCode.NOT_FOUND, f"{kind} {name} not found.")
 
 
-class MetricsService:
+class MetricsService(CountedService):
     """Experiments, runs and time series of the emulated tuning jobs, read-only."""
-
-    def __init__(self, store: JobStore, *, faults: FaultInjector, ledger: CallLedger) -> None:
-        self.store = store
-        self.faults = faults
-        self.ledger = ledger
-
-    def _enter(self, method: str) -> None:
-        self.ledger.count(method)
-        self.faults.before(method)
 
     def _running(self, location: str, job_id: str, kind: str, name: str) -> tuple[JobRecord, int]:
         """The job behind a resource and its visible steps; NOT_FOUND before it runs."""
