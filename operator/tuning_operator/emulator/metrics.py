@@ -7,8 +7,9 @@ Exactly the path a client walks from `TuningJob.experiment` to the numbers (the 
   parent_contexts:"<experiment>"`),
 - TensorboardService.ListTensorboardRuns, ListTensorboardTimeSeries,
   BatchReadTensorboardTimeSeriesData and ReadTensorboardTimeSeriesData.
-Every call is counted and may be faulted like the tuning calls. Resources are derived from the
-jobs (`experiments`); nothing is stored here and nothing here is transport-specific.
+Every call is counted and may be faulted like the tuning calls (`faults.METRICS_METHODS`).
+Resources are derived from the jobs (`experiments`); nothing is stored here and nothing here is
+transport-specific.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ from google.cloud import aiplatform_v1
 from google.protobuf import struct_pb2
 
 from tuning_operator.emulator import experiments as exp
-from tuning_operator.emulator.faults import METRICS_METHODS
 from tuning_operator.emulator.service import CountedService
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.timeline import JobRecord
 from tuning_operator.judging.curves import TAGS
 
-__all__ = ["METRICS_METHODS", "MetricsService"]
 MAX_DATA_POINTS = 1000  # Vertex returns at most this many scalar points per series and read
 READ_LIMIT = 10_000  # ReadTensorboardTimeSeriesData's max_data_points cannot exceed this
 _LOCATION = r"(?P<location>projects/[^/]+/locations/[^/]+)"

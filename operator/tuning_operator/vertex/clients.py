@@ -16,36 +16,9 @@ from typing import Any, Literal
 import grpc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform_v1
-from google.cloud.aiplatform_v1.services.gen_ai_tuning_service.transports.grpc import (
-    GenAiTuningServiceGrpcTransport,
-)
 
 Transport = Literal["grpc", "rest"]
 ClientFactory = Callable[[str], Any]  # region → aiplatform_v1.GenAiTuningServiceClient
-
-
-def vertex_client(region: str) -> Any:
-    """A client for real Vertex in `region` (application default credentials)."""
-    return aiplatform_v1.GenAiTuningServiceClient(
-        client_options={"api_endpoint": f"{region}-aiplatform.googleapis.com"}
-    )
-
-
-def emulator_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
-    """A factory that hands every region the same client of the emulator at `endpoint`."""
-    host = endpoint.removeprefix("http://").rstrip("/")
-    if transport == "grpc":
-        channel = grpc.insecure_channel(host)
-        client = aiplatform_v1.GenAiTuningServiceClient(
-            transport=GenAiTuningServiceGrpcTransport(channel=channel)
-        )
-    else:
-        client = aiplatform_v1.GenAiTuningServiceClient(
-            transport="rest",
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-            client_options={"api_endpoint": f"http://{host}"},
-        )
-    return lambda region: client
 
 
 def vertex_service_factory(client_class: Any) -> ClientFactory:
@@ -58,7 +31,7 @@ def vertex_service_factory(client_class: Any) -> ClientFactory:
 def emulator_service_factory(
     client_class: Any, endpoint: str, *, transport: Transport = "grpc"
 ) -> ClientFactory:
-    """Like `emulator_factory`, for any aiplatform_v1 service client class."""
+    """A factory that hands every region the same `client_class` client of the emulator."""
     host = endpoint.removeprefix("http://").rstrip("/")
     if transport == "grpc":
         grpc_transport = client_class.get_transport_class("grpc")
@@ -70,6 +43,18 @@ def emulator_service_factory(
             client_options={"api_endpoint": f"http://{host}"},
         )
     return lambda region: client
+
+
+def vertex_client(region: str) -> Any:
+    """A tuning client for real Vertex in `region` (application default credentials)."""
+    return vertex_service_factory(aiplatform_v1.GenAiTuningServiceClient)(region)
+
+
+def emulator_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
+    """A factory that hands every region the same tuning client of the emulator at `endpoint`."""
+    return emulator_service_factory(
+        aiplatform_v1.GenAiTuningServiceClient, endpoint, transport=transport
+    )
 
 
 class RegionalClients:
