@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from google.api_core import retry as api_retry
 from google.cloud import aiplatform_v1
 
-from tuning_operator.errors import PermanentError, TemporaryError
+from tuning_operator.errors import NotFound, PermanentError, TemporaryError
 from tuning_operator.judging.curves import TAGS, Curves, Point
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
@@ -123,9 +123,16 @@ class VertexMetrics:
             )
         region = match["region"]
         run = self._resolved(experiment, match)
+        try:
+            return self._read(region, run)
+        except NotFound:
+            self.forget(experiment)  # the cached run is gone: resolve it again next time
+            raise
+
+    def _read(self, region: str, run: _Run) -> Curves:
         client = self._tensorboard.for_region(region)
         series = {
-            ts.name.rsplit("/", 1)[1]: ts.display_name
+            ts.name: ts.display_name
             for ts in self._pages(
                 region,
                 f"list time series of {run.name}",
@@ -138,7 +145,8 @@ class VertexMetrics:
             )
             if ts.display_name in TAGS
         }
-        names = [f"{run.name}/timeSeries/{ts_id}" for ts_id in series]
+        by_id = {name.rsplit("/", 1)[1]: tag for name, tag in series.items()}
+        names = list(series)
         found: dict[str, tuple[Point, ...]] = {}
         for start in range(0, len(names), BATCH_READ_SIZE):
             request = aiplatform_v1.BatchReadTensorboardTimeSeriesDataRequest(
@@ -155,7 +163,7 @@ class VertexMetrics:
                 ),
             )
             for data in answer.time_series_data:
-                tag = series.get(data.tensorboard_time_series_id)
+                tag = by_id.get(data.tensorboard_time_series_id)
                 if tag is not None:
                     found[tag] = tuple(
                         Point(int(p.step), float(p.scalar.value)) for p in data.values

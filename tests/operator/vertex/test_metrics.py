@@ -145,3 +145,18 @@ def test_failures_become_operator_errors(
     admin.fail_next("GetContext", "UNAVAILABLE", times=100)
     with pytest.raises(TemporaryError):
         metrics.read_curves(job.experiment)
+
+
+def test_a_vanished_run_is_resolved_again(
+    metrics: VertexMetrics, raw_client: Any, project: str, admin: EmulatorAdmin
+) -> None:
+    """NOT_FOUND on the cached TensorBoard run drops the cache; the next read resolves anew."""
+    job = finished_job(raw_client, project, "healthy")
+    assert job.experiment is not None
+    metrics.read_curves(job.experiment)
+    admin.fail_next("ListTensorboardTimeSeries", "NOT_FOUND")
+    with pytest.raises(NotFound):
+        metrics.read_curves(job.experiment)
+    admin.reset_calls()
+    assert metrics.read_curves(job.experiment).eval_loss
+    assert read_calls(admin) == dict.fromkeys(READ_METHODS, 1)
