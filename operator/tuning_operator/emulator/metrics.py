@@ -15,12 +15,11 @@ transport-specific.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import grpc
 from google.cloud import aiplatform_v1
-from google.protobuf import struct_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 
 from tuning_operator.emulator import experiments as exp
 from tuning_operator.emulator.service import CountedService
@@ -44,6 +43,12 @@ _SERIES = re.compile(
     r"/timeSeries/(?P<index>\d+)$"
 )
 _FILTER_TERM = re.compile(r'^\s*(schema_title\s*=|parent_contexts\s*:)\s*"(?P<value>[^"]*)"\s*$')
+
+
+def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(datetime.fromtimestamp(seconds, tz=UTC))
+    return stamp
 
 
 def _not_found(kind: str, name: str) -> ApiError:
@@ -175,21 +180,18 @@ class MetricsService(CountedService):
             stride = len(values) / limit
             values = [values[len(values) - 1 - int(i * stride)] for i in range(limit)]
             values.reverse()
-        return aiplatform_v1.TimeSeriesData(
+        # Built as raw protobuf: proto-plus construction costs ~50 µs a point.
+        data = aiplatform_v1.TimeSeriesData.pb()(
             tensorboard_time_series_id=match["index"],
             value_type=aiplatform_v1.TensorboardTimeSeries.ValueType.SCALAR,
-            values=list(self._points(record, values)),
         )
-
-    @staticmethod
-    def _points(
-        record: JobRecord, values: list[tuple[int, float]]
-    ) -> Iterator[aiplatform_v1.TimeSeriesDataPoint]:
+        wall = _timestamp(record.created_at)
         for step, value in values:
-            yield aiplatform_v1.TimeSeriesDataPoint(
-                step=step, scalar=aiplatform_v1.Scalar(value=value),
-                wall_time=datetime.fromtimestamp(record.created_at, tz=UTC),
-            )
+            point = data.values.add(step=step)
+            point.scalar.value = value
+            point.wall_time.CopyFrom(wall)
+        wrapped: aiplatform_v1.TimeSeriesData = aiplatform_v1.TimeSeriesData.wrap(data)
+        return wrapped
 
     def batch_read_tensorboard_time_series_data(
         self, request: aiplatform_v1.BatchReadTensorboardTimeSeriesDataRequest

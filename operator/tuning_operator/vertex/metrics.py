@@ -162,12 +162,11 @@ class VertexMetrics:
                     timeout=self._timeout,
                 ),
             )
-            for data in answer.time_series_data:
+            # The raw protobuf: proto-plus attribute access costs ~50 µs a point.
+            for data in type(answer).pb(answer).time_series_data:
                 tag = by_id.get(data.tensorboard_time_series_id)
                 if tag is not None:
-                    found[tag] = tuple(
-                        Point(int(p.step), float(p.scalar.value)) for p in data.values
-                    )
+                    found[tag] = tuple(Point(p.step, p.scalar.value) for p in data.values)
         return Curves(found)
 
     def forget(self, experiment: str) -> None:
