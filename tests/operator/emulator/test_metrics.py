@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +205,19 @@ def test_reads_cap_points_like_vertex(
     with pytest.raises(api.InvalidArgument):
         clients.tensorboard.read_tensorboard_time_series_data(
             request={"tensorboard_time_series": name, "max_data_points": 20_000})
+
+
+def test_a_restarted_emulator_serves_the_same_curves(tmp_path: Path, clock: FakeClock) -> None:
+    """Curves and checkpoints derive from the stored job, so the state file keeps them."""
+    state = tmp_path / "emulator-state.json"
+    seen = []
+    for _ in range(2):
+        with VertexEmulator(job_seconds=100, clock=clock, state_file=state) as emulator:
+            clients = Clients(emulator)
+            if not seen:
+                name = clients.create(curve="overfit").name
+                clock.now += 100
+            done = clients.tuning.get_tuning_job(name=name)
+            seen.append((clients.series(done.experiment), list(done.tuned_model.checkpoints)))
+            clients.close()
+    assert seen[0] == seen[1]
