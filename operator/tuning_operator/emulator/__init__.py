@@ -10,7 +10,8 @@ the wire, exactly as it talks to Vertex.
 
 from __future__ import annotations
 
-from tuning_operator.emulator.faults import METHODS, FaultSettings
+from tuning_operator.emulator.experiments import CURVE_LABEL
+from tuning_operator.emulator.faults import METHODS, METRICS_METHODS, FaultSettings
 from tuning_operator.emulator.server import EmulatorSettings, VertexEmulator
 from tuning_operator.emulator.store import (
     DEFAULT_PAGE_SIZE,
@@ -20,10 +21,12 @@ from tuning_operator.emulator.store import (
 )
 
 __all__ = [
+    "CURVE_LABEL",
     "DEFAULT_PAGE_SIZE",
     "DURATION_LABEL",
     "MAX_PAGE_SIZE",
     "METHODS",
+    "METRICS_METHODS",
     "OUTCOME_LABEL",
     "EmulatorSettings",
     "FaultSettings",

@@ -3,7 +3,8 @@
 Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like the API):
 
     GET  /emulator/healthz                  → {"ok": true}
-    GET  /emulator/calls                    → {"CreateTuningJob": n, …} (both transports)
+    GET  /emulator/calls                    → {"CreateTuningJob": n, …} (both transports;
+                                              metrics and prediction methods once called)
     GET  /emulator/active                   → {"projects": {P: {"active": n, "peak": m,
                                                "regions": {REGION: k}}}}: jobs holding a
                                                quota slot now, and the most at once so far
@@ -11,7 +12,7 @@ Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like th
     GET  /emulator/faults                   → current settings and pending faults
     POST /emulator/faults                   {"faultRate", "ghostCreateRate", "latencyMs"}, any
     POST /emulator/faults:failNext          {"method": "ListTuningJobs", "code": "UNAVAILABLE",
-                                             "times": 2}
+                                             "times": 2} (any tuning or metrics method)
     POST /emulator/faults:ghostNextCreates  {"times": 1}
     POST /emulator/faults:clear             → {} (rates, latency and scripted faults to zero)
     GET  /emulator/answers                  → the scripted answers of GenerateContent

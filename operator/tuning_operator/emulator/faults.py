@@ -5,7 +5,7 @@ ghost creates (`ghost_create_rate`: the create is committed, then DEADLINE_EXCEE
 answered — the case that makes naive retries create duplicates) and added latency, plus scripted
 faults for deterministic tests ("fail the next 2 ListTuningJobs with UNAVAILABLE", "ghost the
 next create"). Scripted faults win over random ones. The call ledger counts every call that
-reached the server, faulted or not, per RPC method name.
+reached the server, faulted or not, per RPC method name (the metrics calls too).
 Both classes are thread-safe; neither knows about jobs.
 """
 
@@ -24,6 +24,16 @@ from tuning_operator.emulator.status import ApiError, status_code
 
 METHODS = ("CreateTuningJob", "GetTuningJob", "ListTuningJobs", "CancelTuningJob")
 PREDICTION_METHODS = ("GenerateContent",)  # counted once called, faulted like the others
+# The metadata and TensorBoard calls that read a job's metrics (emulator/metrics.py).
+METRICS_METHODS = (
+    "GetContext",
+    "ListContexts",
+    "ListTensorboardRuns",
+    "ListTensorboardTimeSeries",
+    "BatchReadTensorboardTimeSeriesData",
+    "ReadTensorboardTimeSeriesData",
+)
+ALL_METHODS = METHODS + METRICS_METHODS + PREDICTION_METHODS
 RANDOM_FAULT_CODES = (
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -103,9 +113,8 @@ class FaultInjector:
         self, method: str, code: grpc.StatusCode | str, *, times: int = 1, message: str = ""
     ) -> None:
         """The next `times` calls of `method` answer `code` (before doing any work)."""
-        if method not in METHODS + PREDICTION_METHODS:
-            known = ", ".join(METHODS + PREDICTION_METHODS)
-            raise ValueError(f"unknown method {method!r}; use one of {known}")
+        if method not in ALL_METHODS:
+            raise ValueError(f"unknown method {method!r}; use one of {', '.join(ALL_METHODS)}")
         status = code if isinstance(code, grpc.StatusCode) else status_code(code)
         text = message or f"injected fault ({status.name})"
         with self._lock:
@@ -170,9 +179,10 @@ class CallLedger:
             self._counts[method] += 1
 
     def snapshot(self) -> dict[str, int]:
+        """Every tuning method (0 when never called), then any other method that was called."""
         with self._lock:
             counts = {method: self._counts.get(method, 0) for method in METHODS}
-            counts.update(self._counts)
+            counts.update((m, n) for m, n in self._counts.items() if m not in METHODS)
             return counts
 
     def reset(self) -> None:

@@ -1,7 +1,8 @@
 """The emulated service over gRPC, with the message types google-cloud-aiplatform ships.
 
-The GAPIC package has no `*_pb2_grpc` servicer, so the four methods are registered with a
-generic handler under the real service name, serialized with the proto-plus classes the client
+The GAPIC package has no `*_pb2_grpc` servicer, so the tuning methods (and the metadata and
+TensorBoard reads of a job's metrics) are registered with generic handlers under the real
+service names, serialized with the proto-plus classes the client
 itself uses. No hand-written protos. This module only translates; it holds no state.
 """
 
@@ -15,12 +16,15 @@ import grpc
 from google.cloud import aiplatform_v1
 from google.protobuf import empty_pb2
 
+from tuning_operator.emulator.metrics import MetricsService
 from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.status import ApiError
 
 SERVICE_NAME = "google.cloud.aiplatform.v1.GenAiTuningService"
 PREDICTION_SERVICE_NAME = "google.cloud.aiplatform.v1.PredictionService"
+METADATA_SERVICE = "google.cloud.aiplatform.v1.MetadataService"
+TENSORBOARD_SERVICE = "google.cloud.aiplatform.v1.TensorboardService"
 
 
 def _unary(
@@ -85,13 +89,65 @@ def prediction_handler(prediction: PredictionService) -> grpc.GenericRpcHandler:
     )
 
 
-class GrpcFront:
-    """A gRPC server for one TuningService (and PredictionService) on a loopback port."""
+def metrics_handlers(metrics: MetricsService) -> tuple[grpc.GenericRpcHandler, ...]:
+    """The MetadataService and TensorboardService methods that reading metrics needs."""
+    v1 = aiplatform_v1
+    metadata = grpc.method_handlers_generic_handler(
+        METADATA_SERVICE,
+        {
+            "GetContext": _unary(metrics.get_context, v1.GetContextRequest, v1.Context.serialize),
+            "ListContexts": _unary(
+                metrics.list_contexts,
+                v1.ListContextsRequest,
+                v1.ListContextsResponse.serialize,
+            ),
+        },
+    )
+    tensorboard = grpc.method_handlers_generic_handler(
+        TENSORBOARD_SERVICE,
+        {
+            "ListTensorboardRuns": _unary(
+                metrics.list_tensorboard_runs,
+                v1.ListTensorboardRunsRequest,
+                v1.ListTensorboardRunsResponse.serialize,
+            ),
+            "ListTensorboardTimeSeries": _unary(
+                metrics.list_tensorboard_time_series,
+                v1.ListTensorboardTimeSeriesRequest,
+                v1.ListTensorboardTimeSeriesResponse.serialize,
+            ),
+            "BatchReadTensorboardTimeSeriesData": _unary(
+                metrics.batch_read_tensorboard_time_series_data,
+                v1.BatchReadTensorboardTimeSeriesDataRequest,
+                v1.BatchReadTensorboardTimeSeriesDataResponse.serialize,
+            ),
+            "ReadTensorboardTimeSeriesData": _unary(
+                metrics.read_tensorboard_time_series_data,
+                v1.ReadTensorboardTimeSeriesDataRequest,
+                v1.ReadTensorboardTimeSeriesDataResponse.serialize,
+            ),
+        },
+    )
+    return metadata, tensorboard
 
-    def __init__(self, service: TuningService, *, host: str, port: int, workers: int = 8,
-                 prediction: PredictionService | None = None) -> None:
+
+class GrpcFront:
+    """A gRPC server for one TuningService, its metrics and predictions, on a loopback port."""
+
+    def __init__(
+        self,
+        service: TuningService,
+        *,
+        host: str,
+        port: int,
+        workers: int = 8,
+        metrics: MetricsService | None = None,
+        prediction: PredictionService | None = None,
+    ) -> None:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
         handlers = [service_handler(service)]
+        if metrics is not None:
+            handlers.extend(metrics_handlers(metrics))
         if prediction is not None:
             handlers.append(prediction_handler(prediction))
         self._server.add_generic_rpc_handlers(handlers)

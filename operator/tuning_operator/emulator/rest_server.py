@@ -3,7 +3,8 @@
 Speaks what the GAPIC REST transport sends: camelCase JSON bodies (enums as numbers or names),
 `filter` / `pageSize` / `pageToken` query parameters, and answers errors with Google's JSON
 error body and the matching HTTP status, so `google.api_core.exceptions.from_http_response`
-raises the same family as over gRPC. Admin paths live under `/emulator/` (see `AdminRoutes`).
+raises the same family as over gRPC. The metrics reads (`rest_metrics`) share the port. Admin
+paths live under `/emulator/` (see `AdminRoutes`).
 This module only translates; it holds no state of its own.
 """
 
@@ -20,7 +21,9 @@ import orjson
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
+from tuning_operator.emulator import rest_metrics
 from tuning_operator.emulator.admin import AdminRoutes
+from tuning_operator.emulator.metrics import MetricsService
 from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.status import ApiError, invalid_argument
@@ -49,9 +52,11 @@ def _first(query: dict[str, list[str]], *names: str) -> str:
 class _RestApi:
     """Routes one REST request to the service; returns (HTTP status, body)."""
 
-    def __init__(self, service: TuningService, prediction: PredictionService | None) -> None:
+    def __init__(self, service: TuningService, prediction: PredictionService | None = None,
+                 metrics: MetricsService | None = None) -> None:
         self._service = service
         self._prediction = prediction
+        self._metrics = metrics
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
         # The GAPIC REST transport asks for `$alt=json;enum-encoding=int`; Vertex then answers
@@ -79,6 +84,10 @@ class _RestApi:
                 aiplatform_v1.CancelTuningJobRequest(name=match["name"])
             )
             return 200, None
+        if self._metrics is not None:
+            answer = rest_metrics.route(self._metrics, method, path, query)
+            if answer is not None:
+                return 200, answer
         raise ApiError(grpc.StatusCode.NOT_FOUND, f"The URL {method} {path} does not exist.")
 
     def _create(self, parent: str, body: bytes) -> tuple[int, Any]:
@@ -158,9 +167,17 @@ def _handler_class(api: _RestApi, admin: AdminRoutes) -> type[BaseHTTPRequestHan
 class RestFront:
     """A threaded HTTP server for one TuningService (and PredictionService) and admin routes."""
 
-    def __init__(self, service: TuningService, *, admin: AdminRoutes, host: str, port: int,
-                 prediction: PredictionService | None = None) -> None:
-        handler = _handler_class(_RestApi(service, prediction), admin)
+    def __init__(
+        self,
+        service: TuningService,
+        *,
+        admin: AdminRoutes,
+        host: str,
+        port: int,
+        prediction: PredictionService | None = None,
+        metrics: MetricsService | None = None,
+    ) -> None:
+        handler = _handler_class(_RestApi(service, prediction, metrics), admin)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]

@@ -23,6 +23,7 @@ from typing import Any
 from tuning_operator.emulator.admin import AdminRoutes
 from tuning_operator.emulator.faults import CallLedger, FaultInjector, FaultSettings
 from tuning_operator.emulator.grpc_server import GrpcFront
+from tuning_operator.emulator.metrics import MetricsService
 from tuning_operator.emulator.prediction import PredictionService, ScriptedAnswers, load_scripts
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
@@ -93,11 +94,13 @@ class VertexEmulator:
         prediction = PredictionService(self.store, catalog=catalog or default_catalog(),
                                        answers=self.answers, faults=self.faults,
                                        ledger=self.ledger)
-        self._grpc = GrpcFront(service, host=s.host, port=s.port, prediction=prediction)
+        metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
+        self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
+                               prediction=prediction)
         self._rest = RestFront(
             service, admin=AdminRoutes(self.faults, self.ledger, self.answers,
                                        active=self.store.active_summary),
-            host=s.host, port=s.rest_port, prediction=prediction,
+            host=s.host, port=s.rest_port, prediction=prediction, metrics=metrics,
         )
         self._started = False
 

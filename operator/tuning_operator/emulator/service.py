@@ -17,8 +17,8 @@ from tuning_operator.emulator.store import JobStore
 GHOST_MESSAGE = "Deadline expired before operation could complete."
 
 
-class TuningService:
-    """One emulated service: a job store behind fault injection and a call ledger."""
+class CountedService:
+    """A service over the job store whose every call is counted, then maybe faulted."""
 
     def __init__(self, store: JobStore, *, faults: FaultInjector, ledger: CallLedger) -> None:
         self.store = store
@@ -28,6 +28,10 @@ class TuningService:
     def _enter(self, method: str) -> None:
         self.ledger.count(method)
         self.faults.before(method)
+
+
+class TuningService(CountedService):
+    """The emulated GenAiTuningService: a job store behind fault injection and a call ledger."""
 
     def create_tuning_job(
         self, request: aiplatform_v1.CreateTuningJobRequest

@@ -24,7 +24,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from tuning_operator.emulator import statefile
+from tuning_operator.emulator import experiments, statefile
 from tuning_operator.emulator.datastats import data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.status import ApiError, invalid_argument
@@ -214,6 +214,13 @@ class JobStore:
                     return self._render(record, now)
         return None
 
+    def observe_job(self, name: str) -> tuple[JobRecord, Observation, float]:
+        """A job's record, its state now, and now (NOT_FOUND when there is no such job)."""
+        with self._lock:
+            record = self._find(name)
+            now = self._clock()
+            return record, observe(record, now), now
+
     def active_count(self, parent: str) -> int:
         """How many jobs under `parent` (one region) hold a concurrent-job quota slot now."""
         with self._lock:
@@ -332,6 +339,8 @@ class JobStore:
             job.start_time = _timestamp(seen.start_time)
         if seen.end_time is not None:
             job.end_time = _timestamp(seen.end_time)
+        if seen.start_time is not None:
+            job.experiment = experiments.experiment_name(record)
         if seen.error_code:
             job.error = status_pb2.Status(code=seen.error_code, message=seen.error_message)
         if seen.start_time is not None:  # Vertex has read the dataset once the job runs
@@ -341,6 +350,7 @@ class JobStore:
             job.tuned_model = aiplatform_v1.TunedModel(
                 model=f"{prefix}/models/{record.job_id}@1",
                 endpoint=f"{prefix}/endpoints/{record.job_id}",
+                checkpoints=experiments.checkpoints(record),
             )
         return job
 

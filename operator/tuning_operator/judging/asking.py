@@ -12,20 +12,10 @@ Pure decisions from the job file, the catalog and what Vertex reported: no call 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.evaluation import GenerationConfig
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """One exported checkpoint of a tuned model (Vertex `tuned_model.checkpoints[]`)."""
-
-    checkpoint_id: str
-    epoch: int
-    step: int
-    endpoint: str
 
 
 class CheckpointUnavailable(ValueError):
@@ -45,13 +35,13 @@ def resolve_checkpoint(
         if not with_endpoint:
             return tuned_endpoint, None
         last = max(with_endpoint, key=lambda c: (c.step, c.epoch))
-        return last.endpoint, last.checkpoint_id
+        return last.endpoint or tuned_endpoint, last.checkpoint_id
     wanted = best if choice == "best" else choice
     if wanted is None:
         return tuned_endpoint, None
     for checkpoint in with_endpoint:
         if checkpoint.checkpoint_id == wanted:
-            return checkpoint.endpoint, checkpoint.checkpoint_id
+            return checkpoint.endpoint or tuned_endpoint, checkpoint.checkpoint_id
     if choice == "best":  # the best one was not exported with an endpoint: ask the final model
         return tuned_endpoint, None
     known = ", ".join(c.checkpoint_id for c in with_endpoint) or "none (only the final model)"

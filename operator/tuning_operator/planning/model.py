@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.specs import labels as owner
 
 
@@ -85,6 +86,8 @@ class ObservedJob:
     tuned_model: str | None = None
     tuned_endpoint: str | None = None
     error: str | None = None
+    experiment: str | None = None  # metadataStores/default/contexts/… once the job runs
+    checkpoints: tuple[Checkpoint, ...] = ()  # tuned_model.checkpoints, by step
     data_stats: DataStats | None = None  # None until Vertex has processed the dataset
 
     def __post_init__(self) -> None:

@@ -1,4 +1,4 @@
-"""Building GenAiTuningServiceClient instances: real Vertex per region, or one emulator.
+"""Building aiplatform_v1 clients (tuning, metadata, TensorBoard): per region, or one emulator.
 
 Real Vertex: application default credentials and the regional endpoint
 `{region}-aiplatform.googleapis.com` (tuning jobs live in the region's endpoint), one client per
@@ -16,34 +16,26 @@ from typing import Any, Literal
 import grpc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform_v1
-from google.cloud.aiplatform_v1.services.gen_ai_tuning_service.transports.grpc import (
-    GenAiTuningServiceGrpcTransport,
-)
 
 Transport = Literal["grpc", "rest"]
 ClientFactory = Callable[[str], Any]  # region → aiplatform_v1.GenAiTuningServiceClient
 
 
-def vertex_client(region: str) -> Any:
-    """A client for real Vertex in `region` (application default credentials)."""
-    return aiplatform_v1.GenAiTuningServiceClient(
+def vertex_service_factory(client_class: Any) -> ClientFactory:
+    """Real Vertex: region → a `client_class` (e.g. aiplatform_v1.TensorboardServiceClient)."""
+    return lambda region: client_class(
         client_options={"api_endpoint": f"{region}-aiplatform.googleapis.com"}
     )
 
 
-def emulator_factory(
-    endpoint: str,
-    *,
-    transport: Transport = "grpc",
-    client_class: Any = aiplatform_v1.GenAiTuningServiceClient,
-    grpc_transport_class: Any = GenAiTuningServiceGrpcTransport,
+def emulator_service_factory(
+    client_class: Any, endpoint: str, *, transport: Transport = "grpc"
 ) -> ClientFactory:
-    """A factory that hands every region the same client of the emulator at `endpoint`
-    (a GenAiTuningServiceClient unless another GAPIC client and its gRPC transport are given)."""
+    """A factory that hands every region the same `client_class` client of the emulator."""
     host = endpoint.removeprefix("http://").rstrip("/")
     if transport == "grpc":
-        channel = grpc.insecure_channel(host)
-        client = client_class(transport=grpc_transport_class(channel=channel))
+        grpc_transport = client_class.get_transport_class("grpc")
+        client = client_class(transport=grpc_transport(channel=grpc.insecure_channel(host)))
     else:
         client = client_class(
             transport="rest",
@@ -51,6 +43,18 @@ def emulator_factory(
             client_options={"api_endpoint": f"http://{host}"},
         )
     return lambda region: client
+
+
+def vertex_client(region: str) -> Any:
+    """A tuning client for real Vertex in `region` (application default credentials)."""
+    return vertex_service_factory(aiplatform_v1.GenAiTuningServiceClient)(region)
+
+
+def emulator_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
+    """A factory that hands every region the same tuning client of the emulator at `endpoint`."""
+    return emulator_service_factory(
+        aiplatform_v1.GenAiTuningServiceClient, endpoint, transport=transport
+    )
 
 
 class RegionalClients:

@@ -15,7 +15,7 @@ from datetime import datetime
 from google.cloud import aiplatform_v1
 
 from tuning_operator.errors import PermanentError
-from tuning_operator.judging.asking import Checkpoint
+from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.planning.model import TERMINAL_STATES, DataStats, ObservedJob
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.model import HyperParameters, TuningJob
@@ -156,6 +156,22 @@ def _time(value: datetime | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value.timestamp(), tz=value.tzinfo)
 
 
+def checkpoints_of(message: aiplatform_v1.TuningJob) -> tuple[Checkpoint, ...]:
+    """`tuned_model.checkpoints` (one per epoch unless only the last is exported), by step."""
+    if "tuned_model" not in message:
+        return ()
+    found = (
+        Checkpoint(
+            checkpoint_id=c.checkpoint_id,
+            epoch=int(c.epoch),
+            step=int(c.step),
+            endpoint=c.endpoint or None,
+        )
+        for c in message.tuned_model.checkpoints
+    )
+    return tuple(sorted(found, key=lambda c: (c.step, c.epoch)))
+
+
 def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
     """What the planner needs of one Vertex tuning job."""
     has_model = "tuned_model" in message
@@ -170,13 +186,7 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         tuned_model=(message.tuned_model.model or None) if has_model else None,
         tuned_endpoint=(message.tuned_model.endpoint or None) if has_model else None,
         error=error,
+        experiment=message.experiment or None,
+        checkpoints=checkpoints_of(message),
         data_stats=data_stats(message),
     )
-
-
-def checkpoints_of(message: aiplatform_v1.TuningJob) -> tuple[Checkpoint, ...]:
-    """The tuned model's exported checkpoints (empty when only the final model was exported)."""
-    if "tuned_model" not in message:
-        return ()
-    return tuple(Checkpoint(checkpoint_id=c.checkpoint_id, epoch=int(c.epoch), step=int(c.step),
-                            endpoint=c.endpoint) for c in message.tuned_model.checkpoints)

@@ -19,9 +19,6 @@ from typing import Any
 
 import orjson
 from google.cloud import aiplatform_v1
-from google.cloud.aiplatform_v1.services.prediction_service.transports.grpc import (
-    PredictionServiceGrpcTransport,
-)
 
 from tuning_operator.errors import PermanentError
 from tuning_operator.specs.evaluation import GenerationConfig
@@ -30,7 +27,7 @@ from tuning_operator.vertex.clients import (
     ClientFactory,
     RegionalClients,
     Transport,
-    emulator_factory,
+    emulator_service_factory,
 )
 from tuning_operator.vertex.failures import translate
 
@@ -55,9 +52,8 @@ def vertex_prediction_client(location: str) -> Any:
 
 def emulator_prediction_factory(endpoint: str, *, transport: Transport = "grpc") -> ClientFactory:
     """A factory that hands every location the same client of the emulator at `endpoint`."""
-    return emulator_factory(endpoint, transport=transport,
-                            client_class=aiplatform_v1.PredictionServiceClient,
-                            grpc_transport_class=PredictionServiceGrpcTransport)
+    return emulator_service_factory(aiplatform_v1.PredictionServiceClient, endpoint,
+                                    transport=transport)
 
 
 def generation_config_message(config: GenerationConfig) -> aiplatform_v1.GenerationConfig:

@@ -11,6 +11,7 @@ from google.rpc import status_pb2
 
 from tuning_operator.emulator.filtering import JobFacts, compile_filter
 from tuning_operator.errors import PermanentError
+from tuning_operator.judging import Checkpoint
 from tuning_operator.planning.model import TERMINAL_STATES
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.vertex.mapping import (
@@ -126,6 +127,25 @@ def test_observed_job_reads_state_times_model_and_error() -> None:
     assert (observed.tuned_model, observed.tuned_endpoint, observed.error) == ("m@1", "e", None)
     message.error = status_pb2.Status(code=1, message="CANCELLED")
     assert observed_job(message).error == "code 1: CANCELLED"
+
+
+def test_observed_job_reads_experiment_and_checkpoints_by_step() -> None:
+    """The experiment and the checkpoints are read; checkpoints come sorted by step."""
+    ckpt = aiplatform_v1.TunedModelCheckpoint
+    message = aiplatform_v1.TuningJob(
+        name="projects/p/locations/us-central1/tuningJobs/7",
+        state=aiplatform_v1.JobState.JOB_STATE_SUCCEEDED,
+        experiment="projects/p/locations/us-central1/metadataStores/default/contexts/x",
+        tuned_model=aiplatform_v1.TunedModel(model="m@1", endpoint="e", checkpoints=[
+            ckpt(checkpoint_id="2", epoch=2, step=40, endpoint="e2"),
+            ckpt(checkpoint_id="1", epoch=1, step=20),
+        ]),
+    )
+    observed = observed_job(message)
+    assert observed.experiment == message.experiment
+    assert observed.checkpoints == (Checkpoint("1", 1, 20, None), Checkpoint("2", 2, 40, "e2"))
+    running = observed_job(aiplatform_v1.TuningJob(name=message.name, state="JOB_STATE_RUNNING"))
+    assert (running.experiment, running.checkpoints) == (None, ())
 
 
 def test_an_unknown_state_number_is_unspecified() -> None:
