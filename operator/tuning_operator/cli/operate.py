@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "crud_per_minute": 600.0,
     "submissions_per_minute": 60.0,
     "emulator_job_seconds": 30.0,
+    "emulator_answers": None,
     "live": False,
     "log_file": None,
     "check_datasets": "auto",
@@ -97,6 +98,8 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     add("--crud-per-minute", type=float, help="client-side Vertex CRUD request budget")
     add("--submissions-per-minute", type=float, help="client-side job submission budget")
     add("--emulator-job-seconds", type=float, help="embedded emulator: seconds per job")
+    add("--emulator-answers", metavar="FILE",
+        help="embedded emulator: scripted generateContent answers (see `emulator --answers`)")
     add("--live", action="store_true", default=None, help="show a live status table (stderr)")
     add("--log-file", help="write the JSON logs here instead of stdout")
     add("--check-datasets", choices=("auto", "on", "off"),
@@ -238,6 +241,7 @@ def _stop_on_signals() -> threading.Event:
 def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
     """Build the operator from its settings and run it until it is done or told to stop."""
     from tuning_operator.events import AuditTrail, Outbox, open_sink
+    from tuning_operator.reconciling.aftercare import Aftercare
     from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
     from tuning_operator.reconciling.metrics import OperatorMetrics
     from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
@@ -253,7 +257,7 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
     jobs_dir = Path(options.jobs_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        vertex = _open_vertex(options, state_dir, stack)
+        vertex, metrics_reader, prediction = _open_vertex(options, state_dir, stack)
         sink = open_sink(options.events or f"file:{state_dir / 'events.jsonl'}")
         stack.callback(sink.close)
         outbox = Outbox(state_dir / "outbox", sink)
@@ -273,6 +277,10 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
                 allow_mass_deletion=options.allow_mass_deletion),
             vertex=vertex, store=store, recorder=recorder,
             datasets=_dataset_checker(options), state=StateDirectory(state_dir))
+        reconciler.aftercare = Aftercare(
+            recorder=recorder, throttler=reconciler.throttler, clock=time.time,
+            state_dir=state_dir, metrics=metrics_reader, predict=prediction.generate,
+            project=options.project or "local-project", stop=stop)
         if store.recovered:
             recorder.audit_operator(action="state-recovered", reason=store.recovered)
         lease = open_lease(options.lease, clock=time.time)
@@ -322,28 +330,45 @@ def _dataset_checker(options: argparse.Namespace) -> Any:
     return JobDatasetChecker()
 
 
-def _open_vertex(options: argparse.Namespace, state_dir: Path, stack: ExitStack) -> Any:
+def _open_vertex(options: argparse.Namespace, state_dir: Path,
+                 stack: ExitStack) -> tuple[Any, Any, Any]:
+    """The tuning, metrics and prediction adapters: real Vertex, or one emulator for all."""
     from tuning_operator.vertex.budget import RequestBudget
     from tuning_operator.vertex.jobs import VertexTuningJobs
+    from tuning_operator.vertex.metrics import VertexMetrics
+    from tuning_operator.vertex.prediction import VertexPrediction
 
     budget = RequestBudget(crud_per_minute=options.crud_per_minute,
                            submissions_per_minute=options.submissions_per_minute)
+    # Predictions have quotas of their own: a budget of their own, so an evaluation never
+    # starves the tuning calls.
+    prediction_budget = RequestBudget(crud_per_minute=options.crud_per_minute,
+                                      submissions_per_minute=options.submissions_per_minute)
     if options.project and not options.vertex_endpoint:
-        return stack.enter_context(VertexTuningJobs.for_vertex(project=options.project,
-                                                               budget=budget))
+        return (stack.enter_context(VertexTuningJobs.for_vertex(project=options.project,
+                                                                budget=budget)),
+                stack.enter_context(VertexMetrics.for_vertex(budget=budget)),
+                stack.enter_context(VertexPrediction.for_vertex(budget=prediction_budget)))
     endpoint = options.vertex_endpoint
     if endpoint is None:  # the embedded default: an emulator in this process
         from tuning_operator.emulator import VertexEmulator
 
         emulator = VertexEmulator(job_seconds=options.emulator_job_seconds,
-                                  state_file=state_dir / "emulator-state.json")
+                                  state_file=state_dir / "emulator-state.json",
+                                  answers_file=Path(options.emulator_answers)
+                                  if options.emulator_answers else None)
         stack.enter_context(emulator)
         endpoint = emulator.grpc_endpoint
         if options.vertex_transport == "rest":
             endpoint = emulator.rest_endpoint.removeprefix("http://")
-    return stack.enter_context(VertexTuningJobs.for_emulator(
-        endpoint, project=options.project or "local-project", budget=budget,
-        transport=options.vertex_transport))
+    transport = options.vertex_transport
+    return (stack.enter_context(VertexTuningJobs.for_emulator(
+                endpoint, project=options.project or "local-project", budget=budget,
+                transport=transport)),
+            stack.enter_context(VertexMetrics.for_emulator(endpoint, budget=budget,
+                                                           transport=transport)),
+            stack.enter_context(VertexPrediction.for_emulator(
+                endpoint, budget=prediction_budget, transport=transport)))
 
 
 class _LiveTable:

@@ -22,6 +22,9 @@ from tuning_operator.planning.model import Phase
 
 SPEC_VERSION = "1.0"
 EVENT_TYPE = "tuning-operator.job.phase-changed.v1"
+DIAGNOSED_TYPE = "tuning-operator.job.diagnosed.v1"  # data adds the diagnosis of the curves
+EVALUATED_TYPE = "tuning-operator.job.evaluated.v1"  # data adds the evaluation and its gate
+EVENT_TYPES = frozenset({EVENT_TYPE, DIAGNOSED_TYPE, EVALUATED_TYPE})
 CONTENT_TYPE = "application/json"
 SOURCE_PREFIX = "//tuning-operator/"
 
@@ -94,9 +97,16 @@ class StatusEvent:
     reason: str = ""
     source: str = source_for("local")
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    type: str = EVENT_TYPE
+    # A verdict event's own data (camelCase keys beside the job's), e.g. the diagnosis.
+    details: Mapping[str, Any] | None = None
 
     @property
     def event_id(self) -> str:
+        if self.type != EVENT_TYPE:  # the same verdict of the same job run: the same id
+            body = orjson.dumps(self.details or {}, option=orjson.OPT_SORT_KEYS)
+            parts = (self.job, self.type, self.vertex_job or "", body.decode())
+            return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
         return transition_id(
             job=self.job,
             spec_hash=self.spec_hash,
@@ -112,7 +122,8 @@ class StatusEvent:
 
     def data(self) -> dict[str, Any]:
         """The JSON data, camelCase keys; absent values are `null`, never omitted."""
-        return {key: getattr(self, attr) for key, attr in _DATA_FIELDS}
+        data = {key: getattr(self, attr) for key, attr in _DATA_FIELDS}
+        return {**data, **self.details} if self.details else data
 
     def data_bytes(self) -> bytes:
         return orjson.dumps(self.data())
@@ -127,7 +138,7 @@ class StatusEvent:
             "ce-specversion": SPEC_VERSION,
             "ce-id": self.event_id,
             "ce-source": self.source,
-            "ce-type": EVENT_TYPE,
+            "ce-type": self.type,
             "ce-subject": self.job,
             "ce-time": rfc3339(self.time),
             "content-type": CONTENT_TYPE,
@@ -143,7 +154,7 @@ class StatusEvent:
             "specversion": SPEC_VERSION,
             "id": self.event_id,
             "source": self.source,
-            "type": EVENT_TYPE,
+            "type": self.type,
             "subject": self.job,
             "time": rfc3339(self.time),
             "datacontenttype": CONTENT_TYPE,
@@ -157,20 +168,19 @@ class StatusEvent:
     def from_structured(cls, document: Mapping[str, Any]) -> StatusEvent:
         """Inverse of `to_structured`; raises ValueError on anything else."""
         _check_context(document.get("specversion"), document.get("type"))
-        return cls._from_data(
-            document.get("data"), source=document["source"], time=document["time"]
-        )
+        return cls._from_data(document.get("data"), source=document["source"],
+                              time=document["time"], type=document["type"])
 
     @classmethod
     def from_pubsub(cls, data: bytes, attributes: Mapping[str, str]) -> StatusEvent:
         """Inverse of (`data_bytes`, `attributes`): a received binary-mode message."""
         _check_context(attributes.get("ce-specversion"), attributes.get("ce-type"))
-        return cls._from_data(
-            orjson.loads(data), source=attributes["ce-source"], time=attributes["ce-time"]
-        )
+        return cls._from_data(orjson.loads(data), source=attributes["ce-source"],
+                              time=attributes["ce-time"], type=attributes["ce-type"])
 
     @classmethod
-    def _from_data(cls, data: object, *, source: str, time: str) -> StatusEvent:
+    def _from_data(cls, data: object, *, source: str, time: str,
+                   type: str = EVENT_TYPE) -> StatusEvent:
         if not isinstance(data, dict):
             raise ValueError("CloudEvent data must be a JSON object")
         values: dict[str, Any] = {attr: data.get(key) for key, attr in _DATA_FIELDS}
@@ -179,12 +189,15 @@ class StatusEvent:
             values["previous_phase"] = Phase(str(values["previous_phase"]))
         values["operator_instance"] = values["operator_instance"] or ""
         values["reason"] = values["reason"] or ""
-        return cls(**values, source=source, time=parse_rfc3339(time))
+        known = {key for key, _ in _DATA_FIELDS}
+        details = {k: v for k, v in data.items() if k not in known} or None
+        return cls(**values, source=source, time=parse_rfc3339(time), type=type,
+                   details=details)
 
 
 def _check_context(spec_version: object, event_type: object) -> None:
-    if spec_version != SPEC_VERSION or event_type != EVENT_TYPE:
+    if spec_version != SPEC_VERSION or event_type not in EVENT_TYPES:
         raise ValueError(
-            f"not a {EVENT_TYPE} CloudEvent {SPEC_VERSION}"
+            f"not a tuning-operator CloudEvent {SPEC_VERSION}"
             f" (specversion={spec_version!r}, type={event_type!r})"
         )

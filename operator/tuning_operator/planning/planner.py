@@ -20,11 +20,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal
 
-from tuning_operator.planning import gates
+from tuning_operator.planning import aftercare, gates
+from tuning_operator.planning.aftercare import Progress
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
+from tuning_operator.specs.catalog import Catalog
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
+from tuning_operator.specs.rules import region_problem
 
 
 class ActionKind(StrEnum):
@@ -36,9 +39,14 @@ class ActionKind(StrEnum):
     ORPHAN = "orphan"
     NOOP = "noop"
     RETIRE = "retire"  # the file is gone and the Vertex job ended: tell the end, forget the record
+    READ_METRICS = "read-metrics"  # the loss curves from the job's Experiment, then a diagnosis
+    SMOKE_TEST = "smoke-test"  # one generateContent to the tuned endpoint
+    EVALUATE = "evaluate"  # the evaluation set, tuned (and base) model, metrics and the gate
 
 
 CHANGING = frozenset({ActionKind.CREATE, ActionKind.CANCEL})
+_AFTERCARE = {"metrics": ActionKind.READ_METRICS, "smoke": ActionKind.SMOKE_TEST,
+              "evaluation": ActionKind.EVALUATE}
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class Action:
     dataset: str | None = None  # the dataset pre-flight's summary, when it ran
     retry_after: float | None = None  # look again this soon (a gate, a job still moving)
     stalled: bool = False  # only a change of the spec can help
+    pre_tuned_model: tuple[str, str | None] | None = None  # create: continue this tuned model
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,8 @@ class PlanSettings:
     dataset_notes: Mapping[str, str] = field(default_factory=dict)  # job → pre-flight summary
     datasets_checked: frozenset[str] | None = None  # None: no pre-flight before creates
     timing: Timing | None = None  # None (offline plan): no clock, no timing gates
+    progress: Mapping[str, Progress] = field(default_factory=dict)  # post-success steps done
+    catalog: Catalog | None = None  # for rules the job file cannot check (the default region)
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,8 @@ class Plan:
     actions: tuple[Action, ...]
     held: tuple[str, ...]  # why removals were not acted on, for the operator's log and `plan`
     quota: str | None = None  # e.g. "quota: 2/2 concurrent tuning jobs active (global)"
+    owing: tuple[str, ...] = ()  # jobs with post-success steps still to do (not settled)
+    recheck_after: float | None = None  # a held post-success step is due again this soon
 
     @property
     def changes(self) -> bool:
@@ -119,14 +132,51 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
         else:
             actions.append(step)
     quota = _Quota(actual, settings)
-    actions.extend(_admit(candidates, desired, settings, quota))
+    actions.extend(_admit(candidates, desired, settings, quota, managed))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
+    later, owing, recheck = _aftercare(desired, managed, settings)
+    actions.extend(later)
     if settings.dataset_notes:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
     order = {kind: i for i, kind in enumerate(ActionKind)}
     actions.sort(key=lambda a: (order[a.kind], a.team or "", a.job or "", a.file or ""))
-    return Plan(actions=tuple(actions), held=tuple(held), quota=quota.describe())
+    return Plan(actions=tuple(actions), held=tuple(held), quota=quota.describe(),
+                owing=owing, recheck_after=recheck)
+
+
+def _current(loaded: LoadedJob, observed: Sequence[ObservedJob]) -> ObservedJob | None:
+    """The Vertex job that is this file's spec (by its spec label, current or earlier hash)."""
+    accepted = loaded.spec_labels or {loaded.spec_hash[:16]}
+    mine = [o for o in observed if o.spec_hash in accepted and _owned_by(o, loaded.team)]
+    return _newest(mine) if mine else None
+
+
+def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
+               settings: PlanSettings) -> tuple[list[Action], tuple[str, ...], float | None]:
+    """Post-success steps due this pass, the jobs that still owe some, the next recheck."""
+    if settings.timing is None:
+        return [], (), None
+    actions: list[Action] = []
+    owing: list[str] = []
+    recheck: float | None = None
+    for name, loaded in desired.jobs.items():
+        current = _current(loaded, managed.get(name, []))
+        if current is None or loaded.job.spec.cancel:
+            continue
+        progress = settings.progress.get(name, Progress())
+        if aftercare.owed(loaded, current, progress):
+            owing.append(name)
+        base = _template(job=name, team=loaded.team, file=loaded.path, region=current.region,
+                         vertex_name=current.name, spec_hash=loaded.spec_hash)
+        for step in aftercare.due(loaded, current, progress, settings.timing):
+            if step.held:
+                wait = step.retry_after or 1.0
+                recheck = wait if recheck is None else min(recheck, wait)
+                continue
+            actions.append(replace(base, kind=_AFTERCARE[step.step], phase=current.phase,
+                                   reason=step.reason))
+    return actions, tuple(sorted(owing)), recheck
 
 
 def _newest(jobs: Iterable[ObservedJob]) -> ObservedJob:
@@ -197,10 +247,8 @@ def _desired_action(
         return replace(base, kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
                       vertex_name=last.name if last else None,
                       reason="spec.cancel is true; no active job to cancel, none is created")
-    accepted = loaded.spec_labels or {loaded.spec_hash[:16]}
-    matching = [o for o in observed if o.spec_hash in accepted]
-    if matching:
-        current = _newest(matching)
+    current = _current(loaded, observed)
+    if current is not None:
         return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
                       reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",
                       retry_after=None if current.phase in FINAL_PHASES else 5.0)
@@ -277,7 +325,7 @@ class _Quota:
 
 
 def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSettings,
-           quota: _Quota) -> Iterable[Action]:
+           quota: _Quota, managed: Mapping[str, list[ObservedJob]]) -> Iterable[Action]:
     """Create absent jobs while quota allows: priority first, then first seen, across regions.
 
     An admitted job whose create is held back by a gate (fence, settle, backoff, pre-flight)
@@ -291,11 +339,25 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
                          spec_hash=loaded.spec_hash)
         team_rules = desired.policy.for_team(loaded.team) if desired.policy else None
         team_cap = team_rules.max_concurrent_jobs if team_rules else None
-        blocked = settings.dataset_blocks.get(loaded.name)
+        dataset = settings.dataset_blocks.get(loaded.name)
+        blocked = (f"dataset pre-flight failed: {dataset}" if dataset is not None
+                   else _region_rule(loaded, region, settings))
         if blocked is not None:
-            yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID,
-                         reason=f"dataset pre-flight failed: {blocked}")
+            yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, reason=blocked)
             continue
+        pre = loaded.job.spec.pre_tuned_model
+        if pre is not None and pre.job is not None:
+            parent_file = desired.jobs.get(pre.job)
+            observed = managed.get(pre.job, [])
+            parent = (_current(parent_file, observed) if parent_file else None) or (
+                _newest(observed) if observed else None)
+            resolved, why = aftercare.resolve_pre_tuned(loaded, parent,
+                                                        settings.progress.get(pre.job))
+            if resolved is None:
+                yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=why,
+                              retry_after=5.0)
+                continue
+            base = replace(base, pre_tuned_model=resolved)
         full = quota.full(region)
         if desired.policy_broken:
             reason = "the policy file is invalid; no job is created until it is fixed"
@@ -309,6 +371,15 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
             yield _gated_create(loaded, settings, base)
             continue
         yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=reason)
+
+
+def _region_rule(loaded: LoadedJob, region: str, settings: PlanSettings) -> str | None:
+    """A job that names no region runs in the operator's default: the model may not tune
+    there (`validate` cannot know the default)."""
+    if settings.catalog is None or loaded.job.spec.region or not loaded.base_model:
+        return None
+    model = settings.catalog.get(loaded.base_model)
+    return region_problem(model, region) if model is not None else None
 
 
 def _gated_create(loaded: LoadedJob, settings: PlanSettings, base: Action) -> Action:

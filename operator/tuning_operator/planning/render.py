@@ -20,13 +20,16 @@ MARKDOWN_LIMIT = 60_000
 _SYMBOL = {
     ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
     ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.ORPHAN: "~",
-    ActionKind.NOOP: "=", ActionKind.RETIRE: "·",
+    ActionKind.NOOP: "=", ActionKind.RETIRE: "·", ActionKind.READ_METRICS: "≈",
+    ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★",
 }
 _SUMMARY_WORDS = {
     ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
     ActionKind.WAIT: "waiting", ActionKind.CONFLICT: "in conflict",
     ActionKind.INVALID: "invalid", ActionKind.ORPHAN: "to orphan",
     ActionKind.NOOP: "unchanged", ActionKind.RETIRE: "to retire",
+    ActionKind.READ_METRICS: "to read metrics", ActionKind.SMOKE_TEST: "to smoke-test",
+    ActionKind.EVALUATE: "to evaluate",
 }
 
 

@@ -15,10 +15,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from tuning_operator.planning.aftercare import Progress
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import PlanSettings, Remembered
 from tuning_operator.specs import DirectoryLoad
+from tuning_operator.specs.catalog import Catalog
 from tuning_operator.state.store import JobRecord
 
 
@@ -96,7 +98,8 @@ def plan_settings(records: Mapping[str, JobRecord], *, default_region: str,
                   checked: frozenset[str] | None = None,
                   timing: Timing | None = None,
                   not_before: Mapping[str, float] | None = None,
-                  fence_all_from: float | None = None) -> PlanSettings:
+                  fence_all_from: float | None = None,
+                  catalog: Catalog | None = None) -> PlanSettings:
     """The planner's settings from the status store's memory of each job.
 
     `fence_all_from`: the state was lost or recovered at that time, so any create may have
@@ -127,4 +130,18 @@ def plan_settings(records: Mapping[str, JobRecord], *, default_region: str,
         dataset_notes=dict(notes or {}),
         datasets_checked=checked,
         timing=timing,
+        progress={n: progress_of(r, smoke_not_before=not_before.get(f"smoke:{n}"))
+                  for n, r in records.items()},
+        catalog=catalog,
     )
+
+
+def progress_of(record: JobRecord, *, smoke_not_before: float | None = None) -> Progress:
+    """What the store remembers of a job's post-success steps."""
+    smoke = record.smoke_test or {}
+    evaluation = record.evaluation or {}
+    best = (record.diagnosis or {}).get("bestCheckpoint") or {}
+    return Progress(metrics_read_at=record.metrics_read_at, metrics_final=record.metrics_final,
+                    best_checkpoint=best.get("id"), smoke=smoke.get("endpoint"),
+                    smoke_not_before=smoke_not_before, evaluation_verdict=evaluation.get("verdict"),
+                    evaluation_key=evaluation.get("key"))

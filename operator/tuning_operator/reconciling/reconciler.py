@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -31,6 +31,7 @@ from tuning_operator.errors import (
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.planning.planner import Action, ActionKind, Plan, PlanSettings, plan
+from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled, Throttler
 from tuning_operator.reconciling.observe import (
     FileAges,
@@ -41,6 +42,7 @@ from tuning_operator.reconciling.observe import (
 )
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
+from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.guard import StateLost, StateUnwritable
 from tuning_operator.state.store import JobRecord, StatusStore
@@ -55,7 +57,8 @@ class VertexJobs(Protocol):
     def list_managed(self, region: str) -> ListedJobs: ...
 
     def create(self, job: TuningJob, *, team: str, region: str,
-               hyper_parameters: HyperParameters | None = None) -> ObservedJob: ...
+               hyper_parameters: HyperParameters | None = None,
+               pre_tuned_model: tuple[str, str | None] | None = None) -> ObservedJob: ...
 
     def cancel(self, name: str) -> None: ...
 
@@ -69,6 +72,10 @@ class Recorder(Protocol):
 
     def flush(self) -> None:
         """Make the transitions recorded so far durable (before the state store is written)."""
+
+    def verdict(self, record: JobRecord, *, type: str, reason: str,
+                details: Mapping[str, Any]) -> None:
+        """A diagnosis or an evaluation of the job (an event of its own, and an audit line)."""
 
 
 class StateCheck(Protocol):
@@ -134,7 +141,8 @@ class Reconciler:
                  throttler: Throttler | None = None,
                  datasets: DatasetChecker | None = None,
                  still_leader: Callable[[], bool] | None = None,
-                 state: StateCheck | None = None) -> None:
+                 state: StateCheck | None = None,
+                 aftercare: Aftercare | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -163,7 +171,16 @@ class Reconciler:
                            fence_seconds=settings.create_fence_seconds,
                            action="rebuilding from Vertex by the ownership labels; every create"
                            " is fenced for the fence window")
+        self.aftercare = aftercare or Aftercare(recorder=recorder, throttler=self.throttler,
+                                                clock=clock)
+        self.catalog = default_catalog()
         self.executors: dict[ActionKind, Executor] = {
+            ActionKind.READ_METRICS: lambda a, r, ctx: self.aftercare.read_metrics(
+                a, r, ctx.observed[a.vertex_name or ""]),
+            ActionKind.SMOKE_TEST: lambda a, r, ctx: self.aftercare.smoke_test(
+                a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
+            ActionKind.EVALUATE: lambda a, r, ctx: self.aftercare.evaluate(
+                a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
             ActionKind.CREATE: self._create,
             ActionKind.CANCEL: self._cancel,
             ActionKind.RETIRE: self._retire,
@@ -214,9 +231,12 @@ class Reconciler:
             report.next_due = now + 5.0
             self.log.error("state_unwritable", error=str(exc), generation=self.generation)
             return self._finish(report, started)
-        report.settled = load.readable and all(
+        report.settled = load.readable and not result.owing and all(
             self.records.get(n) is not None and self.records[n].phase in SETTLED_PHASES
             for n in load.jobs)
+        if result.recheck_after is not None:
+            due = now + result.recheck_after
+            report.next_due = due if report.next_due is None else min(report.next_due, due)
         return self._finish(report, started)
 
     def _execute(self, result: Plan, ctx: _Pass) -> None:
@@ -306,7 +326,8 @@ class Reconciler:
             quota_scope=self.settings.quota_scope,
             allow_mass_deletion=self.settings.allow_mass_deletion, unmanaged=unmanaged,
             blocks=blocks, checked=checked, timing=timing,
-            not_before=dict(self.throttler.not_before), fence_all_from=self.fence_all_from)
+            not_before=dict(self.throttler.not_before), fence_all_from=self.fence_all_from,
+            catalog=self.catalog)
 
     def _observe_job(self, record: JobRecord, observed: ObservedJob) -> None:
         """What Vertex says of the job, refreshed every pass (never kept from an older pass)."""
@@ -316,6 +337,10 @@ class Reconciler:
         record.endpoint = observed.tuned_endpoint
         record.vertex_error = observed.error
         record.region = observed.region or record.region
+        record.experiment = observed.experiment
+        record.checkpoints = [c.to_dict() for c in observed.checkpoints]
+        if observed.data_stats is not None:
+            record.data_stats = dict(asdict(observed.data_stats))
         record.create_intent_at = None  # the List shows the job: the intent is fulfilled
 
     def _note_intents(self, result: Plan, now: float) -> None:
@@ -357,7 +382,8 @@ class Reconciler:
         try:
             created = self.vertex.create(loaded.job, team=loaded.team,
                                          region=action.region or self.settings.default_region,
-                                         hyper_parameters=check.send if check else None)
+                                         hyper_parameters=check.send if check else None,
+                                         pre_tuned_model=action.pre_tuned_model)
         except QuotaExhausted as exc:
             record.create_intent_at = None
             self._set_phase(record, Phase.WAITING, f"Vertex quota exhausted: {exc}")

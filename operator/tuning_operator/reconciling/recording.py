@@ -7,8 +7,10 @@ outbox or recomputed by the next pass with the same deterministic id — never l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbox, StatusEvent
 from tuning_operator.events.model import source_for
@@ -47,6 +49,24 @@ class EventRecorder:
 
     def action(self, record: JobRecord, *, action: str, reason: str) -> None:
         self._audit(record, action=action, reason=reason, previous=None, now=datetime.now(UTC))
+
+    def verdict(self, record: JobRecord, *, type: str, reason: str,
+                details: Mapping[str, Any]) -> None:
+        """A judgment of the job (its curves, its evaluation): an event and an audit line."""
+        assert record.phase is not None
+        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        now = datetime.now(UTC)
+        self.pending.append(StatusEvent(
+            job=record.name, phase=Phase(record.phase), team=record.team,
+            vertex_state=record.vertex_state, vertex_job=record.vertex_name,
+            tuned_model=record.tuned_model, endpoint=record.endpoint,
+            spec_hash=record.spec_hash[:16] if record.spec_hash else None,
+            git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
+            operator_instance=self.instance, reason=reason, source=self.source, time=now,
+            type=type, details=dict(details)))
+        verdict = details.get("verdict") or details.get("evaluation", {}).get("verdict")
+        self._audit(record, action=type.split(".")[2], reason=f"{verdict}: {reason}",
+                    previous=None, now=now)
 
     def audit_operator(self, *, action: str, reason: str) -> None:
         """An act of the operator itself (e.g. state recovered), not of one job."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from tuning_operator.errors import OperatorError, OutcomeUnknown, QuotaExhausted
 from tuning_operator.planning.model import ObservedJob
@@ -45,7 +47,8 @@ class FakeVertex:
                       active_unmanaged=sum(1 for j in here if j.active and not j.managed))
 
     def create(self, job: TuningJob, *, team: str, region: str,
-               hyper_parameters: HyperParameters | None = None) -> ObservedJob:
+               hyper_parameters: HyperParameters | None = None,
+               pre_tuned_model: tuple[str, str | None] | None = None) -> ObservedJob:
         self.calls["create"] += 1
         self.sent_hyper_parameters[job.name] = hyper_parameters
         self._maybe_fail("create")
@@ -91,7 +94,13 @@ class RecordingRecorder:
 
     transitions: list[tuple[str, str | None, str]] = field(default_factory=list)
     actions: list[tuple[str, str]] = field(default_factory=list)
+    verdicts: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     flushes: int = 0
+
+    def verdict(self, record: JobRecord, *, type: str, reason: str,
+                details: Mapping[str, Any]) -> None:
+        del reason
+        self.verdicts.append((record.name, type, dict(details)))
 
     def transition(self, record: JobRecord, *, previous: str | None, reason: str) -> None:
         del reason

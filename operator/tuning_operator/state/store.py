@@ -46,6 +46,11 @@ class JobRecord:
     file_removed_at: float | None = None  # the file is gone and its removal was acted on
     updated: float = 0.0
     history: list[str] = field(default_factory=list)  # phases seen, oldest first
+    experiment: str | None = None  # the job's Vertex AI Experiment (its metrics)
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)  # {id, epoch, step, endpoint}
+    metrics_read_at: float | None = None
+    metrics_final: bool = False  # the curves were read once after the job ended
+    smoke_test: dict[str, Any] | None = None  # {endpoint: healthy|unhealthy, error?, at}
     diagnosis: dict[str, Any] | None = None  # the loss curves' verdict
     evaluation: dict[str, Any] | None = None  # the tuned model's evaluation and gate
     data_stats: dict[str, Any] | None = None  # Vertex's tuning_data_stats, when it reported

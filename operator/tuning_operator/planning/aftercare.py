@@ -1,0 +1,130 @@
+"""After the create: read the curves, smoke-test the endpoint, evaluate the tuned model.
+
+Pure decisions, like the rest of the planner: for each job whose Vertex job exists, which of
+the post-success steps is due this pass, and which are still owed before the job is settled.
+Inputs are what Vertex says (state, experiment, endpoint) and what the operator already did
+(`Progress`, from the status store). The executors in `reconciling/aftercare.py` do the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from tuning_operator.planning.gates import Timing
+from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
+from tuning_operator.specs.loader import LoadedJob
+
+METRICS_EVERY_SECONDS = 60.0  # while a job runs, its curves are read at most this often
+FINAL_VERDICTS = frozenset({"passed", "failed", "error"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the operator already did after the create, from the status store."""
+
+    metrics_read_at: float | None = None
+    metrics_final: bool = False  # read once after the Vertex job ended
+    best_checkpoint: str | None = None  # of the final diagnosis
+    smoke: str | None = None  # "healthy" | "unhealthy"
+    smoke_not_before: float | None = None  # an unhealthy endpoint is asked again after this
+    evaluation_verdict: str | None = None
+    evaluation_key: str | None = None  # which evaluation spec the verdict is for
+
+
+def evaluation_key(loaded: LoadedJob) -> str | None:
+    """A digest of the job's evaluation block: a change re-runs the evaluation (no conflict)."""
+    evaluation = loaded.job.spec.evaluation
+    if evaluation is None:
+        return None
+    return hashlib.sha256(evaluation.model_dump_json().encode()).hexdigest()[:16]
+
+
+def needs_smoke_test(loaded: LoadedJob) -> bool:
+    spec = loaded.job.spec
+    return spec.evaluation is not None or spec.smoke_test is not None
+
+
+def owed(loaded: LoadedJob, current: ObservedJob, progress: Progress) -> list[str]:
+    """The post-success steps this job still owes (empty: nothing more to do for it)."""
+    steps = []
+    if current.experiment and current.phase in FINAL_PHASES and not progress.metrics_final:
+        steps.append("metrics")
+    if current.phase != Phase.SUCCEEDED:
+        return steps
+    if needs_smoke_test(loaded) and progress.smoke != "healthy":
+        steps.append("smoke")
+    if loaded.job.spec.evaluation is not None and (
+            progress.evaluation_key != evaluation_key(loaded)
+            or progress.evaluation_verdict not in FINAL_VERDICTS):
+        steps.append("evaluation")
+    return steps
+
+
+@dataclass(frozen=True)
+class Due:
+    """One post-success step due this pass, or held with the reason."""
+
+    step: str  # "metrics" | "smoke" | "evaluation"
+    reason: str
+    held: bool = False
+    retry_after: float | None = None
+
+
+def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
+        timing: Timing) -> list[Due]:
+    """Which steps go out this pass (the planner turns each into an action)."""
+    steps: list[Due] = []
+    if current.experiment:
+        read_at = progress.metrics_read_at
+        if current.active and (read_at is None
+                               or timing.now - read_at >= METRICS_EVERY_SECONDS):
+            steps.append(Due("metrics", "read the loss curves while the job runs"))
+        elif current.active and read_at is not None:
+            steps.append(Due("metrics", "curves read less than a minute ago", held=True,
+                             retry_after=read_at + METRICS_EVERY_SECONDS - timing.now))
+    remaining = owed(loaded, current, progress)
+    if "metrics" in remaining:
+        steps.append(Due("metrics", "read the final loss curves"))
+    if "smoke" in remaining:
+        wait = (progress.smoke_not_before or 0.0) - timing.now
+        steps.append(Due("smoke", "smoke-test the tuned endpoint") if wait <= 0 else
+                     Due("smoke", f"endpoint unhealthy: asked again in {wait:.0f} s",
+                         held=True, retry_after=wait))
+    if "evaluation" in remaining:
+        steps.append(_evaluation_due(loaded, progress, remaining))
+    return steps
+
+
+def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str]) -> Due:
+    evaluation = loaded.job.spec.evaluation
+    assert evaluation is not None
+    if "smoke" in remaining:
+        return Due("evaluation", "waits for a healthy endpoint (smoke test)", held=True,
+                   retry_after=5.0)
+    if evaluation.checkpoint == "best" and "metrics" in remaining:
+        return Due("evaluation", "waits for the final diagnosis (checkpoint: best)",
+                   held=True, retry_after=1.0)
+    return Due("evaluation", "evaluate the tuned model" + (
+        " and the base model" if evaluation.baseline else ""))
+
+
+def resolve_pre_tuned(loaded: LoadedJob, parent: ObservedJob | None,
+                      progress: Progress | None) -> tuple[tuple[str, str | None] | None, str]:
+    """For `preTunedModel: {job: X, checkpoint}`: (tuned model, checkpoint id) or why not yet."""
+    pre = loaded.job.spec.pre_tuned_model
+    assert pre is not None and pre.job is not None
+    if parent is None or parent.phase != Phase.SUCCEEDED or not parent.tuned_model:
+        state = parent.state.removeprefix("JOB_STATE_") if parent else "not created yet"
+        return None, f"continues job {pre.job!r}, which has not succeeded ({state})"
+    choice = pre.checkpoint or "last"
+    if choice == "best":
+        if parent.experiment and not (progress and progress.metrics_final):
+            return None, f"waits for the final diagnosis of {pre.job!r} (checkpoint: best)"
+        best = progress.best_checkpoint if progress else None
+        return (parent.tuned_model, best), f"continues {pre.job!r} from its best checkpoint"
+    if choice == "last":
+        last = max(parent.checkpoints, key=lambda c: c.step, default=None)
+        return (parent.tuned_model, last.checkpoint_id if last else None), (
+            f"continues {pre.job!r} from its last checkpoint")
+    return (parent.tuned_model, choice), f"continues {pre.job!r} from checkpoint {choice}"

@@ -1,0 +1,210 @@
+"""The executors of the post-success steps: read the curves, smoke-test, evaluate.
+
+Each is called by the reconciler for an action the planner decided (`planning/aftercare.py`),
+asks one adapter (metrics or prediction), records the result in the job's record and, when a
+verdict changes, a `diagnosed.v1` / `evaluated.v1` event and an audit line. Results the
+operator paid for survive a crash: the curves are written to `metrics/<job>.json`, every
+evaluation answer to the job's answer journal, so a restart never asks twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+import structlog
+
+from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.events.model import DIAGNOSED_TYPE, EVALUATED_TYPE
+from tuning_operator.judging import Curves, diagnose
+from tuning_operator.judging.asking import (
+    CheckpointUnavailable,
+    effective_generation_config,
+    publisher_model,
+    resolve_checkpoint,
+)
+from tuning_operator.planning.aftercare import evaluation_key
+from tuning_operator.planning.model import ObservedJob
+from tuning_operator.planning.planner import Action
+from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Throttler
+from tuning_operator.reconciling.evaluation import Predict, run_evaluation, run_smoke_test
+from tuning_operator.specs import LoadedJob
+from tuning_operator.specs.catalog import Catalog, default_catalog
+from tuning_operator.specs.evaluation import GenerationConfig
+from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.store import JobRecord, write_atomically
+
+EVALUATION_CALLS_PER_PASS = 50  # a pass stays short; the evaluation resumes on the next one
+METRICS_DIR = "metrics"
+
+
+class MetricsReader(Protocol):
+    """`vertex.metrics.VertexMetrics`: a job's curves from its Experiment."""
+
+    def read_curves(self, experiment: str) -> Curves: ...
+
+
+class VerdictRecorder(Protocol):
+    def verdict(self, record: JobRecord, *, type: str, reason: str,
+                details: Mapping[str, Any]) -> None: ...
+
+    def action(self, record: JobRecord, *, action: str, reason: str) -> None: ...
+
+
+class Aftercare:
+    """The three post-success executors, with the adapters and the state they need."""
+
+    def __init__(self, *, recorder: VerdictRecorder, throttler: Throttler,
+                 clock: Callable[[], float], state_dir: Path | None = None,
+                 metrics: MetricsReader | None = None, predict: Predict | None = None,
+                 project: str = "local-project", catalog: Catalog | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.recorder = recorder
+        self.throttler = throttler
+        self.clock = clock
+        self.state_dir = state_dir
+        self.metrics = metrics
+        self.predict = predict
+        self.project = project
+        self.catalog = catalog or default_catalog()
+        self.stop = stop
+        self.log = structlog.get_logger("tuning_operator.aftercare")
+
+    def read_metrics(self, action: Action, record: JobRecord, observed: ObservedJob) -> Outcome:
+        experiment = observed.experiment
+        if self.metrics is None or experiment is None:
+            return self._give_up_metrics(record, observed, "no metrics reader is configured")
+        try:
+            curves = self.metrics.read_curves(experiment)
+        except TemporaryError as exc:
+            wait = self.throttler.failed(f"metrics:{record.name}", now=self.clock(),
+                                         at_least=exc.retry_after)
+            self.log.warning("metrics_read_failed", job=record.name, error=str(exc))
+            return Requeue(after=wait, reason=str(exc))
+        except OperatorError as exc:
+            return self._give_up_metrics(record, observed, f"the curves cannot be read: {exc}")
+        self.throttler.succeeded(f"metrics:{record.name}")
+        self._keep_curves(record.name, experiment, curves, observed)
+        record.metrics_read_at = self.clock()
+        record.metrics_final = not observed.active
+        diagnosis = diagnose(curves, observed.checkpoints).to_dict()
+        self._tell_diagnosis(record, diagnosis)
+        return Done()
+
+    def _give_up_metrics(self, record: JobRecord, observed: ObservedJob, why: str) -> Outcome:
+        record.metrics_read_at = self.clock()
+        record.metrics_final = not observed.active
+        self._tell_diagnosis(record, {"verdict": "inconclusive", "reason": why,
+                                      "mitigation": "", "bestCheckpoint": None,
+                                      "finalTrainLoss": None, "finalEvalLoss": None})
+        return Done()
+
+    def _tell_diagnosis(self, record: JobRecord, diagnosis: dict[str, Any]) -> None:
+        before = record.diagnosis or {}
+        record.diagnosis = diagnosis
+        if (before.get("verdict"), before.get("bestCheckpoint")) == (
+                diagnosis["verdict"], diagnosis["bestCheckpoint"]):
+            return
+        details = {k: v for k, v in diagnosis.items() if k != "reason"}
+        self.recorder.verdict(record, type=DIAGNOSED_TYPE, reason=diagnosis["reason"],
+                              details=details)
+
+    def _keep_curves(self, job: str, experiment: str, curves: Curves,
+                     observed: ObservedJob) -> None:
+        if self.state_dir is None:
+            return
+        document = {"experiment": experiment, "series": curves.to_dict(),
+                    "checkpoints": [c.to_dict() for c in observed.checkpoints]}
+        write_atomically(self.state_dir / METRICS_DIR / f"{job}.json",
+                         orjson.dumps(document).decode())
+
+    def smoke_test(self, action: Action, record: JobRecord, observed: ObservedJob,
+                   loaded: LoadedJob) -> Outcome:
+        spec = loaded.job.spec
+        endpoint = observed.tuned_endpoint
+        if self.predict is None or endpoint is None:
+            result: dict[str, Any] = {"endpoint": "unhealthy",
+                                      "error": "no tuned endpoint or no prediction client"}
+        else:
+            examples = None
+            if spec.evaluation is not None and loaded.evaluation_dataset:
+                examples = self._examples(loaded, limit=1)
+            result = run_smoke_test(
+                endpoint=endpoint, predict=self.predict,
+                generation_config=self._config(loaded),
+                examples=examples, prompt=spec.smoke_test.prompt if spec.smoke_test else None)
+        key = f"smoke:{record.name}"
+        now = self.clock()
+        result["at"] = now
+        changed = (record.smoke_test or {}).get("endpoint") != result["endpoint"]
+        record.smoke_test = result
+        if changed:
+            self.recorder.action(record, action="smoke-test",
+                                 reason=f"endpoint {result['endpoint']}"
+                                 + (f": {result['error']}" if "error" in result else ""))
+        if result["endpoint"] == "healthy":
+            self.throttler.succeeded(key)
+            return Done()
+        self.log.warning("endpoint_unhealthy", job=record.name, error=result.get("error"))
+        wait = self.throttler.failed(key, now=now, at_least=5.0)
+        return Requeue(after=wait, reason="endpoint unhealthy")
+
+    def evaluate(self, action: Action, record: JobRecord, observed: ObservedJob,
+                 loaded: LoadedJob) -> Outcome:
+        spec = loaded.job.spec.evaluation
+        assert spec is not None
+        if self.predict is None or self.state_dir is None or not observed.tuned_endpoint:
+            return self._tell_evaluation(record, loaded, {
+                "verdict": "error", "examples": 0, "metrics": {}, "checkpoint": None,
+                "failures": [], "reason": "no prediction client or state directory"})
+        best = (record.diagnosis or {}).get("bestCheckpoint") or {}
+        try:
+            endpoint, checkpoint = resolve_checkpoint(
+                spec.checkpoint, tuned_endpoint=observed.tuned_endpoint,
+                checkpoints=observed.checkpoints, best=best.get("id"))
+            examples = self._examples(loaded, limit=spec.max_examples)
+        except (CheckpointUnavailable, OperatorError) as exc:
+            if isinstance(exc, TemporaryError):
+                return Requeue(after=exc.retry_after, reason=str(exc))
+            return self._tell_evaluation(record, loaded, {
+                "verdict": "error", "examples": 0, "metrics": {}, "checkpoint": None,
+                "failures": [], "reason": str(exc)})
+        base = (publisher_model(self.project, observed.region, loaded.base_model)
+                if spec.baseline and loaded.base_model else None)
+        with AnswerJournal.for_job(self.state_dir, record.name) as journal:
+            result = run_evaluation(
+                job_name=record.name, spec=spec, examples=examples, tuned_model=endpoint,
+                base_model=base, predict=self.predict, journal=journal,
+                generation_config=self._config(loaded), checkpoint=checkpoint,
+                max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
+        if result["verdict"] == "pending":
+            record.evaluation = {**result, "key": evaluation_key(loaded)}
+            return Requeue(after=0.2, reason="evaluation continues")
+        return self._tell_evaluation(record, loaded, result)
+
+    def _tell_evaluation(self, record: JobRecord, loaded: LoadedJob,
+                         result: dict[str, Any]) -> Outcome:
+        record.evaluation = {**result, "key": evaluation_key(loaded)}
+        details = {"evaluation": {k: v for k, v in result.items() if k != "reason"}}
+        self.recorder.verdict(record, type=EVALUATED_TYPE, reason=result["reason"],
+                              details=details)
+        return Done()
+
+    def _examples(self, loaded: LoadedJob, *, limit: int) -> Any:
+        from tuning_operator.datasets.evalset import read_evaluation_set
+
+        assert loaded.evaluation_dataset is not None
+        return read_evaluation_set(loaded.evaluation_dataset, limit=limit)
+
+    def _config(self, loaded: LoadedJob) -> GenerationConfig:
+        evaluation = loaded.job.spec.evaluation
+        config = evaluation.generation_config if evaluation else GenerationConfig()
+        model = self.catalog.get(loaded.base_model) if loaded.base_model else None
+        return effective_generation_config(config, model)
+
+
+def checkpoint_dicts(checkpoints: Sequence[Any]) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in checkpoints]
