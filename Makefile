@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup system-deps clean
+.PHONY: demo test lint setup system-deps image clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -31,6 +31,11 @@ system-deps:
 		echo "installing Debian packages: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# The container image localhost/tuning-operator:dev (podman, or docker where that is what exists),
+# from a wheelhouse of requirements-runtime.txt; see deploy/container/build.sh.
+image: $(STAMP)
+	PYTHON=$(BIN)/python deploy/container/build.sh
 
 test: lint system-deps
 	$(BIN)/pytest
