@@ -90,7 +90,7 @@ class OperatorLoop:
         if self.metrics is not None:
             phases = Counter(r.phase for r in self.reconciler.records.values() if r.phase)
             self.metrics.observe(duration=report.duration, calls=report.calls,
-                                 errors=report.errors, phases=phases)
+                                 errors=report.errors, phases=phases, revision=report.revision)
         if self.on_pass is not None:
             self.on_pass(report)
         wait = max(resync, report.list_calls * SECONDS_PER_LIST_PAGE)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, Info, generate_latest
 from prometheus_client import Counter as PromCounter
 
 from tuning_operator.planning.model import Phase
@@ -34,12 +34,16 @@ class OperatorMetrics:
         self.watch_restarts = PromCounter("tuning_operator_watch_restarts",
                                           "Times the directory watch failed and was restarted",
                                           registry=self.registry)
+        self.revision = Info("tuning_operator_applied_revision",
+                             "Commit of the jobs directory the last pass reconciled"
+                             " (empty: not a git work tree)", registry=self.registry)
         self.ready = False
         self.healthy = True
 
     def observe(self, *, duration: float, calls: Mapping[str, int], errors: int,
-                phases: Counter[str]) -> None:
+                phases: Counter[str], revision: str | None = None) -> None:
         self.duration.observe(duration)
+        self.revision.info({"revision": revision or ""})
         for method, count in calls.items():
             self.calls.labels(method=method).inc(count)
         self.errors.inc(errors)

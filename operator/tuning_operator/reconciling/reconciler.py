@@ -109,6 +109,7 @@ class PassReport:
     settled: bool = False
     next_due: float | None = None
     duration: float = 0.0
+    revision: str | None = None  # the jobs directory's commit, when it is a git work tree
 
     @property
     def list_calls(self) -> int:
@@ -123,7 +124,8 @@ class Reconciler:
                  recorder: Recorder, clock: Callable[[], float] = time.time,
                  throttler: Throttler | None = None,
                  datasets: DatasetChecker | None = None,
-                 still_leader: Callable[[], bool] | None = None) -> None:
+                 still_leader: Callable[[], bool] | None = None,
+                 revision_of: Callable[[Path], str | None] | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -133,6 +135,7 @@ class Reconciler:
         self.datasets = datasets
         # Asked before every create or cancel: a pass may outlast the lease term.
         self.still_leader = still_leader or (lambda: True)
+        self.revision_of = revision_of or (lambda _directory: None)
         self.checks: dict[str, DatasetCheck] = {}
         self._checked: dict[str, tuple[str, float, DatasetCheck]] = {}  # spec hash, when, answer
         self._blocked_creates: dict[str, Outcome] = {}
@@ -145,7 +148,8 @@ class Reconciler:
         started = time.perf_counter()
         self.generation += 1
         now = self.clock()
-        report = PassReport(generation=self.generation, plan=None, load=None)
+        report = PassReport(generation=self.generation, plan=None, load=None,
+                            revision=self.revision_of(self.settings.jobs_dir))
         load = load_jobs_dir(self.settings.jobs_dir, cache=self.cache)
         report.load = load
         try:
@@ -161,6 +165,9 @@ class Reconciler:
         blocks = self._check_datasets(load, actual, now)
         result = plan(load, actual, self._plan_settings(unmanaged, blocks))
         report.plan = result
+        for action in result.actions:  # before any transition: events carry the revision
+            if action.job is not None:
+                self._record(action.job, now).last_applied_revision = report.revision
         for reason in result.held:
             self.log.warning("removals_held", reason=reason, generation=self.generation)
         by_vertex_name = {o.name: o for o in actual}

@@ -42,6 +42,7 @@ class JobRecord:
     stalled_spec: str | None = None  # Vertex refused this spec hash for good
     updated: float = 0.0
     history: list[str] = field(default_factory=list)  # phases seen, oldest first
+    last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:

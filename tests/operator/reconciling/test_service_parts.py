@@ -30,7 +30,8 @@ def test_metrics_health_and_readiness() -> None:
         assert get(base + "/healthz")[0] == 200
         assert get(base + "/readyz")[0] == 503
         metrics.observe(duration=0.2, calls={"ListTuningJobs": 1, "CreateTuningJob": 2},
-                        errors=1, phases=Counter({"Running": 3, "Waiting": 2}))
+                        errors=1, phases=Counter({"Running": 3, "Waiting": 2}),
+                        revision="0f1e2d3c")
         status, body = get(base + "/metrics")
         assert get(base + "/readyz")[0] == 200
     finally:
@@ -39,6 +40,7 @@ def test_metrics_health_and_readiness() -> None:
     assert 'tuning_operator_jobs{phase="Running"} 3.0' in body
     assert 'tuning_operator_vertex_calls_total{method="CreateTuningJob"} 2.0' in body
     assert "tuning_operator_queue_depth 2.0" in body
+    assert 'tuning_operator_applied_revision_info{revision="0f1e2d3c"} 1.0' in body
 
 
 def test_editor_files_are_not_relevant() -> None:
