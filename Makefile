@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup system-deps image clean
+.PHONY: demo test lint setup system-deps image checkov clean
 
 $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,17 @@ system-deps:
 image: $(STAMP)
 	PYTHON=$(BIN)/python deploy/container/build.sh
 
-test: lint system-deps
+# checkov (tests/deploy) in its own virtualenv: its pins clash with requirements.txt's.
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+
+test: lint system-deps checkov
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .tuning-operator .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .cache .tuning-operator .pytest_cache .mypy_cache .ruff_cache

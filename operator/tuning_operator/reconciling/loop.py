@@ -84,6 +84,8 @@ class OperatorLoop:
         resync = self.settings.resync_seconds
         if not self.lease.acquire():
             self.log.info("lease_held_elsewhere", holder=self.lease.holder)
+            if self.metrics is not None:
+                self.metrics.standby()
             return min(resync, 5.0)
         report = self.reconciler.reconcile()
         self.last_report = report

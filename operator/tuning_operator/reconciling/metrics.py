@@ -37,6 +37,9 @@ class OperatorMetrics:
         self.revision = Info("tuning_operator_applied_revision",
                              "Commit of the jobs directory the last pass reconciled"
                              " (empty: not a git work tree)", registry=self.registry)
+        self.leader = Gauge("tuning_operator_leader",
+                            "1 while this process holds the lease and runs passes, 0 on standby",
+                            registry=self.registry)
         self.ready = False
         self.healthy = True
 
@@ -50,6 +53,15 @@ class OperatorMetrics:
         for phase in Phase:
             self.jobs.labels(phase=phase.value).set(phases.get(phase.value, 0))
         self.queue.set(phases.get(Phase.WAITING.value, 0))
+        self.leader.set(1)
+        self.ready = True
+
+    def standby(self) -> None:
+        """Another replica holds the lease: this one is ready to take over, not idle by fault.
+
+        Without this a standby would never be ready, and a StatefulSet rollout would wait on it.
+        """
+        self.leader.set(0)
         self.ready = True
 
     def serve(self, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:

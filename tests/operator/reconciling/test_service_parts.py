@@ -41,6 +41,22 @@ def test_metrics_health_and_readiness() -> None:
     assert 'tuning_operator_vertex_calls_total{method="CreateTuningJob"} 2.0' in body
     assert "tuning_operator_queue_depth 2.0" in body
     assert 'tuning_operator_applied_revision_info{revision="0f1e2d3c"} 1.0' in body
+    assert "tuning_operator_leader 1.0" in body
+
+
+def test_a_standby_replica_is_ready_but_not_leader() -> None:
+    """A replica that sees the lease held elsewhere is ready (rollouts proceed), leader 0."""
+    metrics = OperatorMetrics()
+    server = metrics.serve(0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        metrics.standby()
+        ready = get(base + "/readyz")[0]
+        body = get(base + "/metrics")[1]
+    finally:
+        server.shutdown()
+    assert ready == 200
+    assert "tuning_operator_leader 0.0" in body
 
 
 def test_editor_files_are_not_relevant() -> None:
