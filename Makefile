@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup system-deps clean
+.PHONY: demo test lint setup system-deps image checkov clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -32,8 +32,22 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: lint system-deps
+# The container image localhost/tuning-operator:dev (podman, or docker where that is what exists),
+# from a wheelhouse of requirements-runtime.txt; see deploy/container/build.sh.
+image: $(STAMP)
+	PYTHON=$(BIN)/python deploy/container/build.sh
+
+# checkov (tests/deploy) in its own virtualenv: its pins clash with requirements.txt's.
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
+checkov: $(CHECKOV_STAMP)
+
+test: lint system-deps checkov
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .tuning-operator .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov .cache .tuning-operator .pytest_cache .mypy_cache .ruff_cache

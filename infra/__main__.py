@@ -28,7 +28,7 @@ from infra.components import (  # noqa: E402
     TuningQuotaArgs,
 )
 from infra.config import load_stack_config  # noqa: E402
-from infra.run_command import operator_run_command  # noqa: E402
+from infra.run_command import kubernetes_values, operator_run_command  # noqa: E402
 
 cfg = load_stack_config()
 
@@ -66,6 +66,7 @@ identities = TuningIdentities(
         state_bucket=buckets.state.name,
         status_topic=events.status_topic.name,
         team_uploaders=cfg.team_uploaders,
+        kubernetes_service_account=cfg.kubernetes_service_account,
     ),
     after_apis,
 )
@@ -89,3 +90,13 @@ pulumi.export(
         cfg, state_bucket=buckets.state.name, status_topic=events.status_topic_path
     ),
 )
+if cfg.kubernetes_service_account is not None:
+    pulumi.export(
+        "kubernetes",
+        kubernetes_values(
+            cfg,
+            operator_account=identities.operator.email,
+            state_bucket=buckets.state.name,
+            status_topic=events.status_topic_path,
+        ),
+    )

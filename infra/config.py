@@ -40,6 +40,8 @@ DEFAULTS: Mapping[str, Any] = {
     "teams": {},
     "jobsDir": "jobs",
     "stateDir": ".tuning-operator",
+    "kubernetesNamespace": "",
+    "kubernetesServiceAccount": "tuning-operator",
 }
 
 _PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
@@ -52,6 +54,7 @@ _TEAM = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _MEMBER = re.compile(r"(user|group|serviceAccount|domain):[^\s:]+")
 _KMS_KEY = re.compile(r"projects/[^/]+/locations/([^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
 _ANY_TEXT = re.compile(r"\S.*", re.DOTALL)
+_KUBERNETES_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _FORBIDDEN_DIMENSIONS = frozenset({"region", "user", "resource"})
 _QUOTA_SCOPE = re.compile(r"global|region")
 _QUOTA_ID_EXAMPLE = (
@@ -105,6 +108,9 @@ class StackConfig:
     team_uploaders: Mapping[str, tuple[str, ...]]
     jobs_dir: str
     state_dir: str
+    # GKE: the Kubernetes service account "namespace/name" that may act as the operator's Google
+    # service account (Workload Identity); None when the stack sets no kubernetesNamespace.
+    kubernetes_service_account: str | None = None
 
     @property
     def datasets_bucket(self) -> str:
@@ -139,7 +145,16 @@ def load_stack_config() -> StackConfig:
         team_uploaders=_team_uploaders(ours),
         jobs_dir=ours.text("jobsDir", _ANY_TEXT, "a directory", "jobs"),
         state_dir=ours.text("stateDir", _ANY_TEXT, "a directory", ".tuning-operator"),
+        kubernetes_service_account=_kubernetes_service_account(ours),
     )
+
+
+def _kubernetes_service_account(ours: _Keys) -> str | None:
+    """`namespace/name` of the operator's Kubernetes service account, or None (not on GKE)."""
+    meaning, example = "a Kubernetes name (DNS label)", "tuning-operator"
+    namespace = ours.text("kubernetesNamespace", _KUBERNETES_NAME, meaning, example)
+    name = ours.text("kubernetesServiceAccount", _KUBERNETES_NAME, meaning, example)
+    return f"{namespace}/{name}" if namespace else None
 
 
 def _quota_request(ours: _Keys, region: str) -> QuotaRequest:

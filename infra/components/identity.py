@@ -9,7 +9,9 @@ Least privilege, each grant on the narrowest resource that works:
 - the tuning-job account (a job's `serviceAccount`) and the Vertex AI service agent: object viewer
   on the datasets bucket;
 - each team's uploaders: object user on their own prefix of the datasets bucket (an IAM
-  condition), nothing else.
+  condition), nothing else;
+- on GKE, the operator's Kubernetes service account: `roles/iam.workloadIdentityUser` on the
+  operator's account only (Workload Identity), so the pods act as the operator and nothing more.
 No basic role (owner, editor, viewer) is granted anywhere.
 """
 
@@ -37,6 +39,7 @@ class TuningIdentitiesArgs:
     state_bucket: pulumi.Input[str]
     status_topic: pulumi.Input[str]
     team_uploaders: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    kubernetes_service_account: str | None = None  # "namespace/name" on GKE, or None
 
 
 class TuningIdentities(pulumi.ComponentResource):
@@ -92,6 +95,14 @@ class TuningIdentities(pulumi.ComponentResource):
                 {"bucket": datasets},
             ),
         ]
+        if args.kubernetes_service_account is not None:
+            grants.append((
+                "operator-workload-identity",
+                serviceaccount.IAMMember,
+                "roles/iam.workloadIdentityUser",
+                workload_identity_member(args.project, args.kubernetes_service_account),
+                {"service_account_id": self.operator.name},
+            ))
         for suffix, binding, role, member, target in grants:
             binding(f"{name}-{suffix}", role=role, member=member, opts=after_apis, **target)
         self.team_prefixes = {
@@ -127,6 +138,11 @@ class TuningIdentities(pulumi.ComponentResource):
                 opts=opts,
             )
         return pulumi.Output.concat("gs://", datasets_bucket, f"/{team}/")
+
+
+def workload_identity_member(project: str, kubernetes_service_account: str) -> str:
+    """The IAM member of a Kubernetes service account ("namespace/name") under GKE's pool."""
+    return f"serviceAccount:{project}.svc.id.goog[{kubernetes_service_account}]"
 
 
 _BUCKET = storage.BucketIAMMember

@@ -21,6 +21,7 @@ from tests.e2e.storm import wait_for, write_jobs
 from tuning_operator.datasets.testing import FakeGcsServer
 from tuning_operator.emulator.testing import EmulatorProcess
 from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
+from tuning_operator.reconciling.metrics import OperatorMetrics
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
 from tuning_operator.reconciling.testing import RecordingRecorder
 from tuning_operator.state.lease import Lease, open_lease
@@ -81,13 +82,18 @@ class LeasedOperator:
             settings=OperatorSettings(jobs_dir=jobs, settle_seconds=0.0,
                                       create_fence_seconds=2.0),
             vertex=self.vertex, store=FileStatusStore(state), recorder=RecordingRecorder())
+        self.metrics = OperatorMetrics()
         self.loop = OperatorLoop(reconciler=self.reconciler, lease=lease,
-                                 settings=LoopSettings(resync_seconds=0.2))
+                                 settings=LoopSettings(resync_seconds=0.2), metrics=self.metrics)
         self.thread = threading.Thread(target=self.loop.run, daemon=True)
 
     @property
     def passes(self) -> int:
         return self.reconciler.generation
+
+    @property
+    def leader(self) -> float | None:
+        return self.metrics.registry.get_sample_value("tuning_operator_leader")
 
     def stop(self) -> None:
         """Stop the loop (the lease decides whether it is released) and close the client."""
@@ -119,6 +125,9 @@ def test_gcs_lease_one_operator_acts_and_the_other_takes_over_when_it_dies(
         time.sleep(1.5)
         assert standby.passes == 0, "the standby acted while the lease was held"
         assert jobs_by_name(emulator, project) == {"first-0000": 1}
+        # Both ready (a rollout waits on readiness), one leader.
+        assert (holder.metrics.ready, holder.leader) == (True, 1.0)
+        assert (standby.metrics.ready, standby.leader) == (True, 0.0)
 
         holder.stop()  # dies: no more renewals, no release
         write_jobs(jobs, 1, prefix="second")

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "deadline": None,
     "lease": None,
     "metrics_port": None,
+    "metrics_address": "127.0.0.1",
     "events": None,
     "allow_mass_deletion": False,
     "create_fence": 60.0,
@@ -89,6 +90,8 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     add("--deadline", type=float, help="with --until-settled: exit 1 after this many seconds")
     add("--lease", help="file:PATH or gs://BUCKET/OBJECT: only the holder acts")
     add("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz on this port")
+    add("--metrics-address", help="the address the metrics port listens on (default: 127.0.0.1;"
+        " 0.0.0.0 in a container, for the probes)")
     add("--events", help="pubsub:projects/P/topics/T, file:PATH or stdout"
         " (default: file:STATE_DIR/events.jsonl)")
     add("--allow-mass-deletion", action="store_true", default=None,
@@ -276,7 +279,8 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
                 create_fence_seconds=options.create_fence, settle_seconds=options.settle,
                 allow_mass_deletion=options.allow_mass_deletion),
             vertex=vertex, store=store, recorder=recorder,
-            datasets=_dataset_checker(options), state=StateDirectory(state_dir))
+            datasets=_dataset_checker(options), state=StateDirectory(state_dir),
+            revision_of=recorder.provenance.revision)
         reconciler.aftercare = Aftercare(
             recorder=recorder, throttler=reconciler.throttler, clock=time.time,
             state_dir=state_dir, metrics=metrics_reader, predict=prediction.generate,
@@ -286,7 +290,7 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
         lease = open_lease(options.lease, clock=time.time)
         metrics = OperatorMetrics()
         if options.metrics_port is not None:
-            stack.callback(metrics.serve(options.metrics_port).shutdown)
+            stack.callback(metrics.serve(options.metrics_port, options.metrics_address).shutdown)
         live = _LiveTable(reconciler) if options.live else None
         if live is not None:
             stack.enter_context(live)

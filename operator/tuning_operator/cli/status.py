@@ -115,7 +115,10 @@ def status_command(args: argparse.Namespace) -> int:
         return 1
     from rich.console import Console
 
-    Console().print(status_table(records.values(), title=f"{len(records)} jobs"))
+    revisions = {r.last_applied_revision for r in records.values()}
+    revision = next(iter(revisions)) if len(revisions) == 1 else None
+    at = f" at {revision[:12]}" if revision else ""
+    Console().print(status_table(records.values(), title=f"{len(records)} jobs{at}"))
     return 0
 
 

@@ -38,6 +38,7 @@ class AuditRecord:
     git_commit: str | None = None
     git_author: str | None = None
     commit_time: datetime | None = None
+    git_revision: str | None = None  # the jobs directory's commit the pass reconciled
 
     def with_provenance(self, provenance: Provenance | None) -> AuditRecord:
         """This record with the job file's commit, author and commit time filled in."""

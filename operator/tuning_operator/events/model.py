@@ -42,6 +42,7 @@ _DATA_FIELDS = (
     ("specHash", "spec_hash"),
     ("gitCommit", "git_commit"),
     ("gitAuthor", "git_author"),
+    ("gitRevision", "git_revision"),
     ("operatorInstance", "operator_instance"),
     ("reason", "reason"),
 )
@@ -93,6 +94,7 @@ class StatusEvent:
     spec_hash: str | None = None
     git_commit: str | None = None
     git_author: str | None = None
+    git_revision: str | None = None  # the jobs directory's commit the pass reconciled
     operator_instance: str = ""
     reason: str = ""
     source: str = source_for("local")

@@ -1,5 +1,8 @@
 """Who asked for a job: the last commit that touched its file, when the jobs dir is in git.
 
+Also the revision of the whole directory (its HEAD), which each pass records as the commit it
+reconciled.
+
 Auditors want a name and a commit next to every action, and the GitOps answer is git itself:
 `git log -1 -- FILE`. One subprocess per file per change is cheap; one per file per reconcile
 pass is not, so answers are cached by the file's path and mtime together with the repository's
@@ -39,6 +42,7 @@ class GitProvenance:
         self._lock = threading.Lock()
         self._git_dirs: dict[Path, Path | None] = {}
         self._answers: dict[tuple[object, ...], Provenance | None] = {}
+        self._revisions: dict[tuple[object, ...], str | None] = {}
 
     def of(self, path: Path) -> Provenance | None:
         """The last commit of `path`, or None (not in a repo, never committed, git missing)."""
@@ -57,6 +61,29 @@ class GitProvenance:
         answer = self._last_commit(path)
         with self._lock:
             self._answers[key] = answer
+        return answer
+
+    def revision(self, directory: Path) -> str | None:
+        """The commit checked out in `directory` (HEAD), or None when it is not a git work tree.
+
+        git-sync swaps a symlink to a new worktree on each sync: the link is resolved, so the
+        answer is the commit of the tree the link points to now.
+        """
+        try:
+            directory = directory.resolve(strict=True)
+        except OSError:
+            return None
+        git_dir = self._git_dir(directory)
+        if git_dir is None:
+            return None
+        key = ("HEAD", directory, *_stamps(git_dir))
+        with self._lock:
+            if key in self._revisions:
+                return self._revisions[key]
+        out = self._run(directory, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        answer = out.strip() if out and out.strip() else None
+        with self._lock:
+            self._revisions[key] = answer
         return answer
 
     def _git_dir(self, directory: Path) -> Path | None:

@@ -116,6 +116,8 @@ class OperatorLoop:
         resync = self.settings.resync_seconds
         if not self.lease.acquire():
             self.log.info("lease_held_elsewhere", holder=self.lease.holder)
+            if self.metrics is not None:
+                self.metrics.standby()
             return min(resync, 5.0)
         report = self.reconciler.reconcile()
         self.last_report = report
@@ -123,7 +125,7 @@ class OperatorLoop:
             phases = Counter(r.phase for r in self.reconciler.records.values() if r.phase)
             self.metrics.observe(duration=report.duration, calls=report.calls,
                                  errors=report.errors, phases=phases,
-                                 ready=not report.failed)
+                                 ready=not report.failed, revision=report.revision)
         if self.on_pass is not None:
             self.on_pass(report)
         wait = max(resync, report.list_calls * SECONDS_PER_LIST_PAGE)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram, Info, generate_latest
 from prometheus_client import Counter as PromCounter
 
 from tuning_operator.planning.model import Phase
@@ -34,20 +34,37 @@ class OperatorMetrics:
         self.watch_restarts = PromCounter("tuning_operator_watch_restarts",
                                           "Times the directory watch failed and was restarted",
                                           registry=self.registry)
+        self.revision = Info("tuning_operator_applied_revision",
+                             "Commit of the jobs directory the last pass reconciled"
+                             " (empty: not a git work tree)", registry=self.registry)
+        self.leader = Gauge("tuning_operator_leader",
+                            "1 while this process holds the lease and runs passes, 0 on standby",
+                            registry=self.registry)
         self.ready = False
         self.healthy = True
 
     def observe(self, *, duration: float, calls: Mapping[str, int], errors: int,
-                phases: Counter[str], ready: bool = True) -> None:
+                phases: Counter[str], ready: bool = True,
+                revision: str | None = None) -> None:
         """One pass's figures; a pass that could not reach Vertex or its state is not ready."""
         self.duration.observe(duration)
+        self.revision.info({"revision": revision or ""})
         for method, count in calls.items():
             self.calls.labels(method=method).inc(count)
         self.errors.inc(errors)
         for phase in Phase:
             self.jobs.labels(phase=phase.value).set(phases.get(phase.value, 0))
         self.queue.set(phases.get(Phase.WAITING.value, 0))
+        self.leader.set(1)
         self.ready = ready
+
+    def standby(self) -> None:
+        """Another replica holds the lease: this one is ready to take over, not idle by fault.
+
+        Without this a standby would never be ready, and a StatefulSet rollout would wait on it.
+        """
+        self.leader.set(0)
+        self.ready = True
 
     def serve(self, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
         metrics = self

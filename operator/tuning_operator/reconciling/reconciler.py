@@ -109,6 +109,7 @@ class PassReport:
     vertex_error: str | None = None  # the List failed: nothing was planned or done
     state_error: str | None = None  # the state directory could not take a record: nothing done
     stalled: list[str] = field(default_factory=list)  # jobs only a spec change can move
+    revision: str | None = None  # the jobs directory's commit, when it is a git work tree
 
     @property
     def list_calls(self) -> int:
@@ -142,7 +143,8 @@ class Reconciler:
                  datasets: DatasetChecker | None = None,
                  still_leader: Callable[[], bool] | None = None,
                  state: StateCheck | None = None,
-                 aftercare: Aftercare | None = None) -> None:
+                 aftercare: Aftercare | None = None,
+                 revision_of: Callable[[Path], str | None] | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -157,6 +159,7 @@ class Reconciler:
                                     recheck_seconds=settings.dataset_recheck_seconds)
                           if datasets is not None else None)
         self._retiring: list[str] = []
+        self.revision_of = revision_of or (lambda _directory: None)
         self.cache = LoadCache()
         self.records = store.fetch()
         self.generation = 0
@@ -195,7 +198,8 @@ class Reconciler:
         started = time.perf_counter()
         self.generation += 1
         now = self.clock()
-        report = PassReport(generation=self.generation, plan=None, load=None)
+        report = PassReport(generation=self.generation, plan=None, load=None,
+                            revision=self.revision_of(self.settings.jobs_dir))
         load = load_jobs_dir(self.settings.jobs_dir, cache=self.cache)
         report.load = load
         try:
@@ -216,6 +220,9 @@ class Reconciler:
                            else ({}, None))
         result = plan(load, actual, self._plan_settings(load, unmanaged, blocks, checked, now))
         report.plan = result
+        for action in result.actions:  # before any transition: events carry the revision
+            if action.job is not None:
+                self._record(action.job, now).last_applied_revision = report.revision
         for reason in result.held:
             self.log.warning("removals_held", reason=reason, generation=self.generation)
         if not result.held:

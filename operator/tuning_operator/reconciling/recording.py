@@ -43,7 +43,8 @@ class EventRecorder:
             error=record.vertex_error or record.last_error,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
             git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
-            operator_instance=self.instance, reason=reason, source=self.source, time=now,
+            git_revision=record.last_applied_revision, operator_instance=self.instance,
+            reason=reason, source=self.source, time=now,
         ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 
@@ -86,4 +87,5 @@ class EventRecorder:
             reason=reason, team=record.team, phase=record.phase, previous_phase=previous,
             vertex_job=record.vertex_name,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
+            git_revision=record.last_applied_revision,
         ).with_provenance(prov))

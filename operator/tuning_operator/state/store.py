@@ -54,6 +54,7 @@ class JobRecord:
     diagnosis: dict[str, Any] | None = None  # the loss curves' verdict
     evaluation: dict[str, Any] | None = None  # the tuned model's evaluation and gate
     data_stats: dict[str, Any] | None = None  # Vertex's tuning_data_stats, when it reported
+    last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:

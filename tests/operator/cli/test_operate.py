@@ -140,3 +140,52 @@ def test_demo_runs_without_the_test_only_storage_emulator(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-3000:]
     assert "dataset pre-flight skipped" in done.stderr
     assert "settled:" in done.stdout
+
+
+def test_every_event_status_and_audit_line_carry_the_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pass over a git work tree records its HEAD: events, status and the audit trail."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    (jobs / "team").mkdir(parents=True)
+    for name in ("a", "b"):
+        (jobs / "team" / f"{name}.yaml").write_text(
+            f"apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata:\n  name: {name}\n"
+            "spec:\n  baseModel: gemini-2.5-flash\n"
+            "  trainingDataset: gs://datasets/team/train.jsonl\n")
+    git(jobs, "init", "-q")
+    git(jobs, "add", "team/a.yaml")
+    git(jobs, "commit", "-qm", "tune a")
+    git(jobs, "add", "team/b.yaml")
+    git(jobs, "commit", "-qm", "tune b")
+    head = subprocess.run(["git", "-C", str(jobs), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    assert main(["run", "--once", "--jobs-dir", str(jobs), "--state-dir", str(state),
+                 "--settle", "0", "--log-file", str(tmp_path / "log.jsonl")]) == 0
+    capsys.readouterr()
+    lines = (state / "events.jsonl").read_text().splitlines()
+    events = [json.loads(line)["data"] for line in lines]
+    assert {(e["job"], e["gitRevision"]) for e in events} == {("a", head), ("b", head)}
+    assert main(["status", "--state-dir", str(state), "--format", "json"]) == 0
+    jobs_shown = json.loads(capsys.readouterr().out)["jobs"]
+    assert {r["lastAppliedRevision"] for r in jobs_shown} == {head}
+    assert main(["status", "--state-dir", str(state)]) == 0
+    assert f"at {head[:12]}" in capsys.readouterr().out
+    assert main(["history", "a", "--state-dir", str(state), "--format", "json"]) == 0
+    trail = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert trail and {line["gitRevision"] for line in trail} == {head}
+
+
+def test_a_plain_directory_records_no_revision(tmp_path: Path) -> None:
+    """Outside git, events carry gitRevision null and status has no revision."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    (jobs / "team").mkdir(parents=True)
+    (jobs / "team" / "a.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata:\n  name: a\nspec:\n"
+        "  baseModel: gemini-2.5-flash\n  trainingDataset: gs://datasets/team/train.jsonl\n")
+    assert main(["run", "--once", "--jobs-dir", str(jobs), "--state-dir", str(state),
+                 "--settle", "0", "--log-file", str(tmp_path / "log.jsonl")]) == 0
+    [event] = (state / "events.jsonl").read_text().splitlines()
+    assert json.loads(event)["data"]["gitRevision"] is None
+    status = json.loads((state / "status.json").read_text())
+    assert status["jobs"]["a"]["last_applied_revision"] is None

@@ -97,6 +97,7 @@ def test_data_has_every_field_in_camel_case_with_nulls_kept() -> None:
         "specHash",
         "gitCommit",
         "gitAuthor",
+        "gitRevision",
         "operatorInstance",
         "reason",
     ]

@@ -95,3 +95,46 @@ def test_no_provenance_outside_git(tmp_path: Path, where: str) -> None:
 def test_a_missing_git_means_unknown(repo: Path) -> None:
     """Without a git binary the operator keeps reconciling; provenance is just unknown."""
     assert GitProvenance(git="/nonexistent/git").of(repo / "support" / "a.yaml") is None
+
+
+def test_revision_is_the_checked_out_commit_and_follows_new_commits(repo: Path) -> None:
+    """A work tree's revision is its HEAD; a new commit is seen at the next read."""
+    provenance = GitProvenance()
+    assert provenance.revision(repo) == git(repo, "rev-parse", "HEAD")
+    assert provenance.revision(repo / "support") == git(repo, "rev-parse", "HEAD")
+    (repo / "support" / "c.yaml").write_text("metadata: {name: c}\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "add c")
+    assert provenance.revision(repo) == git(repo, "rev-parse", "HEAD")
+
+
+def test_revision_follows_a_swapped_symlink(
+    repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """git-sync's layout: a link swapped to a new worktree gives that worktree's commit."""
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "support" / "c.yaml").write_text("metadata: {name: c}\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "add c")
+    second = git(repo, "rev-parse", "HEAD")
+    root = tmp_path_factory.mktemp("sync")
+    for commit in (first, second):
+        git(repo, "worktree", "add", "--quiet", "--detach", str(root / commit), commit)
+    link = root / "current"
+    link.symlink_to(root / first)
+    provenance = GitProvenance()
+    assert provenance.revision(link) == first
+    link.unlink()
+    link.symlink_to(root / second)
+    assert provenance.revision(link) == second
+
+
+@pytest.mark.parametrize("where", ["plain-directory", "missing-directory", "no-commit-yet"])
+def test_no_revision_outside_a_committed_work_tree(tmp_path: Path, where: str) -> None:
+    """A plain, missing or never-committed directory has no revision (and no error)."""
+    if where == "plain-directory":
+        (tmp_path / "jobs").mkdir()
+    elif where == "no-commit-yet":
+        git(tmp_path, "init", "--quiet", "--initial-branch=main")
+        (tmp_path / "jobs").mkdir()
+    assert GitProvenance().revision(tmp_path / "jobs") is None

@@ -17,7 +17,7 @@ from tuning_operator.reconciling.testing import FakeVertex, RecordingRecorder
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.specs.testing import write_job
-from tuning_operator.state.store import FileStatusStore
+from tuning_operator.state.store import FileStatusStore, JobRecord
 
 
 class Clock:
@@ -323,3 +323,36 @@ def test_unreadable_dataset_storage_is_retried_not_invalid(world: World) -> None
     assert world.vertex.calls["create"] == 0
     assert world.phase("a") != "Invalid"
     assert report.next_due is not None
+
+
+class RevisionRecorder(RecordingRecorder):
+    """Also notes the revision each transition was recorded with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.revisions: list[tuple[str, str | None]] = []
+
+    def transition(self, record: JobRecord, *, previous: str | None, reason: str) -> None:
+        super().transition(record, previous=previous, reason=reason)
+        self.revisions.append((record.name, record.last_applied_revision))
+
+
+def test_each_pass_records_the_revision_it_reconciled(tmp_path: Path) -> None:
+    """The pass's revision is on every record before its transitions, and in the store."""
+    world = World(tmp_path)
+    revisions = iter(["c0ffee1", "c0ffee2", None])
+    recorder = RevisionRecorder()
+    world.reconciler = Reconciler(settings=world.settings, vertex=world.vertex,
+                                  store=FileStatusStore(world.state), recorder=recorder,
+                                  clock=world.clock, revision_of=lambda _dir: next(revisions))
+    write_job(world.jobs, "a", team="t")
+    assert world.reconciler.reconcile().revision == "c0ffee1"
+    write_job(world.jobs, "b", team="t")
+    assert world.reconciler.reconcile().revision == "c0ffee2"
+    assert recorder.revisions == [("a", "c0ffee1"), ("b", "c0ffee2")]
+    stored = FileStatusStore(world.state).fetch()
+    assert {n: r.last_applied_revision for n, r in stored.items()} == {"a": "c0ffee2",
+                                                                       "b": "c0ffee2"}
+    world.reconciler.reconcile()  # the directory is no git work tree any more
+    assert {r.last_applied_revision for r in FileStatusStore(world.state).fetch().values()} == {
+        None}

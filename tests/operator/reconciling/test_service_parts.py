@@ -30,7 +30,8 @@ def test_metrics_health_and_readiness() -> None:
         assert get(base + "/healthz")[0] == 200
         assert get(base + "/readyz")[0] == 503
         metrics.observe(duration=0.2, calls={"ListTuningJobs": 1, "CreateTuningJob": 2},
-                        errors=1, phases=Counter({"Running": 3, "Waiting": 2}))
+                        errors=1, phases=Counter({"Running": 3, "Waiting": 2}),
+                        revision="0f1e2d3c")
         status, body = get(base + "/metrics")
         assert get(base + "/readyz")[0] == 200
     finally:
@@ -39,6 +40,23 @@ def test_metrics_health_and_readiness() -> None:
     assert 'tuning_operator_jobs{phase="Running"} 3.0' in body
     assert 'tuning_operator_vertex_calls_total{method="CreateTuningJob"} 2.0' in body
     assert "tuning_operator_queue_depth 2.0" in body
+    assert 'tuning_operator_applied_revision_info{revision="0f1e2d3c"} 1.0' in body
+    assert "tuning_operator_leader 1.0" in body
+
+
+def test_a_standby_replica_is_ready_but_not_leader() -> None:
+    """A replica that sees the lease held elsewhere is ready (rollouts proceed), leader 0."""
+    metrics = OperatorMetrics()
+    server = metrics.serve(0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        metrics.standby()
+        ready = get(base + "/readyz")[0]
+        body = get(base + "/metrics")[1]
+    finally:
+        server.shutdown()
+    assert ready == 200
+    assert "tuning_operator_leader 0.0" in body
 
 
 def test_editor_files_are_not_relevant() -> None:
