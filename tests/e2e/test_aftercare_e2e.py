@@ -113,7 +113,8 @@ def test_evaluation_against_the_base_model_passes_or_fails_the_reviewed_gate(
     jobs, state = tmp_path / "jobs", tmp_path / "state"
     eval_set(jobs / "team" / "evals" / "tickets.jsonl")
     evaluation = ("  evaluation:\n    dataset: evals/tickets.jsonl\n"
-                  "    metrics: [exactMatch, bleu]\n    baseline: true\n    checkpoint: last\n    require: {exactMatch: {%s}}\n")
+                  "    metrics: [exactMatch, bleu]\n    baseline: true\n    checkpoint: last\n"
+                  "    require: {exactMatch: {%s}}\n")
     job_file(jobs, "good-bot", spec=evaluation % "min: 0.8, minGainOverBaseline: 0.1")
     job_file(jobs, "picky-bot", spec=evaluation % "min: 0.95")
     emulator.admin.set_answers([

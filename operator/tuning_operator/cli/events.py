@@ -84,7 +84,10 @@ def tail_events(args: argparse.Namespace) -> int:
 
 def describe(event: Any) -> str:
     """One line an engineer on call reads: when, which job, what changed, and why."""
-    change = f"{event.previous_phase or '-'} → {event.phase}"
+    details = event.details or {}
+    verdict = details.get("verdict") or (details.get("evaluation") or {}).get("verdict")
+    change = (f"{event.type.split('.')[2]}: {verdict}" if verdict
+              else f"{event.previous_phase or '-'} → {event.phase}")
     parts = [event.time.strftime("%Y-%m-%dT%H:%M:%SZ"), f"{event.team or '-'}/{event.job}", change]
     if event.vertex_state:
         parts.append(event.vertex_state.removeprefix("JOB_STATE_"))

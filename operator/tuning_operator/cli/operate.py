@@ -418,17 +418,35 @@ def demo_command(args: argparse.Namespace) -> int:
               " or pass --jobs-dir", file=sys.stderr)
         return 2
     state_dir.mkdir(parents=True)
+    answers = Path(args.jobs_dir).parent / "emulator-answers.json"  # the tuned models' replies
+    options.emulator_answers = str(answers) if answers.is_file() else None
     with _demo_datasets(Path(args.jobs_dir).parent / "datasets") as served:
         if not served:
             options.check_datasets = "off"
         code = run_operator(options)
     events = state_dir / "events.jsonl"
     count = sum(1 for _ in events.open()) if events.exists() else 0
-    print(f"\n{'settled' if code == 0 else 'NOT settled'}: {count} status events in {events};"
+    print(f"\n{'settled' if code == 0 else 'NOT settled'}: {count} events in {events};"
           f" audit trail {state_dir / 'audit.jsonl'}; logs {options.log_file}")
+    _demo_verdicts(state_dir)
     print(f"next: tuning-operator status --state-dir {state_dir}  |  "
           f"tuning-operator history ticket-classifier-v3 --state-dir {state_dir}")
     return code
+
+
+def _demo_verdicts(state_dir: Path) -> None:
+    """Each job's diagnosis and evaluation in one line, and the HTML report of the evaluated."""
+    from tuning_operator.cli import main
+    from tuning_operator.state.store import FileStatusStore
+
+    for record in sorted(FileStatusStore(state_dir).fetch().values(), key=lambda r: r.name):
+        diagnosis = (record.diagnosis or {}).get("verdict", "-")
+        line = f"  {record.name}: {record.phase}, curves {diagnosis}"
+        if record.evaluation:
+            line += f", evaluation {record.evaluation['verdict']} ({record.evaluation['reason']})"
+            report = state_dir / f"{record.name}.html"
+            main(["report", record.name, "--state-dir", str(state_dir), "--output", str(report)])
+        print(line)
 
 
 @contextlib.contextmanager

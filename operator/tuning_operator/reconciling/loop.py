@@ -126,6 +126,8 @@ class OperatorLoop:
             self.metrics.observe(duration=report.duration, calls=report.calls,
                                  errors=report.errors, phases=phases,
                                  ready=not report.failed, revision=report.revision)
+            self.metrics.losses({n: r.diagnosis for n, r in self.reconciler.records.items()
+                                 if r.diagnosis})
         if self.on_pass is not None:
             self.on_pass(report)
         wait = max(resync, report.list_calls * SECONDS_PER_LIST_PAGE)

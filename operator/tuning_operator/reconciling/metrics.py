@@ -40,8 +40,20 @@ class OperatorMetrics:
         self.leader = Gauge("tuning_operator_leader",
                             "1 while this process holds the lease and runs passes, 0 on standby",
                             registry=self.registry)
+        self.loss = Gauge("tuning_operator_last_loss",
+                          "Last training / validation loss read from each job's curves",
+                          ["job", "series"], registry=self.registry)
         self.ready = False
         self.healthy = True
+
+    def losses(self, diagnoses: Mapping[str, Mapping[str, object] | None]) -> None:
+        """The final losses of each job's last diagnosis (jobs retired since are dropped)."""
+        self.loss.clear()
+        for job, diagnosis in diagnoses.items():
+            for series, key in (("train", "finalTrainLoss"), ("validation", "finalEvalLoss")):
+                value = (diagnosis or {}).get(key)
+                if isinstance(value, int | float):
+                    self.loss.labels(job=job, series=series).set(value)
 
     def observe(self, *, duration: float, calls: Mapping[str, int], errors: int,
                 phases: Counter[str], ready: bool = True,
