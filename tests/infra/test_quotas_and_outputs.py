@@ -9,19 +9,16 @@ import pytest
 from infra.testing import ProgramRun, run_program
 
 QUOTA_PREFERENCE = "gcp:cloudquota/sQuotaPreference:SQuotaPreference"
+# Configured quota regions → the regions the stack reports (sorted; `region` when none).
+REGIONS = pytest.mark.parametrize(("quota_regions", "expected"), [
+    ([], ["us-central1"]),
+    (["us-central1"], ["us-central1"]),
+    (["us-central1", "europe-west4", "asia-northeast1"],
+     ["asia-northeast1", "europe-west4", "us-central1"]),
+])
 
 
-@pytest.mark.parametrize(
-    ("quota_regions", "expected"),
-    [
-        ([], ["us-central1"]),
-        (["us-central1"], ["us-central1"]),
-        (
-            ["us-central1", "europe-west4", "asia-northeast1"],
-            ["asia-northeast1", "europe-west4", "us-central1"],
-        ),
-    ],
-)
+@REGIONS
 def test_one_global_quota_preference_by_default(
     minimal_config: dict[str, Any], quota_regions: list[str], expected: list[str]
 ) -> None:
@@ -35,17 +32,7 @@ def test_one_global_quota_preference_by_default(
     assert sorted(run.outputs["quotaRegions"]) == expected
 
 
-@pytest.mark.parametrize(
-    ("quota_regions", "expected"),
-    [
-        ([], ["us-central1"]),
-        (["us-central1"], ["us-central1"]),
-        (
-            ["us-central1", "europe-west4", "asia-northeast1"],
-            ["asia-northeast1", "europe-west4", "us-central1"],
-        ),
-    ],
-)
+@REGIONS
 def test_per_region_scope_requests_one_preference_per_region(
     minimal_config: dict[str, Any], quota_regions: list[str], expected: list[str]
 ) -> None:
