@@ -326,3 +326,31 @@ def test_unreachable_vertex_fails_the_pass_and_status_says_so(
     main(["status", "--state-dir", str(state)])
     out = capsys.readouterr()
     assert "Vertex last reached: never; failing since" in out.out
+
+
+def test_another_teams_file_cannot_cancel_adopt_or_replace_a_job(
+        emulator: EmulatorProcess, project: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """alpha's job orphaned; beta's file of the same name (cancel: true, or a new spec with
+    Replace) is a conflict in `plan` and `status`, and nothing is cancelled or created."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    path = write_job(jobs, "shared", team="alpha")
+    once(emulator, project, jobs, state)
+    path.unlink()
+    write_job(jobs, "other", team="alpha")
+    once(emulator, project, jobs, state)
+    assert status(state, capsys)["shared"]["phase"] == "Orphaned"
+    calls = Calls(emulator)
+    for extra in ("  cancel: true\n", "  onSpecChange: Replace\n  description: beta's\n"):
+        write_job(jobs, "shared", extra, team="beta")
+        capsys.readouterr()
+        main(["plan", "--jobs-dir", str(jobs), "--vertex-endpoint", emulator.grpc_endpoint,
+              "--project", project, "--state-dir", str(state), "--format", "json"])
+        actions = {a["job"]: a for a in json.loads(capsys.readouterr().out)["actions"]}
+        assert actions["shared"]["action"] == "conflict"
+        assert "belongs to team 'alpha'" in actions["shared"]["reason"]
+        once(emulator, project, jobs, state)
+        shown = status(state, capsys)["shared"]
+        assert shown["phase"] == "Conflict" and "alpha" in str(shown["reason"])
+    assert (calls["CancelTuningJob"], calls["CreateTuningJob"]) == (0, 0)
+    assert vertex_states(emulator, project)["shared"] in ACTIVE
