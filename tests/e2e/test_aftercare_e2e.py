@@ -8,6 +8,8 @@ assertions read what `status --format json`, the events and the emulator say aft
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import adapter, run_operator
+from tests.e2e.conftest import adapter, operator_args, run_operator
 from tuning_operator.cli import main
 from tuning_operator.emulator import METRICS_METHODS
 from tuning_operator.emulator.testing import EmulatorProcess
@@ -201,3 +203,36 @@ def test_a_job_continues_another_only_after_it_succeeded(
     assert created.pre_tuned_model.tuned_model_name == shown["parent"]["tunedModel"]
     assert created.pre_tuned_model.checkpoint_id == best
     assert shown["child"]["phase"] == "Succeeded"
+
+
+def test_kill_9_during_an_evaluation_resumes_without_paying_twice(
+        emulator: EmulatorProcess, project: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The operator killed with SIGKILL mid-evaluation: the restart asks only what was not yet
+    journaled (at most the 4 requests in flight again, and the smoke test)."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    eval_set(jobs / "team" / "evals" / "big.jsonl", count=200)
+    job_file(jobs, "big-bot", spec="  evaluation:\n    dataset: evals/big.jsonl\n"
+             "    maxExamples: 200\n    baseline: false\n    checkpoint: last\n")
+    emulator.admin.set_answers([{"model": "tuned:big-bot", "answers": {}, "default": "x"}])
+    before = emulator.admin.calls().get("GenerateContent", 0)
+    emulator.admin.configure_faults(latency_ms=25)  # 50 answers take about a third of a second
+    process = subprocess.Popen(operator_args(emulator, project, jobs, state),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if emulator.admin.calls().get("GenerateContent", 0) - before >= 60:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        emulator.admin.configure_faults(latency_ms=0)
+    asked = emulator.admin.calls()["GenerateContent"] - before
+    assert 60 <= asked < 201, "the kill did not land mid-evaluation: nothing was tested"
+    settle(emulator, project, jobs, state)
+    total = emulator.admin.calls()["GenerateContent"] - before
+    assert 201 <= total <= 201 + 4 + 1, total
+    evaluation = status(state, capsys)["big-bot"]["evaluation"]
+    assert evaluation["verdict"] == "passed" and evaluation["examples"] == 200  # type: ignore[index]
