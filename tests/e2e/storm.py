@@ -84,12 +84,17 @@ def duplicates(emulator: EmulatorProcess, project: str, names: Sequence[str]) ->
     return wrong + [f"{n}: unexpected Vertex job" for n in counts if n not in set(names)]
 
 
+PHASE_CHANGED = "tuning-operator.job.phase-changed.v1"
+
+
 def published_phases(events_file: Path) -> dict[str, list[str]]:
     """Per job, the phases of its published events in file order, repeats (same id) dropped."""
     seen: set[str] = set()
     phases: dict[str, list[str]] = {}
     for line in events_file.read_text(encoding="utf-8").splitlines():
         event = json.loads(line)
+        if event["type"] != PHASE_CHANGED:
+            continue  # diagnoses and evaluations are not phase changes
         if event["id"] not in seen:
             seen.add(event["id"])
             phases.setdefault(event["subject"], []).append(event["data"]["phase"])

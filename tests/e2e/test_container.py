@@ -146,12 +146,14 @@ def test_run_drain_and_restart_on_the_same_volume(
         emulator, project, "--until-settled", "--deadline", "120")), timeout=180, check=False)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert jobs_by_name(emulator, project) == {f"job-{i}": 1 for i in range(3)}
-    status = json.loads(read_state(image, volume, "tuning-operator", "status", "--state-dir",
+    shown = json.loads(read_state(image, volume, "tuning-operator", "status", "--state-dir",
                                    STATE, "--format", "json"))
-    assert {(r["phase"], r["last_applied_revision"]) for r in status} == {("Succeeded", head)}
-    events = [json.loads(line)["data"] for line in
+    assert {(r["phase"], r["lastAppliedRevision"]) for r in shown["jobs"]} == {
+        ("Succeeded", head)}
+    events = [json.loads(line) for line in
               read_state(image, volume, "cat", f"{STATE}/events.jsonl").splitlines()]
-    assert len(events) == 9 and {e["gitRevision"] for e in events} == {head}
+    phases = [e for e in events if e["type"] == "tuning-operator.job.phase-changed.v1"]
+    assert len(phases) == 9 and {e["data"]["gitRevision"] for e in events} == {head}
 
     # The service: a new job, metrics and probes on the host network, then SIGTERM.
     write_job(jobs, "job-3")

@@ -29,8 +29,14 @@ def test_lifecycle_arrives_on_pubsub_in_order_with_provenance(
                         "--events", f"pubsub:{topic}", env={"PUBSUB_EMULATOR_HOST": env_host})
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    received = pubsub_emulator.receive(subscription, count=9, timeout=30)
+    # 9 phase changes, plus each job's diagnosis of its curves (diagnosed.v1), on one topic.
+    everything = pubsub_emulator.receive(subscription, count=100, timeout=15)
+    received = [r for r in everything
+                if r.attributes["ce-type"] == "tuning-operator.job.phase-changed.v1"]
     assert len(received) == 9
+    diagnosed = {r.attributes["ce-subject"] for r in everything
+                 if r.attributes["ce-type"] == "tuning-operator.job.diagnosed.v1"}
+    assert diagnosed == {f"job-{i}" for i in range(3)}
     for i in range(3):
         mine = [r for r in received if r.attributes["ce-subject"] == f"job-{i}"]
         assert [r.event.phase.value for r in mine] == ["Submitted", "Running", "Succeeded"]
