@@ -63,8 +63,8 @@ class EventRecorder:
             tuned_model=record.tuned_model, endpoint=record.endpoint,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
             git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
-            operator_instance=self.instance, reason=reason, source=self.source, time=now,
-            type=type, details=dict(details)))
+            git_revision=record.last_applied_revision, operator_instance=self.instance,
+            reason=reason, source=self.source, time=now, type=type, details=dict(details)))
         verdict = details.get("verdict") or details.get("evaluation", {}).get("verdict")
         self._audit(record, action=type.split(".")[2], reason=f"{verdict}: {reason}",
                     previous=None, now=now)
