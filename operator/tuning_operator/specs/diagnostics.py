@@ -53,22 +53,24 @@ class DuplicateKeyLoader(yaml.CSafeLoader):
         self._found: list[tuple[_Where, str, int, int]] = []
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
-            where = self._where.get(id(node), ())
-            seen: set[str] = set()
-            for index, (key, value) in enumerate(node.value):
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in seen:
-                        self._found.append((
-                            (*where, index),
-                            f"key {key.value!r} appears twice in one mapping; YAML would keep"
-                            " only the last one: remove one",
-                            key.start_mark.line + 1, key.start_mark.column + 1))
-                    seen.add(key.value)
-                if not isinstance(value, yaml.ScalarNode):
-                    self._where[id(value)] = (*where, index)
-        return super().construct_mapping(node, deep=deep)
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)  # raises the usual error
+        self.flatten_mapping(node)
+        where = self._where.get(id(node), ())
+        seen: set[str] = set()
+        for index, (key, value) in enumerate(node.value):
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    self._found.append((
+                        (*where, index),
+                        f"key {key.value!r} appears twice in one mapping; YAML would keep"
+                        " only the last one: remove one",
+                        key.start_mark.line + 1, key.start_mark.column + 1))
+                seen.add(key.value)
+            if not isinstance(value, yaml.ScalarNode):
+                self._where[id(value)] = (*where, index)
+        # SafeConstructor's own override would only flatten the merge keys a second time.
+        return yaml.constructor.BaseConstructor.construct_mapping(self, node, deep=deep)
 
     def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
         if isinstance(node, yaml.SequenceNode):

@@ -431,9 +431,9 @@ def _check_semantics(
     if job is not None:
         problems.extend(_semantic_problems(job, result.team, catalog,
                                            None if team_problem else policy))
-    shown = str(base / result.path)
     if not problems:
         return result
+    shown = str(base / result.path)
     extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
     return FileResult(result.path, result.team, result.name, None, result.errors + extra)
 
