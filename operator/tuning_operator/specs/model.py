@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
@@ -39,8 +40,15 @@ CHECKPOINT_ID = r"^[A-Za-z0-9_-]{1,63}$"
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 
 
+# A URI this matches passes `gcs_segments` (a valid bucket, then non-empty segments without
+# '%' or control characters that are not '.' or '..'); any other goes through it for its message.
+_PLAIN_GCS = re.compile(
+    r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/(?!\.\.?(?:/|$))[^/%\x00-\x1f\x7f]+)+")
+
+
 def _safe_segments(uri: str) -> str:
-    gcs_segments(uri)  # raises (a ValueError) on '..', '.', empty or percent-encoded segments
+    if _PLAIN_GCS.fullmatch(uri) is None:
+        gcs_segments(uri)  # raises (a ValueError) on '..', '.', empty or percent-encoded segments
     return uri
 
 
