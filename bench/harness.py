@@ -136,7 +136,7 @@ def table(figures: Sequence[Figure]) -> list[str]:
     """The results as a Markdown table (also printed as is: it reads well in a terminal)."""
     lines = ["| # | what | ours | floor | ratio | goal | met | runs |",
              "|---|---|---|---|---|---|---|---|"]
-    for f in sorted(figures, key=lambda f: f.key):  # stable: sizes stay in order
+    for f in sorted(figures, key=lambda f: (len(f.key), f.key)):  # P9 before P10; stable
         floor = f"{fmt(f.floor, f.unit)} ({f.floor_what})" if f.floor is not None else "–"
         ratio = f"{f.ratio:.2f}×" if f.ratio is not None else "–"
         met = {True: "**met**", False: "not met", None: "–"}[f.met]
@@ -180,7 +180,7 @@ def scrubbed(text: str) -> str:
 def profile(action: Callable[[], object], *, name: str, directory: Path | None) -> None:
     """With a directory, run `action` once under pyinstrument and save the call tree there.
 
-    pyinstrument is optional (not in requirements.txt): without it, this says how to get it.
+    pyinstrument is pinned in requirements.txt (dev): without it, this says how to get it.
     """
     if directory is None:
         return

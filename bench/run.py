@@ -1,4 +1,4 @@
-"""Every benchmark of issue 8 in one command: prints the table and rewrites bench/RESULTS.md.
+"""Every benchmark of issues 8 and 17 in one command: prints the table, rewrites RESULTS.md.
 
     .venv/bin/python bench/run.py [--quick] [--only P1,P4] [--runs N] [--profile DIR] [--no-write]
 
@@ -6,7 +6,7 @@ Each figure is measured against a floor taken in the same run on this machine (o
 P5, an absolute goal), median of several runs, with the machine noted. Nothing here is pass or
 fail: a goal not met is a finding, reported with what limits it. `--quick` uses 1,000 files
 instead of 10,000 and fewer runs (about three minutes instead of fifteen). `--profile DIR`
-saves a pyinstrument call tree of P1 and P2 (pyinstrument is optional: not in requirements.txt).
+saves a pyinstrument call tree of P1 and P2 (pyinstrument is pinned in requirements.txt).
 Generated job directories live in temporary directories and are removed.
 """
 
@@ -21,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import curves_memory
+import diagnosing
+import evaluating
 import harness
 import latency
 import loading
@@ -45,12 +48,15 @@ class Scale:
     changes: int
     startup_runs: int
     event_steps: int
+    eval_examples: int
+    curve_jobs: int
 
 
 FULL = Scale(sizes=[1_000, 10_000], runs=5, rss_jobs=10_000, latency_background=1_000,
-             changes=100, startup_runs=10, event_steps=250)
+             changes=100, startup_runs=10, event_steps=250, eval_examples=200,
+             curve_jobs=1_000)
 QUICK = Scale(sizes=[1_000], runs=3, rss_jobs=1_000, latency_background=100, changes=20,
-              startup_runs=5, event_steps=50)
+              startup_runs=5, event_steps=50, eval_examples=50, curve_jobs=100)
 
 
 def suites(scale: Scale, runs: int,
@@ -64,13 +70,16 @@ def suites(scale: Scale, runs: int,
         "P7": lambda: startup.measure(scale.startup_runs),
         "P8": lambda: publishing.measure(jobs=20, steps=scale.event_steps,
                                          runs=max(3, runs - 2)),
+        "P9": lambda: diagnosing.measure(steps=10_000, runs=runs),
+        "P10": lambda: evaluating.measure(examples=scale.eval_examples, runs=runs),
+        "P11": lambda: curves_memory.measure(jobs=scale.curve_jobs, steps=1_000),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 files, fewer runs")
-    parser.add_argument("--only", help="comma-separated: P1 (with P2), P3, P4, P5, P7, P8")
+    parser.add_argument("--only", help="comma-separated: P1 (with P2), P3 … P11")
     parser.add_argument("--runs", type=int, help="runs per median (default 5; quick 3)")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="save pyinstrument trees")
     parser.add_argument("--no-write", action="store_true", help="print only")

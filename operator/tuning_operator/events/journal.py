@@ -111,18 +111,28 @@ class Journal:
 
     def acknowledge(self, seq: int) -> None:
         """Forget a delivered record (no fsync: losing this line only causes a duplicate)."""
+        self.acknowledge_all((seq,))
+
+    def acknowledge_all(self, seqs: Sequence[int]) -> None:
+        """Forget several delivered records with one lock and one `write` (no fsync)."""
         with self._mutex:
             if self._ack_fd is None:
-                return  # closed: the record is republished at the next open
-            index = bisect.bisect_right([s.start for s in self._segments], seq) - 1
-            if index < 0 or seq not in self._segments[index].unacked:
-                return
-            segment = self._segments[index]
-            segment.unacked.discard(seq)
-            _write_all(self._ack_fd, b"%d\n" % seq)
-            if not segment.unacked and segment is not self._segments[-1]:
-                self._segment_path(segment.start).unlink(missing_ok=True)
-                del self._segments[index]
+                return  # closed: the records are republished at the next open
+            starts = [s.start for s in self._segments]
+            lines: list[bytes] = []
+            for seq in seqs:
+                index = bisect.bisect_right(starts, seq) - 1
+                if index < 0 or seq not in self._segments[index].unacked:
+                    continue
+                segment = self._segments[index]
+                segment.unacked.discard(seq)
+                lines.append(b"%d\n" % seq)
+                if not segment.unacked and segment is not self._segments[-1]:
+                    self._segment_path(segment.start).unlink(missing_ok=True)
+                    del self._segments[index]
+                    del starts[index]
+            if lines:
+                _write_all(self._ack_fd, b"".join(lines))
 
     def close(self) -> None:
         with self._mutex:

@@ -107,6 +107,10 @@ class Outbox:
         self._pending = 0
         self._in_flight = 0
         self._stopping = False
+        # Delivery answers, queued by the sink's callbacks and settled by the publisher thread
+        # in batches: one lock round and one acknowledgement write per batch, not per event.
+        self._answers: deque[tuple[str, int, _Entry, BaseException | None]] = deque()
+        self._answer_signal = False  # set by a callback that woke the publisher
         replayed = self._journal.unacknowledged()
         self._enqueue([(r, StatusEvent.from_structured(r.body)) for r in replayed])
         if replayed:
@@ -168,11 +172,14 @@ class Outbox:
         while True:
             with self._cond:
                 while not self._stopping:
+                    self._settle_answers()
                     resumes, sends = self._take_work()
                     if resumes or sends:
                         break
-                    self._cond.wait(self._idle_wait())
+                    if not self._answers:
+                        self._cond.wait(self._idle_wait())
                 else:
+                    self._settle_answers()
                     return
             if sends and not self._sync_on_append:
                 self._journal.sync()  # on disk before published, one fsync per round
@@ -233,35 +240,71 @@ class Outbox:
         except Exception as exc:  # a sink that raises is a failed delivery, not a lost event
             self._settle(job, generation, entry, exc)
             return False
-        future.add_done_callback(lambda done: self._settle(job, generation, entry, _error(done)))
+        future.add_done_callback(
+            lambda done: self._answered(job, generation, entry, _error(done)))
         return True
+
+    def _answered(
+        self, job: str, generation: int, entry: _Entry, error: BaseException | None
+    ) -> None:
+        """A delivery callback (any thread): queue the answer, wake the publisher if asleep.
+
+        The publisher clears the signal under the lock before it empties the queue, so an
+        answer queued after that clearing always finds the signal down and wakes it.
+        """
+        self._answers.append((job, generation, entry, error))
+        if not self._answer_signal:
+            self._answer_signal = True
+            with self._cond:
+                self._cond.notify_all()
+
+    def _settle_answers(self) -> None:
+        """Under the lock: settle every queued answer, with one acknowledgement write."""
+        self._answer_signal = False
+        if not self._answers:
+            return
+        delivered: list[int] = []
+        while self._answers:
+            self._settle_locked(*self._answers.popleft(), delivered)
+        self._journal.acknowledge_all(delivered)
+        self._cond.notify_all()
 
     def _settle(
         self, job: str, generation: int, entry: _Entry, error: BaseException | None
     ) -> None:
         with self._cond:
-            queue = self._jobs[job]
-            queue.in_flight -= 1
-            self._in_flight -= 1
-            if error is None:
-                self._delivered(job, queue, entry)
-            elif generation == queue.generation and queue.retry_at is not None:
-                if entry.record.seq < queue.error_seq:  # the earliest failure is the cause
-                    queue.error_seq = entry.record.seq
-                    queue.last_error = _describe(error)
-            elif generation == queue.generation:
-                delay = self._backoff.delay(queue.attempts, self._rng)
-                queue.retry_at = self._clock() + delay
-                queue.attempts += 1
-                queue.error_seq = entry.record.seq
-                queue.last_error = _describe(error)
+            delivered: list[int] = []
+            self._settle_locked(job, generation, entry, error, delivered)
+            self._journal.acknowledge_all(delivered)
             self._cond.notify_all()
 
-    def _delivered(self, job: str, queue: _JobQueue, entry: _Entry) -> None:
+    def _settle_locked(
+        self, job: str, generation: int, entry: _Entry, error: BaseException | None,
+        delivered: list[int],
+    ) -> None:
+        """One answer, under the lock; the sequence number of a delivery goes to `delivered`."""
+        queue = self._jobs[job]
+        queue.in_flight -= 1
+        self._in_flight -= 1
+        if error is None:
+            self._delivered(job, queue, entry, delivered)
+        elif generation == queue.generation and queue.retry_at is not None:
+            if entry.record.seq < queue.error_seq:  # the earliest failure is the cause
+                queue.error_seq = entry.record.seq
+                queue.last_error = _describe(error)
+        elif generation == queue.generation:
+            delay = self._backoff.delay(queue.attempts, self._rng)
+            queue.retry_at = self._clock() + delay
+            queue.attempts += 1
+            queue.error_seq = entry.record.seq
+            queue.last_error = _describe(error)
+
+    def _delivered(self, job: str, queue: _JobQueue, entry: _Entry,
+                   delivered: list[int]) -> None:
         if entry.delivered:
             return  # a duplicate answer (republished after an ambiguous failure)
         entry.delivered = True
-        self._journal.acknowledge(entry.record.seq)
+        delivered.append(entry.record.seq)
         self._pending -= 1
         queue.attempts = 0
         while queue.entries and queue.entries[0].delivered:

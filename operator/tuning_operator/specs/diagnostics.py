@@ -35,6 +35,56 @@ class SpecError:
 
 
 
+_Where = tuple[int, ...]  # a node's position from the root: pre-order when sorted
+
+
+class DuplicateKeyLoader(yaml.CSafeLoader):
+    """libyaml's safe loader noting duplicate mapping keys while it constructs the document.
+
+    Each mapping is checked once as the constructor builds it (after merge keys are flattened),
+    so no second walk of the tree is needed. The constructor builds breadth first; every
+    finding carries its node's position from the root, and `duplicates()` sorts by it: the
+    same findings, in the same order, as `duplicate_keys` of the composed tree.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._where: dict[int, _Where] = {}
+        self._found: list[tuple[_Where, str, int, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)  # raises the usual error
+        self.flatten_mapping(node)
+        where = self._where.get(id(node), ())
+        seen: set[str] = set()
+        for index, (key, value) in enumerate(node.value):
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    self._found.append((
+                        (*where, index),
+                        f"key {key.value!r} appears twice in one mapping; YAML would keep"
+                        " only the last one: remove one",
+                        key.start_mark.line + 1, key.start_mark.column + 1))
+                seen.add(key.value)
+            if not isinstance(value, yaml.ScalarNode):
+                self._where[id(value)] = (*where, index)
+        # SafeConstructor's own override would only flatten the merge keys a second time.
+        return yaml.constructor.BaseConstructor.construct_mapping(self, node, deep=deep)
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> list[Any]:
+        if isinstance(node, yaml.SequenceNode):
+            where = self._where.get(id(node), ())
+            for index, item in enumerate(node.value):
+                if not isinstance(item, yaml.ScalarNode):
+                    self._where[id(item)] = (*where, index)
+        return super().construct_sequence(node, deep=deep)
+
+    def duplicates(self) -> list[tuple[str, int, int]]:
+        """(message, line, column) of every duplicate key met, in document (pre-)order."""
+        return [(message, line, column) for _, message, line, column in sorted(self._found)]
+
+
 def duplicate_keys(node: yaml.Node) -> Iterator[tuple[str, int, int]]:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()

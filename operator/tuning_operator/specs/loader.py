@@ -20,7 +20,11 @@ from pydantic import ValidationError
 from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.dependencies import check_dependencies
-from tuning_operator.specs.diagnostics import SpecError, duplicate_keys, validation_errors
+from tuning_operator.specs.diagnostics import (
+    DuplicateKeyLoader,
+    SpecError,
+    validation_errors,
+)
 from tuning_operator.specs.evalsets import resolve_evaluation_dataset
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
@@ -71,7 +75,7 @@ _Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values 
 
 
 def _digest(job: TuningJob) -> _Digest:
-    return job.spec_hash(), job.spec_labels()
+    return job.spec_digest()
 
 
 @dataclass
@@ -286,11 +290,11 @@ def _parse_file(base: Path, rel: str, raw: bytes) -> FileResult:
     document = _parse_yaml(base, rel, text)
     if isinstance(document, FileResult):
         return document
-    node, data = document
+    node, data, duplicates = document
     name = _name_of(data)
     errors = [
         SpecError(file=str(base / rel), message=message, line=line, column=col, job=name)
-        for message, line, col in duplicate_keys(node)
+        for message, line, col in duplicates
     ]
     try:
         job: TuningJob | None = TuningJob.model_validate(data)
@@ -318,13 +322,16 @@ def _alias_mark(text: str) -> yaml.Mark | None:
     return None
 
 
-def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | FileResult:
+_Parsed = tuple[yaml.Node, Any, list[tuple[str, int, int]]]  # node, data, duplicate keys
+
+
+def _parse_yaml(base: Path, rel: str, text: str) -> _Parsed | FileResult:
     alias = _alias_mark(text)
     if alias is not None:
         return _failed(base, rel, None, "YAML anchors and aliases (& and *) are not allowed in"
                        " job and policy files; write the values out", line=alias.line + 1,
                        column=alias.column + 1)
-    loader = yaml.CSafeLoader(text)
+    loader = DuplicateKeyLoader(text)
     try:
         if not loader.check_node():
             return _failed(base, rel, None, "file is empty; write a TuningJob or delete the file")
@@ -353,7 +360,7 @@ def _parse_yaml(base: Path, rel: str, text: str) -> tuple[yaml.Node, Any] | File
         kind = "empty" if data is None else type(data).__name__
         return _failed(base, rel, None, f"top level is {kind}, not a mapping; a job file starts"
                        " with `apiVersion: tuning-operator/v1`", line=1, column=1)
-    return node, data
+    return node, data, loader.duplicates()
 
 
 def _name_of(data: Mapping[str, Any]) -> str | None:
@@ -406,7 +413,7 @@ def _load_policy(base: Path, text: str, errors: list[SpecError]) -> tuple[Policy
     if isinstance(result, FileResult):
         errors.extend(result.errors)
         return None, True
-    node, data = result
+    node, data, _ = result
     try:
         return Policy.model_validate(data), False
     except ValidationError as exc:
@@ -424,9 +431,9 @@ def _check_semantics(
     if job is not None:
         problems.extend(_semantic_problems(job, result.team, catalog,
                                            None if team_problem else policy))
-    shown = str(base / result.path)
     if not problems:
         return result
+    shown = str(base / result.path)
     extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
     return FileResult(result.path, result.team, result.name, None, result.errors + extra)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
@@ -39,8 +40,15 @@ CHECKPOINT_ID = r"^[A-Za-z0-9_-]{1,63}$"
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 
 
+# A URI this matches passes `gcs_segments` (a valid bucket, then non-empty segments without
+# '%' or control characters that are not '.' or '..'); any other goes through it for its message.
+_PLAIN_GCS = re.compile(
+    r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/(?!\.\.?(?:/|$))[^/%\x00-\x1f\x7f]+)+")
+
+
 def _safe_segments(uri: str) -> str:
-    gcs_segments(uri)  # raises (a ValueError) on '..', '.', empty or percent-encoded segments
+    if _PLAIN_GCS.fullmatch(uri) is None:
+        gcs_segments(uri)  # raises (a ValueError) on '..', '.', empty or percent-encoded segments
     return uri
 
 
@@ -193,24 +201,36 @@ class TuningJob(_Strict):
 
     def spec_hash(self) -> str:
         """sha256 of what is sent to Vertex (v2); equal hashes mean the same Vertex job."""
-        return hashlib.sha256(f"{HASH_VERSION}\n".encode() + _canonical(self._sent())).hexdigest()
+        return _v2_hash(self._sent())
 
     def legacy_spec_hash(self) -> str | None:
         """The first release's (v1) hash of this spec; None when it uses a field v1 lacked."""
-        sent = self._sent()
-        spec = dict(sent["spec"])  # type: ignore[call-overload]
-        if set(spec) - set(_V1_SPEC_FIELDS):
-            return None
-        hyper = spec.get("hyper_parameters")
-        if hyper is not None:
-            spec["hyper_parameters"] = {k: hyper.get(k) for k in _V1_HYPER_FIELDS}
-        v1 = {"metadata": sent["metadata"], "spec": {k: spec.get(k) for k in _V1_SPEC_FIELDS}}
-        return hashlib.sha256(_canonical(v1)).hexdigest()
+        return _v1_hash(self._sent())
 
     def spec_labels(self) -> frozenset[str]:
         """The spec label values that mean "this spec" (current and earlier hash versions)."""
-        legacy = self.legacy_spec_hash()
-        return frozenset(h[:16] for h in (self.spec_hash(), legacy) if h is not None)
+        return self.spec_digest()[1]
+
+    def spec_digest(self) -> tuple[str, frozenset[str]]:
+        """`(spec_hash(), spec_labels())` from one dump of the sent fields (the loader's path)."""
+        sent = self._sent()
+        current, legacy = _v2_hash(sent), _v1_hash(sent)
+        return current, frozenset(h[:16] for h in (current, legacy) if h is not None)
+
+
+def _v2_hash(sent: dict[str, object]) -> str:
+    return hashlib.sha256(f"{HASH_VERSION}\n".encode() + _canonical(sent)).hexdigest()
+
+
+def _v1_hash(sent: dict[str, object]) -> str | None:
+    spec = dict(sent["spec"])  # type: ignore[call-overload]
+    if set(spec) - set(_V1_SPEC_FIELDS):
+        return None
+    hyper = spec.get("hyper_parameters")
+    if hyper is not None:
+        spec["hyper_parameters"] = {k: hyper.get(k) for k in _V1_HYPER_FIELDS}
+    v1 = {"metadata": sent["metadata"], "spec": {k: spec.get(k) for k in _V1_SPEC_FIELDS}}
+    return hashlib.sha256(_canonical(v1)).hexdigest()
 
 
 def json_schema() -> dict[str, object]:

@@ -48,7 +48,7 @@ class JobTree:
 
 def shown(text: str) -> str:
     """`text` with control, format and undecodable characters escaped, safe for any output."""
-    if not any(_unsafe(c) for c in text):
+    if not _has_unsafe(text):
         return text
     return "".join(c.encode("unicode_escape", "backslashreplace").decode("ascii")
                    if _unsafe(c) else c for c in text)
@@ -56,6 +56,17 @@ def shown(text: str) -> str:
 
 def _unsafe(char: str) -> bool:
     return unicodedata.category(char) in ("Cc", "Cf", "Cs")
+
+
+def _has_unsafe(text: str) -> bool:
+    """Whether `text` has a control, format or surrogate character (`_unsafe`).
+
+    ASCII text has neither format characters nor surrogates, and its only non-printable
+    characters are the controls, so it takes the fast C path; other text is read char by char.
+    """
+    if text.isascii():
+        return not text.isprintable()
+    return any(_unsafe(c) for c in text)
 
 
 def walk_jobs_dir(top: str) -> JobTree:
@@ -112,7 +123,7 @@ def _classify(rel: str, entry: os.DirEntry[str]) -> str | WalkProblem | None:
     links_to_dir = is_link and _is_dir(entry.path)
     if name.startswith(SKIPPED_PREFIXES):
         return "skipped" if is_dir or links_to_dir else None
-    if any(_unsafe(c) for c in name) and (is_dir or is_link or name.endswith(JOB_SUFFIXES)):
+    if _has_unsafe(name) and (is_dir or is_link or name.endswith(JOB_SUFFIXES)):
         return WalkProblem(shown(rel), "the name contains control or invisible characters"
                            " (a newline, an escape, a direction mark); rename it with plain"
                            " characters; until then no removed job is cancelled")
