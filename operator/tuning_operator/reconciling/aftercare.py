@@ -10,7 +10,7 @@ evaluation answer to the job's answer journal, so a restart never asks twice.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -204,7 +204,3 @@ class Aftercare:
         config = evaluation.generation_config if evaluation else GenerationConfig()
         model = self.catalog.get(loaded.base_model) if loaded.base_model else None
         return effective_generation_config(config, model)
-
-
-def checkpoint_dicts(checkpoints: Sequence[Any]) -> list[dict[str, Any]]:
-    return [c.to_dict() for c in checkpoints]
