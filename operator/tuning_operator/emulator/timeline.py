@@ -72,6 +72,13 @@ class Observation:
         return self.state in ACTIVE_STATES
 
 
+def active_until(record: JobRecord) -> float:
+    """When the job leaves the active states (it holds a quota slot while now is before)."""
+    if record.cancel_requested_at is None:
+        return record.created_at + record.duration
+    return record.cancel_requested_at + record.cancel_seconds
+
+
 def _transitions(record: JobRecord) -> list[tuple[float, str]]:
     start, length = record.created_at, record.duration
     final = FAILED if record.outcome == "fail" else SUCCEEDED

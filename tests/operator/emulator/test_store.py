@@ -10,7 +10,12 @@ import pytest
 from google.cloud import aiplatform_v1
 
 from tuning_operator.emulator.status import ApiError
-from tuning_operator.emulator.store import MAX_PAGE_SIZE, JobStore, StoreSettings
+from tuning_operator.emulator.store import (
+    DURATION_LABEL,
+    MAX_PAGE_SIZE,
+    JobStore,
+    StoreSettings,
+)
 from tuning_operator.emulator.testing import sample_job
 from tuning_operator.specs.catalog import default_catalog
 
@@ -168,3 +173,33 @@ def test_a_foreign_state_file_is_refused(tmp_path: Path) -> None:
     path.write_text('{"something": "else"}')
     with pytest.raises(ValueError, match="not an emulator state file"):
         make_store(FakeClock(), state_file=path)
+
+
+def test_active_counts_match_a_scan_through_creates_cancels_and_time(tmp_path: Path) -> None:
+    """The quota's running counts equal a scan of every job, across regions, cancels (before
+    and after a job's natural end), time passing and a restart from the state file."""
+    clock, rng = FakeClock(), random.Random(11)
+    path = tmp_path / "vertex.json"
+    store = make_store(clock, state_file=path)
+    parents = [PARENT, "projects/p/locations/europe-west4"]
+    created: list[str] = []
+    peak = 0
+    for step in range(300):
+        roll = rng.random()
+        if roll < 0.5:
+            labels = {DURATION_LABEL: str(rng.choice([0, 500, 5000, 30000]))}
+            created.append(store.create(rng.choice(parents), sample_job(labels=labels)).name)
+            peak = max(peak, store.active_summary()["p"]["active"])
+        elif roll < 0.7 and created:
+            name = rng.choice(created)
+            if store.get(name).state.name in ("JOB_STATE_QUEUED", "JOB_STATE_PENDING",
+                                              "JOB_STATE_RUNNING"):
+                store.cancel(name)
+        else:
+            clock.now += rng.choice([0.0, 0.3, 1.0, 4.0])
+        if step == 150:  # the peak is per emulator process
+            store, peak = make_store(clock, state_file=path), 0
+        scanned = store.active_summary()["p"]
+        assert [store.active_count(p) for p in parents] == [
+            scanned["regions"].get(p.rsplit("/", 1)[1], 0) for p in parents]
+    assert store.active_summary()["p"]["peak"] == peak > 0
