@@ -52,6 +52,7 @@ class Action:
     spec_hash: str | None = None
     dataset: str | None = None  # the dataset pre-flight's summary, when it ran
     retry_after: float | None = None  # look again this soon (a gate, a job still moving)
+    poll: bool = False  # retry_after only asks for a fresh List: the clock decides nothing
     stalled: bool = False  # only a change of the spec can help
     pre_tuned_model: tuple[str, str | None] | None = None  # create: continue this tuned model
 

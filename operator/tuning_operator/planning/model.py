@@ -7,6 +7,7 @@ number.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,14 +91,13 @@ class ObservedJob:
     checkpoints: tuple[Checkpoint, ...] = ()  # tuned_model.checkpoints, by step
     data_stats: DataStats | None = None  # None until Vertex has processed the dataset
 
+    region: str = field(init=False, repr=False, compare=False)  # from `name`
+
     def __post_init__(self) -> None:
         # One spelling from here on: `active` and `phase` are plain lookups on every pass.
         object.__setattr__(self, "state", normalize_state(self.state))
-
-    @property
-    def region(self) -> str:
         parts = self.name.split("/")
-        return parts[3] if len(parts) > 3 else ""
+        object.__setattr__(self, "region", sys.intern(parts[3]) if len(parts) > 3 else "")
 
     @property
     def managed(self) -> bool:

@@ -173,7 +173,7 @@ def _desired_action(
     if current is not None:
         return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
                       reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",
-                      retry_after=None if current.phase in FINAL_PHASES else 5.0)
+                      retry_after=None if current.phase in FINAL_PHASES else 5.0, poll=True)
     if not observed:
         if remembered and remembered.stalled_spec == loaded.spec_hash:
             return replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, stalled=True,
@@ -200,7 +200,7 @@ def _cancel(target: ObservedJob, reason: str, *, path: str | None,
     base = replace(base, vertex_name=target.name)
     if target.state == "JOB_STATE_CANCELLING":
         return replace(base, kind=ActionKind.NOOP, phase=Phase.CANCELLING, retry_after=5.0,
-                       reason=f"{reason}; cancel requested, Vertex is cancelling")
+                       poll=True, reason=f"{reason}; cancel requested, Vertex is cancelling")
     gate = (gates.settling(settings.timing, path)
             or gates.backing_off(settings.timing, remembered.not_before if remembered else None,
                                  "call"))

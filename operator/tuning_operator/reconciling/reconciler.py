@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -41,11 +41,12 @@ from tuning_operator.reconciling.observe import (
     regions_to_list,
 )
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
+from tuning_operator.reconciling.quiet import QuietPass, quiet
 from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.guard import StateLost, StateUnwritable
-from tuning_operator.state.store import JobRecord, StatusStore
+from tuning_operator.state.store import JobRecord, StatusStore, changed
 
 # Nothing more happens to a job in these phases until somebody changes its file.
 SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID}
@@ -110,6 +111,7 @@ class PassReport:
     state_error: str | None = None  # the state directory could not take a record: nothing done
     stalled: list[str] = field(default_factory=list)  # jobs only a spec change can move
     revision: str | None = None  # the jobs directory's commit, when it is a git work tree
+    regions: tuple[str, ...] = ()  # listed this pass
 
     @property
     def list_calls(self) -> int:
@@ -161,6 +163,7 @@ class Reconciler:
         self._retiring: list[str] = []
         self.revision_of = revision_of or (lambda _directory: None)
         self.cache = LoadCache()
+        self.quiet: QuietPass | None = None  # the last pass, while it did nothing
         self.records = store.fetch()
         self.generation = 0
         self.log = structlog.get_logger("tuning_operator.reconciler")
@@ -215,6 +218,14 @@ class Reconciler:
             return self._finish(report, started)
         self.throttler.succeeded("list")
         self.vertex_reached, self.vertex_failing = now, None
+        if self.quiet is not None and self.quiet.repeats(load, actual, unmanaged,
+                                                         report.revision):
+            report.plan, report.settled = self.quiet.plan, self.quiet.settled
+            report.stalled = list(self.quiet.stalled)
+            if self.quiet.requeue is not None:
+                report.next_due = now + self.quiet.requeue
+            return self._finish(report, started)
+        self.quiet = None
         self._note_files(load, now)
         blocks, checked = (self.preflight.run(load, actual, now) if self.preflight
                            else ({}, None))
@@ -231,6 +242,9 @@ class Reconciler:
             self._check_state(result)
             self._note_intents(result, now)
             self._execute(result, _Pass(load, report, now, {o.name: o for o in actual}))
+            did_nothing = report.errors == 0 and quiet(
+                result, records_changed=any(changed(r) for r in self.records.values()),
+                preflight_ran=bool(blocks or checked))
             self._persist()
         except (StateUnwritable, OSError) as exc:  # full, read-only: act on nothing more
             report.errors += 1
@@ -244,6 +258,11 @@ class Reconciler:
         if result.recheck_after is not None:
             due = now + result.recheck_after
             report.next_due = due if report.next_due is None else min(report.next_due, due)
+        if did_nothing:
+            self.quiet = QuietPass(load, report.regions, tuple(actual), unmanaged,
+                                   report.revision, result,
+                                   report.settled, tuple(report.stalled),
+                                   None if report.next_due is None else report.next_due - now)
         return self._finish(report, started)
 
     def _execute(self, result: Plan, ctx: _Pass) -> None:
@@ -300,10 +319,15 @@ class Reconciler:
 
     def _observe(self, load: DirectoryLoad,
                  report: PassReport) -> tuple[list[ObservedJob], Counter[str]]:
-        regions = regions_to_list(load, default_region=self.settings.default_region,
-                                  records=self.records, extra=self.settings.quota_regions)
+        regions: Sequence[str]
+        if self.quiet is not None and load is self.quiet.load:  # and so are the records
+            regions = self.quiet.regions
+        else:
+            regions = regions_to_list(load, default_region=self.settings.default_region,
+                                      records=self.records, extra=self.settings.quota_regions)
         observed = observe(self.vertex, regions)
         report.calls["ListTuningJobs"] += observed.list_calls
+        report.regions = tuple(regions)
         return observed.jobs, observed.unmanaged
 
     def _note_files(self, load: DirectoryLoad, now: float) -> None:

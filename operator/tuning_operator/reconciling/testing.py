@@ -42,9 +42,15 @@ class FakeVertex:
     def list_managed(self, region: str) -> Listed:
         self.calls["list"] += 1
         self._maybe_fail("list")
-        here = [j for j in self.jobs.values() if j.region == region]
-        return Listed(jobs=[j for j in here if j.managed],
-                      active_unmanaged=sum(1 for j in here if j.active and not j.managed))
+        managed, active_unmanaged = [], 0
+        for job in self.jobs.values():
+            if job.region != region:
+                continue
+            if job.managed:
+                managed.append(job)
+            elif job.active:
+                active_unmanaged += 1
+        return Listed(jobs=managed, active_unmanaged=active_unmanaged)
 
     def create(self, job: TuningJob, *, team: str, region: str,
                hyper_parameters: HyperParameters | None = None,

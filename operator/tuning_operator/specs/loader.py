@@ -90,6 +90,28 @@ class LoadCache:
         field(default_factory=dict))
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
     parses: int = 0
+    last: _Unchanged | None = None  # the previous load, returned while nothing changed
+
+
+@dataclass(frozen=True)
+class _Unchanged:
+    """What the previous load depended on: the tree, every stat key, the policy's, the catalog,
+    and what each relative evaluation set resolved to (a set can come and go on its own)."""
+
+    tree: JobTree
+    keys: tuple[StatKey | None, ...]
+    policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]]
+    catalog: Catalog
+    evaluation_sets: tuple[tuple[str, TuningJob, tuple[str | None, str | None]], ...]
+    load: DirectoryLoad
+
+    def holds(self, tree: JobTree, keys: tuple[StatKey | None, ...],
+              policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]],
+              catalog: Catalog, base: Path) -> bool:
+        return (keys == self.keys and tree == self.tree and policy == self.policy
+                and catalog is self.catalog
+                and all(resolve_evaluation_dataset(base, rel, job) == resolved
+                        for rel, job, resolved in self.evaluation_sets))
 
 
 @dataclass(frozen=True)
@@ -138,28 +160,17 @@ def load_jobs_dir(
         )
         return DirectoryLoad(shown, {}, (error,), frozenset(), 0, None, False, readable=False)
 
-    policy_key, policy, policy_broken, policy_errors = _cached_policy(base, cache)
+    policy_state = _cached_policy(base, cache)
+    policy_key, policy, policy_broken, policy_errors = policy_state
+    paths = tree.files
+    keys, refused = _stat_keys(os.path.join(shown, ""), paths)
+    if (cache.last is not None and not refused
+            and cache.last.holds(tree, keys, policy_state, catalog, base)):
+        return cache.last.load  # the same object: the reconciler knows nothing changed
     errors: list[SpecError] = list(policy_errors)
     errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
-    paths = tree.files
-    checked: list[FileResult] = []
-    hashes: dict[str, _Digest | None] = {}
-    for rel in paths:
-        key, parsed = _cached_result(base, rel, cache)
-        hit = cache.checked.get(rel)
-        if key is not None and hit is not None and hit[0] == (key, policy_key):
-            result, digest = hit[1], hit[2]
-        else:
-            result = _check_semantics(base, parsed, catalog, policy)
-            digest = _digest(result.job) if result.job is not None else None
-            if key is not None:
-                cache.checked[rel] = ((key, policy_key), result, digest)
-        checked.append(result)
-        hashes[rel] = digest
-    live = set(paths)
-    cache.files = {k: v for k, v in cache.files.items() if k in live}
-    cache.checked = {k: v for k, v in cache.checked.items() if k in live}
-
+    checked, hashes = _check_files(base, paths, cache, stats=(keys, refused),
+                                   context=(catalog, policy, policy_key))
     by_name: dict[str, list[FileResult]] = {}
     for result in checked:
         if result.name is not None:
@@ -168,6 +179,7 @@ def load_jobs_dir(
     jobs: dict[str, LoadedJob] = {}
     invalid: set[str] = set()
     unnamed = 0
+    evaluation_sets: list[tuple[str, TuningJob, tuple[str | None, str | None]]] = []
     for result in checked:
         errors.extend(result.errors)
         twins = by_name.get(result.name or "", [])
@@ -181,7 +193,12 @@ def load_jobs_dir(
                     " are unique in the whole jobs directory: rename one of them",
                 )
             )
-        evaluation_dataset, problem = _evaluation_dataset(base, result, errors)
+        evaluation_dataset, problem = None, None
+        if result.job is not None and result.job.spec.evaluation is not None:
+            evaluation_dataset, problem = resolve_evaluation_dataset(base, result.path, result.job)
+            evaluation_sets.append((result.path, result.job, (evaluation_dataset, problem)))
+        if problem is not None:
+            errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
         if result.name is None:
             unnamed += 1
         elif (result.errors or problem or len(twins) > 1 or result.job is None
@@ -194,7 +211,7 @@ def load_jobs_dir(
                                           evaluation_dataset=evaluation_dataset,
                                           base_model=result.job.spec.base_model)
     warnings, depends_on = _check_across_files(base, jobs, invalid, errors, catalog)
-    return DirectoryLoad(
+    load = DirectoryLoad(
         root=shown,
         jobs=jobs,
         errors=tuple(errors),
@@ -207,18 +224,8 @@ def load_jobs_dir(
         warnings=warnings,
         depends_on=depends_on,
     )
-
-
-def _evaluation_dataset(
-    base: Path, result: FileResult, errors: list[SpecError]
-) -> tuple[str | None, bool]:
-    """The job's evaluation set to read; a problem is added to `errors` (then True)."""
-    if result.job is None:
-        return None, False
-    dataset, problem = resolve_evaluation_dataset(base, result.path, result.job)
-    if problem is not None:
-        errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
-    return dataset, problem is not None
+    cache.last = _Unchanged(tree, keys, policy_state, catalog, tuple(evaluation_sets), load)
+    return load
 
 
 def _check_across_files(
@@ -245,15 +252,55 @@ def _check_across_files(
     return warnings, depends_on
 
 
-def _cached_result(base: Path, rel: str, cache: LoadCache) -> tuple[StatKey | None, FileResult]:
+def _check_files(
+    base: Path, paths: tuple[str, ...], cache: LoadCache, *,
+    stats: tuple[tuple[StatKey | None, ...], Mapping[str, str]],
+    context: tuple[Catalog, Policy | None, StatKey | None],
+) -> tuple[list[FileResult], dict[str, _Digest | None]]:
+    """Each file parsed and checked (from the cache while its stat and the policy's hold)."""
+    (keys, refused), (catalog, policy, policy_key) = stats, context
+    checked: list[FileResult] = []
+    hashes: dict[str, _Digest | None] = {}
+    for rel, stat_key in zip(paths, keys, strict=True):
+        key, parsed = _cached_result(base, rel, cache, stat_key or refused[rel])
+        hit = cache.checked.get(rel)
+        if key is not None and hit is not None and hit[0] == (key, policy_key):
+            result, digest = hit[1], hit[2]
+        else:
+            result = _check_semantics(base, parsed, catalog, policy)
+            digest = _digest(result.job) if result.job is not None else None
+            if key is not None:
+                cache.checked[rel] = ((key, policy_key), result, digest)
+        checked.append(result)
+        hashes[rel] = digest
+    live = set(paths)
+    cache.files = {k: v for k, v in cache.files.items() if k in live}
+    cache.checked = {k: v for k, v in cache.checked.items() if k in live}
+    return checked, hashes
+
+
+def _stat_keys(prefix: str, paths: tuple[str, ...]) -> tuple[
+        tuple[StatKey | None, ...], dict[str, str]]:
+    """Each file's stat key (None when it cannot be read), and why those cannot."""
+    keys: list[StatKey | None] = []
+    refused: dict[str, str] = {}
+    for rel in paths:
+        try:
+            keys.append(lstat_key(prefix + rel))
+        except FileRefused as exc:
+            keys.append(None)
+            refused[rel] = str(exc)
+        except OSError as exc:
+            keys.append(None)
+            refused[rel] = f"cannot read the file ({exc.strerror or exc})"
+    return tuple(keys), refused
+
+
+def _cached_result(base: Path, rel: str, cache: LoadCache,
+                   key: StatKey | str) -> tuple[StatKey | None, FileResult]:
     """The parsed file and its stat key (None: not cacheable, e.g. unreadable or refused)."""
-    full = os.path.join(base, rel)
-    try:
-        key = lstat_key(full)
-    except FileRefused as exc:
-        return None, _failed(base, rel, None, str(exc))
-    except OSError as exc:
-        return None, _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
+    if isinstance(key, str):
+        return None, _failed(base, rel, None, key)
     hit = cache.files.get(rel)
     if hit is not None and hit[0] == key:
         return key, hit[1]

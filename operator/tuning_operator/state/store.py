@@ -75,7 +75,8 @@ _UNSET = object()
 _FIELDS = tuple(f.name for f in fields(JobRecord))
 
 
-def _changed(record: JobRecord) -> bool:
+def changed(record: JobRecord) -> bool:
+    """Whether the record changed since a store last wrote it (new records have)."""
     return bool(getattr(record, "_changed", True))
 
 
@@ -156,7 +157,7 @@ class FileStatusStore:
         self.recovered = why if self.recovered is None else f"{self.recovered}; {why}"
 
     def store(self, records: Mapping[str, JobRecord]) -> None:
-        dirty = any(_changed(r) for r in records.values())
+        dirty = any(changed(r) for r in records.values())
         if not dirty and set(records) == self._written and not self.intents.exists():
             return  # nothing changed since the last write: no rewrite, no fsync
         document = {"version": 1, "jobs": {n: r.to_dict() for n, r in sorted(records.items())}}
@@ -210,6 +211,8 @@ class MemoryStatusStore:
 
     def store(self, records: Mapping[str, JobRecord]) -> None:
         self.records = {n: JobRecord.from_dict(asdict(r)) for n, r in records.items()}
+        for record in records.values():
+            record._changed = False
 
     def purge(self, name: str) -> None:
         self.records.pop(name, None)

@@ -356,3 +356,90 @@ def test_each_pass_records_the_revision_it_reconciled(tmp_path: Path) -> None:
     world.reconciler.reconcile()  # the directory is no git work tree any more
     assert {r.last_applied_revision for r in FileStatusStore(world.state).fetch().values()} == {
         None}
+
+
+class CountingPlanner:
+    """The planner, counted: a replayed pass does not call it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from tuning_operator.reconciling import reconciler
+        self.calls = 0
+        real = reconciler.plan
+
+        def counted(*args: object, **kwargs: object) -> object:
+            self.calls += 1
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(reconciler, "plan", counted)
+
+    def planned(self, world: World) -> bool:
+        before = self.calls
+        world.reconciler.reconcile()
+        return self.calls > before
+
+
+def test_a_steady_pass_replays_its_plan_and_any_change_plans_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changed since a pass that did nothing: its plan is replayed, the planner is not
+    called; a changed file, List, revision, unmanaged job or evaluation set each plan again."""
+    revision = ["c0ffee1"]
+    world = World(tmp_path)
+    world.reconciler = Reconciler(settings=world.settings, vertex=world.vertex,
+                                  store=FileStatusStore(world.state), recorder=world.recorder,
+                                  clock=world.clock, revision_of=lambda _dir: revision[0])
+    planner = CountingPlanner(monkeypatch)
+    write_job(world.jobs, "a", team="t")
+    write_job(world.jobs, "b", "  evaluation: {dataset: evals/b.jsonl}\n", team="t")
+    (world.jobs / "t" / "evals").mkdir()
+    (world.jobs / "t" / "evals" / "b.jsonl").write_text("{}\n")
+    (world.jobs / "t" / "c.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata: {name: c}\nspec: {}\n")
+    assert planner.planned(world) and planner.planned(world)  # create, then observe
+    assert planner.planned(world)  # the first pass that did nothing
+    steady = world.reconciler.reconcile()
+    assert not planner.planned(world)
+    assert steady.plan is world.reconciler.quiet.plan  # type: ignore[union-attr]
+    assert steady.next_due == world.clock.now + 5.0  # the pending jobs are looked at again
+    assert world.vertex.calls["list"] == 5 and world.vertex.calls["create"] == 2
+
+    def replans_then_settles(change: object) -> None:
+        assert planner.planned(world), change
+        while planner.planned(world):
+            pass  # the changed inputs settle into a new quiet pass
+
+    [job] = world.vertex.by_job("a")
+    world.vertex.set_state(job.name, "JOB_STATE_RUNNING")
+    replans_then_settles("the List")
+    assert world.phase("a") == "Running"
+    time.sleep(0.01)
+    write_job(world.jobs, "a", "  hyperParameters: {preset: recommended}\n", team="t")
+    replans_then_settles("a job file")
+    assert world.phase("a") == "Conflict"
+    revision[0] = "c0ffee2"
+    replans_then_settles("the revision")
+    world.vertex.add_unmanaged()
+    replans_then_settles("an unmanaged job")
+    (world.jobs / "t" / "evals" / "b.jsonl").unlink()
+    replans_then_settles("the evaluation set")
+    assert world.phase("b") == "Invalid"
+    world.reconciler.clock.now += 3600  # type: ignore[attr-defined]
+    assert not planner.planned(world)
+    assert {r.last_applied_revision for r in world.reconciler.records.values()} == {"c0ffee2"}
+
+
+def test_a_pass_held_by_a_gate_is_never_replayed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A create fenced after a lost request waits on the clock: every pass plans (even one
+    that changed no record), and the create goes out once the fence has passed."""
+    world = World(tmp_path)
+    planner = CountingPlanner(monkeypatch)
+    write_job(world.jobs, "a", team="t")
+    world.vertex.fail_next["create"] = [TemporaryError("unavailable", retry_after=0.0)]
+    world.reconciler.reconcile()
+    for _ in range(3):
+        world.clock.now += 1
+        assert planner.planned(world) and planner.planned(world)  # the same second twice
+    assert world.reconciler.quiet is None and world.vertex.calls["create"] == 1
+    world.clock.now += 10
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 2 and len(world.vertex.by_job("a")) == 1
