@@ -8,6 +8,7 @@ events and releases the lease.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -130,6 +131,7 @@ class OperatorLoop:
                                  if r.diagnosis})
         if self.on_pass is not None:
             self.on_pass(report)
+        _return_freed_memory()
         wait = max(resync, report.list_calls * SECONDS_PER_LIST_PAGE)
         term = getattr(self.lease, "term", None)
         if term is not None:  # renew well inside the term, or a standby takes over every cycle
@@ -137,3 +139,17 @@ class OperatorLoop:
         if report.next_due is not None:
             wait = min(wait, max(0.05, report.next_due - self.reconciler.clock()))
         return wait
+
+
+def _return_freed_memory() -> None:
+    """Hand the pages freed by a pass back to the system (glibc keeps them otherwise).
+
+    The first pass at 10,000 jobs creates every job and leaves a heap far above what the steady
+    passes live in; without this the process keeps that peak as its resident size (issue 17,
+    P5: 125 MB of growth at 10,000 jobs, 93 MB with it). A libc without `malloc_trim` is fine.
+    Costs well under a millisecond.
+    """
+    import ctypes  # only the long-running service needs it
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)

@@ -36,13 +36,19 @@ class SpecError:
 
 
 _Where = tuple[int, ...]  # a node's position from the root: pre-order when sorted
+_STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map", "merge"))
+_DEEPEST_DIRECT = 64  # nesting the direct construction recurses into before it hands over
+
+
+class _Unusual(Exception):
+    """A node the direct construction leaves to PyYAML's generic constructor."""
 
 
 class DuplicateKeyLoader(yaml.CSafeLoader):
     """libyaml's safe loader noting duplicate mapping keys while it constructs the document.
 
-    Each mapping is checked once as the constructor builds it (after merge keys are flattened),
-    so no second walk of the tree is needed. The constructor builds breadth first; every
+    Each mapping is checked once as `construct` builds it (after merge keys are flattened), so
+    no second walk of the tree is needed. The generic constructor builds breadth first; every
     finding carries its node's position from the root, and `duplicates()` sorts by it: the
     same findings, in the same order, as `duplicate_keys` of the composed tree.
     """
@@ -51,6 +57,47 @@ class DuplicateKeyLoader(yaml.CSafeLoader):
         super().__init__(stream)
         self._where: dict[int, _Where] = {}
         self._found: list[tuple[_Where, str, int, int]] = []
+
+    def construct(self, node: yaml.Node) -> Any:
+        """The document `construct_document` builds, its duplicate keys noted on the way.
+
+        Job files hold plain mappings, sequences and scalars: those are built here directly,
+        depth first, at a quarter of the generic constructor's cost (issue 17, P1). Anything
+        else (a merge key, a tagged collection, a complex key, deep nesting) is left to the
+        generic constructor, which builds the whole document again.
+        """
+        try:
+            return self._direct(node, ())
+        except _Unusual:
+            self._found.clear()
+            return self.construct_document(node)
+
+    def _direct(self, node: yaml.Node, where: _Where) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return node.value if node.tag == _STR else self.construct_object(node)
+        if len(where) > _DEEPEST_DIRECT:
+            raise _Unusual
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return [self._direct(item, (*where, index)) for index, item in enumerate(node.value)]
+        if not isinstance(node, yaml.MappingNode) or node.tag != _MAP:
+            raise _Unusual
+        data: dict[Any, Any] = {}
+        seen: set[str] = set()  # as written: `1` and `"1"` are the same key to a reader
+        for index, (key, value) in enumerate(node.value):
+            if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE:
+                raise _Unusual
+            if key.value in seen:
+                self._note_twice(key, (*where, index))
+            seen.add(key.value)
+            name = key.value if key.tag == _STR else self.construct_object(key)
+            data[name] = (value.value if isinstance(value, yaml.ScalarNode) and value.tag == _STR
+                          else self._direct(value, (*where, index)))
+        return data
+
+    def _note_twice(self, key: yaml.ScalarNode, where: _Where) -> None:
+        self._found.append((where, f"key {key.value!r} appears twice in one mapping; YAML would"
+                            " keep only the last one: remove one",
+                            key.start_mark.line + 1, key.start_mark.column + 1))
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
@@ -61,11 +108,7 @@ class DuplicateKeyLoader(yaml.CSafeLoader):
         for index, (key, value) in enumerate(node.value):
             if isinstance(key, yaml.ScalarNode):
                 if key.value in seen:
-                    self._found.append((
-                        (*where, index),
-                        f"key {key.value!r} appears twice in one mapping; YAML would keep"
-                        " only the last one: remove one",
-                        key.start_mark.line + 1, key.start_mark.column + 1))
+                    self._note_twice(key, (*where, index))
                 seen.add(key.value)
             if not isinstance(value, yaml.ScalarNode):
                 self._where[id(value)] = (*where, index)

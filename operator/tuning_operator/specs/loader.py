@@ -62,7 +62,7 @@ class LoadedJob:
         return self.job.metadata.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileResult:
     path: str
     team: str | None
@@ -389,7 +389,7 @@ def _parse_yaml(base: Path, rel: str, text: str) -> _Parsed | FileResult:
             mark = extra.start_mark if extra else node.end_mark
             return _failed(base, rel, None, "more than one YAML document ('---'); keep one job"
                            " per file", line=mark.line + 1, column=mark.column + 1)
-        data = loader.construct_document(node)
+        data = loader.construct(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
