@@ -10,6 +10,7 @@ This module makes no calls.
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime
 
 from google.cloud import aiplatform_v1
@@ -181,7 +182,8 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
     return ObservedJob(
         name=message.name,
         state=state_name(message.state),
-        labels=dict(message.labels),
+        # Keys and most values repeat across every job: one copy each (issue 17, P5).
+        labels={sys.intern(k): sys.intern(v) for k, v in message.labels.items()},
         create_time=_time(message.create_time),
         tuned_model=(message.tuned_model.model or None) if has_model else None,
         tuned_endpoint=(message.tuned_model.endpoint or None) if has_model else None,
