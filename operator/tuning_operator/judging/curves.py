@@ -21,7 +21,7 @@ EVAL_PREDICTIONS = "/eval_num_predictions"
 TAGS = (TRAIN_LOSS, TRAIN_ACCURACY, TRAIN_PREDICTIONS, EVAL_LOSS, EVAL_ACCURACY, EVAL_PREDICTIONS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Point:
     """One value of one series at one training step."""
 
