@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup system-deps image checkov clean
+.PHONY: demo test lint pytest setup system-deps image checkov clean
 
 $(STAMP): requirements.txt requirements-runtime.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,14 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov: $(CHECKOV_STAMP)
 
-test: lint system-deps checkov
-	$(BIN)/pytest
+# Lint runs alongside the tests (it needs one core for under a minute; the tests mostly wait).
+test: $(STAMP) system-deps checkov
+	$(MAKE) --no-print-directory -j2 lint pytest
+
+# Four workers on two cores: most e2e tests wait on processes, not the CPU. Groups keep the
+# image tests on one worker (one build); tests/conftest.py starts the longest tests first.
+pytest: $(STAMP)
+	$(BIN)/pytest -n 4 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .venv-checkov .cache .tuning-operator .pytest_cache .mypy_cache .ruff_cache

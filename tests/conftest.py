@@ -63,3 +63,23 @@ def gcs_bucket(fake_gcs: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     client = fake_gcs.client()
     name = f"datasets-{os.getpid()}-{random.randrange(1 << 30):x}"
     return client.create_bucket(name)
+
+
+def _start_order(item: pytest.Item) -> int:
+    """Longest first: the image build, then minute-long outages, then the other e2e sequences.
+
+    Under xdist (`make test`), work is handed out in collection order; the tests that mostly
+    wait (an image build, a frozen emulator, a job's run) start first and overlap the CPU-bound
+    unit tests instead of trailing after them.
+    """
+    if item.get_closest_marker("container"):
+        return 0
+    if item.get_closest_marker("slow"):
+        return 1
+    if item.path.parent.name == "e2e":
+        return 2
+    return 3
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_start_order)  # stable: the files' own order within each rank

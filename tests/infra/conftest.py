@@ -34,14 +34,18 @@ def minimal_config() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(params=EXAMPLE_STACKS)
+@pytest.fixture(scope="session", params=EXAMPLE_STACKS)
 def example_stack(request: pytest.FixtureRequest) -> ProgramRun:
-    """A fresh run of the program on one of the example stack files (Pulumi.dev/prod.yaml)."""
+    """One run per session of the program on an example stack file (Pulumi.dev/prod.yaml).
+
+    A `ProgramRun` is frozen, so the tests that only read the example stacks share one run;
+    tests that change the config still run the program fresh.
+    """
     stack = request.param
     return run_program(stack_file_config(REPO_ROOT / f"Pulumi.{stack}.yaml"), stack=stack)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def prod_stack() -> ProgramRun:
     """A fresh run on Pulumi.prod.yaml: several regions, a CMEK key and team uploaders."""
     return run_program(stack_file_config(REPO_ROOT / "Pulumi.prod.yaml"), stack="prod")
