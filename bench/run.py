@@ -32,7 +32,7 @@ import publishing
 import startup
 import vertex_calls
 
-from tuning_operator.cli.operate import configure_logging
+from tuning_operator.manager.composition import configure_logging
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

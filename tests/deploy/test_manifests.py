@@ -19,7 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tuning_operator.cli.operate import resolve_settings
+from tuning_operator.manager.settings import resolve_settings
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES = REPO / "deploy" / "kubernetes"

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tuning_operator.cli.operate import DEFAULTS
+from tuning_operator.manager.settings import DEFAULTS
 
 
 def register(sub: Any) -> None:

@@ -1,7 +1,7 @@
 """`status` and `history`: what the operator knows, read offline from its state directory.
 
-Tables never break a job name mid-word: on a narrow terminal the less important columns go
-first and long cells end in an ellipsis. The JSON uses the same camelCase words as the events.
+The table itself is drawn by `manager.live`, shared with `run --live`. The JSON uses the same
+camelCase words as the events.
 """
 
 from __future__ import annotations
@@ -9,17 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tuning_operator.manager.live import status_table
+
 DEFAULT_STATE_DIR = ".tuning-operator"
-_COLOURS = {"Succeeded": "green", "Failed": "red", "Invalid": "red", "Conflict": "yellow",
-            "Waiting": "yellow", "Running": "cyan", "Submitted": "cyan"}
-# Columns in the order they are given up when the terminal is narrow (last one first).
-_COLUMNS = ("job", "phase", "team", "vertex state", "last change", "reason", "age")
 
 
 def register(sub: Any) -> None:
@@ -33,42 +29,6 @@ def register(sub: Any) -> None:
     history.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     history.add_argument("--format", choices=("text", "json"), default="text")
     history.set_defaults(handler=history_command)
-
-
-def status_table(records: Iterable[Any], *, title: str, width: int | None = None) -> Any:
-    from rich.console import Console
-    from rich.table import Table
-
-    width = width or Console(stderr=True).width
-    rows = sorted(records, key=lambda r: (r.team or "", r.name))
-    now = time.time()
-    cells = [{
-        "job": r.name, "team": r.team or "-", "phase": r.phase or "-",
-        "vertex state": (r.vertex_state or "-").removeprefix("JOB_STATE_"),
-        "age": _age(now - r.first_seen), "last change": _age(now - r.updated) if r.updated else "-",
-        "reason": r.reason or "",
-    } for r in rows]
-    columns = list(_COLUMNS)
-    needed = {c: max([len(c), *(len(row[c]) for row in cells)]) for c in columns}
-    needed["reason"] = min(needed["reason"], 20)  # the reason is the column that gets cut
-    while len(columns) > 2 and sum(needed[c] + 3 for c in columns) > width:
-        columns.pop()
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, no_wrap=True, overflow="ellipsis",
-                         ratio=1 if column == "reason" else None)
-    for row in cells:
-        phase = row["phase"]
-        row["phase"] = f"[{_COLOURS.get(phase, 'white')}]{phase}[/]"
-        table.add_row(*(row[c] for c in columns))
-    return table
-
-
-def _age(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _camel(name: str) -> str:

@@ -2,15 +2,15 @@
 
 Transport-free: the gRPC and REST servers both call these methods with the real aiplatform_v1
 message types and turn `ApiError` into their own error form. Server-chosen numeric ids, create
-order as the stable list order, validation like Vertex, the concurrent-job quota and the state
-file live here; states come from `timeline`, faults are not this module's business.
+order as the stable list order, validation like Vertex and the state file live here; the
+concurrent-job quota is counted in `quota`, states come from `timeline`, faults are not this
+module's business.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import random
 import threading
 from collections.abc import Callable
@@ -28,6 +28,7 @@ from google.rpc import status_pb2
 from tuning_operator.emulator import experiments, statefile
 from tuning_operator.emulator.datastats import data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
+from tuning_operator.emulator.quota import ConcurrentJobQuota
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.timeline import (
     CANCELLING,
@@ -35,11 +36,9 @@ from tuning_operator.emulator.timeline import (
     JobRecord,
     Observation,
     Outcome,
-    active_until,
     observe,
 )
 from tuning_operator.emulator.validation import (
-    Location,
     check_create,
     parse_job_name,
     parse_parent,
@@ -107,8 +106,9 @@ class JobStore:
         self._records: list[JobRecord] = []
         self._index: dict[str, int] = {}
         self._ids: set[str] = set()
-        self._peaks: dict[str, int] = {}  # most jobs active at once, per quota scope key
-        self._active = _ActiveJobs()
+        self._quota = ConcurrentJobQuota(max_active=settings.max_active,
+                                         quota_scope=settings.quota_scope,
+                                         current=lambda n: self._records[self._index[n]])
         if state_file is not None:
             for document in statefile.load(state_file):
                 self._append(self._record_from_document(document))
@@ -132,7 +132,7 @@ class JobStore:
                                 tuned_models=lambda name: self._tuned_model_base(name, now))
             if "pre_tuned_model" in clean:
                 clean.pre_tuned_model.base_model = base  # output only: Vertex fills it in
-            self._check_quota(location, now)
+            self._quota.check(location, now)
             record = JobRecord(
                 seq=len(self._records) + 1,
                 name=f"{location.parent}/tuningJobs/{self._new_id()}",
@@ -145,8 +145,7 @@ class JobStore:
                 wire=aiplatform_v1.TuningJob.serialize(clean),
             )
             self._append(record)
-            key = self._scope_key(location)
-            self._peaks[key] = max(self._peaks.get(key, 0), self._active_in(key, now))
+            self._quota.note_peak(location, now)
             self._persist()
             return self._render(record, now)
 
@@ -169,7 +168,7 @@ class JobStore:
                 )
             cancelled = replace(record, cancel_requested_at=now)
             self._records[self._index[name]] = cancelled
-            self._active.add(cancelled, moved=True)
+            self._quota.add(cancelled, moved=True)
             self._persist()
 
     def list(
@@ -228,7 +227,7 @@ class JobStore:
     def active_count(self, parent: str) -> int:
         """How many jobs under `parent` (one region) hold a concurrent-job quota slot now."""
         with self._lock:
-            return self._active_in(parent, self._clock())
+            return self._quota.active_in(parent, self._clock())
 
     def active_summary(self) -> dict[str, dict[str, Any]]:
         """Per project: jobs active now, by region, and the most ever active at once in one
@@ -243,38 +242,13 @@ class JobStore:
                     region = record.parent.rsplit("/", 1)[1]
                     entry["active"] += 1
                     entry["regions"][region] = entry["regions"].get(region, 0) + 1
-            for key, peak in self._peaks.items():
+            for key, peak in self._quota.peaks.items():
                 project = key.split("/")[1]
                 if project in summary:
                     summary[project]["peak"] = max(summary[project]["peak"], peak)
             return summary
 
     # -- internals (callers hold the lock) ------------------------------------------------
-
-    def _scope_key(self, location: Location) -> str:
-        """What one quota count covers: the project (global) or the project and region."""
-        if self._settings.quota_scope == "global":
-            return f"projects/{location.project}"
-        return location.parent
-
-    def _check_quota(self, location: Location, now: float) -> None:
-        limit = self._settings.max_active
-        if limit is None:
-            return
-        key = self._scope_key(location)
-        active = self._active_in(key, now)
-        if active >= limit:
-            where = (f"project {location.project} (global: all regions)"
-                     if self._settings.quota_scope == "global" else location.parent)
-            raise ApiError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"Quota exceeded for aiplatform.googleapis.com/concurrent_tuning_jobs in {where}:"
-                f" {active} of {limit} concurrent tuning jobs are active.",
-            )
-
-    def _active_in(self, scope: str, now: float) -> int:
-        """Active jobs under `scope`: a parent (one region) or `projects/P` (every region)."""
-        return self._active.count(scope, now, current=lambda n: self._records[self._index[n]])
 
     def _tuned_model_base(self, model: str, now: float) -> str | None:
         """The base model behind `model` (projects/P/locations/L/models/ID) when it is the
@@ -300,7 +274,7 @@ class JobStore:
         self._index[record.name] = len(self._records)
         self._ids.add(record.job_id)
         self._records.append(record)
-        self._active.add(record)
+        self._quota.add(record)
 
     def _find(self, name: str) -> JobRecord:
         parse_job_name(name)
@@ -356,36 +330,6 @@ class JobStore:
                 checkpoints=experiments.checkpoints(record),
             )
         return job
-
-
-class _ActiveJobs:
-    """Jobs holding a quota slot, counted per region and per project without scanning every
-    record on each create (10,000 creates took minutes that way).
-
-    A job is active until `active_until(record)`; a cancel moves that time, so each scope keeps
-    a heap of (until, name) whose entries are checked against the job's current record when
-    they fall due: an outdated entry is dropped without counting. Time only moves forward here.
-    """
-
-    def __init__(self) -> None:
-        self._counts: dict[str, int] = {}
-        self._due: dict[str, list[tuple[float, str]]] = {}
-
-    def add(self, record: JobRecord, *, moved: bool = False) -> None:
-        """A new job, or (`moved`) a cancelled one whose earlier entry is now outdated."""
-        parent = record.parent
-        for scope in (parent, parent.split("/locations/")[0]):
-            heapq.heappush(self._due.setdefault(scope, []), (active_until(record), record.name))
-            if not moved:
-                self._counts[scope] = self._counts.get(scope, 0) + 1
-
-    def count(self, scope: str, now: float, *, current: Callable[[str], JobRecord]) -> int:
-        due = self._due.get(scope, [])
-        while due and due[0][0] <= now:
-            until, name = heapq.heappop(due)
-            if active_until(current(name)) == until:
-                self._counts[scope] -= 1
-        return self._counts.get(scope, 0)
 
 
 def _fingerprint(parent: str, filter_text: str) -> str:

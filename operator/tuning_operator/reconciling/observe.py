@@ -12,7 +12,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
 from tuning_operator.planning.aftercare import Progress
@@ -145,3 +145,18 @@ def progress_of(record: JobRecord, *, smoke_not_before: float | None = None) -> 
                     best_checkpoint=best.get("id"), smoke=smoke.get("endpoint"),
                     smoke_not_before=smoke_not_before, evaluation_verdict=evaluation.get("verdict"),
                     evaluation_key=evaluation.get("key"))
+
+
+def refresh_record(record: JobRecord, observed: ObservedJob) -> None:
+    """What Vertex says of the job, refreshed every pass (never kept from an older pass)."""
+    record.vertex_name = observed.name
+    record.vertex_state = observed.state
+    record.tuned_model = observed.tuned_model
+    record.endpoint = observed.tuned_endpoint
+    record.vertex_error = observed.error
+    record.region = observed.region or record.region
+    record.experiment = observed.experiment
+    record.checkpoints = [c.to_dict() for c in observed.checkpoints]
+    if observed.data_stats is not None:
+        record.data_stats = dict(asdict(observed.data_stats))
+    record.create_intent_at = None  # the List shows the job: the intent is fulfilled

@@ -2,11 +2,12 @@
 
 Level-triggered: each pass starts from the directory and one List, never from memory of what it
 meant to do, so a restart at any point converges. The planner decides every action (gates
-included); this module executes them, one executor per action kind, and records the outcome.
-The pass must never create a second Vertex job for a name: a create is preceded by a durable
-intent and is not sent again until a List taken after the intent's fence window still shows no
-job for that name. No action goes out without a durable record: the state directory is checked
-before a pass acts, and the audit line of a create or cancel is written before the request.
+included); this module runs the pass, executes the plan through the table of executors
+(executors.py, one per action kind) and records the outcome. The pass must never create a
+second Vertex job for a name: a create is preceded by a durable intent and is not sent again
+until a List taken after the intent's fence window still shows no job for that name. No
+action goes out without a durable record: the state directory is checked before a pass acts,
+and the audit line of a create or cancel is written before the request.
 """
 
 from __future__ import annotations
@@ -14,30 +15,25 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import structlog
 
-from tuning_operator.errors import (
-    NotFound,
-    OperatorError,
-    OutcomeUnknown,
-    PermanentError,
-    QuotaExhausted,
-    TemporaryError,
-)
+from tuning_operator.errors import OperatorError, TemporaryError
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
-from tuning_operator.planning.planner import Action, ActionKind, Plan, PlanSettings, plan
+from tuning_operator.planning.planner import ActionKind, Plan, PlanSettings, plan
 from tuning_operator.reconciling.aftercare import Aftercare
-from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled, Throttler
+from tuning_operator.reconciling.backoff import Requeue, Stalled, Throttler
+from tuning_operator.reconciling.executors import Executor, PassContext, executor_table
 from tuning_operator.reconciling.observe import (
     FileAges,
     ListedJobs,
     observe,
     plan_settings,
+    refresh_record,
     regions_to_list,
 )
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
@@ -123,19 +119,6 @@ class PassReport:
         return self.vertex_error is not None or self.state_error is not None
 
 
-@dataclass
-class _Pass:
-    """What the executors of one pass share."""
-
-    load: DirectoryLoad
-    report: PassReport
-    now: float
-    observed: Mapping[str, ObservedJob]
-
-
-Executor = Callable[[Action, JobRecord, _Pass], Outcome]
-
-
 class Reconciler:
     """Makes Vertex match the jobs directory, one pass at a time."""
 
@@ -160,7 +143,7 @@ class Reconciler:
         self.preflight = (Preflight(datasets, throttler=self.throttler,
                                     recheck_seconds=settings.dataset_recheck_seconds)
                           if datasets is not None else None)
-        self._retiring: list[str] = []
+        self.retiring: list[str] = []
         self.revision_of = revision_of or (lambda _directory: None)
         self.cache = LoadCache()
         self.quiet: QuietPass | None = None  # the last pass, while it did nothing
@@ -180,22 +163,7 @@ class Reconciler:
         self.aftercare = aftercare or Aftercare(recorder=recorder, throttler=self.throttler,
                                                 clock=clock)
         self.catalog = default_catalog()
-        self.executors: dict[ActionKind, Executor] = {
-            ActionKind.READ_METRICS: lambda a, r, ctx: self.aftercare.read_metrics(
-                a, r, ctx.observed[a.vertex_name or ""]),
-            ActionKind.SMOKE_TEST: lambda a, r, ctx: self.aftercare.smoke_test(
-                a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
-            ActionKind.EVALUATE: lambda a, r, ctx: self.aftercare.evaluate(
-                a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
-            ActionKind.CREATE: self._create,
-            ActionKind.CANCEL: self._cancel,
-            ActionKind.RETIRE: self._retire,
-            ActionKind.WAIT: self._record_phase,
-            ActionKind.CONFLICT: self._record_phase,
-            ActionKind.INVALID: self._record_phase,
-            ActionKind.ORPHAN: self._record_phase,
-            ActionKind.NOOP: self._record_phase,
-        }
+        self.executors: dict[ActionKind, Executor] = executor_table(self)
 
     def reconcile(self) -> PassReport:
         started = time.perf_counter()
@@ -241,7 +209,7 @@ class Reconciler:
         try:
             self._check_state(result)
             self._note_intents(result, now)
-            self._execute(result, _Pass(load, report, now, {o.name: o for o in actual}))
+            self._execute(result, PassContext(load, report, now, {o.name: o for o in actual}))
             did_nothing = report.errors == 0 and quiet(
                 result, records_changed=any(changed(r) for r in self.records.values()),
                 preflight_ran=bool(blocks or checked))
@@ -265,7 +233,7 @@ class Reconciler:
                                    None if report.next_due is None else report.next_due - now)
         return self._finish(report, started)
 
-    def _execute(self, result: Plan, ctx: _Pass) -> None:
+    def _execute(self, result: Plan, ctx: PassContext) -> None:
         for action in result.actions:
             if action.job is None:
                 continue  # a broken file with no readable name: reported by `validate`
@@ -274,7 +242,7 @@ class Reconciler:
                 record.team = action.team
             observed = ctx.observed.get(action.vertex_name or "")
             if observed is not None:
-                self._observe_job(record, observed)
+                refresh_record(record, observed)
             outcome = self.executors[action.kind](action, record, ctx)
             if isinstance(outcome, Requeue):
                 due = ctx.now + outcome.after
@@ -308,9 +276,9 @@ class Reconciler:
 
     def _persist(self) -> None:
         self.recorder.flush()  # the retired jobs' last transitions are durable from here on
-        for name in self._retiring:
+        for name in self.retiring:
             self.records.pop(name, None)
-        self._retiring = []
+        self.retiring = []
         self.store.store(self.records)
 
     def _finish(self, report: PassReport, started: float) -> PassReport:
@@ -360,20 +328,6 @@ class Reconciler:
             not_before=dict(self.throttler.not_before), fence_all_from=self.fence_all_from,
             catalog=self.catalog)
 
-    def _observe_job(self, record: JobRecord, observed: ObservedJob) -> None:
-        """What Vertex says of the job, refreshed every pass (never kept from an older pass)."""
-        record.vertex_name = observed.name
-        record.vertex_state = observed.state
-        record.tuned_model = observed.tuned_model
-        record.endpoint = observed.tuned_endpoint
-        record.vertex_error = observed.error
-        record.region = observed.region or record.region
-        record.experiment = observed.experiment
-        record.checkpoints = [c.to_dict() for c in observed.checkpoints]
-        if observed.data_stats is not None:
-            record.data_stats = dict(asdict(observed.data_stats))
-        record.create_intent_at = None  # the List shows the job: the intent is fulfilled
-
     def _note_intents(self, result: Plan, now: float) -> None:
         """Make every create intent of the pass durable in one write, before any request."""
         ready = [a.job for a in result.actions if a.kind == ActionKind.CREATE and a.job]
@@ -381,110 +335,3 @@ class Reconciler:
             self.store.note_intents(ready, now)
             for name in ready:
                 self._record(name, now).create_intent_at = now
-
-    # Executors: one per action kind; each calls at most one adapter and returns an outcome.
-
-    def _record_phase(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
-        self._set_phase(record, action.phase or Phase.INVALID, action.reason,
-                        spec_hash=action.spec_hash)
-        if action.stalled:
-            return Stalled(action.reason)
-        if action.retry_after is not None:
-            return Requeue(after=action.retry_after, reason=action.reason)
-        if action.kind == ActionKind.WAIT:
-            return Requeue(after=self.settings.create_fence_seconds / 4, reason=action.reason)
-        return Done()
-
-    def _retire(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
-        if action.phase is not None:
-            self._set_phase(record, action.phase, action.reason)
-        self.recorder.action(record, action="retire", reason=action.reason)
-        self._retiring.append(record.name)
-        return Done()
-
-    def _create(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
-        loaded = ctx.load.jobs[record.name]
-        check = self.preflight.checks.get(record.name) if self.preflight else None
-        now, log = ctx.now, self._log(action)
-        if not self.still_leader():
-            return Requeue(after=5.0, reason="the lease was lost during the pass")
-        self.recorder.action(record, action="create", reason=action.reason)
-        ctx.report.calls["CreateTuningJob"] += 1
-        try:
-            created = self.vertex.create(loaded.job, team=loaded.team,
-                                         region=action.region or self.settings.default_region,
-                                         hyper_parameters=check.send if check else None,
-                                         pre_tuned_model=action.pre_tuned_model)
-        except QuotaExhausted as exc:
-            record.create_intent_at = None
-            self._set_phase(record, Phase.WAITING, f"Vertex quota exhausted: {exc}")
-            return Requeue(after=self.throttler.failed(record.name, now=now,
-                                                       at_least=exc.retry_after), reason="quota")
-        except OutcomeUnknown as exc:
-            ctx.report.errors += 1
-            log.warning("create_outcome_unknown", error=str(exc))
-            record.last_error = f"create outcome unknown: {exc}"
-            return Requeue(after=self.settings.create_fence_seconds, reason="List before retry")
-        except TemporaryError as exc:
-            ctx.report.errors += 1
-            log.warning("create_failed", error=str(exc))
-            record.last_error = str(exc)
-            # The request may have been committed: keep the intent, let a List decide.
-            return Requeue(after=self.throttler.failed(record.name, now=now,
-                                                       at_least=exc.retry_after), reason=str(exc))
-        except PermanentError as exc:
-            ctx.report.errors += 1
-            record.create_intent_at = None
-            record.stalled_spec, record.stalled_reason = loaded.spec_hash, str(exc)
-            self._set_phase(record, Phase.INVALID, f"Vertex refused the job: {exc}")
-            return Stalled(str(exc))
-        self.throttler.succeeded(record.name)
-        log.info("created", vertex_job=created.name)
-        self._observe_job(record, created)
-        self._set_phase(record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
-        return Done()
-
-    def _cancel(self, action: Action, record: JobRecord, ctx: _Pass) -> Outcome:
-        assert action.vertex_name is not None
-        log = self._log(action)
-        if not self.still_leader():
-            return Requeue(after=5.0, reason="the lease was lost during the pass")
-        self.recorder.action(record, action="cancel", reason=action.reason)
-        ctx.report.calls["CancelTuningJob"] += 1
-        try:
-            self.vertex.cancel(action.vertex_name)
-        except NotFound:
-            return Requeue(after=1.0, reason="job vanished; re-list")
-        except TemporaryError as exc:
-            ctx.report.errors += 1
-            log.warning("cancel_failed", error=str(exc))
-            return Requeue(after=self.throttler.failed(record.name, now=ctx.now,
-                                                       at_least=exc.retry_after), reason=str(exc))
-        except OperatorError as exc:  # e.g. FAILED_PRECONDITION: it finished meanwhile
-            log.info("cancel_refused", error=str(exc))
-            return Requeue(after=1.0, reason=str(exc))
-        self.throttler.succeeded(record.name)
-        log.info("cancel_requested")
-        self._set_phase(record, Phase.CANCELLING, action.reason)
-        return Requeue(after=5.0, reason="cancelling")
-
-    def _log(self, action: Action) -> Any:
-        return self.log.bind(job=action.job, team=action.team, vertex_job=action.vertex_name,
-                             generation=self.generation)
-
-    def _set_phase(self, record: JobRecord, phase: Phase, reason: str, *,
-                   spec_hash: str | None = None) -> None:
-        if spec_hash is not None:
-            record.spec_hash = spec_hash
-        if record.phase == phase.value:
-            record.reason = reason
-            return
-        record.updated = self.clock()
-        previous = record.phase
-        record.phase, record.reason = phase.value, reason
-        record.last_error = None  # the operator's own error does not ride on later events
-        record.history = [*record.history[-49:], phase.value]
-        self.log.info("phase_changed", job=record.name, team=record.team, phase=phase.value,
-                      previous=previous, reason=reason, vertex_job=record.vertex_name,
-                      generation=self.generation)
-        self.recorder.transition(record, previous=previous, reason=reason)

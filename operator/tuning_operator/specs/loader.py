@@ -3,44 +3,42 @@
 A problem in one file never hides another file, and never looks like a deleted job: a file that
 fails to load still reports the job name when it can be read, so the reconciler keeps that job
 as it is. Files are re-parsed only when their stat changes (the cache is passed in). The walk
-(walk.py) decides what is read at all: only regular files, no symlink below the root.
+(walk.py) decides what is read at all: only regular files, no symlink below the root. One
+file's parsing is in parsing.py, the checks that need the catalog, team or policy in checks.py;
+this module keeps the incremental cache and assembles the directory's load from them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
-from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog, default_catalog
+from tuning_operator.specs.checks import check_file
 from tuning_operator.specs.dependencies import check_dependencies
-from tuning_operator.specs.diagnostics import (
-    DuplicateKeyLoader,
-    SpecError,
-    validation_errors,
-)
+from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.evalsets import resolve_evaluation_dataset
 from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.parsing import (
+    MAX_FILE_BYTES,
+    FileResult,
+    failed_file,
+    parse_job_file,
+    parse_policy_file,
+)
 from tuning_operator.specs.policy import POLICY_FILE, Policy
-from tuning_operator.specs.rules import model_problems
 from tuning_operator.specs.walk import (
     FileRefused,
     JobTree,
     StatKey,
     lstat_key,
     read_regular,
-    shown,
     walk_jobs_dir,
 )
 
-MAX_FILE_BYTES = 1024 * 1024
-_MAX_NAME = 63  # a Vertex label value; the job name is one
+__all__ = ["MAX_FILE_BYTES", "DirectoryLoad", "LoadCache", "LoadedJob", "load_jobs_dir"]
 
 
 @dataclass(frozen=True)
@@ -60,15 +58,6 @@ class LoadedJob:
     @property
     def name(self) -> str:
         return self.job.metadata.name
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    path: str
-    team: str | None
-    name: str | None
-    job: TuningJob | None
-    errors: tuple[SpecError, ...]
 
 
 _Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values it answers to
@@ -267,7 +256,7 @@ def _check_files(
         if key is not None and hit is not None and hit[0] == (key, policy_key):
             result, digest = hit[1], hit[2]
         else:
-            result = _check_semantics(base, parsed, catalog, policy)
+            result = check_file(base, parsed, catalog, policy)
             digest = _digest(result.job) if result.job is not None else None
             if key is not None:
                 cache.checked[rel] = ((key, policy_key), result, digest)
@@ -300,7 +289,7 @@ def _cached_result(base: Path, rel: str, cache: LoadCache,
                    key: StatKey | str) -> tuple[StatKey | None, FileResult]:
     """The parsed file and its stat key (None: not cacheable, e.g. unreadable or refused)."""
     if isinstance(key, str):
-        return None, _failed(base, rel, None, key)
+        return None, failed_file(base, rel, None, key)
     hit = cache.files.get(rel)
     if hit is not None and hit[0] == key:
         return key, hit[1]
@@ -308,120 +297,12 @@ def _cached_result(base: Path, rel: str, cache: LoadCache,
     try:
         key, raw = read_regular(str(base), rel, limit=MAX_FILE_BYTES)
     except FileRefused as exc:
-        return None, _failed(base, rel, None, str(exc))
+        return None, failed_file(base, rel, None, str(exc))
     except OSError as exc:
-        return None, _failed(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
-    result = _parse_file(base, rel, raw)
+        return None, failed_file(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
+    result = parse_job_file(base, rel, raw)
     cache.files[rel] = (key, result)
     return key, result
-
-
-def _failed(base: Path, rel: str, name: str | None, message: str, *,
-            line: int | None = None, column: int | None = None) -> FileResult:
-    error = SpecError(file=str(base / rel), message=message, line=line, column=column, job=name)
-    return FileResult(path=rel, team=_team_of(rel), name=name, job=None, errors=(error,))
-
-
-def _team_of(rel: str) -> str | None:
-    parts = rel.split("/")
-    return parts[0] if len(parts) > 1 else None
-
-
-def _parse_file(base: Path, rel: str, raw: bytes) -> FileResult:
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return _failed(base, rel, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset"
-                       f" {exc.start}); save the file as UTF-8", line=line)
-    document = _parse_yaml(base, rel, text)
-    if isinstance(document, FileResult):
-        return document
-    node, data, duplicates = document
-    name = _name_of(data)
-    errors = [
-        SpecError(file=str(base / rel), message=message, line=line, column=col, job=name)
-        for message, line, col in duplicates
-    ]
-    try:
-        job: TuningJob | None = TuningJob.model_validate(data)
-    except ValidationError as exc:
-        job = None
-        errors.extend(validation_errors(base, rel, node, exc, name=name, model=TuningJob))
-    return FileResult(path=rel, team=_team_of(rel), name=name, job=job, errors=tuple(errors))
-
-
-def _alias_mark(text: str) -> yaml.Mark | None:
-    """Where the first YAML anchor or alias is, if any: job and policy files need none.
-
-    Aliases let a few lines stand for a tree of billions of nodes (the "billion laughs"), which
-    every later walk would expand; rejecting them keeps a file's cost bounded by its size.
-    """
-    if "&" not in text and "*" not in text:
-        return None
-    try:
-        for token in yaml.scan(text, Loader=yaml.CSafeLoader):
-            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
-                mark: yaml.Mark = token.start_mark
-                return mark
-    except yaml.YAMLError:
-        return None  # the parse below reports the syntax error with its position
-    return None
-
-
-_Parsed = tuple[yaml.Node, Any, list[tuple[str, int, int]]]  # node, data, duplicate keys
-
-
-def _parse_yaml(base: Path, rel: str, text: str) -> _Parsed | FileResult:
-    alias = _alias_mark(text)
-    if alias is not None:
-        return _failed(base, rel, None, "YAML anchors and aliases (& and *) are not allowed in"
-                       " job and policy files; write the values out", line=alias.line + 1,
-                       column=alias.column + 1)
-    loader = DuplicateKeyLoader(text)
-    try:
-        if not loader.check_node():
-            return _failed(base, rel, None, "file is empty; write a TuningJob or delete the file")
-        node = loader.get_node()
-        assert node is not None  # check_node() said a document follows
-        if loader.check_node():
-            extra = loader.get_node()
-            mark = extra.start_mark if extra else node.end_mark
-            return _failed(base, rel, None, "more than one YAML document ('---'); keep one job"
-                           " per file", line=mark.line + 1, column=mark.column + 1)
-        data = loader.construct(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "invalid YAML"
-        return _failed(base, rel, None, f"YAML syntax error: {problem}; fix the syntax",
-                       line=mark.line + 1 if mark else None,
-                       column=mark.column + 1 if mark else None)
-    except yaml.reader.ReaderError as exc:
-        return _failed(base, rel, None, f"a control character (#x{exc.character:04x}) that YAML"
-                       " does not allow; remove it", line=text[: exc.position].count("\n") + 1)
-    except yaml.YAMLError as exc:
-        return _failed(base, rel, None, f"YAML error: {exc}")
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
-        return _failed(base, rel, None, f"top level is {kind}, not a mapping; a job file starts"
-                       " with `apiVersion: tuning-operator/v1`", line=1, column=1)
-    return node, data, loader.duplicates()
-
-
-def _name_of(data: Mapping[str, Any]) -> str | None:
-    """The job name a broken file claims, if it could name a Vertex job at all.
-
-    A name with a control character or longer than a label value names no Vertex job; it is
-    dropped here so that it never becomes a status record, an event subject or a log line (the
-    file then counts as unnamed, which holds removals).
-    """
-    metadata = data.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    if not isinstance(name, str) or not name or len(name) > _MAX_NAME or shown(name) != name:
-        return None
-    return name
 
 
 def _cached_policy(
@@ -444,7 +325,7 @@ def _cached_policy(
             key, raw = read_regular(str(base), POLICY_FILE, limit=MAX_FILE_BYTES)
         except (OSError, FileRefused) as exc:
             return None, None, True, (_policy_unreadable(base, exc),)
-        policy, broken = _load_policy(base, raw.decode("utf-8", errors="replace"), errors)
+        policy, broken = parse_policy_file(base, raw.decode("utf-8", errors="replace"), errors)
     cache.policy = (key, policy, broken, tuple(errors))
     return cache.policy
 
@@ -453,79 +334,3 @@ def _policy_unreadable(base: Path, exc: OSError | FileRefused) -> SpecError:
     reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
     return SpecError(file=str(base / POLICY_FILE), message=f"cannot read the policy file"
                      f" ({reason}); no job is created until it can be read")
-
-
-def _load_policy(base: Path, text: str, errors: list[SpecError]) -> tuple[Policy | None, bool]:
-    result = _parse_yaml(base, POLICY_FILE, text)
-    if isinstance(result, FileResult):
-        errors.extend(result.errors)
-        return None, True
-    node, data, _ = result
-    try:
-        return Policy.model_validate(data), False
-    except ValidationError as exc:
-        errors.extend(validation_errors(base, POLICY_FILE, node, exc, name=None, model=Policy))
-        return None, True
-
-
-def _check_semantics(
-    base: Path, result: FileResult, catalog: Catalog, policy: Policy | None
-) -> FileResult:
-    """Checks that need the catalog, the team layout or the policy."""
-    job = result.job
-    team_problem = _team_problem(base, result.team)
-    problems = [team_problem] if team_problem else []
-    if job is not None:
-        problems.extend(_semantic_problems(job, result.team, catalog,
-                                           None if team_problem else policy))
-    if not problems:
-        return result
-    shown = str(base / result.path)
-    extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
-    return FileResult(result.path, result.team, result.name, None, result.errors + extra)
-
-
-def _semantic_problems(
-    job: TuningJob, team: str | None, catalog: Catalog, policy: Policy | None
-) -> Iterator[str]:
-    spec = job.spec
-    if team is None:
-        yield ("a job file must sit in a team directory (jobs/<team>/<file>.yaml): the first"
-               " directory level names the team; move the file")
-    for problem in label_rules.label_problems(job.metadata.labels):
-        yield f"`metadata.labels`: {problem}"
-    model = catalog.get(spec.base_model) if spec.base_model is not None else None
-    if spec.base_model is not None and model is None:
-        yield (f"`spec.baseModel`: unknown base model {spec.base_model!r}; use one of:"
-               f" {catalog.current()}")
-    elif model is not None:  # a preTunedModel's base model is checked across files
-        yield from model_problems(spec, model)
-    if spec.validation_dataset is not None and spec.validation_dataset == spec.training_dataset:
-        yield ("`spec.validationDataset` is the training dataset itself; a validation set must"
-               " be separate (leakage inflates scores)")
-    rules = policy.for_team(team) if policy and team else None
-    if rules is None:
-        return
-    if (rules.base_models is not None and spec.base_model is not None
-            and spec.base_model not in rules.base_models):
-        yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
-               f" ({POLICY_FILE})")
-    if rules.dataset_prefixes is not None:
-        # A relative evaluation set lives in the reviewed jobs directory: no prefix applies.
-        evaluation = spec.evaluation.dataset if spec.evaluation else ""
-        for field_name, uri in (("trainingDataset", spec.training_dataset),
-                                ("validationDataset", spec.validation_dataset),
-                                ("evaluation.dataset",
-                                 evaluation if evaluation.startswith("gs://") else None)):
-            if uri is not None and not rules.admits_dataset(uri):
-                yield (f"`spec.{field_name}`: {uri} is outside the prefixes team {team!r} may"
-                       f" use: {', '.join(rules.dataset_prefixes)} ({POLICY_FILE})")
-
-
-def _team_problem(base: Path, team: str | None) -> str | None:
-    """Every file of a directory that cannot be a team is an error: it is never a new team."""
-    problem = label_rules.team_name_problem(team) if team is not None else None
-    if team is None or problem is None:
-        return None
-    return (f"team directory {str(base / team)!r} is not a team: {problem}; rename the"
-            " directory (its jobs are kept as they are until then)")

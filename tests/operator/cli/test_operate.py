@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tuning_operator.cli import main
-from tuning_operator.cli.operate import resolve_settings
+from tuning_operator.manager.settings import resolve_settings
 
 
 def test_flags_beat_environment_beat_config_file(tmp_path: Path) -> None:
