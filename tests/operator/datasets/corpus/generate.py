@@ -16,11 +16,7 @@ from typing import Any
 import orjson
 import yaml
 
-from tuning_operator.datasets.testing import (
-    distinct_examples,
-    example,
-    write_jsonl,
-)
+from tests.support.dataset_examples import distinct_examples, example, write_jsonl
 
 HERE = Path(__file__).parent
 BASE = distinct_examples(24, seed=11)
