@@ -1,6 +1,6 @@
 """P11: the stored loss curves of 1,000 jobs: bytes on disk and the memory to load them.
 
-Each job's `metrics/<job>.json` is `reporting.testing.training_run`'s document (what the
+Each job's `metrics/<job>.json` is `tests.support.report_state.training_run`'s document (what the
 operator stores: four series and a checkpoint per epoch) of a run of `steps` steps. A fresh
 process loads every file with `judging.curves.Curves.from_dict` (what a diagnosis reads) and
 keeps them all; its RSS growth over the same process before loading is the figure.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from harness import Figure, Suite
 
+from tests.support.report_state import finished_job, training_run
 from tuning_operator.reporting.loading import METRICS_DIR
-from tuning_operator.reporting.testing import finished_job, training_run
 
 MB = 1e6
 CHILD = """

@@ -1,6 +1,6 @@
 """P9: `judging.diagnose` on a 10,000-step run against sorting the same points.
 
-The curves are `reporting.testing.training_run`'s plausible run (training loss falling with
+The curves are `tests.support.report_state.training_run`'s plausible run (training loss falling with
 noise, validation loss falling then rising, one checkpoint per epoch), built as
 `judging.curves.Curves`, with a validation point at every step: the worst case, since the
 smoothing (a running median) and the best-checkpoint search both walk the validation series.
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from harness import Figure, Suite, interleaved, median
 
+from tests.support.report_state import training_run
 from tuning_operator.judging import Checkpoint, Curves, diagnose
 from tuning_operator.judging.curves import EVAL_LOSS, TRAIN_LOSS
-from tuning_operator.reporting.testing import training_run
 
 
 def measure(steps: int, runs: int) -> Suite:

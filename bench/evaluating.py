@@ -20,9 +20,9 @@ from pathlib import Path
 
 from harness import Figure, Suite, median
 
+from tests.support.emulator_process import EmulatorProcess, sample_job
 from tuning_operator.datasets.evalset import EvaluationSet, read_evaluation_set
 from tuning_operator.emulator import DURATION_LABEL
-from tuning_operator.emulator.testing import EmulatorProcess, sample_job
 from tuning_operator.reconciling.evaluation import run_evaluation
 from tuning_operator.specs.evaluation import EvaluationSpec
 from tuning_operator.state.answers import AnswerJournal

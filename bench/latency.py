@@ -21,7 +21,7 @@ from jobdirs import job_name, write_job, write_jobs
 from operator_process import OperatorProcess
 from vertex_calls import UNLIMITED
 
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.manager.settings import DEFAULTS
 from tuning_operator.vertex.jobs import VertexTuningJobs
 

@@ -17,9 +17,9 @@ import yaml
 from harness import Figure, Suite, interleaved, median, profile, timed
 from jobdirs import job_paths, write_jobs
 
+from tests.support.fake_vertex import FakeVertex, RecordingRecorder
 from tuning_operator.planning.planner import PlanSettings, plan
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
-from tuning_operator.reconciling.testing import FakeVertex, RecordingRecorder
 from tuning_operator.specs import LoadCache, load_jobs_dir
 from tuning_operator.state.store import FileStatusStore
 

@@ -17,7 +17,7 @@ from harness import Figure, Suite
 from jobdirs import write_jobs
 from operator_process import OperatorProcess
 
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
 
 MB = 1e6
 

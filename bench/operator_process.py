@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from tuning_operator.events.testing import free_port
+from tests.support.pubsub_emulator import free_port
 
 CLI = "import sys; from tuning_operator.cli import main; sys.exit(main())"
 PASSES = re.compile(r"^tuning_operator_reconcile_seconds_count (\S+)$", re.MULTILINE)

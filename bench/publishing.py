@@ -13,7 +13,8 @@ from __future__ import annotations
 from harness import Figure, Suite, median
 from pubsub_publish import order_kept, outbox_per_pass, raw_client
 
-from tuning_operator.events.testing import EmulatorUnavailable, PubSubEmulator, numbered_events
+from tests.support.pubsub_emulator import EmulatorUnavailable, PubSubEmulator
+from tests.support.status_events import numbered_events
 
 
 def measure(*, jobs: int, steps: int, runs: int) -> Suite:

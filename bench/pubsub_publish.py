@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.support
+
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.status_events import delivery_order, numbered_events
 from tuning_operator.events.model import StatusEvent
 from tuning_operator.events.outbox import Outbox
 from tuning_operator.events.pubsub import PubSubSink, event_publisher
-from tuning_operator.events.testing import PubSubEmulator, delivery_order, numbered_events
 
 Run = Callable[[str, list[list[StatusEvent]]], float]
 

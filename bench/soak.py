@@ -32,7 +32,7 @@ from tests.e2e.storm import (
     unpublished_transitions,
     write_jobs,
 )
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
 
 
 def main() -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 from harness import Figure, Suite, median
 from jobdirs import write_jobs
 
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.fake_vertex import RecordingRecorder
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
-from tuning_operator.reconciling.testing import RecordingRecorder
 from tuning_operator.state.store import FileStatusStore
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.jobs import PAGE_SIZE, VertexTuningJobs

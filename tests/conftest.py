@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tuning_operator.datasets.testing import FakeGcsServer, GcsEmulatorUnavailable
-from tuning_operator.events.testing import EmulatorUnavailable, PubSubEmulator
+from tests.support.pubsub_emulator import EmulatorUnavailable, PubSubEmulator
+from tuning_operator.datasets.local_gcs import LocalGcsServer, LocalGcsUnavailable
 
 
 def _started(emulator: PubSubEmulator) -> PubSubEmulator:
@@ -43,12 +43,12 @@ def own_emulator() -> Iterator[PubSubEmulator]:
 
 
 @pytest.fixture(scope="session")
-def fake_gcs() -> Iterator[FakeGcsServer]:
+def fake_gcs() -> Iterator[LocalGcsServer]:
     """fake-gcs-server (memory backend), shared by the session."""
-    server = FakeGcsServer()
+    server = LocalGcsServer()
     try:
         server.__enter__()
-    except GcsEmulatorUnavailable as error:
+    except LocalGcsUnavailable as error:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI needs fake-gcs-server: {error}")
         pytest.skip(f"fake-gcs-server unavailable: {error}")
@@ -57,7 +57,7 @@ def fake_gcs() -> Iterator[FakeGcsServer]:
 
 
 @pytest.fixture
-def gcs_bucket(fake_gcs: FakeGcsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+def gcs_bucket(fake_gcs: LocalGcsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A fresh bucket, with STORAGE_EMULATOR_HOST set so a default `Client()` finds the server."""
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", fake_gcs.url)
     client = fake_gcs.client()

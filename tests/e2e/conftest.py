@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tuning_operator.emulator.testing import EmulatorProcess
-from tuning_operator.specs.testing import write_job
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.job_files import write_job
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.jobs import VertexTuningJobs
 

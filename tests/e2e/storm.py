@@ -21,7 +21,7 @@ from pathlib import Path
 from google.cloud import aiplatform_v1
 
 from tests.e2e.conftest import REGION, jobs_by_name, operator_args
-from tuning_operator.emulator.testing import EmulatorProcess, sample_job
+from tests.support.emulator_process import EmulatorProcess, sample_job
 from tuning_operator.specs import labels as owner
 from tuning_operator.vertex.clients import emulator_factory
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import adapter, operator_args, run_operator
+from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.cli import main
 from tuning_operator.emulator import METRICS_METHODS
-from tuning_operator.emulator.testing import EmulatorProcess
 
 pytestmark = pytest.mark.timeout(300)
 BASE = "gemini-2.5-flash"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import jobs_by_name, write_job
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/tuning-operator:test"

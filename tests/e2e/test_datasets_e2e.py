@@ -10,14 +10,14 @@ from google.cloud import aiplatform_v1
 
 from tests.e2e.conftest import REGION, jobs_by_name, run_operator, write_job
 from tests.operator.cli.test_gitops_datasets import good, upload
-from tuning_operator.datasets.testing import FakeGcsServer
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
+from tuning_operator.datasets.local_gcs import LocalGcsServer
 from tuning_operator.vertex.clients import emulator_factory
 
 
 def test_bad_dataset_is_invalid_then_created_once_fixed(
     emulator: EmulatorProcess, project: str, tmp_path: Path, gcs_bucket: Any,
-    fake_gcs: FakeGcsServer,
+    fake_gcs: LocalGcsServer,
 ) -> None:
     """The operator refuses a job whose dataset fails (Invalid, event), creates it once fixed."""
     jobs, state = tmp_path / "jobs", tmp_path / "state"

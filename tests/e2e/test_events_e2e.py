@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 from tests.e2e.conftest import run_operator, write_job
-from tuning_operator.emulator.testing import EmulatorProcess
-from tuning_operator.events.testing import PubSubEmulator
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.pubsub_emulator import PubSubEmulator
 
 
 def test_lifecycle_arrives_on_pubsub_in_order_with_provenance(

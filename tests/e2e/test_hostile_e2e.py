@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tests.e2e.conftest import CLI, REGION, adapter, jobs_by_name, operator_args, run_operator
 from tests.e2e.storm import stop, wait_for, write_jobs
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
 
 ROOT = os.geteuid() == 0
 LONG_RUNNING = {"emulator-duration-ms": "600000"}

@@ -18,12 +18,12 @@ import pytest
 
 from tests.e2e.conftest import adapter, jobs_by_name
 from tests.e2e.storm import wait_for, write_jobs
-from tuning_operator.datasets.testing import FakeGcsServer
-from tuning_operator.emulator.testing import EmulatorProcess
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.fake_vertex import RecordingRecorder
+from tuning_operator.datasets.local_gcs import LocalGcsServer
 from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
 from tuning_operator.reconciling.metrics import OperatorMetrics
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
-from tuning_operator.reconciling.testing import RecordingRecorder
 from tuning_operator.state.lease import Lease, open_lease
 from tuning_operator.state.store import FileStatusStore
 
@@ -54,7 +54,7 @@ class DiesWithoutRelease:
         return None
 
 
-def test_gcs_lease_race_has_exactly_one_winner(fake_gcs: FakeGcsServer) -> None:
+def test_gcs_lease_race_has_exactly_one_winner(fake_gcs: LocalGcsServer) -> None:
     """Four operators race for a fresh gs:// lease, twenty times: exactly one wins each time."""
     bucket = fake_gcs.client().create_bucket(f"leases-{os.getpid()}-race")
     for round_ in range(20):
@@ -104,7 +104,7 @@ class LeasedOperator:
 
 
 def test_gcs_lease_one_operator_acts_and_the_other_takes_over_when_it_dies(
-    fake_gcs: FakeGcsServer, emulator: EmulatorProcess, project: str, tmp_path: Path
+    fake_gcs: LocalGcsServer, emulator: EmulatorProcess, project: str, tmp_path: Path
 ) -> None:
     """gs:// lease: only the holder runs passes; after it dies the other waits out the term."""
     jobs = tmp_path / "jobs"
@@ -145,7 +145,7 @@ def test_gcs_lease_one_operator_acts_and_the_other_takes_over_when_it_dies(
 
 
 def test_gcs_lease_is_kept_through_a_pass_longer_than_its_term(
-    fake_gcs: FakeGcsServer, project: str, tmp_path: Path
+    fake_gcs: LocalGcsServer, project: str, tmp_path: Path
 ) -> None:
     """A holder whose pass outlasts the lease term still acts alone: no job is created twice."""
     jobs = tmp_path / "jobs"

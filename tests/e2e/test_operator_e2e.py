@@ -20,10 +20,10 @@ from tests.e2e.conftest import (
     run_operator,
     write_job,
 )
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.fake_vertex import RecordingRecorder
 from tuning_operator.cli import main
-from tuning_operator.emulator.testing import EmulatorProcess
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
-from tuning_operator.reconciling.testing import RecordingRecorder
 from tuning_operator.state.lease import FileLease
 from tuning_operator.state.store import FileStatusStore
 

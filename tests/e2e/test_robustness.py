@@ -33,8 +33,8 @@ from tests.e2e.storm import (
     wait_for,
     write_jobs,
 )
-from tuning_operator.emulator.testing import EmulatorProcess
-from tuning_operator.events.testing import PubSubEmulator
+from tests.support.emulator_process import EmulatorProcess
+from tests.support.pubsub_emulator import PubSubEmulator
 
 SLOW = os.environ.get("CI") == "true" or os.environ.get("TUNING_OPERATOR_SLOW_TESTS") == "1"
 

@@ -21,8 +21,8 @@ from unittest import mock
 import pytest
 
 from tests.e2e.conftest import REGION, adapter, operator_args, run_operator, write_job
+from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.cli import main
-from tuning_operator.emulator.testing import EmulatorProcess
 from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.state.store import FileStatusStore

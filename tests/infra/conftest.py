@@ -3,7 +3,8 @@
 pytest runs with `--import-mode=importlib`, which puts nothing on `sys.path`; the repository root
 goes first here, as `infra/__main__.py` does for Pulumi, so `import infra.config` means this
 repository's program and a top-level `config` module is never shadowed. Every fixture below runs
-the program from scratch (`infra.testing.run_program`); no test sees another test's stack.
+the program from scratch (`tests.support.pulumi_mocks.run_program`); no test sees another test's
+stack.
 """
 
 import sys
@@ -16,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from infra.testing import ProgramRun, run_program, stack_file_config  # noqa: E402
+from tests.support.pulumi_mocks import ProgramRun, run_program, stack_file_config  # noqa: E402
 
 EXAMPLE_STACKS = ("dev", "prod")
 

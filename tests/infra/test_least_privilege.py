@@ -1,6 +1,6 @@
 """IAM policies every stack must satisfy: least privilege, read as rules over what is declared."""
 
-from infra.testing import ProgramRun
+from tests.support.pulumi_mocks import ProgramRun
 
 PRIMITIVE_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
 PUBLIC_MEMBERS = {"allUsers", "allAuthenticatedUsers"}

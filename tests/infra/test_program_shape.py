@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.testing import ProgramRun, run_program
+from tests.support.pulumi_mocks import ProgramRun, run_program
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "gcp:projects/service:Service"

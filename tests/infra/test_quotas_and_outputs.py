@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.testing import ProgramRun, run_program
+from tests.support.pulumi_mocks import ProgramRun, run_program
 
 QUOTA_PREFERENCE = "gcp:cloudquota/sQuotaPreference:SQuotaPreference"
 # Configured quota regions → the regions the stack reports (sorted; `region` when none).

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from infra.config import DEFAULTS, NAMESPACE, REQUIRED_KEYS, StackConfigError
-from infra.testing import run_program, stack_file_config
+from tests.support.pulumi_mocks import run_program, stack_file_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAP_KEYS = {key for key, default in DEFAULTS.items() if isinstance(default, dict)}

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from infra.testing import ProgramRun
+from tests.support.pulumi_mocks import ProgramRun
 
 BUCKET = "gcp:storage/bucket:Bucket"
 SUBSCRIPTION = "gcp:pubsub/subscription:Subscription"

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from infra.config import StackConfigError
-from infra.testing import ProgramRun, run_program
+from tests.support.pulumi_mocks import ProgramRun, run_program
 
 ACT_AS_OPERATOR = "roles/iam.workloadIdentityUser"
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -2,8 +2,8 @@
 
 There is no public emulator for Vertex tuning jobs, and the operator must be tested with the
 real google-cloud-aiplatform client over the wire; this package is that peer. Public surface:
-`VertexEmulator` (in-process, a context manager), `EmulatorSettings`, and in
-`tuning_operator.emulator.testing` the helpers that run it as a separate process.
+`VertexEmulator` (in-process, a context manager) and `EmulatorSettings`; `tuning-operator
+emulator` runs it as a process (the tests' helper for that is `tests.support.emulator_process`).
 It must never be imported by the operator's Vertex adapter: the adapter talks to it only over
 the wire, exactly as it talks to Vertex.
 """

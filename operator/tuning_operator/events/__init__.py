@@ -4,8 +4,8 @@ Every phase change of a job becomes one `StatusEvent` (CloudEvents 1.0), stored 
 `Outbox` before it is published to a sink (`pubsub:`, `file:`, `stdout`), so an outage delays
 events and a crash repeats some, but none is lost or reordered within a job. Every action is
 also written to the `AuditTrail` with the commit and author of the job file (`GitProvenance`).
-The Pub/Sub client is imported only when a `pubsub:` sink is opened; `testing` holds the
-emulator and event helpers for tests and is never imported from here.
+The Pub/Sub client is imported only when a `pubsub:` sink is opened. The Pub/Sub emulator
+wrapper and the fake sink the tests use live under `tests/support/`, outside this package.
 """
 
 from tuning_operator.events.audit import AuditRecord, AuditTrail, read_history, read_trail

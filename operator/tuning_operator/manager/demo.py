@@ -78,12 +78,12 @@ def _demo_datasets(root: Path) -> Iterator[bool]:
     Yields False (the demo then runs without the dataset pre-flight) where fake-gcs-server is
     not installed: it is a test tool, and a plain `pip install tuning-operator` has none.
     """
-    from tuning_operator.datasets.testing import FakeGcsServer, GcsEmulatorUnavailable
+    from tuning_operator.datasets.local_gcs import LocalGcsServer, LocalGcsUnavailable
 
-    server = FakeGcsServer()
+    server = LocalGcsServer()
     try:
         server.__enter__()
-    except GcsEmulatorUnavailable as exc:
+    except LocalGcsUnavailable as exc:
         print(f"demo: dataset pre-flight skipped ({exc})", file=sys.stderr)
         yield False
         return

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.dataset_examples import example
 from tuning_operator.cli import main
-from tuning_operator.datasets.testing import example
 
 
 def upload(bucket: Any, name: str, lines: list[dict[str, Any]]) -> str:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.report_state import finished_job, training_run, write_job
 from tuning_operator.cli import main
-from tuning_operator.reporting.testing import finished_job, training_run, write_job
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tuning_operator.datasets.testing import write_jsonl
+from tests.support.dataset_examples import write_jsonl
 from tuning_operator.specs.catalog import BaseModel, default_catalog
 
 

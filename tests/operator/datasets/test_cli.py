@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.dataset_examples import distinct_examples
 from tuning_operator.cli import main
-from tuning_operator.datasets.testing import distinct_examples
 
 CORPUS = Path(__file__).parent / "corpus"
 GOOD = str(CORPUS / "good/train.jsonl")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import orjson
 
+from tests.support.dataset_examples import distinct_examples
 from tuning_operator.datasets import Verdict, check_dataset
 from tuning_operator.datasets.convert import convert_gemini_api
 from tuning_operator.datasets.findings import FindingKind
-from tuning_operator.datasets.testing import distinct_examples
 from tuning_operator.specs.catalog import BaseModel
 
 

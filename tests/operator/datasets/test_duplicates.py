@@ -6,6 +6,7 @@ import random
 
 from datasketch import MinHash
 
+from tests.support.dataset_examples import WORDS, example
 from tuning_operator.datasets.duplicates import (
     ExactDuplicates,
     MinHasher,
@@ -13,7 +14,6 @@ from tuning_operator.datasets.duplicates import (
     example_text,
 )
 from tuning_operator.datasets.findings import DatasetRole, FindingKind, FindingLog
-from tuning_operator.datasets.testing import WORDS, example
 
 
 def test_exact_groups_list_every_copy_by_first_line() -> None:

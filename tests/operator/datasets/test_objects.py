@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.dataset_examples import distinct_examples, write_jsonl
 from tuning_operator.datasets import (
     DatasetCheckCache,
     DatasetNotFound,
@@ -17,7 +18,6 @@ from tuning_operator.datasets import (
     check_dataset,
 )
 from tuning_operator.datasets.objects import iter_chunk_lines, split_gcs_uri
-from tuning_operator.datasets.testing import distinct_examples, write_jsonl
 from tuning_operator.errors import TemporaryError
 from tuning_operator.specs.catalog import BaseModel
 

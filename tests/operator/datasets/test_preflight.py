@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dataset_examples import distinct_examples
 from tuning_operator.datasets import (
     CheckOptions,
     DatasetCheckCache,
@@ -24,7 +25,6 @@ from tuning_operator.datasets import (
     Verdict,
     check_dataset,
 )
-from tuning_operator.datasets.testing import distinct_examples
 from tuning_operator.specs.catalog import BaseModel
 
 

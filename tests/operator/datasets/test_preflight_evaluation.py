@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.dataset_examples import example
 from tuning_operator.cli import main
 from tuning_operator.datasets import DatasetCheckCache, DatasetRole, FindingKind, check_dataset
-from tuning_operator.datasets.testing import example
 from tuning_operator.specs.catalog import BaseModel
 
 TRAIN = [example(f"train question {i}", f"train answer {i}") for i in range(120)]
@@ -80,7 +80,7 @@ def test_dataset_validate_takes_an_evaluation_file(
 
 def test_job_checker_reads_the_relative_evaluation_set(tmp_path: Path) -> None:
     """The job check (`validate --check-datasets`, the operator) reads the set beside the job."""
-    from tuning_operator.datasets.testing import write_jsonl
+    from tests.support.dataset_examples import write_jsonl
 
     jobs = tmp_path / "jobs"
     (jobs / "t" / "evals").mkdir(parents=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.dataset_examples import example
 from tuning_operator.datasets.findings import DatasetRole, FindingKind, FindingLog
 from tuning_operator.datasets.skew import MAX_TRACKED, SkewSignals, prompt_layout
-from tuning_operator.datasets.testing import example
 
 
 @pytest.mark.parametrize(

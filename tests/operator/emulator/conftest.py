@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess
+from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess
 from tuning_operator.vertex.clients import emulator_factory
 
 MAX_ACTIVE = 3  # per project (global scope, all regions); each test gets its own project

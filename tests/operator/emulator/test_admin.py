@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuning_operator.emulator.testing import EmulatorAdmin
+from tests.support.emulator_process import EmulatorAdmin
 
 
 def test_health_and_fault_settings_round_trip(admin: EmulatorAdmin) -> None:
@@ -47,7 +47,7 @@ def test_active_route_samples_quota_use_over_the_wire(
     the wire path also carries the per-model region rule as INVALID_ARGUMENT."""
     from google.api_core import exceptions as api
 
-    from tuning_operator.emulator.testing import sample_job
+    from tests.support.emulator_process import sample_job
 
     project = parent.split("/")[1]
     assert admin.active(project) == {"active": 0, "peak": 0, "regions": {}}

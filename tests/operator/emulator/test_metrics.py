@@ -10,9 +10,9 @@ import pytest
 from google.api_core import exceptions as api
 from google.cloud import aiplatform_v1
 
+from tests.support.emulator_process import sample_job
 from tuning_operator.emulator import VertexEmulator
 from tuning_operator.emulator.experiments import CURVE_LABEL, STEPS_PER_EPOCH
-from tuning_operator.emulator.testing import sample_job
 from tuning_operator.judging import TAGS
 from tuning_operator.vertex.clients import emulator_factory, emulator_service_factory
 

@@ -12,8 +12,8 @@ import pytest
 from google.api_core import exceptions as api
 from google.cloud import aiplatform_v1
 
+from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.emulator import DURATION_LABEL
-from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.errors import NotFound, PermanentError, TemporaryError
 from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.vertex.budget import RequestBudget

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tuning_operator.emulator.testing import EmulatorProcess, http_json
+from tests.support.emulator_process import EmulatorProcess, http_json
 
 
 def http(

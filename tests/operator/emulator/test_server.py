@@ -7,8 +7,8 @@ import socket
 import pytest
 from google.api_core import exceptions as api
 
+from tests.support.emulator_process import EmulatorAdmin, sample_job
 from tuning_operator.emulator import VertexEmulator
-from tuning_operator.emulator.testing import EmulatorAdmin, sample_job
 from tuning_operator.vertex.clients import emulator_factory
 
 PARENT = "projects/p/locations/us-central1"

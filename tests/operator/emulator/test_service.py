@@ -11,8 +11,8 @@ import pytest
 from google.api_core import exceptions as api
 from google.cloud import aiplatform_v1
 
+from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.emulator import DURATION_LABEL, OUTCOME_LABEL
-from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess, sample_job
 
 ACTIVE = {"JOB_STATE_QUEUED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tuning_operator.emulator.testing import EmulatorProcess, sample_job
+from tests.support.emulator_process import EmulatorProcess, sample_job
 from tuning_operator.vertex.clients import emulator_factory
 
 PARENT = "projects/p/locations/us-central1"

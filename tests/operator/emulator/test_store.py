@@ -9,6 +9,7 @@ import grpc
 import pytest
 from google.cloud import aiplatform_v1
 
+from tests.support.emulator_process import sample_job
 from tuning_operator.emulator.status import ApiError
 from tuning_operator.emulator.store import (
     DURATION_LABEL,
@@ -16,7 +17,6 @@ from tuning_operator.emulator.store import (
     JobStore,
     StoreSettings,
 )
-from tuning_operator.emulator.testing import sample_job
 from tuning_operator.specs.catalog import default_catalog
 
 PARENT = "projects/p/locations/us-central1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from tests.support.emulator_process import sample_job
 from tuning_operator.emulator.status import ApiError
-from tuning_operator.emulator.testing import sample_job
 from tuning_operator.emulator.validation import (
     check_create,
     check_labels,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.pubsub_emulator import PubSubEmulator
 from tuning_operator.events.pubsub import PubSubSink
-from tuning_operator.events.testing import PubSubEmulator
 
 _names = itertools.count()
 

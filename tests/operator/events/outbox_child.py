@@ -1,6 +1,7 @@
 """A stand-in operator for the crash tests: appends numbered events to an outbox on Pub/Sub.
 
-Run as `python outbox_child.py OUTBOX_DIR TOPIC JOBS STEPS sync|group`. After each
+Run from the repository root as
+`python -m tests.operator.events.outbox_child OUTBOX_DIR TOPIC JOBS STEPS sync|group`. After each
 reconcile-like pass it prints the step whose events `append_all` has stored, so the test knows
 what must survive the kill -9 it is about to deliver. When done it keeps running until killed.
 """
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import structlog
 
+from tests.support.status_events import numbered_events
 from tuning_operator.events.outbox import Backoff, Outbox
 from tuning_operator.events.pubsub import PubSubSink
-from tuning_operator.events.testing import numbered_events
 
 
 def main(directory: str, topic: str, jobs: str, steps: str, commit: str) -> None:

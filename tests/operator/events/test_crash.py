@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.status_events import delivery_order
 from tuning_operator.events.outbox import Outbox
-from tuning_operator.events.testing import PubSubEmulator, delivery_order
 
 pytestmark = pytest.mark.emulator
 
-CHILD = Path(__file__).with_name("outbox_child.py")
+# Run as a module from the repository root, so the child imports `tests.support` as we do.
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CHILD = "tests.operator.events.outbox_child"
 JOBS = ("alpha", "beta", "gamma")
 STEPS = 400
 KILL_AFTER = 60
@@ -32,9 +35,10 @@ KILL_AFTER = 60
 def run_child_and_kill(directory: Path, topic: str, commit: str) -> int:
     """Start the stand-in operator, kill -9 it mid-run; returns the last step it stored."""
     child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(directory), topic, ",".join(JOBS), str(STEPS), commit],
+        [sys.executable, "-m", CHILD, str(directory), topic, ",".join(JOBS), str(STEPS), commit],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=REPO_ROOT,
     )
     stored = -1
     try:

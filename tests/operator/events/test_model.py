@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
+from tests.support.status_events import lifecycle_events
 from tuning_operator.events.model import (
     EVENT_TYPE,
     StatusEvent,
@@ -15,7 +16,6 @@ from tuning_operator.events.model import (
     source_for,
     transition_id,
 )
-from tuning_operator.events.testing import lifecycle_events
 from tuning_operator.planning.model import Phase
 
 BASE = lifecycle_events("support-classifier-v3", team="support")[2]  # Submitted → Running

@@ -16,13 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.pubsub_emulator import PubSubEmulator, ReceivedEvent
+from tests.support.status_events import delivery_order, numbered_events
 from tuning_operator.events.outbox import Backoff, Outbox
-from tuning_operator.events.testing import (
-    PubSubEmulator,
-    ReceivedEvent,
-    delivery_order,
-    numbered_events,
-)
 
 pytestmark = pytest.mark.emulator
 

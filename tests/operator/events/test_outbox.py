@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.status_events import RecordingSink, delivery_order, numbered_events
 from tuning_operator.events.model import StatusEvent
 from tuning_operator.events.outbox import Backoff, Outbox
-from tuning_operator.events.testing import RecordingSink, delivery_order, numbered_events
 
 FAST = Backoff(initial=0.005, maximum=0.02)
 JOBS = ("alpha", "beta", "gamma")

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.status_events import lifecycle_events
 from tuning_operator.cli import main
 from tuning_operator.events.model import EVENT_TYPE
 from tuning_operator.events.outbox import Backoff, Outbox
-from tuning_operator.events.testing import PubSubEmulator, lifecycle_events
 
 pytestmark = pytest.mark.emulator
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.status_events import lifecycle_events
 from tuning_operator.errors import ConfigError
 from tuning_operator.events.model import StatusEvent
 from tuning_operator.events.sinks import FileSink, StdoutSink, open_sink
-from tuning_operator.events.testing import lifecycle_events
 
 EVENTS = lifecycle_events("support-classifier-v3", team="support")
 

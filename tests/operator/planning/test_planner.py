@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.job_files import write_job
 from tuning_operator.planning.model import ObservedJob, Phase
 from tuning_operator.planning.planner import ActionKind, PlanSettings, Remembered, plan
 from tuning_operator.specs import DirectoryLoad, load_jobs_dir
 from tuning_operator.specs.labels import ownership_labels
-from tuning_operator.specs.testing import write_job
 
 PARENT = "projects/p/locations/us-central1/tuningJobs"
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.emulator_process import EmulatorProcess, sample_job
 from tuning_operator.datasets.evalset import read_evaluation_set
 from tuning_operator.emulator import DURATION_LABEL
-from tuning_operator.emulator.testing import EmulatorProcess, sample_job
 from tuning_operator.errors import PermanentError, TemporaryError
 from tuning_operator.judging.asking import publisher_model
 from tuning_operator.reconciling.evaluation import run_evaluation, run_smoke_test

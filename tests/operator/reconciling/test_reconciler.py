@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_vertex import FakeVertex, RecordingRecorder
+from tests.support.job_files import write_job
 from tuning_operator.errors import PermanentError, TemporaryError
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
-from tuning_operator.reconciling.testing import FakeVertex, RecordingRecorder
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.model import HyperParameters
-from tuning_operator.specs.testing import write_job
 from tuning_operator.state.store import FileStatusStore, JobRecord
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tuning_operator.reporting.testing import finished_job, training_run, write_job
+from tests.support.report_state import finished_job, training_run, write_job
 
 
 @pytest.fixture

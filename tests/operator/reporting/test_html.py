@@ -7,8 +7,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+from tests.support.report_state import HOSTILE, hostile_record, training_run, write_job
 from tuning_operator.reporting import load_report, render_html
-from tuning_operator.reporting.testing import HOSTILE, hostile_record, training_run, write_job
 
 
 class _Page(HTMLParser):
@@ -74,7 +74,7 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
         "import sys, tempfile, pathlib\n"
         "from tuning_operator.cli import build_parser\n"
         "from tuning_operator.reporting import load_report, render_html, render_markdown\n"
-        "from tuning_operator.reporting.testing import write_job\n"
+        "from tests.support.report_state import write_job\n"
         "build_parser()\n"
         "d = pathlib.Path(tempfile.mkdtemp())\n"
         "write_job(d, 'a', {'phase': 'Running'})\n"
@@ -82,5 +82,5 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
         "print('matplotlib' in sys.modules)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+                            check=True, cwd=Path(__file__).resolve().parents[3])
     assert result.stdout.strip() == "False"

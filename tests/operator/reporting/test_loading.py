@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.report_state import write_job
 from tuning_operator.errors import ReportUnavailable
 from tuning_operator.reporting import Checkpoint, DataStats, load_report
-from tuning_operator.reporting.testing import write_job
 
 
 def test_finished_job_reads_every_part(state: Path) -> None:

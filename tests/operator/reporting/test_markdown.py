@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.support.report_state import HOSTILE, hostile_record, training_run, write_job
 from tuning_operator.planning.render import MARKDOWN_LIMIT
 from tuning_operator.reporting import load_report, render_markdown
 from tuning_operator.reporting.curves import MAX_POINTS
-from tuning_operator.reporting.testing import HOSTILE, hostile_record, training_run, write_job
 
 
 def _lines_of_charts(text: str) -> list[list[str]]:

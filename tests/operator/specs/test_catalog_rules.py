@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.job_files import write_job
 from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog, parse_catalog
-from tuning_operator.specs.testing import write_job
 
 CURRENT = ("gemini-3.5-flash", "gemini-3.5-flash-lite", "gemini-3.1-flash-lite",
            "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.job_files import write_job
 from tuning_operator.specs import load_jobs_dir
-from tuning_operator.specs.testing import write_job
 
 MODEL = "projects/p/locations/us-central1/models/123@1"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess
+from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess
 from tuning_operator.vertex import RequestBudget, VertexTuningJobs, default_retry
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.emulator import DURATION_LABEL, VertexEmulator
-from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.errors import (
     NotFound,
     OutcomeUnknown,

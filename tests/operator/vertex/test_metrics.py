@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.emulator import DURATION_LABEL
 from tuning_operator.emulator.experiments import CURVE_LABEL
-from tuning_operator.emulator.testing import EmulatorAdmin, EmulatorProcess, sample_job
 from tuning_operator.errors import NotFound, PermanentError, TemporaryError
 from tuning_operator.judging import TAGS, diagnose
 from tuning_operator.planning.model import ObservedJob, Phase

@@ -3,7 +3,7 @@
 Each bad file is a good 24-example base with one defect; cases.yaml names the finding it must
 produce (kind, file, line, part of the message) and, where the defect needs it, the model or a
 lowered limit. Run it again after changing a case:
-`.venv/bin/python tests/operator/datasets/corpus/generate.py`.
+`.venv/bin/python -m tests.operator.datasets.corpus.generate` (from the repository root).
 The test (test_corpus.py) only reads what this writes.
 """
 
@@ -16,11 +16,7 @@ from typing import Any
 import orjson
 import yaml
 
-from tuning_operator.datasets.testing import (
-    distinct_examples,
-    example,
-    write_jsonl,
-)
+from tests.support.dataset_examples import distinct_examples, example, write_jsonl
 
 HERE = Path(__file__).parent
 BASE = distinct_examples(24, seed=11)

@@ -1,5 +1,4 @@
-"""Test helpers shared by the package's tests, the e2e suite and the bench: the official
-Pub/Sub emulator as a context manager, and ready-made event streams.
+"""The official Pub/Sub emulator as a context manager, for the tests, the e2e suite and the bench.
 
 `PubSubEmulator` runs the real emulator jar of the Cloud SDK (found from `gcloud` on PATH, or
 `PUBSUB_EMULATOR_JAR`) with Java on a free loopback port, sets `PUBSUB_EMULATOR_HOST` while it
@@ -7,7 +6,7 @@ is entered, and can be frozen (SIGSTOP), thawed, killed and restarted on the sam
 play an outage. The emulator keeps everything in memory: after a restart its topics and
 subscriptions are gone and must be created again. A missing emulator raises
 `EmulatorUnavailable` with the reason; whether that skips or fails is the caller's choice (under
-CI it must fail). This module must never be imported by the operator's own code paths.
+CI it must fail). The ready-made event streams are in `tests.support.status_events`.
 """
 
 from __future__ import annotations
@@ -27,26 +26,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tuning_operator.events.fakes import (
-    RecordingSink,
-    delivery_order,
-    lifecycle_events,
-    numbered_events,
-    step_of,
-)
 from tuning_operator.events.model import StatusEvent
 
 __all__ = [
     "EmulatorUnavailable",
     "PubSubEmulator",
     "ReceivedEvent",
-    "RecordingSink",
-    "delivery_order",
     "find_emulator_jar",
     "free_port",
-    "lifecycle_events",
-    "numbered_events",
-    "step_of",
 ]
 
 JAR_GLOB = "platform/pubsub-emulator/lib/cloud-pubsub-emulator-*.jar"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tuning_operator.emulator.testing import EmulatorProcess, EmulatorStartError
+from tests.support.emulator_process import EmulatorProcess, EmulatorStartError
 
 
 def test_a_bad_flag_fails_fast_with_the_reason() -> None:

@@ -4,7 +4,7 @@ No Pulumi CLI or cloud is needed: each call runs `infra/` exactly as Pulumi does
 directory, `__main__` and all) in a brand-new `contextvars.Context` and event loop, so no stack,
 config or registration leaks from one run into the next. The mocks answer like the provider only
 for the few computed values the program reads back (service account and service agent emails).
-`__main__.py` never imports this module; tests and anyone checking a stack file offline do.
+The program never imports this module (it lives with the tests); the infra tests do.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pulumi.runtime import settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
 
-PROGRAM_DIR = Path(__file__).resolve().parent
+PROGRAM_DIR = Path(__file__).resolve().parents[2] / "infra"
 PROJECT_NAME = "tuning-operator"
 MOCK_PROJECT_NUMBER = "123456789012"
 
@@ -116,7 +116,7 @@ class _RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.declared: list[Declared] = []
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             self.declared.append(
