@@ -15,10 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tuning_operator.errors import OperatorError
-from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob
-from tuning_operator.planning.planner import PlanSettings, plan
+from tuning_operator.planning.planner import plan
 from tuning_operator.planning.render import (
     errors_text,
     plan_json,
@@ -41,7 +42,10 @@ def register(sub: Any) -> None:
     validate.set_defaults(handler=run_validate)
 
     planner = sub.add_parser("plan", help="show what the operator would do")
-    planner.add_argument("--jobs-dir", default=DEFAULT_JOBS_DIR)
+    planner.add_argument("--config", help="the operator's settings file (`run --config`): the"
+                         " plan then decides by the same settings as the operator")
+    planner.add_argument("--jobs-dir",
+                         help=f"the directory of job files (default: {DEFAULT_JOBS_DIR})")
     planner.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     planner.add_argument("--detailed-exitcode", action="store_true",
                          help="exit 0: no changes, 2: changes pending, 1: errors")
@@ -53,19 +57,22 @@ def register(sub: Any) -> None:
                         help="live: List an emulator (with --project, that project's jobs)")
     planner.add_argument("--project", help="live: List this project's jobs on real Vertex"
                          " (or on the emulator given by --vertex-endpoint)")
-    planner.add_argument("--vertex-transport", choices=("grpc", "rest"), default="grpc")
+    planner.add_argument("--vertex-transport", choices=("grpc", "rest"))
     planner.add_argument("--state-dir", help="the operator's state directory: what it remembers"
-                         " (onDelete of removed files, first-seen order) informs the plan")
-    planner.add_argument("--region", default="us-central1", help="region of jobs that name none")
+                         " (removed files, first-seen order, intents, backoff, a recovery fence)"
+                         " informs the plan, which is then what its next pass does")
+    planner.add_argument("--region", help="region of jobs that name none (default: us-central1)")
     planner.add_argument("--max-concurrent-jobs", type=int, default=None)
-    planner.add_argument("--quota-scope", choices=("global", "region"), default="global",
+    planner.add_argument("--quota-scope", choices=("global", "region"),
                          help="as the operator's --quota-scope")
-    planner.add_argument("--quota-regions", default="", metavar="R1,R2",
+    planner.add_argument("--quota-regions", metavar="R1,R2",
                          help="live: regions listed too for unmanaged active jobs")
-    planner.add_argument("--create-fence", type=float, default=60.0,
+    planner.add_argument("--create-fence", type=float,
                          help="live with --state-dir: the operator's --create-fence")
-    planner.add_argument("--settle", type=float, default=0.5,
+    planner.add_argument("--settle", type=float,
                          help="live with --state-dir: the operator's --settle")
+    planner.add_argument("--allow-mass-deletion", action="store_true", default=None,
+                         help="as the operator's --allow-mass-deletion")
     planner.add_argument("--check-datasets", action="store_true",
                          help="per job: dataset verdict, billable tokens, recommended vs chosen")
     planner.set_defaults(handler=run_plan)
@@ -126,20 +133,29 @@ def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    live = args.vertex_endpoint or (args.project and not args.offline and args.actual is None)
+    from tuning_operator.manager.settings import DEFAULTS, operator_settings, resolve_settings
+    from tuning_operator.reconciling.inputs import plan_inputs
+
+    try:  # the state directory only when asked for: without it, a pull request's plan
+        options = resolve_settings(args, defaults={**DEFAULTS, "state_dir": None})
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"{args.config}: cannot read the settings ({exc})", file=sys.stderr)
+        return 1
+    live = not args.offline and args.actual is None and bool(
+        options.vertex_endpoint or options.project)
     if not args.offline and args.actual is None and not live:
         print("plan needs the actual Vertex state: --offline (assume none), --actual FILE, or"
               " live with --project P / --vertex-endpoint HOST:PORT", file=sys.stderr)
         return 1
-    load = load_jobs_dir(args.jobs_dir)
+    load = load_jobs_dir(options.jobs_dir)
     checked = check_datasets(load) if args.check_datasets else {}
     blocks = {n: reason for n, (reason, blocked, _) in checked.items() if blocked}
     notes = {n: summary for n, (_, _, summary) in checked.items()}
     unmanaged: dict[str, int] = {}
-    records = _records(args.state_dir)
+    records, memory = _memory(options.state_dir)
     try:
         if live:
-            actual, unmanaged = read_live(args, load, records)
+            actual, unmanaged = read_live(options, load, records)
         else:
             actual = [] if args.offline else read_actual(Path(args.actual))
     except ValueError as exc:
@@ -148,23 +164,11 @@ def run_plan(args: argparse.Namespace) -> int:
     except OperatorError as exc:
         print(f"cannot read the actual state from Vertex: {exc}", file=sys.stderr)
         return 1
-    if args.state_dir or live:
-        from tuning_operator.reconciling.observe import FileAges, plan_settings
-
-        # With the operator's memory and clock, the plan is what its next pass does.
-        timing = Timing(now=time.time(), create_fence_seconds=args.create_fence,
-                        settle_seconds=args.settle, file_ages=FileAges(load.root))
-        settings = plan_settings(records, default_region=args.region,
-                                 max_concurrent_jobs=args.max_concurrent_jobs,
-                                 quota_scope=args.quota_scope, unmanaged=unmanaged,
-                                 blocks=blocks, notes=notes,
-                                 checked=frozenset(checked) if args.check_datasets else None,
-                                 timing=timing if args.state_dir else None)
-    else:
-        settings = PlanSettings(default_region=args.region,
-                                max_concurrent_jobs=args.max_concurrent_jobs,
-                                quota_scope=args.quota_scope,
-                                dataset_blocks=blocks, dataset_notes=notes)
+    # With the operator's settings, memory and clock, the plan is what its next pass does.
+    settings = plan_inputs(load, records, memory, operator_settings(options), now=time.time(),
+                           unmanaged=unmanaged, blocks=blocks, notes=notes,
+                           checked=frozenset(checked) if args.check_datasets else None,
+                           timed=bool(options.state_dir))
     result = plan(load, actual, settings)
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
     sys.stdout.write(render(result))
@@ -181,16 +185,24 @@ def run_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _records(state_dir: str | None) -> dict[str, Any]:
-    """The operator's status records, when a state directory is given (read once per plan)."""
+def _memory(state_dir: str | None) -> tuple[dict[str, Any], Any]:
+    """The operator's records and memory, when a state directory is given (read once a plan).
+
+    A store that the operator would find broken fences every create from now, as it would.
+    """
+    from tuning_operator.state.store import FileStatusStore, OperatorMemory
+
     if not state_dir:
-        return {}
-    from tuning_operator.state.store import FileStatusStore
+        return {}, OperatorMemory()
+    store = FileStatusStore(state_dir)
+    records = dict(store.fetch())
+    memory = store.memory
+    if store.recovered and memory.fence_all_from is None:
+        memory = replace(memory, fence_all_from=time.time())
+    return records, memory
 
-    return dict(FileStatusStore(state_dir).fetch())
 
-
-def read_live(args: argparse.Namespace, load: DirectoryLoad,
+def read_live(options: argparse.Namespace, load: DirectoryLoad,
               records: dict[str, Any]) -> tuple[list[ObservedJob], dict[str, int]]:
     """One List cycle per region from Vertex or an emulator, as the operator does it."""
     from tuning_operator.reconciling.observe import observe, regions_to_list
@@ -198,15 +210,15 @@ def read_live(args: argparse.Namespace, load: DirectoryLoad,
     from tuning_operator.vertex.jobs import VertexTuningJobs
 
     budget = RequestBudget()
-    if args.vertex_endpoint:
-        vertex = VertexTuningJobs.for_emulator(args.vertex_endpoint, budget=budget,
-                                               project=args.project or "local-project",
-                                               transport=args.vertex_transport)
+    if options.vertex_endpoint:
+        vertex = VertexTuningJobs.for_emulator(options.vertex_endpoint, budget=budget,
+                                               project=options.project or "local-project",
+                                               transport=options.vertex_transport)
     else:
-        vertex = VertexTuningJobs.for_vertex(project=args.project, budget=budget)
+        vertex = VertexTuningJobs.for_vertex(project=options.project, budget=budget)
     with vertex:
-        extra = [r for r in args.quota_regions.split(",") if r]
-        observed = observe(vertex, regions_to_list(load, default_region=args.region,
+        extra = [r for r in str(options.quota_regions or "").split(",") if r]
+        observed = observe(vertex, regions_to_list(load, default_region=options.region,
                                                    records=records, extra=extra))
     return observed.jobs, dict(observed.unmanaged)
 

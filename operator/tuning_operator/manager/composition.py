@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning_operator.manager.live import LiveTable
+from tuning_operator.manager.settings import operator_settings
 
 
 def configure_logging(log_file: str | None) -> None:
@@ -54,7 +55,7 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
     from tuning_operator.reconciling.aftercare import Aftercare
     from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
     from tuning_operator.reconciling.metrics import OperatorMetrics
-    from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
+    from tuning_operator.reconciling.reconciler import Reconciler
     from tuning_operator.reconciling.recording import EventRecorder
     from tuning_operator.reconciling.watch import DirectoryWatch
     from tuning_operator.state.guard import StateDirectory
@@ -78,13 +79,7 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
         recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir, instance=instance)
         store = FileStatusStore(state_dir, recover=True)
         reconciler = Reconciler(
-            settings=OperatorSettings(
-                jobs_dir=jobs_dir, default_region=options.region,
-                max_concurrent_jobs=options.max_concurrent_jobs,
-                quota_scope=options.quota_scope,
-                quota_regions=tuple(r for r in str(options.quota_regions).split(",") if r),
-                create_fence_seconds=options.create_fence, settle_seconds=options.settle,
-                allow_mass_deletion=options.allow_mass_deletion),
+            settings=operator_settings(options),
             vertex=vertex, store=store, recorder=recorder,
             datasets=_dataset_checker(options), state=StateDirectory(state_dir),
             revision_of=recorder.provenance.revision)

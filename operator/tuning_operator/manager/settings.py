@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from tuning_operator.reconciling.inputs import OperatorSettings
+
 DEFAULTS: dict[str, Any] = {
     "jobs_dir": "jobs",
     "project": None,
@@ -46,8 +48,8 @@ DEFAULTS: dict[str, Any] = {
 ENV_PREFIX = "TUNING_OPERATOR_"
 
 
-def resolve_settings(args: argparse.Namespace,
-                     environ: dict[str, str] | None = None) -> argparse.Namespace:
+def resolve_settings(args: argparse.Namespace, environ: dict[str, str] | None = None, *,
+                     defaults: dict[str, Any] = DEFAULTS) -> argparse.Namespace:
     """Flags, then environment, then the config file, then defaults."""
     environ = dict(os.environ) if environ is None else environ
     from_file: dict[str, Any] = {}
@@ -61,7 +63,7 @@ def resolve_settings(args: argparse.Namespace,
             raise SystemExit(f"{args.config}: unknown settings {', '.join(unknown)};"
                              f" known: {', '.join(sorted(DEFAULTS))}")
     resolved = {}
-    for key, default in DEFAULTS.items():
+    for key, default in defaults.items():
         value = getattr(args, key, None)
         if value is None and f"{ENV_PREFIX}{key.upper()}" in environ:
             value = _coerce(environ[f"{ENV_PREFIX}{key.upper()}"], default)
@@ -69,6 +71,16 @@ def resolve_settings(args: argparse.Namespace,
             value = from_file.get(key, default)
         resolved[key] = value
     return argparse.Namespace(**resolved)
+
+
+def operator_settings(options: argparse.Namespace) -> OperatorSettings:
+    """What the reconciler decides by, from resolved settings: `run` and `plan` both use this."""
+    return OperatorSettings(
+        jobs_dir=Path(options.jobs_dir), default_region=options.region,
+        max_concurrent_jobs=options.max_concurrent_jobs, quota_scope=options.quota_scope,
+        quota_regions=tuple(r for r in str(options.quota_regions or "").split(",") if r),
+        create_fence_seconds=float(options.create_fence), settle_seconds=float(options.settle),
+        allow_mass_deletion=bool(options.allow_mass_deletion))
 
 
 def _coerce(text: str, default: Any) -> Any:

@@ -2,8 +2,8 @@
 
 One filtered, paged List per region, never a Get per job; the regions are the operator's
 default, those the job files name, those where the status store last saw a job, and any extra
-regions given for the global quota. The plan settings come from the status store the same way
-too, so `plan` against live Vertex shows exactly what the next pass will do.
+regions given for the global quota. The plan settings are gathered by `inputs.plan_inputs`,
+for the operator and for a live `plan` alike.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-from tuning_operator.planning.aftercare import Progress
-from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob
-from tuning_operator.planning.planner import PlanSettings, Remembered
 from tuning_operator.specs import DirectoryLoad
-from tuning_operator.specs.catalog import Catalog
 from tuning_operator.state.store import JobRecord
 
 
@@ -86,65 +82,6 @@ class FileAges(Mapping[str, float]):
 
     def __len__(self) -> int:
         return 0
-
-
-def plan_settings(records: Mapping[str, JobRecord], *, default_region: str,
-                  max_concurrent_jobs: int | None,
-                  quota_scope: Literal["global", "region"] = "global",
-                  allow_mass_deletion: bool = False,
-                  unmanaged: Mapping[str, int] | None = None,
-                  blocks: Mapping[str, str] | None = None,
-                  notes: Mapping[str, str] | None = None,
-                  checked: frozenset[str] | None = None,
-                  timing: Timing | None = None,
-                  not_before: Mapping[str, float] | None = None,
-                  fence_all_from: float | None = None,
-                  catalog: Catalog | None = None) -> PlanSettings:
-    """The planner's settings from the status store's memory of each job.
-
-    `fence_all_from`: the state was lost or recovered at that time, so any create may have
-    been sent without a surviving intent: every create is fenced as if intended then.
-    """
-    not_before = not_before or {}
-
-    def intent(record: JobRecord) -> float | None:
-        times = [t for t in (record.create_intent_at, fence_all_from) if t is not None]
-        return max(times, default=None)
-
-    remembered = {
-        n: Remembered(path=r.path, team=r.team or "", on_delete=r.on_delete,
-                      in_directory=r.file_removed_at is None, phase=r.phase,
-                      create_intent_at=intent(r), stalled_spec=r.stalled_spec,
-                      stalled_reason=r.stalled_reason, not_before=not_before.get(n))
-        for n, r in records.items()
-    }
-    return PlanSettings(
-        default_region=default_region,
-        max_concurrent_jobs=max_concurrent_jobs,
-        quota_scope=quota_scope,
-        remembered=remembered,
-        first_seen={n: r.first_seen for n, r in records.items()},
-        allow_mass_deletion=allow_mass_deletion,
-        extra_active=dict(unmanaged or {}),
-        dataset_blocks=dict(blocks or {}),
-        dataset_notes=dict(notes or {}),
-        datasets_checked=checked,
-        timing=timing,
-        progress={n: progress_of(r, smoke_not_before=not_before.get(f"smoke:{n}"))
-                  for n, r in records.items()},
-        catalog=catalog,
-    )
-
-
-def progress_of(record: JobRecord, *, smoke_not_before: float | None = None) -> Progress:
-    """What the store remembers of a job's post-success steps."""
-    smoke = record.smoke_test or {}
-    evaluation = record.evaluation or {}
-    best = (record.diagnosis or {}).get("bestCheckpoint") or {}
-    return Progress(metrics_read_at=record.metrics_read_at, metrics_final=record.metrics_final,
-                    best_checkpoint=best.get("id"), smoke=smoke.get("endpoint"),
-                    smoke_not_before=smoke_not_before, evaluation_verdict=evaluation.get("verdict"),
-                    evaluation_key=evaluation.get("key"))
 
 
 def refresh_record(record: JobRecord, observed: ObservedJob) -> None:

@@ -17,32 +17,27 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
-from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.planning.planner import ActionKind, Plan, PlanSettings, plan
 from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Requeue, Stalled, Throttler
 from tuning_operator.reconciling.executors import Executor, PassContext, executor_table
-from tuning_operator.reconciling.observe import (
-    FileAges,
-    ListedJobs,
-    observe,
-    plan_settings,
-    refresh_record,
-    regions_to_list,
-)
+from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs
+from tuning_operator.reconciling.observe import ListedJobs, observe, refresh_record, regions_to_list
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.reconciling.quiet import QuietPass, quiet
 from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.guard import StateLost, StateUnwritable
-from tuning_operator.state.store import JobRecord, StatusStore, changed
+from tuning_operator.state.store import JobRecord, OperatorMemory, StatusStore, changed
+
+__all__ = ["OperatorSettings", "PassReport", "Reconciler"]
 
 # Nothing more happens to a job in these phases until somebody changes its file.
 SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID}
@@ -78,19 +73,6 @@ class Recorder(Protocol):
 class StateCheck(Protocol):
     def check(self) -> None:
         """Raise StateLost / StateUnwritable unless the state directory takes a durable write."""
-
-
-@dataclass(frozen=True)
-class OperatorSettings:
-    jobs_dir: Path
-    default_region: str = "us-central1"
-    max_concurrent_jobs: int | None = None
-    quota_scope: Literal["global", "region"] = "global"
-    quota_regions: tuple[str, ...] = ()  # listed too, for unmanaged active jobs (global quota)
-    create_fence_seconds: float = 60.0
-    settle_seconds: float = 0.5  # a file changed this recently may be half-written: wait
-    dataset_recheck_seconds: float = 60.0  # a waiting job's dataset is stat'ed at most this often
-    allow_mass_deletion: bool = False
 
 
 @dataclass
@@ -152,7 +134,11 @@ class Reconciler:
         self.log = structlog.get_logger("tuning_operator.reconciler")
         self.vertex_reached: float | None = None
         self.vertex_failing: tuple[float, str] | None = None  # since when, and why
-        self.fence_all_from: float | None = None
+        # The backoff and the recovery fence outlive the process: `plan` reads them too.
+        memory = store.memory
+        self.throttler.attempts.update(memory.attempts)
+        self.throttler.not_before.update(memory.not_before)
+        self.fence_all_from: float | None = memory.fence_all_from
         recovered = getattr(store, "recovered", None)
         if recovered:
             self.fence_all_from = clock()
@@ -279,7 +265,12 @@ class Reconciler:
         for name in self.retiring:
             self.records.pop(name, None)
         self.retiring = []
-        self.store.store(self.records)
+        fence = self.fence_all_from
+        if fence is not None and self.clock() > fence + self.settings.create_fence_seconds:
+            self.fence_all_from = fence = None  # every create it fenced has been listed since
+        self.store.store(self.records, OperatorMemory(
+            attempts=dict(self.throttler.attempts), not_before=dict(self.throttler.not_before),
+            fence_all_from=fence))
 
     def _finish(self, report: PassReport, started: float) -> PassReport:
         report.duration = time.perf_counter() - started
@@ -316,17 +307,12 @@ class Reconciler:
     def _plan_settings(self, load: DirectoryLoad, unmanaged: Mapping[str, int],
                        blocks: Mapping[str, str], checked: frozenset[str] | None,
                        now: float) -> PlanSettings:
-        timing = Timing(now=now, create_fence_seconds=self.settings.create_fence_seconds,
-                        settle_seconds=self.settings.settle_seconds,
-                        file_ages=FileAges(load.root))
-        return plan_settings(
-            self.records, default_region=self.settings.default_region,
-            max_concurrent_jobs=self.settings.max_concurrent_jobs,
-            quota_scope=self.settings.quota_scope,
-            allow_mass_deletion=self.settings.allow_mass_deletion, unmanaged=unmanaged,
-            blocks=blocks, checked=checked, timing=timing,
-            not_before=dict(self.throttler.not_before), fence_all_from=self.fence_all_from,
-            catalog=self.catalog)
+        memory = OperatorMemory(attempts=self.throttler.attempts,
+                                not_before=self.throttler.not_before,
+                                fence_all_from=self.fence_all_from)
+        return plan_inputs(load, self.records, memory, self.settings, now=now,
+                           unmanaged=unmanaged, blocks=blocks, checked=checked,
+                           catalog=self.catalog)
 
     def _note_intents(self, result: Plan, now: float) -> None:
         """Make every create intent of the pass durable in one write, before any request."""

@@ -2,8 +2,9 @@
 
 Vertex is the source of truth for what exists; this store holds what Vertex cannot: the phase
 the operator reported, when a job was first seen (admission order), the last valid spec of a
-file (so removing it is judged by what it said), and create intents (so a create whose outcome
-is unknown is never sent twice before a List has had the chance to show it). Writes are atomic
+file (so removing it is judged by what it said), create intents (so a create whose outcome
+is unknown is never sent twice before a List has had the chance to show it), and the backoff
+and recovery fence that gate the next plan. Writes are atomic
 (temp file, fsync, rename): a kill -9 leaves the old or the new file, never half of one.
 """
 
@@ -75,6 +76,37 @@ _UNSET = object()
 _FIELDS = tuple(f.name for f in fields(JobRecord))
 
 
+@dataclass(frozen=True)
+class OperatorMemory:
+    """What the operator remembers beyond its records that decides the next plan.
+
+    Kept in the status document so that a restart, and a live `plan --state-dir`, see the
+    backoff of a failing call and the fence after a state recovery exactly as the running
+    operator does (before, both were lost with the process, and `plan` could not show them).
+    """
+
+    attempts: Mapping[str, int] = field(default_factory=dict)  # failures in a row, per key
+    not_before: Mapping[str, float] = field(default_factory=dict)  # next attempt, per key
+    fence_all_from: float | None = None  # the state was recovered then: every create is fenced
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = sorted(self.attempts.keys() | self.not_before.keys())
+        return {"backoff": {k: {"attempts": self.attempts.get(k, 0),
+                                "notBefore": self.not_before.get(k)} for k in keys},
+                "fenceAllFrom": self.fence_all_from}
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> OperatorMemory:
+        backoff = document.get("backoff") or {}
+        if not isinstance(backoff, dict):
+            raise ValueError("`backoff` is not an object")
+        fence = document.get("fenceAllFrom")
+        return cls(attempts={k: int(v.get("attempts", 0)) for k, v in backoff.items()},
+                   not_before={k: float(v["notBefore"]) for k, v in backoff.items()
+                               if v.get("notBefore") is not None},
+                   fence_all_from=None if fence is None else float(fence))
+
+
 def changed(record: JobRecord) -> bool:
     """Whether the record changed since a store last wrote it (new records have)."""
     return bool(getattr(record, "_changed", True))
@@ -83,9 +115,12 @@ def changed(record: JobRecord) -> bool:
 class StatusStore(Protocol):
     """Where job records live; swap the backend without touching the reconciler."""
 
+    memory: OperatorMemory  # as of the last fetch
+
     def fetch(self) -> dict[str, JobRecord]: ...
 
-    def store(self, records: Mapping[str, JobRecord]) -> None: ...
+    def store(self, records: Mapping[str, JobRecord],
+              memory: OperatorMemory | None = None) -> None: ...
 
     def purge(self, name: str) -> None: ...
 
@@ -115,6 +150,7 @@ class FileStatusStore:
         self.intents = self.dir / self.INTENTS
         self._written: set[str] | None = None  # names last written; None: nothing yet
         self.recovered: str | None = None
+        self.memory = OperatorMemory()
 
     def fetch(self) -> dict[str, JobRecord]:
         raw = self._read_document()
@@ -124,6 +160,11 @@ class FileStatusStore:
                 records[name] = JobRecord.from_dict(data)
             except (TypeError, ValueError) as exc:
                 self._broken(f"record {name!r} in {self.path} is unreadable ({exc})")
+        try:
+            self.memory = OperatorMemory.from_dict(raw)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            self.memory = OperatorMemory()
+            self._broken(f"the backoff and fence in {self.path} are unreadable ({exc!r})")
         for name, at in self._read_intents():
             records.setdefault(name, JobRecord(name=name, first_seen=at)).create_intent_at = at
         try:
@@ -156,15 +197,20 @@ class FileStatusStore:
             why += f"; moved aside to {aside.name}"
         self.recovered = why if self.recovered is None else f"{self.recovered}; {why}"
 
-    def store(self, records: Mapping[str, JobRecord]) -> None:
-        dirty = any(changed(r) for r in records.values())
+    def store(self, records: Mapping[str, JobRecord],
+              memory: OperatorMemory | None = None) -> None:
+        memory = self.memory if memory is None else memory
+        dirty = any(changed(r) for r in records.values()) or memory != self.memory
         if not dirty and set(records) == self._written and not self.intents.exists():
             return  # nothing changed since the last write: no rewrite, no fsync
-        document = {"version": 1, "jobs": {n: r.to_dict() for n, r in sorted(records.items())}}
+        # Version 2 adds the operator's memory beside the records; version 1 files read as is.
+        document = {"version": 2, **memory.to_dict(),
+                    "jobs": {n: r.to_dict() for n, r in sorted(records.items())}}
         write_atomically(self.path, orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
         self.intents.unlink(missing_ok=True)
         (self.dir / self.RECOVERY).unlink(missing_ok=True)
         self._written = set(records)
+        self.memory = memory
         for record in records.values():
             record._changed = False
 
@@ -205,12 +251,15 @@ class MemoryStatusStore:
 
     def __init__(self) -> None:
         self.records: dict[str, JobRecord] = {}
+        self.memory = OperatorMemory()
 
     def fetch(self) -> dict[str, JobRecord]:
         return {n: JobRecord.from_dict(asdict(r)) for n, r in self.records.items()}
 
-    def store(self, records: Mapping[str, JobRecord]) -> None:
+    def store(self, records: Mapping[str, JobRecord],
+              memory: OperatorMemory | None = None) -> None:
         self.records = {n: JobRecord.from_dict(asdict(r)) for n, r in records.items()}
+        self.memory = self.memory if memory is None else memory
         for record in records.values():
             record._changed = False
 
