@@ -6,7 +6,7 @@ nothing else, and (b) `check_dataset` on it. Prints the median MB/s of both, the
 the pre-flight at ≥ 0.5x the floor), by wall clock and by this process's CPU time (the second
 is steadier on a shared machine), and the peak RSS growth during one pre-flight of the file and
 of its first quarter, each in a fresh process (goal: flat, not growing with the file). Import
-time of the pre-flight (numpy, datasketch) is a one-off per process, printed apart, not counted.
+time of the pre-flight (numpy) is a one-off per process, printed apart, not counted.
 
     .venv/bin/python bench/dataset_throughput.py [--megabytes 200] [--runs 3]
 
@@ -152,7 +152,7 @@ def main() -> None:
     from tuning_operator.datasets.duplicates import MinHasher
     from tuning_operator.specs.catalog import default_catalog
 
-    MinHasher()  # the heavy imports (numpy, datasketch, scipy) happen here
+    MinHasher()  # the heavy imports (numpy) happen here
     import_seconds = time.perf_counter() - started
     model = default_catalog().get(args.model)
     assert model is not None, f"unknown model {args.model}"

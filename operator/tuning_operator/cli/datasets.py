@@ -3,7 +3,7 @@
 `validate` runs the same check the operator runs before creating a job, so a bad dataset fails
 the pull request instead of a Vertex job hours later. Exit codes: 0 ok (or warnings only),
 1 errors (or warnings with `--fail-on warnings`), 2 usage (unknown model). The pre-flight
-package is imported inside the handlers: numpy and datasketch take a second to load.
+package is imported inside the handlers: numpy takes a fraction of a second to load.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _model(name: str) -> BaseModel | None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from tuning_operator.datasets import (  # numpy/datasketch only when used
+    from tuning_operator.datasets import (  # numpy only when used
         CheckOptions,
         Verdict,
         check_dataset,

@@ -9,7 +9,9 @@ training and validation inflates the validation scores. What we keep in memory, 
   the worst legal case, a 1 GB file of minimal 90-byte lines). One sort at the end finds every
   group. The key uses Python's per-process string hash: comparisons never cross processes.
 - Near duplicates: MinHash (64 permutations) over word 3-grams of the lower-cased text, indexed
-  in a MinHash LSH (datasketch) and confirmed on the signatures at Jaccard ≥ 0.8. A MinHash
+  in a MinHash LSH (10 bands of 6 rows) and confirmed on the signatures at Jaccard ≥ 0.8. Both
+  are datasketch's (its affine32 scheme, its LSH's candidates, as tests pin), written here on
+  numpy: datasketch imports scipy, which would be a third of the container image. A MinHash
   costs ~100 times a JSON parse, so it is computed on a bounded sample of the training set:
   every example of a file up to the sample budget, every k-th example beyond it (k grows with
   the file size), and at most MAX_SHINGLE_WORDS words per example. Validation examples are
@@ -93,25 +95,35 @@ def example_text(obj: dict[str, Any]) -> str:
     return "\n".join(p["text"] for turn in contents for p in turn["parts"] if "text" in p)
 
 
+class Signature:
+    """A MinHash signature (uint32 per permutation); the estimated Jaccard similarity of two."""
+
+    __slots__ = ("hashvalues",)
+
+    def __init__(self, hashvalues: Any) -> None:
+        self.hashvalues = hashvalues
+
+    def jaccard(self, other: Signature) -> float:
+        """The share of permutations whose minima agree (datasketch's `MinHash.jaccard`)."""
+        return int((self.hashvalues == other.hashvalues).sum()) / len(self.hashvalues)
+
+
 class MinHasher:
     """MinHash signatures (datasketch's affine32 scheme) computed in one vectorised step.
 
     Words are the lower-cased text split on whitespace with ASCII punctuation removed, at most
     MAX_SHINGLE_WORDS of them; each word is hashed once (crc32) and a 3-gram's hash combines its
-    words' hashes. The signature is exactly what `MinHash.update_batch` would compute for those
-    3-gram hashes (a test pins this), without its per-value Python loop, as a LeanMinHash;
-    a batch of texts shares one vectorised permutation step.
+    words' hashes. The signature is exactly what datasketch's
+    `MinHash(num_perm=64, seed=1, scheme="affine32").update_batch` would compute for those
+    3-gram hashes (tests pin this), without its per-value Python loop; a batch of texts shares
+    one vectorised permutation step.
     """
 
     def __init__(self) -> None:
-        import numpy  # numpy and datasketch (scipy) cost ~1 s to import
-        from datasketch import LeanMinHash, MinHash
+        import numpy  # numpy costs a fraction of a second to import
 
         self._np = numpy
-        self._lean = LeanMinHash
-        base = MinHash(num_perm=NUM_PERMUTATIONS, seed=1, hashfunc=int, scheme="affine32")
-        self.permutations = base.permutations
-        self.scheme = base.scheme
+        self.permutations = affine32_permutations(NUM_PERMUTATIONS, seed=1, np=numpy)
 
     def shingles(self, text: str) -> Any:
         """The 3-gram hashes of the text (uint32 array)."""
@@ -123,7 +135,7 @@ class MinHasher:
             return np.array([int(hashes.sum()) & 0xFFFFFFFF], dtype=np.uint32)
         return hashes[:-2] * np.uint32(_K1) + hashes[1:-1] * np.uint32(_K2) + hashes[2:]
 
-    def signatures(self, texts: list[str]) -> list[Any]:
+    def signatures(self, texts: list[str]) -> list[Signature]:
         """One signature per text; a batch shares one vectorised permutation step."""
         np = self._np
         arrays = [self.shingles(text) for text in texts]
@@ -133,13 +145,18 @@ class MinHasher:
         values = np.multiply.outer(a, mixed)
         values += b[:, None]
         minima = np.minimum.reduceat(values, offsets, axis=1)
-        return [
-            self._lean(seed=1, hashvalues=minima[:, i], scheme=self.scheme)
-            for i in range(len(texts))
-        ]
+        return [Signature(minima[:, i].copy()) for i in range(len(texts))]
 
-    def signature(self, text: str) -> Any:
+    def signature(self, text: str) -> Signature:
         return self.signatures([text])[0]
+
+
+def affine32_permutations(count: int, *, seed: int, np: Any) -> Any:
+    """datasketch's affine32 permutations h -> a*h + b mod 2**32 (a odd): a 2 x count array."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, count, dtype=np.uint32)
+    return np.array([a, b])
 
 
 def _fmix32(values: Any, np: Any) -> Any:
@@ -152,27 +169,45 @@ def _fmix32(values: Any, np: Any) -> Any:
 
 
 class NearDuplicateIndex:
-    """MinHash LSH over examples of one file, keyed by line number."""
+    """MinHash LSH over examples of one file, keyed by line number.
+
+    datasketch's `MinHashLSH(params=LSH_BANDS_ROWS)` with its dict storage: a line is a
+    candidate when its signature agrees with the query's on every row of some band; candidates
+    come back in the same order as datasketch's (a set filled band by band).
+    """
 
     def __init__(self, threshold: float = NEAR_DUPLICATE_THRESHOLD) -> None:
-        from datasketch import MinHashLSH  # see MinHasher
-
         self.threshold = threshold
-        self._lsh = MinHashLSH(num_perm=NUM_PERMUTATIONS, params=LSH_BANDS_ROWS)
-        self._signatures: dict[int, Any] = {}
+        bands, rows = LSH_BANDS_ROWS
+        self._ranges = [(band * rows, (band + 1) * rows) for band in range(bands)]
+        self._buckets: list[dict[bytes, set[int]]] = [{} for _ in range(bands)]
+        self._signatures: dict[int, Signature] = {}
 
     def __len__(self) -> int:
         return len(self._signatures)
 
-    def matches(self, signature: Any) -> list[tuple[int, float]]:
+    def candidates(self, signature: Signature) -> list[int]:
+        """Lines sharing a band with the signature (datasketch's `MinHashLSH.query`)."""
+        found: set[int] = set()
+        values = signature.hashvalues
+        for (start, end), buckets in zip(self._ranges, self._buckets, strict=True):
+            for line in buckets.get(values[start:end].tobytes(), ()):
+                found.add(line)  # one by one, as datasketch: `update` would size the set apart
+        return list(found)
+
+    def matches(self, signature: Signature) -> list[tuple[int, float]]:
         """(line, estimated Jaccard) of indexed examples at or above the threshold, by line."""
         found = []
-        for line in islice(self._lsh.query(signature), MAX_CANDIDATES):
-            similarity = float(signature.jaccard(self._signatures[line]))
+        for line in islice(self.candidates(signature), MAX_CANDIDATES):
+            similarity = signature.jaccard(self._signatures[line])
             if similarity >= self.threshold:
                 found.append((line, similarity))
         return sorted(found)
 
-    def insert(self, line: int, signature: Any) -> None:
-        self._lsh.insert(line, signature)
+    def insert(self, line: int, signature: Signature) -> None:
+        if line in self._signatures:
+            raise ValueError(f"line {line} is already indexed")
+        values = signature.hashvalues
+        for (start, end), buckets in zip(self._ranges, self._buckets, strict=True):
+            buckets.setdefault(values[start:end].tobytes(), set()).add(line)
         self._signatures[line] = signature

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 
-from datasketch import MinHash
+from datasketch import MinHash, MinHashLSH
 
 from tests.support.dataset_examples import WORDS, example
 from tuning_operator.datasets.duplicates import (
+    LSH_BANDS_ROWS,
+    NUM_PERMUTATIONS,
     ExactDuplicates,
     MinHasher,
     NearDuplicateIndex,
@@ -42,11 +44,45 @@ def test_signature_equals_datasketch_update_batch() -> None:
     hasher = MinHasher()
     text = " ".join(random.Random(3).choices(WORDS, k=700))
     reference = MinHash(num_perm=len(hasher.permutations[0]), hashfunc=int,
-                        permutations=hasher.permutations, scheme=hasher.scheme)
+                        permutations=hasher.permutations, scheme="affine32")
     reference.update_batch(hasher.shingles(text).tolist())
     assert (hasher.signature(text).hashvalues == reference.hashvalues).all()
     batch = hasher.signatures([text, "short text", ""])
     assert (batch[0].hashvalues == reference.hashvalues).all()
+
+
+def test_permutations_are_datasketchs() -> None:
+    """The permutations are datasketch's affine32 ones for seed 1 (datasketch is a test pin)."""
+    reference = MinHash(num_perm=NUM_PERMUTATIONS, seed=1, hashfunc=int, scheme="affine32")
+    assert (MinHasher().permutations == reference.permutations).all()
+
+
+def test_index_finds_datasketchs_candidates_in_its_order() -> None:
+    """Candidates and their order are what datasketch's MinHashLSH returns for the same inserts."""
+    hasher = MinHasher()
+    rng = random.Random(5)
+    base = [rng.choices(WORDS, k=40) for _ in range(20)]
+    texts = [" ".join(words[:rng.randrange(30, 40)] + rng.choices(WORDS, k=rng.randrange(4)))
+             for words in base for _ in range(6)]
+    signatures = hasher.signatures(texts)
+    index = NearDuplicateIndex()
+    reference = MinHashLSH(num_perm=NUM_PERMUTATIONS, params=LSH_BANDS_ROWS)
+    for line, signature in enumerate(signatures[::2], start=1):
+        index.insert(line, signature)
+        reference.insert(line, MinHash(num_perm=NUM_PERMUTATIONS, hashvalues=signature.hashvalues,
+                                       scheme="affine32"))
+    found = 0
+    for signature in signatures:
+        expected = reference.query(MinHash(num_perm=NUM_PERMUTATIONS,
+                                           hashvalues=signature.hashvalues, scheme="affine32"))
+        assert index.candidates(signature) == expected
+        found += len(expected)
+        other = signatures[0]
+        expected_jaccard = MinHash(num_perm=NUM_PERMUTATIONS, hashvalues=signature.hashvalues,
+                                   scheme="affine32").jaccard(
+            MinHash(num_perm=NUM_PERMUTATIONS, hashvalues=other.hashvalues, scheme="affine32"))
+        assert signature.jaccard(other) == expected_jaccard
+    assert found > len(signatures)  # near duplicates were there to find
 
 
 def test_case_and_punctuation_do_not_matter() -> None:
