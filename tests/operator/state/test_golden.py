@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tuning_operator.state.store import FileStatusStore
+from tuning_operator.state.store import FileStatusStore, OperatorMemory
 
 GOLDEN = Path(__file__).parent / "golden"
 FILES = sorted(p.name for p in GOLDEN.glob("status-*.json"))
@@ -59,3 +59,31 @@ def test_the_golden_files_hold_what_they_are_kept_for() -> None:
     assert demo["evaluation"] and demo["diagnosis"] and demo["data_stats"] and demo["smoke_test"]
     phases = {job["phase"] for job in stored(GOLDEN / "status-v1-lifecycle.json").values()}
     assert {"Orphaned", "Cancelled", "Conflict", "Invalid"} <= phases
+
+
+def test_the_backoff_and_fence_round_trip_and_a_version_1_file_has_none(tmp_path: Path) -> None:
+    """Version 2 keeps the operator's memory beside the records; version 1 reads as empty."""
+    shutil.copy(GOLDEN / FILES[0], tmp_path / FileStatusStore.FILE)
+    store = FileStatusStore(tmp_path)
+    records = store.fetch()
+    assert store.memory == OperatorMemory()
+    memory = OperatorMemory(attempts={"a": 2, "smoke:b": 1},
+                            not_before={"a": 1_800_000_000.5, "smoke:b": 1_800_000_001.0},
+                            fence_all_from=1_799_999_999.0)
+    store.store(records, memory)
+    assert json.loads((tmp_path / FileStatusStore.FILE).read_text())["version"] == 2
+    again = FileStatusStore(tmp_path)
+    assert again.fetch() == records
+    assert (again.memory, again.recovered) == (memory, None)
+
+
+def test_an_unreadable_backoff_is_reported_and_the_records_still_load(tmp_path: Path) -> None:
+    """A damaged memory section fences creates (recovered) but loses no record."""
+    shutil.copy(GOLDEN / FILES[0], tmp_path / FileStatusStore.FILE)
+    document = json.loads((tmp_path / FileStatusStore.FILE).read_text())
+    document["backoff"] = {"a": "soon"}
+    (tmp_path / FileStatusStore.FILE).write_text(json.dumps(document))
+    store = FileStatusStore(tmp_path)
+    assert set(store.fetch()) == set(document["jobs"])
+    assert store.recovered and "backoff" in store.recovered
+    assert store.memory == OperatorMemory()
