@@ -93,12 +93,14 @@ def finished_job(*, steps: int = 10000) -> dict[str, Any]:
             "failures": [{"example": "17", "error": "DEADLINE_EXCEEDED after 3 tries"}],
             "reason": "exactMatch 0.900 ≥ min 0.8, gain over baseline 0.600 ≥ 0.1",
         },
-        "dataStats": {"examples": 1200, "billableTokens": 1834000, "truncatedExamples": 2,
-                      "estimatedTokens": 1790000},
-        "dataset": "gs://datasets/support/train.jsonl + gs://datasets/support/val.jsonl for"
-                   " gemini-2.5-flash: OK (0 errors, 1 warning)\n"
-                   "  1,200 examples, mean 1,528 tokens, max 7,310\n"
-                   "  recommended: epochs 5, adapter size 4, learning rate multiplier 1.0",
+        # As the status store writes them: Vertex's figures and the pre-flight's at the create.
+        "data_stats": {"examples": 1200, "billable_tokens": 1834000, "truncated_examples": 2},
+        "preflight": {
+            "summary": "gs://datasets/support/train.jsonl + gs://datasets/support/val.jsonl for"
+                       " gemini-2.5-flash: OK (0 errors, 1 warning)\n"
+                       "  1,200 examples, mean 1,528 tokens, max 7,310\n"
+                       "  recommended: epochs 5, adapter size 4, learning rate multiplier 1.0",
+            "estimated_tokens": 1790000},
     }
 
 
@@ -115,5 +117,7 @@ def hostile_record() -> dict[str, Any]:
         "metrics": {"exact|Match<!--": {"tuned": 0.9, "baseline": 0.3, "gain": 0.6}},
         "failures": [{"example": "```\n# heading\n<script>", "error": HOSTILE}],
     }
-    record["dataset"] = "line one\n``````\n</pre><script>alert(2)</script>\n<!-- hide"
+    record["preflight"] = {
+        "summary": "line one\n``````\n</pre><script>alert(2)</script>\n<!-- hide",
+        "estimated_tokens": 1790000}
     return record

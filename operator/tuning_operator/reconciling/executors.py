@@ -28,7 +28,7 @@ from tuning_operator.planning.planner import Action, ActionKind
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled
 from tuning_operator.reconciling.observe import refresh_record
 from tuning_operator.specs import DirectoryLoad
-from tuning_operator.state.store import JobRecord
+from tuning_operator.state.store import JobRecord, PreflightEstimate
 
 if TYPE_CHECKING:
     from tuning_operator.reconciling.reconciler import PassReport, Reconciler
@@ -125,6 +125,9 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         return Stalled(str(exc))
     rc.throttler.succeeded(record.name)
     log.info("created", vertex_job=created.name)
+    if check is not None:  # what the pre-flight expected, for the report beside Vertex's count
+        record.preflight = PreflightEstimate(summary=check.summary(),
+                                             estimated_tokens=check.billable_tokens)
     refresh_record(record, created)
     set_phase(rc, record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
     return Done()

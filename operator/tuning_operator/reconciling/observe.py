@@ -12,7 +12,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from tuning_operator.planning.model import ObservedJob
@@ -95,5 +95,5 @@ def refresh_record(record: JobRecord, observed: ObservedJob) -> None:
     record.experiment = observed.experiment
     record.checkpoints = [c.to_dict() for c in observed.checkpoints]
     if observed.data_stats is not None:
-        record.data_stats = dict(asdict(observed.data_stats))
+        record.data_stats = observed.data_stats
     record.create_intent_at = None  # the List shows the job: the intent is fulfilled

@@ -28,6 +28,13 @@ class DatasetCheck(Protocol):
     @property
     def send(self) -> HyperParameters | None: ...
 
+    @property
+    def billable_tokens(self) -> int | None:
+        """Training tokens the job should bill (tokens × epochs); None: Vertex picks epochs."""
+
+    def summary(self) -> str:
+        """One line: verdict, billable tokens, recommended vs chosen hyperparameters."""
+
 
 class DatasetChecker(Protocol):
     """The dataset pre-flight (`datasets.jobcheck.JobDatasetChecker`), cached by generation."""

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from tuning_operator.errors import ReportUnavailable
 from tuning_operator.reporting.model import (
+    DataStats,
     Report,
     TrainingCurves,
+    count,
     parse_curves,
-    parse_data_stats,
     parse_diagnosis,
     parse_evaluation,
     text,
 )
-from tuning_operator.state.store import FileStatusStore
+from tuning_operator.state.store import FileStatusStore, JobRecord
 
 METRICS_DIR = "metrics"
 
@@ -48,7 +47,6 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
             f"no job {name!r} recorded in {str(directory)!r} (jobs there: {known});"
             " check the name with `tuning-operator status --state-dir "
             f"{directory!s}`")
-    extra = _raw_record(directory / FileStatusStore.FILE, name)
     if "/" in name or "\\" in name or name.startswith("."):
         curves, note = None, "the job name is not a file name: no metrics file looked up"
     else:
@@ -65,23 +63,23 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
         last_error=record.last_error,
         diagnosis=parse_diagnosis(record.diagnosis),
         evaluation=parse_evaluation(record.evaluation),
-        # `dataStats` is the word users read; the record field is data_stats: accept either.
-        data_stats=parse_data_stats(record.data_stats or extra.get("dataStats")),
-        dataset=text(extra.get("dataset")),
+        data_stats=data_stats(record),
+        dataset=text(record.preflight.summary) if record.preflight else None,
         curves=curves,
         curves_note=note,
     )
 
 
-def _raw_record(path: Path, name: str) -> Mapping[str, Any]:
-    """The record as stored, for keys the JobRecord does not model (the pre-flight summary)."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        jobs = document.get("jobs", {}) if isinstance(document, dict) else {}
-        entry = jobs.get(name) if isinstance(jobs, dict) else None
-    except (OSError, ValueError):
-        return {}
-    return entry if isinstance(entry, dict) else {}
+def data_stats(record: JobRecord) -> DataStats | None:
+    """Vertex's count of the training data beside the pre-flight's estimate, when either is."""
+    vertex, preflight = record.data_stats, record.preflight
+    if vertex is None and preflight is None:
+        return None
+    return DataStats(
+        examples=count(vertex.examples) if vertex else None,
+        billable_tokens=count(vertex.billable_tokens) if vertex else None,
+        truncated_examples=count(vertex.truncated_examples) if vertex else None,
+        estimated_tokens=count(preflight.estimated_tokens) if preflight else None)
 
 
 def _read_curves(path: Path) -> tuple[TrainingCurves | None, str]:

@@ -205,16 +205,6 @@ def parse_evaluation(value: Any) -> Evaluation | None:
     )
 
 
-def parse_data_stats(value: Any) -> DataStats | None:
-    data = _mapping(value)
-    if data is None:
-        return None
-    return DataStats(examples=count(data.get("examples")),
-                     billable_tokens=count(data.get("billableTokens")),
-                     truncated_examples=count(data.get("truncatedExamples")),
-                     estimated_tokens=count(data.get("estimatedTokens")))
-
-
 def parse_curves(value: Any) -> TrainingCurves | None:
     """The metrics file's document; None when it is not one (not a JSON object)."""
     data = _mapping(value)

@@ -21,6 +21,16 @@ from typing import Any, Protocol
 
 import orjson
 
+from tuning_operator.planning.model import DataStats
+
+
+@dataclass(frozen=True)
+class PreflightEstimate:
+    """The dataset pre-flight's verdict when the job was created, beside what Vertex bills."""
+
+    summary: str  # the line `plan --check-datasets` shows
+    estimated_tokens: int | None = None  # billable training tokens (tokens × epochs)
+
 
 @dataclass
 class JobRecord:
@@ -54,13 +64,16 @@ class JobRecord:
     smoke_test: dict[str, Any] | None = None  # {endpoint: healthy|unhealthy, error?, at}
     diagnosis: dict[str, Any] | None = None  # the loss curves' verdict
     evaluation: dict[str, Any] | None = None  # the tuned model's evaluation and gate
-    data_stats: dict[str, Any] | None = None  # Vertex's tuning_data_stats, when it reported
+    data_stats: DataStats | None = None  # Vertex's tuning_data_stats, when it reported
+    preflight: PreflightEstimate | None = None  # the dataset pre-flight's word at the create
     last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
+        for key, kind in _TYPED.items():
+            values[key] = _sub_record(kind, values.get(key))
+        return cls(**values)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Remember that something changed, so an unchanged store is not rewritten every pass.
@@ -74,6 +87,22 @@ class JobRecord:
 
 _UNSET = object()
 _FIELDS = tuple(f.name for f in fields(JobRecord))
+_FIELD_NAMES = frozenset(_FIELDS)
+# Typed sub-records, stored as objects of their fields (the same keys as version 1 wrote).
+_TYPED: dict[str, type[Any]] = {"data_stats": DataStats, "preflight": PreflightEstimate}
+_FIELDS_OF = {kind: frozenset(f.name for f in fields(kind)) for kind in _TYPED.values()}
+
+
+def _sub_record(kind: type[Any], value: Any) -> Any:
+    """A stored sub-record as its type; a damaged one is dropped, never the whole record."""
+    if isinstance(value, kind):
+        return value
+    if not isinstance(value, Mapping):
+        return None
+    try:
+        return kind(**{k: v for k, v in value.items() if k in _FIELDS_OF[kind]})
+    except TypeError:  # a field missing: dropped (Vertex's figures are read again next pass)
+        return None
 
 
 @dataclass(frozen=True)

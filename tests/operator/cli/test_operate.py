@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 from tuning_operator.cli import main
 from tuning_operator.manager.settings import resolve_settings
+
+CLI = "import sys; from tuning_operator.cli import main; sys.exit(main())"
 
 
 def test_flags_beat_environment_beat_config_file(tmp_path: Path) -> None:
@@ -189,3 +192,25 @@ def test_a_plain_directory_records_no_revision(tmp_path: Path) -> None:
     assert json.loads(event)["data"]["gitRevision"] is None
     status = json.loads((state / "status.json").read_text())
     assert status["jobs"]["a"]["last_applied_revision"] is None
+
+
+def test_demo_report_shows_vertex_figures_beside_the_preflight_estimate(tmp_path: Path) -> None:
+    """The demo's report: Vertex's examples, billable tokens and truncations, and the
+    pre-flight's token estimate recorded at the create, as numbers (not dashes)."""
+    state = tmp_path / "demo"
+    examples = Path(__file__).parents[3] / "examples" / "jobs"
+    done = subprocess.run([sys.executable, "-c", CLI, "demo", "--jobs-dir", str(examples),
+                           "--state-dir", str(state), "--job-seconds", "1"],
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "dataset pre-flight skipped" not in done.stderr
+    page = (state / "ticket-classifier-v3.html").read_text(encoding="utf-8")
+    data = page[page.index('<h2 id="data">'):page.index('<h2 id="job">')]
+    cells = re.findall(r"<tr><td>([a-z ]+)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td></tr>",
+                       data)
+    rows = {name: (estimate, vertex) for name, estimate, vertex in cells}
+    assert re.fullmatch(r"[\d,]+", rows["tokens"][0]), rows  # the pre-flight's estimate
+    assert re.fullmatch(r"[\d,]+ billable", rows["tokens"][1]), rows
+    assert re.fullmatch(r"\d+", rows["truncated examples"][1]), rows
+    assert re.fullmatch(r"[\d,]+", rows["examples"][1]), rows
+    assert "dataset ok" in data  # the pre-flight's summary at the create

@@ -266,6 +266,10 @@ class FakeCheck:
         self.blocks_create = bool(reason)
         self.reason = reason
         self.send = send
+        self.billable_tokens: int | None = 1000
+
+    def summary(self) -> str:
+        return f"dataset {'blocked' if self.reason else 'passed'}; ≈1,000 billable tokens"
 
 
 class FakeChecker:
