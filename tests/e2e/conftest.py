@@ -1,4 +1,5 @@
-"""End-to-end fixtures: the Vertex emulator in its own process, the operator as a command.
+"""End-to-end fixtures: the Vertex emulator in its own process, the operator as a command
+(or, where a test needs no process of its own, the same operator run in this process).
 
 Everything here goes over the wire with the real google-cloud-aiplatform client.
 """
@@ -17,6 +18,9 @@ import pytest
 
 from tests.support.emulator_process import EmulatorProcess
 from tests.support.job_files import write_job
+from tuning_operator.cli import build_parser
+from tuning_operator.manager.runner import OperatorRunner
+from tuning_operator.manager.settings import DEFAULTS
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.jobs import VertexTuningJobs
 
@@ -59,6 +63,19 @@ def operator_args(emulator: EmulatorProcess, project: str, jobs: Path, state: Pa
             "--vertex-endpoint", emulator.grpc_endpoint, "--project", project,
             "--resync", "0.5", "--settle", "0", "--create-fence", "2",
             "--crud-per-minute", "60000", "--submissions-per-minute", "60000", *extra]
+
+
+def run_in_process(emulator: EmulatorProcess, project: str, jobs: Path, state: Path,
+                   *extra: str, timeout: float = 90.0) -> subprocess.CompletedProcess[str]:
+    """`run_operator` without a new interpreter: the same flags, parsed by the same command
+    line, run by the manager in a thread of this process; its logs are the `stdout`."""
+    argv = operator_args(emulator, project, jobs, state, *extra)[3:]  # from `run` on
+    arguments = vars(build_parser().parse_args(argv))
+    settings = {k: v for k, v in arguments.items() if k in DEFAULTS and v is not None}
+    with OperatorRunner(**settings) as runner:
+        code = runner.wait(timeout)
+    assert code is not None, runner.exception
+    return subprocess.CompletedProcess(argv, code, runner.output, "")
 
 
 def run_operator(emulator: EmulatorProcess, project: str, jobs: Path, state: Path, *extra: str,

@@ -81,7 +81,8 @@ class LeasedOperator:
         self.reconciler = Reconciler(
             settings=OperatorSettings(jobs_dir=jobs, settle_seconds=0.0,
                                       create_fence_seconds=2.0),
-            vertex=self.vertex, store=FileStatusStore(state), recorder=RecordingRecorder())
+            vertex=self.vertex, store=FileStatusStore(state), recorder=RecordingRecorder(),
+            still_leader=lease.acquire)
         self.metrics = OperatorMetrics()
         self.loop = OperatorLoop(reconciler=self.reconciler, lease=lease,
                                  settings=LoopSettings(resync_seconds=0.2), metrics=self.metrics)

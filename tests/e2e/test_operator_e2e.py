@@ -78,7 +78,7 @@ class InProcess:
         raise AssertionError(f"not settled: {self.phases()}")
 
     def phases(self) -> dict[str, str | None]:
-        return {n: r.phase for n, r in self.reconciler.records.items()}
+        return {n: r.phase for n, r in self.reconciler.status.records().items()}
 
 
 @pytest.fixture

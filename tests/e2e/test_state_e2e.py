@@ -1,6 +1,7 @@
-"""Trustworthy state, driven through the real operator process over several passes.
+"""Trustworthy state, driven through the real operator over several passes.
 
-Each test runs `tuning-operator run` (usually `--once`, pass by pass) against the Vertex
+Each test runs `tuning-operator run` (usually `--once`, pass by pass, by the in-process
+runner; as a process where it must be signalled or outlive a broken disk) against the Vertex
 emulator in its own process and asserts on what Vertex, `status` and the events say afterwards:
 removals after earlier removals, jobs observed after their files left, labels of the first
 release, fenced creates, hostile YAML, and broken, full or vanished state directories.
@@ -20,7 +21,7 @@ from unittest import mock
 
 import pytest
 
-from tests.e2e.conftest import REGION, adapter, operator_args, run_operator, write_job
+from tests.e2e.conftest import REGION, adapter, operator_args, run_in_process, write_job
 from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.cli import main
 from tuning_operator.specs import load_jobs_dir
@@ -52,7 +53,8 @@ class Calls:
 
 def once(emulator: EmulatorProcess, project: str, jobs: Path, state: Path,
          *extra: str) -> subprocess.CompletedProcess[str]:
-    done = run_operator(emulator, project, jobs, state, "--once", *extra)
+    """`run --once`, in this process: each pass is a fresh operator over the same state."""
+    done = run_in_process(emulator, project, jobs, state, "--once", *extra)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 

@@ -70,13 +70,12 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from tuning_operator.errors import ConfigError, OperatorError
-    from tuning_operator.manager.composition import run_operator, stop_on_signals
+    from tuning_operator.manager.composition import Shutdown, operate
     from tuning_operator.manager.settings import resolve_settings, validate_settings
 
-    stop = stop_on_signals()  # first, before anything is written
+    shutdown = Shutdown.on_signals()  # first, before anything is written
     try:
-        options = validate_settings(resolve_settings(args))
-        return run_operator(options, stop=stop)
+        return operate(validate_settings(resolve_settings(args)), shutdown=shutdown)
     except ConfigError as exc:
         print(f"tuning-operator run: {exc}", file=sys.stderr)
         return 2

@@ -1,8 +1,11 @@
 """The composition root: the operator built once from its settings, then run.
 
-Every adapter, store, recorder and worker is constructed here and passed in; nothing is
-re-wired after construction. Google Cloud and gRPC are imported only once the settings say
-they are needed (real Vertex, or the embedded emulator).
+`Manager` is controller-runtime's Manager (kopf's operator): it constructs every adapter, the
+store, the recorder, the aftercare workers, the lease and the reconciler complete, each handed
+what it needs; then `run` starts the runnables (the directory watch, the metrics and health
+server, the reconcile loop, gated on the lease) and stops them. Nothing is re-wired after
+construction. Google Cloud and gRPC are imported only once the settings say they are needed
+(real Vertex, or the embedded emulator).
 """
 
 from __future__ import annotations
@@ -15,18 +18,23 @@ import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tuning_operator.manager.live import LiveTable
 from tuning_operator.manager.settings import operator_settings
 
+if TYPE_CHECKING:
+    from tuning_operator.reconciling.status import StatusView
 
-def configure_logging(log_file: str | None) -> None:
+
+def configure_logging(log_file: str | None, *,
+                      stream: TextIO | None = None) -> TextIO | None:
+    """JSON logs to `stream`, the log file, or stdout; returns the file it opened, if any."""
     import logging
 
     import structlog
 
-    stream = open(log_file, "a", encoding="utf-8") if log_file else sys.stdout  # noqa: SIM115
+    opened = open(log_file, "a", encoding="utf-8") if log_file else None  # noqa: SIM115
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -36,38 +44,85 @@ def configure_logging(log_file: str | None) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.PrintLoggerFactory(file=opened or stream or sys.stdout),
         cache_logger_on_first_use=False,
     )
+    return opened
 
 
-def stop_on_signals() -> threading.Event:
-    """SIGTERM/SIGINT set this event: one that arrives during start-up drains, never kills."""
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
+class Shutdown:
+    """The operator's one stop: SIGTERM/SIGINT, a runner's `stop()`, or the run's own end.
+
+    Created before anything is built, so a signal that arrives during start-up is remembered
+    and the run drains at once (exit 0) instead of being killed half-way. Requesting it also
+    wakes the loop, so a stop never waits out a resync.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.wake = threading.Event()
+
+    def request(self, *_signal: object) -> None:
+        self.stop.set()
+        self.wake.set()
+
+    @classmethod
+    def on_signals(cls) -> Shutdown:
+        """A stop that SIGTERM and SIGINT request: installed here, once per process.
+
+        Python takes signal handlers on the main thread only; elsewhere (an in-process runner)
+        none is installed and the stop is requested by whoever runs the operator.
+        """
+        shutdown = cls()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, shutdown.request)
+        return shutdown
 
 
-def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
-    """Build the operator from its settings and run it until it is done or told to stop."""
-    from tuning_operator.events import AuditTrail, Outbox, open_sink
-    from tuning_operator.reconciling.aftercare import Aftercare
-    from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
-    from tuning_operator.reconciling.metrics import OperatorMetrics
-    from tuning_operator.reconciling.reconciler import Reconciler
-    from tuning_operator.reconciling.recording import EventRecorder
-    from tuning_operator.reconciling.watch import DirectoryWatch
-    from tuning_operator.state.guard import StateDirectory
-    from tuning_operator.state.lease import default_holder, open_lease
-    from tuning_operator.state.store import FileStatusStore
+def operate(settings: argparse.Namespace, *, shutdown: Shutdown | None = None) -> int:
+    """Run the operator in this process until it is done or told to stop (`run`, `demo`)."""
+    shutdown = shutdown or Shutdown.on_signals()
+    configure_logging(settings.log_file)
+    with Manager(settings, shutdown=shutdown) as manager:
+        return manager.run()
 
-    stop = stop or stop_on_signals()
-    configure_logging(options.log_file)
-    state_dir = Path(options.state_dir)
-    jobs_dir = Path(options.jobs_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with ExitStack() as stack:
+
+class Manager:
+    """Every part of the operator, built once from validated settings; `run` starts them.
+
+    `owns_process`: the operator is the process (`run`, `demo`): a pass stuck past the
+    deadline ends it. An in-process runner passes False: the run then ends after that pass.
+    """
+
+    def __init__(self, settings: argparse.Namespace, *, shutdown: Shutdown,
+                 owns_process: bool = True) -> None:
+        self.settings = settings
+        self.shutdown = shutdown
+        self._stack = ExitStack()
+        try:
+            self._build(settings, owns_process=owns_process)
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def _build(self, options: argparse.Namespace, *, owns_process: bool) -> None:
+        from tuning_operator.events import AuditTrail, Outbox, open_sink
+        from tuning_operator.reconciling.aftercare import Aftercare
+        from tuning_operator.reconciling.backoff import Throttler
+        from tuning_operator.reconciling.health import VertexHealth
+        from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
+        from tuning_operator.reconciling.metrics import OperatorMetrics
+        from tuning_operator.reconciling.reconciler import Reconciler
+        from tuning_operator.reconciling.recording import EventRecorder
+        from tuning_operator.reconciling.watch import DirectoryWatch
+        from tuning_operator.state.guard import StateDirectory
+        from tuning_operator.state.lease import default_holder, open_lease
+        from tuning_operator.state.store import FileStatusStore
+
+        stack = self._stack
+        state_dir, jobs_dir = Path(options.state_dir), Path(options.jobs_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
         vertex, metrics_reader, prediction = _open_vertex(options, state_dir, stack)
         sink = open_sink(options.events or f"file:{state_dir / 'events.jsonl'}")
         stack.callback(sink.close)
@@ -75,49 +130,69 @@ def run_operator(options: argparse.Namespace, *, stop: threading.Event | None = 
         stack.callback(outbox.close, 10.0)
         audit = AuditTrail(state_dir / "audit.jsonl")
         stack.callback(audit.close)
-        instance = default_holder()
-        recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir, instance=instance)
+        recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir,
+                                 instance=default_holder())
         store = FileStatusStore(state_dir, recover=True)
-        reconciler = Reconciler(
+        self.lease = open_lease(options.lease, clock=time.time)
+        throttler = Throttler()  # one backoff for the pass and the aftercare workers
+        aftercare = Aftercare(
+            recorder=recorder, throttler=throttler, clock=time.time, state_dir=state_dir,
+            metrics=metrics_reader, predict=prediction.generate,
+            project=options.project or "local-project", stop=self.shutdown.stop)
+        self.reconciler = Reconciler(
             settings=operator_settings(options),
-            vertex=vertex, store=store, recorder=recorder,
+            vertex=vertex, store=store, recorder=recorder, throttler=throttler,
             datasets=_dataset_checker(options), state=StateDirectory(state_dir),
+            still_leader=self.lease.acquire, aftercare=aftercare,
             revision_of=recorder.provenance.revision)
-        reconciler.aftercare = Aftercare(
-            recorder=recorder, throttler=reconciler.throttler, clock=time.time,
-            state_dir=state_dir, metrics=metrics_reader, predict=prediction.generate,
-            project=options.project or "local-project", stop=stop)
         if store.recovered:
             recorder.audit_operator(action="state-recovered", reason=store.recovered)
-        lease = open_lease(options.lease, clock=time.time)
-        metrics = OperatorMetrics()
-        if options.metrics_port is not None:
-            stack.callback(metrics.serve(options.metrics_port, options.metrics_address).shutdown)
-        live = LiveTable(reconciler) if options.live else None
-        if live is not None:
-            stack.enter_context(live)
-        from tuning_operator.reconciling.health import VertexHealth
-
-        health = VertexHealth(state_dir, reconciler)
-
-        def on_pass(report: Any) -> None:
-            health.write()
-            if live is not None:
-                live.refresh(report)
-
-        loop = OperatorLoop(
-            reconciler=reconciler, lease=lease,
+        self.metrics = OperatorMetrics()
+        self._health = VertexHealth(state_dir, self.status)
+        self._live = LiveTable(self.status) if options.live else None
+        self.loop = OperatorLoop(
+            reconciler=self.reconciler, lease=self.lease,
             settings=LoopSettings(resync_seconds=options.resync, once=options.once,
                                   until_settled=options.until_settled,
                                   deadline_seconds=options.deadline),
-            metrics=metrics, on_pass=on_pass, stop=stop, on_state_lost=store.note_lost)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: loop.shutdown())
-        if not options.once:
-            DirectoryWatch(jobs_dir, on_change=loop.trigger, stop=loop.stop,
-                           on_failure=lambda _exc: metrics.watch_restarts.inc()).start()
-        return loop.run()
-    return 1  # unreachable; ExitStack does not swallow exceptions
+            metrics=self.metrics, on_pass=self._after_pass, stop=self.shutdown.stop,
+            wake=self.shutdown.wake, on_state_lost=store.note_lost,
+            on_deadline=None if owns_process else self.shutdown.request)
+        self._watch = None if options.once else DirectoryWatch(
+            jobs_dir, on_change=self.loop.trigger, stop=self.shutdown.stop,
+            on_failure=lambda _exc: self.metrics.watch_restarts.inc())
+
+    @property
+    def status(self) -> StatusView:
+        """Every job's record and phase counts, read-only: what tables and probes show."""
+        return self.reconciler.status
+
+    def run(self) -> int:
+        """Start the runnables, run the loop until it is done or stopped; its exit code."""
+        with ExitStack() as running:
+            if self.settings.metrics_port is not None:
+                server = self.metrics.serve(self.settings.metrics_port,
+                                            self.settings.metrics_address)
+                running.callback(server.shutdown)
+            if self._live is not None:
+                running.enter_context(self._live)
+            running.callback(self.shutdown.stop.set)  # ends the watch when the loop ends
+            if self._watch is not None:
+                self._watch.start()
+            return self.loop.run()
+        return 1  # unreachable; ExitStack does not swallow exceptions
+
+    def _after_pass(self, report: Any) -> None:
+        self._health.write()
+        if self._live is not None:
+            self._live.refresh(report)
+
+    def __enter__(self) -> Manager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Flush and close what was built: the outbox, the audit trail, the adapters."""
+        self._stack.close()
 
 
 def _dataset_checker(options: argparse.Namespace) -> Any:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tuning_operator.manager.composition import run_operator
+from tuning_operator.manager.composition import operate
 from tuning_operator.manager.settings import resolve_settings
 
 # (job name, state directory, output file): writes that job's HTML report
@@ -46,7 +46,7 @@ def run_demo(*, jobs_dir: str, state: str, job_seconds: float,
     with _demo_datasets(Path(jobs_dir).parent / "datasets") as served:
         if not served:
             options.check_datasets = "off"
-        code = run_operator(options)
+        code = operate(options)
     events = state_dir / "events.jsonl"
     count = sum(1 for _ in events.open()) if events.exists() else 0
     print(f"\n{'settled' if code == 0 else 'NOT settled'}: {count} events in {events};"

@@ -57,11 +57,12 @@ def _age(seconds: float) -> str:
 class LiveTable:
     """A rich table of every job's phase, redrawn after each pass (on stderr)."""
 
-    def __init__(self, reconciler: Any) -> None:
+    def __init__(self, status: Any) -> None:
+        """`status`: the reconciler's read-only view (`reconciling.status.StatusView`)."""
         from rich.console import Console
         from rich.live import Live
 
-        self.reconciler = reconciler
+        self.status = status
         self.started = time.time()
         self.live = Live(console=Console(stderr=True), refresh_per_second=4, transient=False)
 
@@ -73,7 +74,7 @@ class LiveTable:
         self.live.__exit__(None, None, None)
 
     def refresh(self, report: Any) -> None:
-        records = self.reconciler.records.values()
+        records = self.status.records().values()
         title = (f"tuning-operator · pass {report.generation} · "
                  f"{time.time() - self.started:4.0f} s · {len(records)} jobs")
         self.live.update(status_table(records, title=title))

@@ -48,13 +48,14 @@ Executor = Callable[[Action, JobRecord, PassContext], Outcome]
 
 
 def executor_table(rc: Reconciler) -> dict[ActionKind, Executor]:
-    """Every action kind's executor; the aftercare ones look `rc.aftercare` up when called."""
+    """Every action kind's executor, bound to the reconciler's adapters as constructed."""
+    aftercare = rc.aftercare  # set by the constructor, never replaced
     return {
-        ActionKind.READ_METRICS: lambda a, r, ctx: rc.aftercare.read_metrics(
+        ActionKind.READ_METRICS: lambda a, r, ctx: aftercare.read_metrics(
             a, r, ctx.observed[a.vertex_name or ""]),
-        ActionKind.SMOKE_TEST: lambda a, r, ctx: rc.aftercare.smoke_test(
+        ActionKind.SMOKE_TEST: lambda a, r, ctx: aftercare.smoke_test(
             a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
-        ActionKind.EVALUATE: lambda a, r, ctx: rc.aftercare.evaluate(
+        ActionKind.EVALUATE: lambda a, r, ctx: aftercare.evaluate(
             a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
         ActionKind.CREATE: partial(create, rc),
         ActionKind.CANCEL: partial(cancel, rc),

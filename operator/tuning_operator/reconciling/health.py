@@ -18,19 +18,24 @@ REFRESH_SECONDS = 60.0
 
 
 class _Contact(Protocol):
-    vertex_reached: float | None
-    vertex_failing: tuple[float, str] | None
+    """The reconciler's status view (`status.StatusView`): read, never written."""
+
+    @property
+    def vertex_reached(self) -> float | None: ...
+
+    @property
+    def vertex_failing(self) -> tuple[float, str] | None: ...
 
 
 class VertexHealth:
-    def __init__(self, state_dir: Path, reconciler: _Contact) -> None:
+    def __init__(self, state_dir: Path, status: _Contact) -> None:
         self.path = state_dir / FILE
-        self.reconciler = reconciler
+        self.status = status
         self._written: dict[str, Any] | None = None
 
     def document(self) -> dict[str, Any]:
-        failing = self.reconciler.vertex_failing
-        return {"vertexLastReached": self.reconciler.vertex_reached,
+        failing = self.status.vertex_failing
+        return {"vertexLastReached": self.status.vertex_reached,
                 "vertexFailingSince": failing[0] if failing else None,
                 "vertexError": failing[1] if failing else None}
 

@@ -12,7 +12,6 @@ import contextlib
 import os
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,17 +42,22 @@ class OperatorLoop:
                  metrics: OperatorMetrics | None = None,
                  on_pass: Callable[[PassReport], None] | None = None,
                  stop: threading.Event | None = None,
-                 on_state_lost: Callable[[str], None] | None = None) -> None:
+                 wake: threading.Event | None = None,
+                 on_state_lost: Callable[[str], None] | None = None,
+                 on_deadline: Callable[[], None] | None = None) -> None:
+        # The reconciler was built with `still_leader` asking this lease: the loop only gates
+        # whole passes on it.
         self.reconciler = reconciler
         self.lease = lease
-        reconciler.still_leader = lease.acquire  # re-checked before every create and cancel
         self.settings = settings
         self.metrics = metrics
         self.on_pass = on_pass
         self.on_state_lost = on_state_lost
         # Passed in so that a SIGTERM that arrives while the operator starts is not lost.
         self.stop = stop or threading.Event()
-        self.wake = threading.Event()
+        self.wake = wake or threading.Event()
+        # What to do when the deadline passes inside a pass; by default: end the process.
+        self.on_deadline = on_deadline or _exit_not_settled
         self.log = structlog.get_logger("tuning_operator.loop")
         self.last_report: PassReport | None = None
 
@@ -110,7 +114,7 @@ class OperatorLoop:
     def _deadline_passed(self) -> None:
         """The deadline passed inside a pass (e.g. List retries): exit now, non-zero."""
         self.log.error("deadline_passed_during_a_pass", seconds=self.settings.deadline_seconds)
-        os._exit(EXIT_NOT_SETTLED)
+        self.on_deadline()
 
     def _step(self) -> float:
         """One pass if this process holds the lease; return the time to wait before the next."""
@@ -123,12 +127,11 @@ class OperatorLoop:
         report = self.reconciler.reconcile()
         self.last_report = report
         if self.metrics is not None:
-            phases = Counter(r.phase for r in self.reconciler.records.values() if r.phase)
+            status = self.reconciler.status
             self.metrics.observe(duration=report.duration, calls=report.calls,
-                                 errors=report.errors, phases=phases,
+                                 errors=report.errors, phases=status.phases(),
                                  ready=not report.failed, revision=report.revision)
-            self.metrics.losses({n: r.diagnosis for n, r in self.reconciler.records.items()
-                                 if r.diagnosis})
+            self.metrics.losses(status.diagnoses())
         if self.on_pass is not None:
             self.on_pass(report)
         _return_freed_memory()
@@ -139,6 +142,11 @@ class OperatorLoop:
         if report.next_due is not None:
             wait = min(wait, max(0.05, report.next_due - self.reconciler.clock()))
         return wait
+
+
+def _exit_not_settled() -> None:
+    """A pass stuck past the deadline cannot be interrupted: end the process, non-zero."""
+    os._exit(EXIT_NOT_SETTLED)
 
 
 def _return_freed_memory() -> None:

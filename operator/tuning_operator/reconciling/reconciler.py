@@ -31,6 +31,7 @@ from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs
 from tuning_operator.reconciling.observe import ListedJobs, observe, refresh_record, regions_to_list
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.reconciling.quiet import QuietPass, quiet
+from tuning_operator.reconciling.status import StatusView
 from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
@@ -120,7 +121,7 @@ class Reconciler:
         self.throttler = throttler or Throttler()
         self.datasets = datasets
         # Asked before every create or cancel: a pass may outlast the lease term.
-        self.still_leader = still_leader or (lambda: True)
+        self._still_leader = still_leader or (lambda: True)
         self.state = state
         self.preflight = (Preflight(datasets, throttler=self.throttler,
                                     recheck_seconds=settings.dataset_recheck_seconds)
@@ -146,10 +147,23 @@ class Reconciler:
                            fence_seconds=settings.create_fence_seconds,
                            action="rebuilding from Vertex by the ownership labels; every create"
                            " is fenced for the fence window")
-        self.aftercare = aftercare or Aftercare(recorder=recorder, throttler=self.throttler,
-                                                clock=clock)
+        self._aftercare = aftercare or Aftercare(recorder=recorder, throttler=self.throttler,
+                                                 clock=clock)
         self.catalog = default_catalog()
         self.executors: dict[ActionKind, Executor] = executor_table(self)
+        self.status = StatusView(self.records, self)
+
+    # Set once by the constructor (the manager passes them in); read-only afterwards, so nothing
+    # re-wires a running reconciler.
+    @property
+    def still_leader(self) -> Callable[[], bool]:
+        """Whether this instance still holds the lease: asked before every create and cancel."""
+        return self._still_leader
+
+    @property
+    def aftercare(self) -> Aftercare:
+        """The post-success executors (curves, smoke test, evaluation) and their adapters."""
+        return self._aftercare
 
     def reconcile(self) -> PassReport:
         started = time.perf_counter()

@@ -58,7 +58,7 @@ class World:
                                      clock=self.clock, datasets=checker)  # type: ignore[arg-type]
 
     def phase(self, name: str) -> str | None:
-        return self.reconciler.records[name].phase
+        return self.reconciler.status.records()[name].phase
 
 
 @pytest.fixture
@@ -295,7 +295,8 @@ def test_failed_dataset_makes_the_job_invalid_until_fixed(world: World) -> None:
     checker.answers["a"] = FakeCheck("gs://d/t/train.jsonl:7: the last turn must be the model's")
     world.reconciler.reconcile()
     assert world.phase("a") == "Invalid"
-    assert "last turn must be the model's" in (world.reconciler.records["a"].reason or "")
+    reason = world.reconciler.status.records()["a"].reason or ""
+    assert "last turn must be the model's" in reason
     assert world.vertex.calls["create"] == 0
     assert ("a", None, "Invalid") in world.recorder.transitions
     checker.answers["a"] = FakeCheck()
@@ -428,7 +429,8 @@ def test_a_steady_pass_replays_its_plan_and_any_change_plans_again(
     assert world.phase("b") == "Invalid"
     world.reconciler.clock.now += 3600  # type: ignore[attr-defined]
     assert not planner.planned(world)
-    assert {r.last_applied_revision for r in world.reconciler.records.values()} == {"c0ffee2"}
+    records = world.reconciler.status.records()
+    assert {r.last_applied_revision for r in records.values()} == {"c0ffee2"}
 
 
 def test_a_pass_held_by_a_gate_is_never_replayed(
