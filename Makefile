@@ -50,10 +50,10 @@ checkov: $(CHECKOV_STAMP)
 test: $(STAMP) system-deps checkov
 	$(MAKE) --no-print-directory -j2 lint pytest
 
-# Four workers on two cores: most e2e tests wait on processes, not the CPU. Groups keep the
-# image tests on one worker (one build); tests/conftest.py starts the longest tests first.
+# Four workers on two cores: most e2e tests wait on processes, not the CPU. tests/conftest.py
+# keeps the image tests on one worker (one build) and starts the longest tests first.
 pytest: $(STAMP)
-	$(BIN)/pytest -n 4 --dist loadgroup
+	$(BIN)/pytest -n 4
 
 clean:
 	rm -rf $(VENV) .venv-checkov .cache .tuning-operator .pytest_cache .mypy_cache .ruff_cache

@@ -83,3 +83,21 @@ def _start_order(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_start_order)  # stable: the files' own order within each rank
+
+
+ONE_WORKER = ("tests/e2e/test_container.py",)  # one image build per session, not one a worker
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Each test its own unit of work, except the files that must share one worker.
+
+    xdist's own `loadgroup` marks do not hold under pytest 9 (it renames the node id through
+    an attribute pytest no longer reads), so the grouping is done here, by file.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerFiles(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return next((f for f in ONE_WORKER if nodeid.startswith(f"{f}::")), nodeid)
+
+    return OneWorkerFiles(config, log)

@@ -29,7 +29,7 @@ IMAGE = "localhost/tuning-operator:test"
 UID = "10001"
 STATE = "/var/lib/tuning-operator"
 
-pytestmark = [pytest.mark.container, pytest.mark.timeout(1200), pytest.mark.xdist_group("image")]
+pytestmark = [pytest.mark.container, pytest.mark.timeout(1200)]
 
 
 def podman(*args: str, timeout: float = 120.0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,13 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def _shown(value: Any) -> Any:
+    """A typed sub-record (data statistics, the pre-flight's estimate) in camelCase."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {_camel(k): v for k, v in asdict(value).items()}
+    return value
+
+
 def _when(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds") if at else None
 
@@ -60,7 +68,7 @@ def status_command(args: argparse.Namespace) -> int:
     records = store.fetch()
     health = read_health(Path(args.state_dir))
     if args.format == "json":
-        jobs = [{_camel(k): v for k, v in r.to_dict().items()}
+        jobs = [{_camel(k): _shown(v) for k, v in r.to_dict().items()}
                 for r in sorted(records.values(), key=lambda r: r.name)]
         print(json.dumps({"operator": health, "jobs": jobs}, indent=2))
         return 0

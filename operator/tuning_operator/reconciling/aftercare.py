@@ -18,7 +18,6 @@ import orjson
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
-from tuning_operator.events.model import DIAGNOSED_TYPE, EVALUATED_TYPE
 from tuning_operator.judging import Curves, diagnose
 from tuning_operator.judging.asking import (
     CheckpointUnavailable,
@@ -103,14 +102,7 @@ class Aftercare:
         return Done()
 
     def _tell_diagnosis(self, record: JobRecord, diagnosis: dict[str, Any]) -> None:
-        before = record.diagnosis or {}
-        record.diagnosis = diagnosis
-        if (before.get("verdict"), before.get("bestCheckpoint")) == (
-                diagnosis["verdict"], diagnosis["bestCheckpoint"]):
-            return
-        details = {k: v for k, v in diagnosis.items() if k != "reason"}
-        self.recorder.verdict(record, type=DIAGNOSED_TYPE, reason=diagnosis["reason"],
-                              details=details)
+        record.diagnosis = diagnosis  # a new verdict is told by the pass's notify
 
     def _keep_curves(self, job: str, experiment: str, curves: Curves,
                      observed: ObservedJob) -> None:
@@ -187,10 +179,7 @@ class Aftercare:
 
     def _tell_evaluation(self, record: JobRecord, loaded: LoadedJob,
                          result: dict[str, Any]) -> Outcome:
-        record.evaluation = {**result, "key": evaluation_key(loaded)}
-        details = {"evaluation": {k: v for k, v in result.items() if k != "reason"}}
-        self.recorder.verdict(record, type=EVALUATED_TYPE, reason=result["reason"],
-                              details=details)
+        record.evaluation = {**result, "key": evaluation_key(loaded)}  # told by notify
         return Done()
 
     def _examples(self, loaded: LoadedJob, *, limit: int) -> Any:

@@ -69,7 +69,7 @@ def executor_table(rc: Reconciler) -> dict[ActionKind, Executor]:
 
 
 def record_phase(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) -> Outcome:
-    set_phase(rc, record, action.phase or Phase.INVALID, action.reason,
+    set_phase(record, action.phase or Phase.INVALID, action.reason,
               spec_hash=action.spec_hash)
     if action.stalled:
         return Stalled(action.reason)
@@ -82,7 +82,7 @@ def record_phase(rc: Reconciler, action: Action, record: JobRecord, ctx: PassCon
 
 def retire(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) -> Outcome:
     if action.phase is not None:
-        set_phase(rc, record, action.phase, action.reason)
+        set_phase(record, action.phase, action.reason)
     rc.recorder.action(record, action="retire", reason=action.reason)
     rc.retiring.append(record.name)
     return Done()
@@ -103,7 +103,7 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
                                    pre_tuned_model=action.pre_tuned_model)
     except QuotaExhausted as exc:
         record.create_intent_at = None
-        set_phase(rc, record, Phase.WAITING, f"Vertex quota exhausted: {exc}")
+        set_phase(record, Phase.WAITING, f"Vertex quota exhausted: {exc}")
         return Requeue(after=rc.throttler.failed(record.name, now=now,
                                                  at_least=exc.retry_after), reason="quota")
     except OutcomeUnknown as exc:
@@ -122,7 +122,7 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         ctx.report.errors += 1
         record.create_intent_at = None
         record.stalled_spec, record.stalled_reason = loaded.spec_hash, str(exc)
-        set_phase(rc, record, Phase.INVALID, f"Vertex refused the job: {exc}")
+        set_phase(record, Phase.INVALID, f"Vertex refused the job: {exc}")
         return Stalled(str(exc))
     rc.throttler.succeeded(record.name)
     log.info("created", vertex_job=created.name)
@@ -130,7 +130,7 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         record.preflight = PreflightEstimate(summary=check.summary(),
                                              estimated_tokens=check.billable_tokens)
     refresh_record(record, created)
-    set_phase(rc, record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
+    set_phase(record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
     return Done()
 
 
@@ -155,7 +155,7 @@ def cancel(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         return Requeue(after=1.0, reason=str(exc))
     rc.throttler.succeeded(record.name)
     log.info("cancel_requested")
-    set_phase(rc, record, Phase.CANCELLING, action.reason)
+    set_phase(record, Phase.CANCELLING, action.reason)
     return Requeue(after=5.0, reason="cancelling")
 
 
@@ -164,20 +164,11 @@ def _log(rc: Reconciler, action: Action) -> Any:
                        generation=rc.generation)
 
 
-def set_phase(rc: Reconciler, record: JobRecord, phase: Phase, reason: str, *,
+def set_phase(record: JobRecord, phase: Phase, reason: str, *,
               spec_hash: str | None = None) -> None:
-    """The record's phase and reason; a change of phase is logged and recorded (an event)."""
+    """The record's phase and reason; the pass's notify tells a change of phase (an event)."""
     if spec_hash is not None:
         record.spec_hash = spec_hash
-    if record.phase == phase.value:
-        record.reason = reason
-        return
-    record.updated = rc.clock()
-    previous = record.phase
+    if record.phase != phase.value:
+        record.last_error = None  # the operator's own error does not ride on later events
     record.phase, record.reason = phase.value, reason
-    record.last_error = None  # the operator's own error does not ride on later events
-    record.history = [*record.history[-49:], phase.value]
-    rc.log.info("phase_changed", job=record.name, team=record.team, phase=phase.value,
-                previous=previous, reason=reason, vertex_job=record.vertex_name,
-                generation=rc.generation)
-    rc.recorder.transition(record, previous=previous, reason=reason)

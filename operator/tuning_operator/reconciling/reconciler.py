@@ -28,6 +28,7 @@ from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Requeue, Stalled, Throttler
 from tuning_operator.reconciling.executors import Executor, PassContext, executor_table
 from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs
+from tuning_operator.reconciling.notify import notify, told_of
 from tuning_operator.reconciling.observe import ListedJobs, observe, refresh_record, regions_to_list
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.reconciling.quiet import QuietPass, quiet
@@ -131,6 +132,7 @@ class Reconciler:
         self.cache = LoadCache()
         self.quiet: QuietPass | None = None  # the last pass, while it did nothing
         self.records = store.fetch()
+        self._told = {n: told_of(r) for n, r in self.records.items()}  # as stored: told
         self.generation = 0
         self.log = structlog.get_logger("tuning_operator.reconciler")
         self.vertex_reached: float | None = None
@@ -275,6 +277,8 @@ class Reconciler:
         return record
 
     def _persist(self) -> None:
+        self._told = notify(self._told, self.records, teller=self.recorder, clock=self.clock,
+                            log=self.log, generation=self.generation)
         self.recorder.flush()  # the retired jobs' last transitions are durable from here on
         for name in self.retiring:
             self.records.pop(name, None)
