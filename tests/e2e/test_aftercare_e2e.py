@@ -145,6 +145,39 @@ def test_evaluation_against_the_base_model_passes_or_fails_the_reviewed_gate(
     assert "exactMatch" in capsys.readouterr().out
 
 
+def test_a_rewritten_evaluation_set_is_judged_again_and_flips_the_verdict(
+        emulator: EmulatorProcess, project: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The same job file, its evaluation set's references rewritten: `plan` says the set
+    changed, the next run asks the new questions and the verdict flips from passed to failed."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    eval_set(jobs / "team" / "evals" / "tickets.jsonl")
+    job_file(jobs, "flip-bot", spec="  evaluation:\n    dataset: evals/tickets.jsonl\n"
+             "    metrics: [exactMatch]\n    checkpoint: last\n"
+             "    require: {exactMatch: {min: 0.8}}\n")
+    emulator.admin.set_answers([{"model": "tuned:flip-bot", "default": "no idea",
+                                 "answers": {f"question {i}": f"Answer {i}." for i in range(10)}}])
+    settle(emulator, project, jobs, state)
+    assert status(state, capsys)["flip-bot"]["evaluation"]["verdict"] == "passed"  # type: ignore[index]
+    path = jobs / "team" / "evals" / "tickets.jsonl"
+    path.write_text(path.read_text().replace("Answer", "Reply"))  # the job file is untouched
+    capsys.readouterr()
+    main(["plan", "--jobs-dir", str(jobs), "--vertex-endpoint", emulator.grpc_endpoint,
+          "--project", project, "--state-dir", str(state), "--settle", "0", "--format", "json"])
+    actions = json.loads(capsys.readouterr().out)["actions"]
+    [due] = [a for a in actions if (a["job"], a["action"]) == ("flip-bot", "evaluate")]
+    assert "evaluation set" in due["reason"], due
+    before = emulator.admin.calls().get("GenerateContent", 0)
+    settle(emulator, project, jobs, state)
+    evaluation = status(state, capsys)["flip-bot"]["evaluation"]
+    assert evaluation["verdict"] == "failed", evaluation  # type: ignore[index]
+    # The new set once, for the tuned and the base model (baseline is on by default).
+    assert emulator.admin.calls()["GenerateContent"] - before == 2 * 10
+    told = [e["data"]["evaluation"]["verdict"]  # type: ignore[index]
+            for e in events(state, "tuning-operator.job.evaluated.v1")]
+    assert told == ["passed", "failed"]
+
+
 def test_the_quota_is_global_across_regions_and_admits_by_priority(
         emulator: EmulatorProcess, project: str, tmp_path: Path) -> None:
     """Four jobs in two regions with a global quota of 2: never more than 2 active at once,

@@ -33,11 +33,15 @@ class Progress:
 
 
 def evaluation_key(loaded: LoadedJob) -> str | None:
-    """A digest of the job's evaluation block: a change re-runs the evaluation (no conflict)."""
+    """A digest of the job's evaluation block and of a local evaluation set's content: a change
+    of either re-runs the evaluation (no conflict). A gs:// set is keyed by its URI only."""
     evaluation = loaded.job.spec.evaluation
     if evaluation is None:
         return None
-    return hashlib.sha256(evaluation.model_dump_json().encode()).hexdigest()[:16]
+    block = evaluation.model_dump_json()
+    if loaded.evaluation_digest is not None:
+        block += f"\x1f{loaded.evaluation_digest}"
+    return hashlib.sha256(block.encode()).hexdigest()[:16]
 
 
 def needs_smoke_test(loaded: LoadedJob) -> bool:
@@ -105,7 +109,10 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
     if evaluation.checkpoint == "best" and "metrics" in remaining:
         return Due("evaluation", "waits for the final diagnosis (checkpoint: best)",
                    held=True, retry_after=1.0)
-    return Due("evaluation", "evaluate the tuned model" + (
+    again = (progress.evaluation_verdict in FINAL_VERDICTS
+             and progress.evaluation_key != evaluation_key(loaded))
+    return Due("evaluation", ("the evaluation set or its settings changed since the verdict: "
+                              if again else "") + "evaluate the tuned model" + (
         " and the base model" if evaluation.baseline else ""))
 
 

@@ -9,6 +9,7 @@ without the job file changing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path, PurePosixPath
 
@@ -43,3 +44,31 @@ def resolve_evaluation_dataset(
     if not os.access(real, os.R_OK):
         return None, f"{shown}: {candidate} cannot be read; fix its permissions"
     return str(real), None
+
+
+Resolved = tuple[str | None, str | None, tuple[int, int, int] | None]  # + the file's stat
+
+
+def resolve_with_stat(base: Path, rel: str, job: TuningJob) -> Resolved:
+    """As `resolve_evaluation_dataset`, with the local file's (mtime_ns, size, inode): a
+    rewritten set changes it, so a load that depended on the old content is not reused."""
+    dataset, problem = resolve_evaluation_dataset(base, rel, job)
+    if dataset is None or dataset.startswith("gs://"):
+        return dataset, problem, None
+    try:
+        stat = os.stat(dataset)
+    except OSError:
+        return dataset, problem, None
+    return dataset, problem, (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def content_digest(path: str) -> str | None:
+    """The local set's content digest (its reviewed version); None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()[:16]

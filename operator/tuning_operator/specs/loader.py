@@ -19,7 +19,7 @@ from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.checks import check_file
 from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
-from tuning_operator.specs.evalsets import resolve_evaluation_dataset
+from tuning_operator.specs.evalsets import Resolved, content_digest, resolve_with_stat
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.parsing import (
     MAX_FILE_BYTES,
@@ -51,6 +51,7 @@ class LoadedJob:
     spec_hash: str
     spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
     evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
+    evaluation_digest: str | None = None  # a local set's content digest (None for gs://)
     # The base model the job tunes in the end: spec.baseModel, or the one its
     # `preTunedModel.job` chain starts from; None when not known offline (a tunedModel).
     base_model: str | None = None
@@ -78,6 +79,7 @@ class LoadCache:
     checked: dict[str, tuple[tuple[StatKey, StatKey | None], FileResult, _Digest | None]] = (
         field(default_factory=dict))
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
+    digests: dict[str, tuple[StatKey, str | None]] = field(default_factory=dict)  # local sets
     parses: int = 0
     last: _Unchanged | None = None  # the previous load, returned while nothing changed
 
@@ -91,7 +93,7 @@ class _Unchanged:
     keys: tuple[StatKey | None, ...]
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]]
     catalog: Catalog
-    evaluation_sets: tuple[tuple[str, TuningJob, tuple[str | None, str | None]], ...]
+    evaluation_sets: tuple[tuple[str, TuningJob, Resolved], ...]
     load: DirectoryLoad
 
     def holds(self, tree: JobTree, keys: tuple[StatKey | None, ...],
@@ -99,7 +101,7 @@ class _Unchanged:
               catalog: Catalog, base: Path) -> bool:
         return (keys == self.keys and tree == self.tree and policy == self.policy
                 and catalog is self.catalog
-                and all(resolve_evaluation_dataset(base, rel, job) == resolved
+                and all(resolve_with_stat(base, rel, job) == resolved
                         for rel, job, resolved in self.evaluation_sets))
 
 
@@ -126,6 +128,14 @@ class DirectoryLoad:
     @property
     def file_count(self) -> int:
         return len(self.jobs) + len(self.invalid_names) + self.unnamed_failures
+
+
+def _set_digest(cache: LoadCache, path: str, stat: StatKey) -> str | None:
+    """A local evaluation set's content digest, read again only when its stat changed."""
+    hit = cache.digests.get(path)
+    if hit is None or hit[0] != stat:
+        cache.digests[path] = hit = (stat, content_digest(path))
+    return hit[1]
 
 
 def load_jobs_dir(
@@ -168,7 +178,7 @@ def load_jobs_dir(
     jobs: dict[str, LoadedJob] = {}
     invalid: set[str] = set()
     unnamed = 0
-    evaluation_sets: list[tuple[str, TuningJob, tuple[str | None, str | None]]] = []
+    evaluation_sets: list[tuple[str, TuningJob, Resolved]] = []
     for result in checked:
         errors.extend(result.errors)
         twins = by_name.get(result.name or "", [])
@@ -182,10 +192,13 @@ def load_jobs_dir(
                     " are unique in the whole jobs directory: rename one of them",
                 )
             )
-        evaluation_dataset, problem = None, None
+        evaluation_dataset, problem, evaluation_digest = None, None, None
         if result.job is not None and result.job.spec.evaluation is not None:
-            evaluation_dataset, problem = resolve_evaluation_dataset(base, result.path, result.job)
-            evaluation_sets.append((result.path, result.job, (evaluation_dataset, problem)))
+            resolved = resolve_with_stat(base, result.path, result.job)
+            evaluation_dataset, problem, set_stat = resolved
+            evaluation_sets.append((result.path, result.job, resolved))
+            if evaluation_dataset is not None and set_stat is not None:
+                evaluation_digest = _set_digest(cache, evaluation_dataset, set_stat)
         if problem is not None:
             errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
         if result.name is None:
@@ -198,6 +211,7 @@ def load_jobs_dir(
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
                                           spec_hash=spec_hash, spec_labels=spec_labels,
                                           evaluation_dataset=evaluation_dataset,
+                                          evaluation_digest=evaluation_digest,
                                           base_model=result.job.spec.base_model)
     warnings, depends_on = _check_across_files(base, jobs, invalid, errors, catalog)
     load = DirectoryLoad(

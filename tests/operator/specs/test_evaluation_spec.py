@@ -205,3 +205,21 @@ def test_team_dataset_prefixes_apply_to_a_gcs_evaluation_set(tmp_path: Path) -> 
     assert "inside" in load.jobs and "outside" in load.invalid_names
     assert any("`spec.evaluation.dataset`: gs://elsewhere/e.jsonl is outside the prefixes"
                in e.message for e in load.errors)
+
+
+def test_a_rewritten_set_changes_its_digest_and_is_not_a_quiet_load(tmp_path: Path) -> None:
+    """The set's content is part of the load: a rewrite (job file untouched) is a new load
+    whose digest differs; an untouched set keeps its digest without being read again."""
+    from tuning_operator.specs import LoadCache
+
+    write_job(tmp_path, "  evaluation: {dataset: evals/tickets.jsonl}\n")
+    path = write_eval(tmp_path)
+    cache = LoadCache()
+    first = load_jobs_dir(tmp_path, cache=cache)
+    assert load_jobs_dir(tmp_path, cache=cache) is first  # nothing changed: the same load
+    digest = first.jobs["judged-v1"].evaluation_digest
+    assert digest is not None
+    path.write_text(EVAL_LINE.replace('"a"', '"b"'))
+    second = load_jobs_dir(tmp_path, cache=cache)
+    assert second is not first
+    assert second.jobs["judged-v1"].evaluation_digest not in (None, digest)
