@@ -67,20 +67,21 @@ def status_command(args: argparse.Namespace) -> int:
     store = FileStatusStore(args.state_dir)
     records = store.fetch()
     health = read_health(Path(args.state_dir))
+    # The same warnings, errors and exit code for every format; JSON goes to stdout regardless.
+    if store.recovered:
+        print(f"warning: {store.recovered}", file=sys.stderr)
     if args.format == "json":
         jobs = [{_camel(k): _shown(v) for k, v in r.to_dict().items()}
                 for r in sorted(records.values(), key=lambda r: r.name)]
         print(json.dumps({"operator": health, "jobs": jobs}, indent=2))
-        return 0
-    if store.recovered:
-        print(f"warning: {store.recovered}", file=sys.stderr)
-    line = vertex_line(health)
-    if line:
+    elif line := vertex_line(health):
         print(line)
     if not records:
         print(f"no jobs recorded in {args.state_dir} (has the operator run with this"
               " --state-dir?)", file=sys.stderr)
         return 1
+    if args.format == "json":
+        return 0
     from rich.console import Console
 
     revisions = {r.last_applied_revision for r in records.values()}

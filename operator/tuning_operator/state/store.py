@@ -218,6 +218,10 @@ class FileStatusStore:
         except (ValueError, UnicodeDecodeError) as exc:
             self._broken(f"{self.path} is unreadable ({exc})", move=self.path)
             return {}
+        except OSError as exc:  # a directory, no permission: reported, never moved or deleted
+            self._broken(f"{self.path} cannot be read ({exc.strerror or exc}); it must be the"
+                         " operator's status file: move whatever is there aside")
+            return {}
 
     def _broken(self, why: str, *, move: Path | None = None) -> None:
         if move is not None and self._recover:
@@ -257,6 +261,9 @@ class FileStatusStore:
         try:
             lines = self.intents.read_bytes().split(b"\n")
         except FileNotFoundError:
+            return []
+        except OSError as exc:
+            self._broken(f"{self.intents} cannot be read ({exc.strerror or exc})")
             return []
         intents, bad = [], 0
         for line in lines[:-1]:  # after the last newline: a line torn by a crash, never sent

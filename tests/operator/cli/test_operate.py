@@ -214,3 +214,19 @@ def test_demo_report_shows_vertex_figures_beside_the_preflight_estimate(tmp_path
     assert re.fullmatch(r"\d+", rows["truncated examples"][1]), rows
     assert re.fullmatch(r"[\d,]+", rows["examples"][1]), rows
     assert "dataset ok" in data  # the pre-flight's summary at the create
+
+
+@pytest.mark.parametrize("format_", ["table", "json"])
+@pytest.mark.parametrize("damage", ["missing", "status-file-is-a-directory"])
+def test_status_of_an_unusable_state_directory_fails_the_same_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], format_: str, damage: str
+) -> None:
+    """No records to show: exit 1 and one line naming the directory, never a traceback."""
+    state = tmp_path / "state"
+    if damage == "status-file-is-a-directory":
+        (state / "status.json").mkdir(parents=True)
+    assert main(["status", "--state-dir", str(state), "--format", format_]) == 1
+    err = capsys.readouterr().err
+    assert f"no jobs recorded in {state}" in err and "Traceback" not in err
+    if damage != "missing":
+        assert "cannot be read (Is a directory)" in err
