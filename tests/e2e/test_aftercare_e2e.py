@@ -100,6 +100,39 @@ def test_four_curve_shapes_get_four_verdicts_and_the_overfit_names_its_best_chec
     assert "diagnosed: overfitting" in capsys.readouterr().out
 
 
+def test_a_nan_curve_is_diverged_with_no_best_checkpoint_and_a_marked_chart(
+        emulator: EmulatorProcess, project: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`emulator-curve: nan` (3 epochs: finite to step 19, NaN from step 20, the first
+    checkpoint's) → `diverged` in status and in its last diagnosed event, no best checkpoint;
+    the metrics file stays strict JSON and the report marks the step the curve stopped at."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    job_file(jobs, "curve-nan", labels="emulator-curve: nan",
+             spec="  validationDataset: gs://datasets/team/val.jsonl\n")
+    settle(emulator, project, jobs, state)
+    diagnosis = status(state, capsys)["curve-nan"]["diagnosis"]
+    assert diagnosis["verdict"] == "diverged", diagnosis  # type: ignore[index]
+    assert diagnosis["bestCheckpoint"] is None  # type: ignore[index]
+    assert "NaN from step 20" in diagnosis["reason"]  # type: ignore[index]
+    assert "learningRateMultiplier" in diagnosis["mitigation"]  # type: ignore[index]
+    told = [e["data"] for e in events(state, "tuning-operator.job.diagnosed.v1")
+            if e["subject"] == "curve-nan"]
+    assert told and told[-1]["verdict"] == "diverged"  # type: ignore[index]
+    assert told[-1]["bestCheckpoint"] is None  # type: ignore[index]
+    raw = (state / "metrics" / "curve-nan.json").read_text()
+    stored = json.loads(raw, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    losses = [value for _, value in stored["series"]["/train_total_loss"]]
+    assert len(losses) == 60 and all(isinstance(v, float) for v in losses[:19])
+    assert set(losses[19:]) == {"NaN"}
+    assert [c["step"] for c in stored["checkpoints"]] == [20, 40, 60]
+    page = tmp_path / "curve-nan.html"
+    capsys.readouterr()
+    assert main(["report", "curve-nan", "--state-dir", str(state), "--output", str(page)]) == 0
+    html = page.read_text()
+    assert "training loss not finite (NaN or ±inf) from step 20" in html
+    assert "diagnosis: diverged" in html
+
+
 def eval_set(path: Path, count: int = 10) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps({"contents": [

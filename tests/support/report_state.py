@@ -121,3 +121,25 @@ def hostile_record() -> dict[str, Any]:
         "summary": "line one\n``````\n</pre><script>alert(2)</script>\n<!-- hide",
         "estimated_tokens": 1790000}
     return record
+
+
+def diverged_run(*, steps: int = 300, nan_from: int = 100) -> dict[str, Any]:
+    """`training_run` whose losses and accuracies are NaN from step `nan_from` on, spelled as
+    the operator's metrics file spells them ("NaN")."""
+    run = training_run(steps=steps)
+    for name in (TRAIN_LOSS, EVAL_LOSS, TRAIN_ACCURACY, EVAL_ACCURACY):
+        run["series"][name] = [[s, "NaN" if s >= nan_from else v] for s, v in run["series"][name]]
+    return run
+
+
+def diverged_job() -> dict[str, Any]:
+    """The record of a job whose losses turned NaN at step 100 of 300: no best checkpoint."""
+    record = finished_job(steps=300)
+    record["diagnosis"] = {
+        "verdict": "diverged",
+        "reason": "training loss is NaN from step 100: the run diverged; no checkpoint before"
+                  " it to choose",
+        "mitigation": "Lower the learningRateMultiplier and check the training data.",
+        "bestCheckpoint": None, "finalTrainLoss": None, "finalEvalLoss": None}
+    record.pop("evaluation")
+    return record

@@ -5,9 +5,11 @@ its Vertex AI Experiment when it starts running; each training step then writes 
 each of the six series Vertex records (`/eval_` ones only with a validation dataset), so while
 RUNNING only the steps up to the elapsed share of the running phase exist. The shape of the
 curves is scripted by the job label `emulator-curve` (`healthy`, `overfit`, `underfit`,
-`data-problem`), noise is seeded by the job id. On success the tuned model has one checkpoint
-per epoch (ten spread evenly above ten epochs; only the last with `export_last_checkpoint_only`),
-at the steps the series use.
+`data-problem`, `nan`), noise is seeded by the job id. `nan` is a run that diverges: its losses
+are finite for the first third of the steps (the steps before `total / 3`) and NaN from there
+on, as a real run's TensorBoard logs them (a double field carries NaN on the wire; JSON spells
+it "NaN"). On success the tuned model has one checkpoint per epoch (ten spread evenly above ten
+epochs; only the last with `export_last_checkpoint_only`), at the steps the series use.
 Names follow the Vertex SDK's conventions: experiment context `tuning-experiment-{job}`, run
 context `{experiment}-{run}`, TensorBoard experiment = the experiment id, TensorBoard run = the
 run id. This module stores nothing and knows no transport.
@@ -34,7 +36,7 @@ from tuning_operator.judging.curves import (
     TRAIN_PREDICTIONS,
 )
 
-CURVE_LABEL = "emulator-curve"  # healthy (default) | overfit | underfit | data-problem
+CURVE_LABEL = "emulator-curve"  # healthy (default) | overfit | underfit | data-problem | nan
 STEPS_PER_EPOCH = 20
 DEFAULT_EPOCHS = 3  # what the emulator applies when the job sets no epoch_count
 MAX_CHECKPOINTS = 10  # Vertex docs: one per epoch below 10 epochs, else about 10 spread evenly
@@ -64,7 +66,10 @@ SHAPES: dict[str, tuple[Shape, Shape]] = {
     "overfit": (_decay(2.4, 0.2, 0.12), _falls_then_rises),
     "underfit": (lambda t: 3.0 - 1.6 * t, lambda t: 3.2 - 1.5 * t),
     "data-problem": (_decay(14.5, 1.5, 0.3), _decay(13.0, 1.8, 0.3)),
+    "nan": (_decay(2.4, 0.4, 0.12), _decay(2.4, 0.5, 0.12)),  # until a third of the steps
 }
+NAN_CURVES = frozenset({"nan"})
+NAN_AFTER = 3  # a `nan` curve is NaN from step total_steps / NAN_AFTER on
 
 
 def _spec(record: JobRecord) -> Mapping[str, Any]:
@@ -147,7 +152,8 @@ def visible_steps(record: JobRecord, seen: Observation, now: float) -> int:
 
 def _value(tag: str, loss: float, rng: random.Random) -> float:
     noisy = loss * (1 + rng.uniform(-NOISE, NOISE))
-    if tag in (TRAIN_LOSS, EVAL_LOSS):
+    if tag in (TRAIN_LOSS, EVAL_LOSS) or (tag in (TRAIN_ACCURACY, EVAL_ACCURACY)
+                                          and not math.isfinite(noisy)):
         return noisy
     if tag in (TRAIN_ACCURACY, EVAL_ACCURACY):
         return min(0.99, max(0.01, 0.95 - 0.25 * noisy))
@@ -162,7 +168,9 @@ def points(record: JobRecord, tag: str, steps: int) -> list[tuple[int, float]]:
     shape = evals if tag in (EVAL_LOSS, EVAL_ACCURACY, EVAL_PREDICTIONS) else train
     rng = random.Random(f"{record.job_id}{tag}")
     last = max(1, plan.total_steps - 1)
-    return [(s, _value(tag, shape((s - 1) / last), rng)) for s in range(1, steps + 1)]
+    broken = plan.total_steps / NAN_AFTER if plan.curve in NAN_CURVES else math.inf
+    return [(s, _value(tag, math.nan if s >= broken else shape((s - 1) / last), rng))
+            for s in range(1, steps + 1)]
 
 
 def checkpoints(record: JobRecord) -> list[aiplatform_v1.TunedModelCheckpoint]:

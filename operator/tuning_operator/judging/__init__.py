@@ -17,9 +17,11 @@ from tuning_operator.judging.curves import (
 from tuning_operator.judging.diagnosis import (
     VERDICTS,
     Diagnosis,
+    Divergence,
     Verdict,
     best_checkpoint,
     diagnose,
+    divergence,
 )
 
 __all__ = [
@@ -30,8 +32,10 @@ __all__ = [
     "Checkpoint",
     "Curves",
     "Diagnosis",
+    "Divergence",
     "Point",
     "Verdict",
     "best_checkpoint",
     "diagnose",
+    "divergence",
 ]

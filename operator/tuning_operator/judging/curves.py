@@ -4,10 +4,15 @@ Vertex records six scalar series per supervised tuning job under these tag names
 `/eval_` three only with a validation dataset); the Vertex adapter fills `Curves` from the
 job's TensorBoard run and the emulator serves the same names. Plain frozen values with a JSON
 form for the state directory; no Google library, no I/O.
+
+A diverged run logs NaN and ±inf, which JSON cannot carry (a strict writer turns them into
+`null`, a lax one writes invalid JSON). The JSON form spells them as the strings `"NaN"`,
+`"Infinity"` and `"-Infinity"` and reads those (and a `null`) back as the float they stand for.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,16 +72,29 @@ class Curves:
         steps = [points[-1].step for points in self.series.values()]
         return max(steps) if steps else None
 
-    def to_dict(self) -> dict[str, list[list[float]]]:
-        """`{tag: [[step, value], …]}` for the state directory."""
-        return {tag: [[p.step, p.value] for p in points] for tag, points in self.series.items()}
+    def to_dict(self) -> dict[str, list[list[float | str]]]:
+        """`{tag: [[step, value], …]}` for the state directory; valid JSON even for NaN."""
+        return {tag: [[p.step, json_number(p.value)] for p in points]
+                for tag, points in self.series.items()}
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> Curves:
         return cls({
-            str(tag): tuple(Point(int(step), float(value)) for step, value in pairs)
+            str(tag): tuple(Point(int(step), from_json_number(value)) for step, value in pairs)
             for tag, pairs in document.items()
         })
+
+
+def json_number(value: float) -> float | str:
+    """`value`, or its name when JSON has no number for it (NaN, Infinity, -Infinity)."""
+    if math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
+def from_json_number(value: Any) -> float:
+    """The float `json_number` wrote; `null` (a strict writer's NaN) is NaN."""
+    return math.nan if value is None else float(value)  # float("Infinity") is inf
 
 
 @dataclass(frozen=True)

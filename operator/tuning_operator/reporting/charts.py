@@ -19,6 +19,7 @@ from tuning_operator.reporting.model import Checkpoint, Points
 TRAIN_COLOUR = "#1f77b4"
 VALIDATION_COLOUR = "#ff7f0e"
 MARKER_COLOUR = "#2ca02c"
+NOT_FINITE_COLOUR = "#d62728"
 MAX_DRAWN_POINTS = 1000  # per line: keeps a 10,000-step run's SVG small, invisible at 8 inches
 _PROLOGUE = re.compile(r"\A\s*(<\?xml[^>]*\?>\s*)?(<!DOCTYPE[^>]*>\s*)?")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)  # RDF boilerplate
@@ -34,8 +35,12 @@ class Line:
 
 
 def line_chart_svg(*, title: str, y_label: str, lines: Sequence[Line],
-                   best: Checkpoint | None = None) -> str:
-    """An `<svg>` element: the lines over steps, the best checkpoint's step marked if known."""
+                   best: Checkpoint | None = None, not_finite_from: float | None = None) -> str:
+    """An `<svg>` element: the lines over steps, the best checkpoint's step marked if known.
+
+    `not_finite_from`, when a line turned NaN or ±inf, is marked by a red dotted vertical
+    line: the lines end there because there is no number to draw, not because training did.
+    """
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -61,6 +66,9 @@ def line_chart_svg(*, title: str, y_label: str, lines: Sequence[Line],
                     axes.plot([at[0]], [at[1]], marker="*", markersize=12, color=MARKER_COLOUR,
                               linestyle="none")
                     break
+        if not_finite_from is not None:
+            axes.axvline(not_finite_from, color=NOT_FINITE_COLOUR, linestyle=":", linewidth=1.6,
+                         label=f"not finite from step {not_finite_from:,.0f}")
         axes.set_title(title, loc="left", fontsize=11)
         axes.set_xlabel("step")
         axes.set_ylabel(y_label)

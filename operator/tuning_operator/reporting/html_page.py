@@ -90,13 +90,17 @@ def _training(report: Report) -> list[str]:
                  (("train", train, TRAIN_COLOUR), ("validation", validation, VALIDATION_COLOUR))
                  if curves is not None and curves.points(name)]
         if lines:
-            svg = line_chart_svg(title=title, y_label=y_label, lines=lines, best=best)
+            stop = wording.not_finite_from(curves, train, validation)
+            svg = line_chart_svg(title=title, y_label=y_label, lines=lines, best=best,
+                                 not_finite_from=stop)
             parts.append(f'<figure class="chart" id="chart-{y_label.split()[0]}">{svg}</figure>')
             drawn += 1
     if not drawn:
         parts.append(f'<p class="note">{_escape(report.curves_note or "no curves")}</p>')
     elif report.curves_note:
         parts.append(f'<p class="note">{_escape(report.curves_note)}</p>')
+    parts.extend(f'<p class="note not-finite">{_escape(note)}</p>'
+                 for note in wording.not_finite_notes(curves))
     parts.append("<h3>Diagnosis</h3>")
     rows = wording.diagnosis_rows(report)
     parts.append(_pairs(rows) if rows else '<p class="note">not diagnosed yet</p>')

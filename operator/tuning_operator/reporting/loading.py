@@ -95,6 +95,6 @@ def _read_curves(path: Path) -> tuple[TrainingCurves | None, str]:
         return None, f"metrics file is not valid JSON: {error}"
     if curves is None:
         return None, "metrics file holds no metrics object"
-    if not curves.series:
+    if not curves.series and not curves.not_finite_from:
         return curves, "no time series in the job's Experiment yet"
     return curves, ""

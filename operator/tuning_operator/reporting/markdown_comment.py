@@ -86,6 +86,7 @@ def _training(report: Report) -> str:
             drawn = True
     if not drawn or report.curves_note:
         lines += [f"_{_md(report.curves_note or 'no curves')}_", ""]
+    lines += [line for note in wording.not_finite_notes(curves) for line in (f"_{_md(note)}_", "")]
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 TRAIN_LOSS = "/train_total_loss"
@@ -90,6 +90,9 @@ class TrainingCurves:
     experiment: str | None
     series: Mapping[str, Points]
     checkpoints: tuple[Checkpoint, ...] = ()
+    # Per series, the first step whose value was NaN or ±inf; `series` holds only the finite
+    # points before it, so a chart can mark where the curve stopped instead of stopping silently.
+    not_finite_from: Mapping[str, float] = field(default_factory=dict)
 
     def points(self, name: str) -> Points:
         return self.series.get(name, ())
@@ -205,21 +208,41 @@ def parse_evaluation(value: Any) -> Evaluation | None:
     )
 
 
+NOT_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})  # how the operator writes them
+
+
+def _not_finite(value: Any) -> bool:
+    """NaN or ±inf as the metrics file spells it: a name, `null`, or a lax parser's float."""
+    if value is None or (isinstance(value, str) and value in NOT_FINITE):
+        return True
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def parse_curves(value: Any) -> TrainingCurves | None:
     """The metrics file's document; None when it is not one (not a JSON object)."""
     data = _mapping(value)
     if data is None:
         return None
     series: dict[str, Points] = {}
+    stops: dict[str, float] = {}
     for name, raw_points in (_mapping(data.get("series")) or {}).items():
-        points = []
+        points, broken = [], []
         for point in _list(raw_points):
             pair = _list(point)
-            step, measured = (number(pair[0]), number(pair[1])) if len(pair) >= 2 else (None, None)
-            if step is not None and measured is not None:
+            step = number(pair[0]) if len(pair) >= 2 else None
+            if step is None:
+                continue
+            if _not_finite(pair[1]):
+                broken.append(step)
+            elif (measured := number(pair[1])) is not None:
                 points.append((step, measured))
-        if points:
-            series[str(name)] = tuple(sorted(points, key=lambda p: p[0]))
+        stop = min(broken, default=None)
+        kept = sorted((p for p in points if stop is None or p[0] < stop), key=lambda p: p[0])
+        if kept:
+            series[str(name)] = tuple(kept)
+        if stop is not None:
+            stops[str(name)] = stop
     checkpoints = (parse_checkpoint(c) for c in _list(data.get("checkpoints")))
     return TrainingCurves(experiment=text(data.get("experiment")), series=series,
-                          checkpoints=tuple(c for c in checkpoints if c is not None))
+                          checkpoints=tuple(c for c in checkpoints if c is not None),
+                          not_finite_from=stops)

@@ -7,12 +7,22 @@ reader two different things about the same job.
 
 from __future__ import annotations
 
-from tuning_operator.reporting.model import Checkpoint, DataStats, Evaluation, Report
+from tuning_operator.reporting.model import (
+    EVAL_ACCURACY,
+    EVAL_LOSS,
+    TRAIN_ACCURACY,
+    TRAIN_LOSS,
+    Checkpoint,
+    DataStats,
+    Evaluation,
+    Report,
+    TrainingCurves,
+)
 
 Row = tuple[str, str]
 
 GOOD = frozenset({"healthy", "passed"})
-BAD = frozenset({"overfitting", "underfitting", "data-problem", "failed", "error"})
+BAD = frozenset({"overfitting", "underfitting", "data-problem", "diverged", "failed", "error"})
 MAX_FAILURES = 10  # failed examples listed; the rest are counted
 MAX_CHECKPOINTS = 20
 
@@ -55,6 +65,31 @@ def overview_rows(report: Report) -> list[Row]:
              ("endpoint", report.endpoint or ""), ("reason", report.reason or ""),
              ("last error", report.last_error or "")]
     return [(label, value) for label, value in rows if value]
+
+
+SERIES_NAMES = {TRAIN_LOSS: "training loss", EVAL_LOSS: "validation loss",
+                TRAIN_ACCURACY: "training accuracy", EVAL_ACCURACY: "validation accuracy"}
+
+
+def not_finite_from(curves: TrainingCurves | None, *names: str) -> float | None:
+    """The first step at which any of the named series stopped being finite, if one did."""
+    if curves is None:
+        return None
+    return min((curves.not_finite_from[n] for n in names if n in curves.not_finite_from),
+               default=None)
+
+
+def step(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def not_finite_notes(curves: TrainingCurves | None) -> list[str]:
+    """One line per series that turned NaN or ±inf: the chart stops there, and says so."""
+    if curves is None:
+        return []
+    return [f"{SERIES_NAMES.get(name, name)} not finite (NaN or ±inf) from step {step(at)}:"
+            " the curve stops there"
+            for name, at in sorted(curves.not_finite_from.items(), key=lambda item: item[1])]
 
 
 def diagnosis_rows(report: Report) -> list[Row]:

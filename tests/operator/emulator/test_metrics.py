@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,24 @@ def test_the_curve_label_shapes_the_series(
     clock.now += 100
     series = clients.series(clients.tuning.get_tuning_job(name=job.name).experiment)
     assert (series["/train_total_loss"][0][1] > 10) is first_train_above_10
+
+
+@pytest.mark.parametrize(("epochs", "finite"), [(3, 19), (1, 6), (6, 39)])
+def test_the_nan_curve_is_finite_for_a_third_of_the_steps_then_nan(
+    clients: Clients, clock: FakeClock, epochs: int, finite: int
+) -> None:
+    """`emulator-curve: nan`: losses and accuracies are finite before step total/3, then NaN;
+    the prediction counts stay numbers."""
+    job = clients.create(curve="nan", epochs=epochs)
+    clock.now += 100
+    series = clients.series(clients.tuning.get_tuning_job(name=job.name).experiment)
+    for tag in ("/train_total_loss", "/eval_total_loss",
+                "/train_fraction_of_correct_next_step_preds"):
+        values = [value for _, value in series[tag]]
+        assert len(values) == epochs * 20
+        assert all(math.isfinite(v) for v in values[:finite]), tag
+        assert all(math.isnan(v) for v in values[finite:]), tag
+    assert all(math.isfinite(v) for _, v in series["/train_num_predictions"])
 
 
 def test_metrics_calls_are_counted_and_faulted(

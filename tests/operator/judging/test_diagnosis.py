@@ -44,6 +44,16 @@ def still_falling(start: float, slope: float) -> Shape:
 HEALTHY_TRAIN, HEALTHY_EVAL = falls_and_flattens(2.4, 0.4), falls_and_flattens(2.4, 0.5)
 OVERFIT_TRAIN = falls_and_flattens(2.4, 0.2)
 DATA_PROBLEM = falls_and_flattens(14.5, 1.5)
+NAN, INF = math.nan, math.inf
+
+
+def broken_from(shape: Shape, at: float, value: float) -> Shape:
+    """`shape` until the share `at` of the steps, `value` (NaN, ±inf, a spike) from there on."""
+    return lambda t: shape(t) if t < at else value
+
+
+def negative_after(shape: Shape, at: float) -> Shape:
+    return lambda t: shape(t) if t < at else -0.3
 
 CASES = {
     "healthy: both fall and flatten": (curves(HEALTHY_TRAIN, HEALTHY_EVAL), "healthy"),
@@ -72,6 +82,33 @@ CASES = {
     "both losses rise after a minimum": (
         curves(falls_then_rises, falls_then_rises), "inconclusive"),
     "nothing at all": (Curves(), "inconclusive"),
+    "training turns NaN after a third": (
+        curves(broken_from(HEALTHY_TRAIN, 1 / 3, NAN), broken_from(HEALTHY_EVAL, 1 / 3, NAN)),
+        "diverged"),
+    "only validation turns NaN": (
+        curves(HEALTHY_TRAIN, broken_from(HEALTHY_EVAL, 0.5, NAN)), "diverged"),
+    "NaN in the last point only": (
+        curves(HEALTHY_TRAIN, broken_from(HEALTHY_EVAL, 1.0, NAN)), "diverged"),
+    "all +inf": (curves(lambda t: INF, lambda t: INF), "diverged"),
+    "-inf in training": (curves(broken_from(HEALTHY_TRAIN, 0.7, -INF), HEALTHY_EVAL), "diverged"),
+    "NaN with too few points to judge otherwise": (
+        Curves.of(train_total_loss=[(1, 2.0), (2, NAN)]), "diverged"),
+    "NaN without validation": (curves(broken_from(HEALTHY_TRAIN, 0.5, NAN), None), "diverged"),
+    "a data-problem start that turns NaN": (
+        curves(broken_from(DATA_PROBLEM, 0.5, NAN), DATA_PROBLEM), "diverged"),
+    "training explodes to 10× its running minimum": (
+        curves(broken_from(HEALTHY_TRAIN, 0.6, 4.5), HEALTHY_EVAL), "diverged"),
+    "validation explodes": (curves(HEALTHY_TRAIN, broken_from(HEALTHY_EVAL, 0.8, 6.0)),
+                            "diverged"),
+    "a 9× rise is not an explosion (overfit)": (
+        curves(OVERFIT_TRAIN, broken_from(HEALTHY_EVAL, 0.6, 4.4)), "overfitting"),
+    "tiny losses ×10 are noise, not an explosion": (
+        curves(falls_and_flattens(0.2, 0.01), broken_from(falls_and_flattens(0.2, 0.012), 0.5,
+                                                          0.2)), "overfitting"),
+    "negative training loss": (
+        curves(negative_after(HEALTHY_TRAIN, 0.5), HEALTHY_EVAL), "data-problem"),
+    "negative validation loss from the start": (
+        curves(HEALTHY_TRAIN, lambda t: -1.0 - t), "data-problem"),
 }
 
 
@@ -105,11 +142,12 @@ def test_data_problem_points_at_truncation_and_the_preflight() -> None:
     assert "truncated" in result.reason and "pre-flight" in result.mitigation
 
 
-@pytest.mark.parametrize("verdict", ["overfitting", "underfitting", "healthy"])
+@pytest.mark.parametrize("verdict", ["overfitting", "underfitting", "healthy", "diverged"])
 def test_every_verdict_carries_the_seed_mitigation(verdict: str) -> None:
-    """Overfitting says fewer epochs, underfitting more epochs or learning rate."""
+    """Overfitting says fewer epochs, underfitting more epochs or learning rate, diverged a
+    lower learningRateMultiplier and a look at the data."""
     words = {"overfitting": "fewer|Reduce the number of epochs", "underfitting": "learning-rate",
-             "healthy": "None"}[verdict]
+             "healthy": "None", "diverged": "learningRateMultiplier"}[verdict]
     given = next(c for c, v in CASES.values() if v == verdict)
     mitigation = diagnose(given).mitigation
     assert any(word in mitigation for word in words.split("|"))
@@ -157,6 +195,96 @@ def test_to_dict_is_camel_case_with_final_losses() -> None:
                                           "endpoint": "projects/p/locations/l/endpoints/5"}
     assert document["finalTrainLoss"] == pytest.approx(HEALTHY_TRAIN(1.0))
     assert Diagnosis("inconclusive", "r", "m").to_dict()["bestCheckpoint"] is None
+
+
+@pytest.mark.parametrize(
+    ("given", "checkpoints", "expected"),
+    [
+        (Curves.of(eval_total_loss=[(10, 2.0), (20, 1.5), (30, 0.5), (40, 0.45), (50, NAN),
+                                    (60, NAN)]),
+         (Checkpoint("a", 1, 10), Checkpoint("b", 2, 40), Checkpoint("c", 3, 60)),
+         Checkpoint("b", 2, 40)),
+        (Curves.of(eval_total_loss=[(10, 2.0), (20, 1.0), (30, NAN), (40, 0.1)]),
+         (Checkpoint("a", 1, 20), Checkpoint("b", 2, 40)), Checkpoint("a", 1, 20)),
+        (Curves.of(eval_total_loss=[(10, NAN), (20, 0.4), (30, 0.3)]),
+         (Checkpoint("a", 1, 20), Checkpoint("b", 2, 30)), None),
+        (Curves.of(train_total_loss=[(10, 2.0), (20, 1.0), (30, INF)],
+                   eval_total_loss=[(10, 2.0), (30, 1.0)]),
+         (Checkpoint("a", 1, 10), Checkpoint("b", 2, 30)), Checkpoint("a", 1, 10)),
+        (Curves.of(eval_total_loss=[(10, 2.0), (20, 1.0), (30, NAN)]),
+         (Checkpoint("a", 1, 30), Checkpoint("b", 2, 40)), None),
+        (Curves.of(train_total_loss=[(10, 2.0), (20, 1.0), (30, NAN)]),
+         (Checkpoint("a", 1, 20), Checkpoint("b", 2, 30)), Checkpoint("a", 1, 20)),
+        (Curves.of(train_total_loss=[(10, 2.0), (20, NAN)]),
+         (Checkpoint("a", 1, 20), Checkpoint("b", 2, 30)), None),
+        (Curves.of(eval_total_loss=[(10, 1.0), (20, 0.1), (30, 5.0), (40, 0.05)]),
+         (Checkpoint("a", 1, 20), Checkpoint("b", 2, 40)), Checkpoint("a", 1, 20)),
+        (Curves.of(eval_total_loss=[(10, INF), (20, -INF)]), (Checkpoint("a", 1, 20),), None),
+    ],
+    ids=["the lowest finite validation before NaN", "a later finite point does not count",
+         "validation never finite before the checkpoints: none",
+         "training inf stops validation too",
+         "a checkpoint at the NaN's step is not before it: none",
+         "no validation: the last checkpoint before NaN",
+         "no validation, NaN before every checkpoint: none",
+         "an explosion ends the choice like a NaN", "all infinite: none"],
+)
+def test_no_best_checkpoint_from_a_non_finite_point(
+    given: Curves, checkpoints: tuple[Checkpoint, ...], expected: Checkpoint | None
+) -> None:
+    """The best is chosen among the finite points before the divergence, or there is none."""
+    assert best_checkpoint(given, checkpoints) == expected
+    assert diagnose(given, checkpoints).best_checkpoint == expected
+
+
+def test_diverged_reason_names_the_series_the_step_and_the_checkpoint_kept() -> None:
+    """A NaN from step 21 of 60 is told with its step, its series and the best checkpoint kept
+    before it; the final losses are absent (JSON has no NaN), never NaN."""
+    given = curves(broken_from(HEALTHY_TRAIN, 1 / 3, NAN), broken_from(HEALTHY_EVAL, 1 / 3, NAN))
+    result = diagnose(given, EPOCHS)
+    assert result.verdict == "diverged"
+    assert "training loss is NaN from step 21" in result.reason
+    assert result.best_checkpoint == EPOCHS[0]
+    assert "best checkpoint before it is 1 (epoch 1)" in result.reason
+    assert "check the training data" in result.mitigation
+    document = result.to_dict()
+    assert document["finalTrainLoss"] is None and document["finalEvalLoss"] is None
+    assert document["bestCheckpoint"]["step"] == 12
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        (curves(lambda t: INF, lambda t: INF), ("+inf from step 1", "no checkpoint before it")),
+        (curves(broken_from(HEALTHY_TRAIN, 0.6, 4.5), HEALTHY_EVAL),
+         ("training loss exploded to 4.5 at step 37", "11× its running minimum 0.41",
+          "at least 10×")),
+        (curves(negative_after(HEALTHY_TRAIN, 0.5), HEALTHY_EVAL),
+         ("training loss is negative (-0.3 at step 31)", "cannot be negative")),
+    ],
+    ids=["all inf", "explosion", "negative"],
+)
+def test_broken_curves_say_what_broke(given: Curves, words: tuple[str, ...]) -> None:
+    """The reason names the kind of break (±inf, the explosion's factor, a negative loss)."""
+    reason = diagnose(given).reason
+    assert all(word in reason for word in words), reason
+
+
+def test_non_finite_values_survive_the_json_form_as_valid_json() -> None:
+    """NaN and ±inf are written as "NaN"/"Infinity"/"-Infinity" (strict JSON) and read back;
+    a `null` (a strict writer's NaN) reads as NaN."""
+    import json
+
+    import orjson
+
+    given = Curves.of(train_total_loss=[(1, 1.5), (2, NAN), (3, INF), (4, -INF)])
+    text = orjson.dumps(given.to_dict()).decode()
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert text == '{"/train_total_loss":[[1,1.5],[2,"NaN"],[3,"Infinity"],[4,"-Infinity"]]}'
+    back = Curves.from_dict(orjson.loads(text)).train_loss
+    assert back[0].value == 1.5 and math.isnan(back[1].value)
+    assert (back[2].value, back[3].value) == (INF, -INF)
+    assert math.isnan(Curves.from_dict({"/train_total_loss": [[1, None]]}).train_loss[0].value)
 
 
 def test_curves_round_trip_through_their_json_form() -> None:

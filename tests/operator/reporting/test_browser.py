@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.support.report_state import diverged_job, diverged_run, write_job
 from tuning_operator.reporting import load_report, render_html
-from tuning_operator.reporting.charts import TRAIN_COLOUR, VALIDATION_COLOUR
+from tuning_operator.reporting.charts import NOT_FINITE_COLOUR, TRAIN_COLOUR, VALIDATION_COLOUR
 
 WINDOW = (1200, 1600)
 
@@ -68,3 +69,18 @@ def test_report_renders_with_its_charts(state: Path, tmp_path: Path, chromium: s
     assert len(colours) > 50, "the page is blank or nearly so"
     assert _pixels_near(image, TRAIN_COLOUR) > 2000, "no train curve painted"
     assert _pixels_near(image, VALIDATION_COLOUR) > 1000, "no validation curve painted"
+
+
+def test_a_diverged_report_paints_where_the_curve_stopped(tmp_path: Path, chromium: str) -> None:
+    """Chromium paints the red not-finite marker next to curves that end at the NaN step."""
+    write_job(tmp_path / "state", "nan-bot", diverged_job(), diverged_run(steps=300, nan_from=100))
+    page = tmp_path / "report.html"
+    page.write_text(render_html(load_report(tmp_path / "state", "nan-bot")), encoding="utf-8")
+    screenshot = tmp_path / "report.png"
+    shot = _headless(chromium, tmp_path / "profile-shot", f"--screenshot={screenshot}",
+                     f"--window-size={WINDOW[0]},{WINDOW[1]}", page.resolve().as_uri())
+    assert shot.returncode == 0 and screenshot.exists(), shot.stderr[-2000:]
+    with Image.open(screenshot) as opened:
+        image = opened.convert("RGB")
+    assert _pixels_near(image, TRAIN_COLOUR) > 500, "no train curve painted"
+    assert _pixels_near(image, NOT_FINITE_COLOUR, tolerance=30) > 200, "no not-finite marker"

@@ -7,8 +7,16 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
-from tests.support.report_state import HOSTILE, hostile_record, training_run, write_job
+from tests.support.report_state import (
+    HOSTILE,
+    diverged_job,
+    diverged_run,
+    hostile_record,
+    training_run,
+    write_job,
+)
 from tuning_operator.reporting import load_report, render_html
+from tuning_operator.reporting.charts import NOT_FINITE_COLOUR
 
 
 class _Page(HTMLParser):
@@ -84,3 +92,19 @@ def test_matplotlib_is_imported_only_to_draw() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=Path(__file__).resolve().parents[3])
     assert result.stdout.strip() == "False"
+
+
+def test_a_diverged_curve_is_marked_where_it_stopped_being_finite(tmp_path: Path) -> None:
+    """Both charts carry the not-finite marker and the page says from which step, per series;
+    the diagnosis is coloured as bad and no checkpoint is called best."""
+    write_job(tmp_path, "nan-bot", diverged_job(), diverged_run(steps=300, nan_from=100))
+    page = render_html(load_report(tmp_path, "nan-bot"))
+    parsed = _parse(page)
+    assert parsed.tags.count("svg") == 2
+    assert page.count(NOT_FINITE_COLOUR) >= 2  # one dotted marker per chart
+    text = " ".join(parsed.text)
+    for series, step in (("training loss", 100), ("validation loss", 102),  # evaluated every 6th
+                         ("training accuracy", 100)):
+        assert f"{series} not finite (NaN or ±inf) from step {step}" in text
+    assert 'class="badge bad">diagnosis: diverged' in page
+    assert "none chosen" in text and ">best<" not in page

@@ -29,6 +29,23 @@ def test_finished_job_reads_every_part(state: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    "broken", ["NaN", "Infinity", "-Infinity", None, float("nan"), float("inf")],
+    ids=["NaN", "Infinity", "-Infinity", "null", "lax-nan", "lax-inf"])
+def test_a_curve_that_stops_being_finite_says_from_which_step(tmp_path: Path,
+                                                              broken: Any) -> None:
+    """NaN or ±inf however spelled: the series keeps its finite points before the first one and
+    records that step; a series never finite is recorded too, not reported as missing."""
+    series = {"/train_total_loss": [[1, 2.0], [2, 1.5], [3, broken], [4, 0.5], [5, broken]],
+              "/eval_total_loss": [[1, broken], [2, broken]]}
+    write_job(tmp_path, "a", {"phase": "Succeeded"}, {"series": series})
+    report = load_report(tmp_path, "a")
+    assert report.curves is not None and report.curves_note == ""
+    assert report.curves.points("/train_total_loss") == ((1, 2.0), (2, 1.5))
+    assert report.curves.points("/eval_total_loss") == ()
+    assert report.curves.not_finite_from == {"/train_total_loss": 3, "/eval_total_loss": 1}
+
+
+@pytest.mark.parametrize(
     ("record", "metrics", "note"),
     [
         ({"phase": "Running"}, None, "no metrics read yet"),

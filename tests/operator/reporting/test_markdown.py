@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.support.report_state import HOSTILE, hostile_record, training_run, write_job
+from tests.support.report_state import (
+    HOSTILE,
+    diverged_job,
+    diverged_run,
+    hostile_record,
+    training_run,
+    write_job,
+)
 from tuning_operator.planning.render import MARKDOWN_LIMIT
 from tuning_operator.reporting import load_report, render_markdown
 from tuning_operator.reporting.curves import MAX_POINTS
@@ -83,3 +90,12 @@ def test_job_with_nothing_yet(tmp_path: Path) -> None:
     for note in ("no metrics read yet", "not diagnosed yet", "no evaluation recorded yet",
                  "no dataset statistics recorded yet"):
         assert note in text
+
+
+def test_a_diverged_curve_says_where_it_stopped(tmp_path: Path) -> None:
+    """The comment's charts end at the last finite step and a note says from which step not."""
+    write_job(tmp_path, "nan-bot", diverged_job(), diverged_run(steps=300, nan_from=100))
+    text = render_markdown(load_report(tmp_path, "nan-bot"))
+    assert text.count("```mermaid") == 2
+    assert "training loss not finite (NaN or ±inf) from step 100" in text
+    assert "diverged" in text and "NaN" not in "".join(_lines_of_charts(text)[0])

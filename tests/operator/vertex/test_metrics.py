@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,23 @@ def test_four_curve_shapes_get_four_verdicts(
     assert verdicts == expected
     assert read_calls(admin) == dict.fromkeys(READ_METHODS, 4)
     assert metrics.calls == 20
+
+
+def test_a_nan_curve_reads_back_as_nan_and_diverges_without_a_best_checkpoint(
+    metrics: VertexMetrics, raw_client: Any, project: str
+) -> None:
+    """NaN crosses the wire (gRPC and REST's JSON "NaN") as NaN: 3 epochs of 20 steps are finite
+    to step 19, NaN from step 20 (the first checkpoint's), so the run diverged with no best."""
+    job = finished_job(raw_client, project, "nan", epochs=3)
+    assert job.experiment is not None
+    curves = metrics.read_curves(job.experiment)
+    for points in (curves.train_loss, curves.eval_loss):
+        assert len(points) == 60
+        assert all(math.isfinite(p.value) for p in points[:19])
+        assert all(math.isnan(p.value) for p in points[19:])
+    result = diagnose(curves, job.checkpoints)
+    assert result.verdict == "diverged" and "NaN from step 20" in result.reason
+    assert result.best_checkpoint is None
 
 
 def test_the_overfit_job_names_the_checkpoint_at_the_validation_minimum(
