@@ -169,10 +169,10 @@ class Aftercare:
                 base_model=base, predict=self.predict, journal=journal,
                 generation_config=self._config(loaded), checkpoint=checkpoint,
                 max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
-        record.evaluation = replace(result, key=evaluation_key(loaded))  # told by notify, final
         if not result.final:
+            record.evaluation = replace(result, key=evaluation_key(loaded))
             return Requeue(after=0.2, reason="evaluation continues")
-        return Done()
+        return self._tell_evaluation(record, loaded, result)
 
     def _tell_evaluation(self, record: JobRecord, loaded: LoadedJob,
                          result: Evaluation) -> Outcome:
