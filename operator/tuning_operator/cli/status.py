@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,10 @@ def _camel(name: str) -> str:
 
 
 def _shown(value: Any) -> Any:
-    """A typed sub-record (data statistics, the pre-flight's estimate) in camelCase."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {_camel(k): v for k, v in asdict(value).items()}
+    """A sub-record as stored, its keys in camelCase (the stored data statistics and pre-flight
+    are in snake case; the diagnosis and the evaluation are already camelCase)."""
+    if isinstance(value, dict):
+        return {_camel(k): v for k, v in value.items()}
     return value
 
 

@@ -62,10 +62,10 @@ def _demo_verdicts(state_dir: Path, write_report: WriteReport) -> None:
     from tuning_operator.state.store import FileStatusStore
 
     for record in sorted(FileStatusStore(state_dir).fetch().values(), key=lambda r: r.name):
-        diagnosis = (record.diagnosis or {}).get("verdict", "-")
+        diagnosis = record.diagnosis.verdict if record.diagnosis else "-"
         line = f"  {record.name}: {record.phase}, curves {diagnosis}"
         if record.evaluation:
-            line += f", evaluation {record.evaluation['verdict']} ({record.evaluation['reason']})"
+            line += f", evaluation {record.evaluation.verdict} ({record.evaluation.reason})"
             report = state_dir / f"{record.name}.html"
             write_report(record.name, state_dir, report)
         print(line)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ import orjson
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
-from tuning_operator.judging import Curves, diagnose
+from tuning_operator.judging import Curves, Diagnosis, diagnose
 from tuning_operator.judging.asking import (
     CheckpointUnavailable,
     effective_generation_config,
@@ -34,6 +35,7 @@ from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.records import Evaluation, SmokeTestResult
 from tuning_operator.state.store import JobRecord, write_atomically
 
 EVALUATION_CALLS_PER_PASS = 50  # a pass stays short; the evaluation resumes on the next one
@@ -89,19 +91,16 @@ class Aftercare:
         self._keep_curves(record.name, experiment, curves, observed)
         record.metrics_read_at = self.clock()
         record.metrics_final = not observed.active
-        diagnosis = diagnose(curves, observed.checkpoints).to_dict()
-        self._tell_diagnosis(record, diagnosis)
+        self._tell_diagnosis(record, diagnose(curves, observed.checkpoints))
         return Done()
 
     def _give_up_metrics(self, record: JobRecord, observed: ObservedJob, why: str) -> Outcome:
         record.metrics_read_at = self.clock()
         record.metrics_final = not observed.active
-        self._tell_diagnosis(record, {"verdict": "inconclusive", "reason": why,
-                                      "mitigation": "", "bestCheckpoint": None,
-                                      "finalTrainLoss": None, "finalEvalLoss": None})
+        self._tell_diagnosis(record, Diagnosis(verdict="inconclusive", reason=why, mitigation=""))
         return Done()
 
-    def _tell_diagnosis(self, record: JobRecord, diagnosis: dict[str, Any]) -> None:
+    def _tell_diagnosis(self, record: JobRecord, diagnosis: Diagnosis) -> None:
         record.diagnosis = diagnosis  # a new verdict is told by the pass's notify
 
     def _keep_curves(self, job: str, experiment: str, curves: Curves,
@@ -118,8 +117,8 @@ class Aftercare:
         spec = loaded.job.spec
         endpoint = observed.tuned_endpoint
         if self.predict is None or endpoint is None:
-            result: dict[str, Any] = {"endpoint": "unhealthy",
-                                      "error": "no tuned endpoint or no prediction client"}
+            result = SmokeTestResult(endpoint="unhealthy",
+                                     error="no tuned endpoint or no prediction client")
         else:
             examples = None
             if spec.evaluation is not None and loaded.evaluation_dataset:
@@ -130,17 +129,17 @@ class Aftercare:
                 examples=examples, prompt=spec.smoke_test.prompt if spec.smoke_test else None)
         key = f"smoke:{record.name}"
         now = self.clock()
-        result["at"] = now
-        changed = (record.smoke_test or {}).get("endpoint") != result["endpoint"]
-        record.smoke_test = result
+        before = record.smoke_test
+        changed = before is None or before.endpoint != result.endpoint
+        record.smoke_test = replace(result, at=now)
         if changed:
             self.recorder.action(record, action="smoke-test",
-                                 reason=f"endpoint {result['endpoint']}"
-                                 + (f": {result['error']}" if "error" in result else ""))
-        if result["endpoint"] == "healthy":
+                                 reason=f"endpoint {result.endpoint}"
+                                 + (f": {result.error}" if result.error is not None else ""))
+        if result.healthy:
             self.throttler.succeeded(key)
             return Done()
-        self.log.warning("endpoint_unhealthy", job=record.name, error=result.get("error"))
+        self.log.warning("endpoint_unhealthy", job=record.name, error=result.error)
         wait = self.throttler.failed(key, now=now, at_least=5.0)
         return Requeue(after=wait, reason="endpoint unhealthy")
 
@@ -149,21 +148,19 @@ class Aftercare:
         spec = loaded.job.spec.evaluation
         assert spec is not None
         if self.predict is None or self.state_dir is None or not observed.tuned_endpoint:
-            return self._tell_evaluation(record, loaded, {
-                "verdict": "error", "examples": 0, "metrics": {}, "checkpoint": None,
-                "failures": [], "reason": "no prediction client or state directory"})
-        best = (record.diagnosis or {}).get("bestCheckpoint") or {}
+            return self._tell_evaluation(record, loaded, Evaluation(
+                verdict="error", reason="no prediction client or state directory"))
+        best = record.diagnosis.best_checkpoint if record.diagnosis else None
         try:
             endpoint, checkpoint = resolve_checkpoint(
                 spec.checkpoint, tuned_endpoint=observed.tuned_endpoint,
-                checkpoints=observed.checkpoints, best=best.get("id"))
+                checkpoints=observed.checkpoints, best=best.checkpoint_id if best else None)
             examples = self._examples(loaded, limit=spec.max_examples)
         except (CheckpointUnavailable, OperatorError) as exc:
             if isinstance(exc, TemporaryError):
                 return Requeue(after=exc.retry_after, reason=str(exc))
-            return self._tell_evaluation(record, loaded, {
-                "verdict": "error", "examples": 0, "metrics": {}, "checkpoint": None,
-                "failures": [], "reason": str(exc)})
+            return self._tell_evaluation(record, loaded, Evaluation(
+                verdict="error", reason=str(exc)))
         base = (publisher_model(self.project, observed.region, loaded.base_model)
                 if spec.baseline and loaded.base_model else None)
         with AnswerJournal.for_job(self.state_dir, record.name) as journal:
@@ -172,14 +169,14 @@ class Aftercare:
                 base_model=base, predict=self.predict, journal=journal,
                 generation_config=self._config(loaded), checkpoint=checkpoint,
                 max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
-        if result["verdict"] == "pending":
-            record.evaluation = {**result, "key": evaluation_key(loaded)}
+        if not result.final:
+            record.evaluation = replace(result, key=evaluation_key(loaded))
             return Requeue(after=0.2, reason="evaluation continues")
         return self._tell_evaluation(record, loaded, result)
 
     def _tell_evaluation(self, record: JobRecord, loaded: LoadedJob,
-                         result: dict[str, Any]) -> Outcome:
-        record.evaluation = {**result, "key": evaluation_key(loaded)}  # told by notify
+                         result: Evaluation) -> Outcome:
+        record.evaluation = replace(result, key=evaluation_key(loaded))  # told by notify
         return Done()
 
     def _examples(self, loaded: LoadedJob, *, limit: int) -> Any:

@@ -17,16 +17,23 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any, Protocol, cast
 
 import orjson
 import structlog
 
 from tuning_operator.datasets.evalset import EvaluationExample, EvaluationSet
 from tuning_operator.errors import NotFound, OperatorError, TemporaryError
-from tuning_operator.judging.scoring import apply_gate, score
+from tuning_operator.judging.scoring import MetricScore, apply_gate, score
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig
 from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.records import (
+    Evaluation,
+    ExampleFailure,
+    MetricFigures,
+    SmokeTestResult,
+)
 
 MAX_FAILURE_SHARE = 0.1  # more unanswered examples than this: the verdict is `error`
 MAX_LISTED_FAILURES = 10
@@ -49,11 +56,11 @@ def run_smoke_test(
     generation_config: GenerationConfig,
     examples: EvaluationSet | None = None,
     prompt: str | None = None,
-) -> dict[str, Any]:
+) -> SmokeTestResult:
     """One generateContent to `endpoint`: the first example, else `prompt`.
 
-    `{"endpoint": "healthy"}` or `{"endpoint": "unhealthy", "error": "..."}`; retrying later
-    (with backoff) is the caller's decision.
+    Healthy, or unhealthy with the error; retrying later (with backoff) is the caller's
+    decision, and so is the time of the answer (`at`).
     """
     if examples is not None and examples.examples:
         first = examples.examples[0]
@@ -64,8 +71,8 @@ def run_smoke_test(
     try:
         predict(endpoint, contents, generation_config, system_instruction=system)
     except OperatorError as error:
-        return {"endpoint": "unhealthy", "error": str(error)}
-    return {"endpoint": "healthy"}
+        return SmokeTestResult(endpoint="unhealthy", error=str(error))
+    return SmokeTestResult(endpoint="healthy")
 
 
 def answers_digest(examples: EvaluationSet, generation_config: GenerationConfig) -> str:
@@ -149,11 +156,9 @@ def run_evaluation(
     stop: threading.Event | None = None,
     sleep: Callable[[float], None] = time.sleep,
     backoff: float = 1.0,
-) -> dict[str, Any]:
-    """Ask, journal, score and gate; the `evaluation` status block (camelCase).
-
-    `{verdict: passed|failed|error|pending, examples, metrics: {NAME: {tuned, baseline, gain}},
-    checkpoint, failures: [{example, error}], reason}`.
+) -> Evaluation:
+    """Ask, journal, score and gate: the job's evaluation (passed, failed, error or pending),
+    its metrics (tuned, baseline, gain), the checkpoint asked and the examples not answered.
     """
     config = generation_config or spec.generation_config
     chosen = examples.examples[: spec.max_examples]
@@ -172,35 +177,31 @@ def run_evaluation(
             for future in [pool.submit(asking.ask, m, e) for m, e in todo]:
                 future.result()
     result = _verdict(spec, chosen, models, asking, checkpoint)
-    _log.info("evaluation.done", job=job_name, verdict=result["verdict"], calls=asking.calls,
-              reason=result["reason"])
+    _log.info("evaluation.done", job=job_name, verdict=result.verdict, calls=asking.calls,
+              reason=result.reason)
     return result
 
 
 def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], models: list[str],
-             asking: _Asking, checkpoint: str | None) -> dict[str, Any]:
-    failures = [{"example": i, "error": e} for i, e in sorted(asking.failures.items())]
-    result: dict[str, Any] = {"verdict": "error", "examples": 0, "metrics": {},
-                              "checkpoint": checkpoint, "failures": failures[:MAX_LISTED_FAILURES],
-                              "reason": ""}
+             asking: _Asking, checkpoint: str | None) -> Evaluation:
+    failures = tuple(ExampleFailure(example=i, error=e) for i, e in sorted(asking.failures.items()))
+    error = Evaluation(verdict="error", reason="", checkpoint=checkpoint,
+                       failures=failures[:MAX_LISTED_FAILURES])
     if asking.abort is not None:
-        result["reason"] = f"the model cannot be asked: {asking.abort}"
-        return result
+        return replace(error, reason=f"the model cannot be asked: {asking.abort}")
     if not chosen:
-        result["reason"] = "the evaluation set has no examples"
-        return result
+        return replace(error, reason="the evaluation set has no examples")
     answered = [e for e in chosen if all((m, e.index) in asking.answers for m in models)]
     missing = len(chosen) - len(answered) - len(asking.failures)
     if asking.unasked or missing > 0:
-        result["verdict"] = "pending"
-        result["reason"] = (f"{len(answered)} of {len(chosen)} examples answered; the rest are"
-                            " asked on the next run (journaled answers are kept)")
-        return result
+        return replace(error, verdict="pending", reason=(
+            f"{len(answered)} of {len(chosen)} examples answered; the rest are"
+            " asked on the next run (journaled answers are kept)"))
     if len(asking.failures) > MAX_FAILURE_SHARE * len(chosen) or not answered:
         first = failures[0]
-        result["reason"] = (f"{len(asking.failures)} of {len(chosen)} examples could not be"
-                            f" answered (first: example {first['example']}: {first['error']})")
-        return result
+        return replace(error, reason=(
+            f"{len(asking.failures)} of {len(chosen)} examples could not be"
+            f" answered (first: example {first.example}: {first.error})"))
     references = [e.reference for e in answered]
     tuned = [asking.answers[(models[0], e.index)] for e in answered]
     baseline = [asking.answers[(models[1], e.index)] for e in answered] if len(models) > 1 else None
@@ -208,10 +209,17 @@ def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], models: 
     passed, reasons = apply_gate(spec.require, metrics)
     skipped = (f" ({len(asking.failures)} unanswered examples left out)"
                if asking.failures else "")
-    result.update(
+    return replace(
+        error,
         verdict="passed" if passed else "failed",
         examples=len(answered),
-        metrics={name: value.to_dict() for name, value in metrics.items()},
+        metrics={name: _figures(value) for name, value in metrics.items()},
         reason=("; ".join(reasons) if reasons else "no bar in `require`: metrics only") + skipped,
     )
-    return result
+
+
+def _figures(score: MetricScore) -> MetricFigures:
+    """A metric as recorded: rounded as shown, so a restart reads back the same figures."""
+    shown = score.to_dict()
+    return MetricFigures(tuned=cast(float, shown["tuned"]), baseline=shown["baseline"],
+                         gain=shown["gain"])

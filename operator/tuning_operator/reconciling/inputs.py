@@ -94,10 +94,10 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
 
 def progress_of(record: JobRecord, *, smoke_not_before: float | None = None) -> Progress:
     """What the store remembers of a job's post-success steps."""
-    smoke = record.smoke_test or {}
-    evaluation = record.evaluation or {}
-    best = (record.diagnosis or {}).get("bestCheckpoint") or {}
+    smoke, evaluation = record.smoke_test, record.evaluation
+    best = record.diagnosis.best_checkpoint if record.diagnosis else None
     return Progress(metrics_read_at=record.metrics_read_at, metrics_final=record.metrics_final,
-                    best_checkpoint=best.get("id"), smoke=smoke.get("endpoint"),
-                    smoke_not_before=smoke_not_before, evaluation_verdict=evaluation.get("verdict"),
-                    evaluation_key=evaluation.get("key"))
+                    best_checkpoint=best.checkpoint_id if best else None,
+                    smoke=smoke.endpoint if smoke else None, smoke_not_before=smoke_not_before,
+                    evaluation_verdict=evaluation.verdict if evaluation else None,
+                    evaluation_key=evaluation.key if evaluation else None)

@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge, Histogram, Info, generate_latest
 from prometheus_client import Counter as PromCounter
 
+from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.planning.model import Phase
 
 
@@ -46,12 +47,14 @@ class OperatorMetrics:
         self.ready = False
         self.healthy = True
 
-    def losses(self, diagnoses: Mapping[str, Mapping[str, object] | None]) -> None:
+    def losses(self, diagnoses: Mapping[str, Diagnosis | None]) -> None:
         """The final losses of each job's last diagnosis (jobs retired since are dropped)."""
         self.loss.clear()
         for job, diagnosis in diagnoses.items():
-            for series, key in (("train", "finalTrainLoss"), ("validation", "finalEvalLoss")):
-                value = (diagnosis or {}).get(key)
+            if diagnosis is None:
+                continue
+            for series, value in (("train", diagnosis.final_train_loss),
+                                  ("validation", diagnosis.final_eval_loss)):
                 if isinstance(value, int | float):
                     self.loss.labels(job=job, series=series).set(value)
 

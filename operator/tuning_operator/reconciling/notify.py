@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tuning_operator.events.model import DIAGNOSED_TYPE, EVALUATED_TYPE
+from tuning_operator.judging.curves import Checkpoint
+from tuning_operator.state.records import Evaluation, diagnosis_to_json, evaluation_to_json
 from tuning_operator.state.store import JobRecord
 
 HISTORY_KEPT = 50  # phases remembered per record
@@ -41,8 +43,8 @@ class Told:
     """What the events so far said of one job."""
 
     phase: str | None = None
-    diagnosis: tuple[Any, Any] | None = None  # (verdict, best checkpoint)
-    evaluation: Mapping[str, Any] | None = None  # the last final evaluation
+    diagnosis: tuple[str, Checkpoint | None] | None = None  # (verdict, best checkpoint)
+    evaluation: Evaluation | None = None  # the last final evaluation
 
 
 def told_of(record: JobRecord) -> Told:
@@ -50,10 +52,8 @@ def told_of(record: JobRecord) -> Told:
     diagnosis = record.diagnosis
     evaluation = record.evaluation
     return Told(phase=record.phase,
-                diagnosis=(diagnosis.get("verdict"), diagnosis.get("bestCheckpoint"))
-                if diagnosis else None,
-                evaluation=evaluation if evaluation and evaluation.get("verdict") != "pending"
-                else None)
+                diagnosis=(diagnosis.verdict, diagnosis.best_checkpoint) if diagnosis else None,
+                evaluation=evaluation if evaluation is not None and evaluation.final else None)
 
 
 def notify(told: Mapping[str, Told], records: Mapping[str, JobRecord], *, teller: Teller,
@@ -70,15 +70,16 @@ def notify(told: Mapping[str, Told], records: Mapping[str, JobRecord], *, teller
                      previous=before.phase, reason=record.reason,
                      vertex_job=record.vertex_name, generation=generation)
             teller.transition(record, previous=before.phase, reason=record.reason or "")
-        if after.diagnosis is not None and after.diagnosis != before.diagnosis:
-            diagnosis = record.diagnosis or {}
-            teller.verdict(record, type=DIAGNOSED_TYPE, reason=diagnosis.get("reason", ""),
+        if record.diagnosis is not None and after.diagnosis != before.diagnosis:
+            # The events carry the sub-records in their stored (camelCase) form.
+            diagnosis = diagnosis_to_json(record.diagnosis)
+            teller.verdict(record, type=DIAGNOSED_TYPE, reason=record.diagnosis.reason,
                            details={k: v for k, v in diagnosis.items() if k != "reason"})
         if after.evaluation is not None and after.evaluation != before.evaluation:
-            result = {k: v for k, v in after.evaluation.items() if k != "key"}
-            teller.verdict(record, type=EVALUATED_TYPE, reason=result.get("reason", ""),
+            result = evaluation_to_json(after.evaluation)
+            teller.verdict(record, type=EVALUATED_TYPE, reason=after.evaluation.reason,
                            details={"evaluation": {k: v for k, v in result.items()
-                                                   if k != "reason"}})
+                                                   if k not in ("key", "reason")}})
         if after.evaluation is None and before.evaluation is not None:
             after = Told(after.phase, after.diagnosis, before.evaluation)  # pending again
         now[name] = after

@@ -93,7 +93,7 @@ def refresh_record(record: JobRecord, observed: ObservedJob) -> None:
     record.vertex_error = observed.error
     record.region = observed.region or record.region
     record.experiment = observed.experiment
-    record.checkpoints = [c.to_dict() for c in observed.checkpoints]
+    record.checkpoints = observed.checkpoints
     if observed.data_stats is not None:
         record.data_stats = observed.data_stats
     record.create_intent_at = None  # the List shows the job: the intent is fulfilled

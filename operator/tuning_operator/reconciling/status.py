@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.state.store import JobRecord
 
 
@@ -33,7 +34,7 @@ class StatusView:
         """How many jobs are in each phase (jobs with no phase yet are not counted)."""
         return Counter(r.phase for r in self._records.values() if r.phase)
 
-    def diagnoses(self) -> dict[str, Mapping[str, Any]]:
+    def diagnoses(self) -> dict[str, Diagnosis]:
         """Each diagnosed job's last diagnosis of its curves."""
         return {n: r.diagnosis for n, r in self._records.items() if r.diagnosis}
 

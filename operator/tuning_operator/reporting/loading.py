@@ -11,17 +11,23 @@ import json
 import os
 from pathlib import Path
 
+from tuning_operator import judging
 from tuning_operator.errors import ReportUnavailable
 from tuning_operator.reporting.model import (
+    Checkpoint,
     DataStats,
+    Diagnosis,
+    Evaluation,
+    ExampleFailure,
+    MetricScore,
     Report,
     TrainingCurves,
     count,
+    number,
     parse_curves,
-    parse_diagnosis,
-    parse_evaluation,
     text,
 )
+from tuning_operator.state import records as recorded
 from tuning_operator.state.store import FileStatusStore, JobRecord
 
 METRICS_DIR = "metrics"
@@ -61,8 +67,8 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
         tuned_model=record.tuned_model,
         endpoint=record.endpoint,
         last_error=record.last_error,
-        diagnosis=parse_diagnosis(record.diagnosis),
-        evaluation=parse_evaluation(record.evaluation),
+        diagnosis=diagnosis_of(record.diagnosis),
+        evaluation=evaluation_of(record.evaluation),
         data_stats=data_stats(record),
         dataset=text(record.preflight.summary) if record.preflight else None,
         curves=curves,
@@ -80,6 +86,39 @@ def data_stats(record: JobRecord) -> DataStats | None:
         billable_tokens=count(vertex.billable_tokens) if vertex else None,
         truncated_examples=count(vertex.truncated_examples) if vertex else None,
         estimated_tokens=count(preflight.estimated_tokens) if preflight else None)
+
+
+def diagnosis_of(found: judging.Diagnosis | None) -> Diagnosis | None:
+    """The record's diagnosis as the report shows it (a loss that is not a number: absent)."""
+    if found is None:
+        return None
+    return Diagnosis(verdict=found.verdict, reason=text(found.reason) or None,
+                     mitigation=text(found.mitigation) or None,
+                     best_checkpoint=_checkpoint(found.best_checkpoint),
+                     final_train_loss=number(found.final_train_loss),
+                     final_eval_loss=number(found.final_eval_loss))
+
+
+def _checkpoint(found: judging.Checkpoint | None) -> Checkpoint | None:
+    if found is None:
+        return None
+    return Checkpoint(id=found.checkpoint_id, epoch=count(found.epoch), step=count(found.step),
+                      endpoint=text(found.endpoint))
+
+
+def evaluation_of(found: recorded.Evaluation | None) -> Evaluation | None:
+    """The record's evaluation as the report shows it (odd figures and counts: absent)."""
+    if found is None:
+        return None
+    return Evaluation(
+        verdict=found.verdict,
+        examples=count(found.examples),
+        metrics=tuple(MetricScore(name=name, tuned=number(m.tuned), baseline=number(m.baseline),
+                                  gain=number(m.gain)) for name, m in found.metrics.items()),
+        checkpoint=found.checkpoint,
+        failures=tuple(ExampleFailure(example=text(f.example) or "?", error=text(f.error) or "")
+                       for f in found.failures),
+        reason=text(found.reason) or None)
 
 
 def _read_curves(path: Path) -> tuple[TrainingCurves | None, str]:

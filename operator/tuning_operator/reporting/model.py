@@ -167,47 +167,6 @@ def parse_checkpoint(value: Any) -> Checkpoint | None:
                       endpoint=text(data.get("endpoint")))
 
 
-def parse_diagnosis(value: Any) -> Diagnosis | None:
-    data = _mapping(value)
-    if data is None:
-        return None
-    return Diagnosis(
-        verdict=text(data.get("verdict")) or "inconclusive",
-        reason=text(data.get("reason")),
-        mitigation=text(data.get("mitigation")),
-        best_checkpoint=parse_checkpoint(data.get("bestCheckpoint")),
-        final_train_loss=number(data.get("finalTrainLoss")),
-        final_eval_loss=number(data.get("finalEvalLoss")),
-    )
-
-
-def parse_evaluation(value: Any) -> Evaluation | None:
-    data = _mapping(value)
-    if data is None:
-        return None
-    scores = []
-    for name, score in (_mapping(data.get("metrics")) or {}).items():
-        fields = _mapping(score) or {}
-        scores.append(MetricScore(name=str(name), tuned=number(fields.get("tuned")),
-                                  baseline=number(fields.get("baseline")),
-                                  gain=number(fields.get("gain"))))
-    failures = []
-    for failure in _list(data.get("failures")):
-        fields = _mapping(failure) or {}
-        failures.append(ExampleFailure(example=text(fields.get("example")) or "?",
-                                       error=text(fields.get("error")) or ""))
-    checkpoint = data.get("checkpoint")
-    chosen = parse_checkpoint(checkpoint)
-    return Evaluation(
-        verdict=text(data.get("verdict")) or "pending",
-        examples=count(data.get("examples")),
-        metrics=tuple(scores),
-        checkpoint=chosen.id if chosen is not None else text(checkpoint),
-        failures=tuple(failures),
-        reason=text(data.get("reason")),
-    )
-
-
 NOT_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})  # how the operator writes them
 
 

@@ -14,14 +14,18 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
 import orjson
 
+from tuning_operator.judging.curves import Checkpoint
+from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.planning.model import DataStats
+from tuning_operator.state import records as stored
+from tuning_operator.state.records import Evaluation, SmokeTestResult
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,12 @@ class JobRecord:
     updated: float = 0.0
     history: list[str] = field(default_factory=list)  # phases seen, oldest first
     experiment: str | None = None  # the job's Vertex AI Experiment (its metrics)
-    checkpoints: list[dict[str, Any]] = field(default_factory=list)  # {id, epoch, step, endpoint}
+    checkpoints: tuple[Checkpoint, ...] = ()  # Vertex's, by step, refreshed every pass
     metrics_read_at: float | None = None
     metrics_final: bool = False  # the curves were read once after the job ended
-    smoke_test: dict[str, Any] | None = None  # {endpoint: healthy|unhealthy, error?, at}
-    diagnosis: dict[str, Any] | None = None  # the loss curves' verdict
-    evaluation: dict[str, Any] | None = None  # the tuned model's evaluation and gate
+    smoke_test: SmokeTestResult | None = None  # the tuned endpoint answered, or why not
+    diagnosis: Diagnosis | None = None  # the loss curves' verdict
+    evaluation: Evaluation | None = None  # the tuned model's evaluation and gate
     data_stats: DataStats | None = None  # Vertex's tuning_data_stats, when it reported
     preflight: PreflightEstimate | None = None  # the dataset pre-flight's word at the create
     last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
@@ -71,8 +75,8 @@ class JobRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
         values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
-        for key, kind in _TYPED.items():
-            values[key] = _sub_record(kind, values.get(key))
+        for key, (load, _) in _SUB_RECORDS.items():
+            values[key] = load(values.get(key))
         return cls(**values)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -82,27 +86,46 @@ class JobRecord:
             object.__setattr__(self, "_changed", name != "_changed" or value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _FIELDS}
+        """The stored form: plain JSON values, sub-records with the keys version 1 wrote."""
+        document = {name: getattr(self, name) for name in _FIELDS}
+        for key, (_, dump) in _SUB_RECORDS.items():
+            if document[key] is not None:
+                document[key] = dump(document[key])
+        return document
 
 
 _UNSET = object()
 _FIELDS = tuple(f.name for f in fields(JobRecord))
 _FIELD_NAMES = frozenset(_FIELDS)
-# Typed sub-records, stored as objects of their fields (the same keys as version 1 wrote).
-_TYPED: dict[str, type[Any]] = {"data_stats": DataStats, "preflight": PreflightEstimate}
-_FIELDS_OF = {kind: frozenset(f.name for f in fields(kind)) for kind in _TYPED.values()}
 
 
-def _sub_record(kind: type[Any], value: Any) -> Any:
-    """A stored sub-record as its type; a damaged one is dropped, never the whole record."""
-    if isinstance(value, kind):
-        return value
-    if not isinstance(value, Mapping):
-        return None
-    try:
-        return kind(**{k: v for k, v in value.items() if k in _FIELDS_OF[kind]})
-    except TypeError:  # a field missing: dropped (Vertex's figures are read again next pass)
-        return None
+def _by_fields(kind: type[Any]) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """Load and dump a sub-record stored as an object of its own fields."""
+    names = tuple(f.name for f in fields(kind))  # in order: the stored key order
+
+    def load(value: Any) -> Any:
+        if isinstance(value, kind):
+            return value
+        if not isinstance(value, Mapping):
+            return None
+        try:
+            return kind(**{k: v for k, v in value.items() if k in names})
+        except TypeError:  # a field missing: dropped (Vertex's figures are read again)
+            return None
+
+    return load, lambda value: {name: getattr(value, name) for name in names}
+
+
+# Typed sub-records as (load, dump): the stored form has the keys version 1 wrote; a damaged
+# sub-record loads as None (or no checkpoints), never making the whole record unreadable.
+_SUB_RECORDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "data_stats": _by_fields(DataStats),
+    "preflight": _by_fields(PreflightEstimate),
+    "checkpoints": (stored.checkpoints_from_json, stored.checkpoints_to_json),
+    "smoke_test": (stored.smoke_test_from_json, stored.smoke_test_to_json),
+    "diagnosis": (stored.diagnosis_from_json, stored.diagnosis_to_json),
+    "evaluation": (stored.evaluation_from_json, stored.evaluation_to_json),
+}
 
 
 @dataclass(frozen=True)
@@ -290,11 +313,11 @@ class MemoryStatusStore:
         self.memory = OperatorMemory()
 
     def fetch(self) -> dict[str, JobRecord]:
-        return {n: JobRecord.from_dict(asdict(r)) for n, r in self.records.items()}
+        return {n: JobRecord.from_dict(r.to_dict()) for n, r in self.records.items()}
 
     def store(self, records: Mapping[str, JobRecord],
               memory: OperatorMemory | None = None) -> None:
-        self.records = {n: JobRecord.from_dict(asdict(r)) for n, r in records.items()}
+        self.records = {n: JobRecord.from_dict(r.to_dict()) for n, r in records.items()}
         self.memory = self.memory if memory is None else memory
         for record in records.values():
             record._changed = False

@@ -28,6 +28,7 @@ from tuning_operator.judging.asking import publisher_model
 from tuning_operator.reconciling.evaluation import run_evaluation, run_smoke_test
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig, MetricBar
 from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.records import MetricFigures, SmokeTestResult
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import emulator_factory
 from tuning_operator.vertex.prediction import VertexPrediction
@@ -103,12 +104,13 @@ def test_tuned_model_clears_the_gain_bar_and_a_too_high_bar_fails(
         journal=journal, checkpoint=None,
     )
     assert generate_calls(emulator) - before == 2 * N
-    assert result["verdict"] == "passed", result
-    assert result["examples"] == N and result["failures"] == [] and result["checkpoint"] is None
-    assert result["metrics"]["exactMatch"] == {"tuned": 0.9, "baseline": 0.3, "gain": 0.6}
-    assert set(result["metrics"]) == {"exactMatch", "bleu", "rougeL"}
-    assert result["metrics"]["rougeL"]["tuned"] > result["metrics"]["rougeL"]["baseline"]
-    assert "exactMatch gain +0.600" in result["reason"]
+    assert result.verdict == "passed", result
+    assert result.examples == N and result.failures == () and result.checkpoint is None
+    assert result.metrics["exactMatch"] == MetricFigures(tuned=0.9, baseline=0.3, gain=0.6)
+    assert set(result.metrics) == {"exactMatch", "bleu", "rougeL"}
+    rouge = result.metrics["rougeL"]
+    assert rouge.baseline is not None and rouge.tuned > rouge.baseline
+    assert "exactMatch gain +0.600" in result.reason
 
     before = generate_calls(emulator)
     high = run_evaluation(
@@ -116,8 +118,8 @@ def test_tuned_model_clears_the_gain_bar_and_a_too_high_bar_fails(
         tuned_model=tuned, base_model=base, predict=prediction.generate, journal=journal,
     )
     assert generate_calls(emulator) == before
-    assert high["verdict"] == "failed"
-    assert high["reason"] == "exactMatch 0.900 < min 0.950"
+    assert high.verdict == "failed"
+    assert high.reason == "exactMatch 0.900 < min 0.950"
 
 
 def test_killed_run_resumes_without_asking_a_journaled_example_again(
@@ -157,8 +159,8 @@ def test_killed_run_resumes_without_asking_a_journaled_example_again(
             base_model=base, predict=prediction.generate, journal=journal,
         )
     assert generate_calls(emulator) - before == 2 * N - journaled
-    assert result["verdict"] == "passed"
-    assert result["metrics"]["exactMatch"] == {"tuned": 0.9, "baseline": 0.3, "gain": 0.6}
+    assert result.verdict == "passed"
+    assert result.metrics["exactMatch"] == MetricFigures(tuned=0.9, baseline=0.3, gain=0.6)
     assert _lines(journal_file) == 2 * N
 
 
@@ -181,11 +183,11 @@ def test_stopping_after_k_calls_is_pending_and_the_next_run_finishes(
                                   predict=prediction.generate, journal=journal, concurrency=2)
     before = generate_calls(emulator)
     first = run_evaluation(**common, max_calls=7)
-    assert first["verdict"] == "pending" and first["metrics"] == {}
+    assert first.verdict == "pending" and first.metrics == {}
     assert generate_calls(emulator) - before == 7
     second = run_evaluation(**common)
     assert generate_calls(emulator) - before == 2 * N
-    assert second["verdict"] == "passed" and second["reason"] == (
+    assert second.verdict == "passed" and second.reason == (
         "no bar in `require`: metrics only")
 
 
@@ -197,15 +199,15 @@ def test_smoke_test_reports_healthy_and_unhealthy_endpoints(
     examples = read_evaluation_set(str(eval_set(tmp_path / "set.jsonl")), limit=1)
     before = generate_calls(emulator)
     assert run_smoke_test(endpoint=tuned, predict=prediction.generate,
-                          generation_config=GenerationConfig(), examples=examples) == {
-        "endpoint": "healthy"}
+                          generation_config=GenerationConfig(), examples=examples) == (
+        SmokeTestResult(endpoint="healthy"))
     assert run_smoke_test(endpoint=tuned, predict=prediction.generate,
-                          generation_config=GenerationConfig(), prompt="ping") == {
-        "endpoint": "healthy"}
+                          generation_config=GenerationConfig(), prompt="ping") == (
+        SmokeTestResult(endpoint="healthy"))
     unknown = tuned.rsplit("/", 1)[0] + "/404"
     sick = run_smoke_test(endpoint=unknown, predict=prediction.generate,
                           generation_config=GenerationConfig(), prompt="ping")
-    assert sick["endpoint"] == "unhealthy" and "not found" in sick["error"]
+    assert sick.endpoint == "unhealthy" and sick.error and "not found" in sick.error
     assert generate_calls(emulator) - before == 3
 
 
@@ -222,7 +224,7 @@ def test_unknown_tuned_endpoint_stops_after_the_first_not_found(
         predict=prediction.generate, journal=AnswerJournal.for_job(tmp_path, "gone-v1"),
         concurrency=1,
     )
-    assert result["verdict"] == "error" and "cannot be asked" in result["reason"]
+    assert result.verdict == "error" and "cannot be asked" in result.reason
     assert generate_calls(emulator) - before == 1
 
 
@@ -273,6 +275,6 @@ def test_retries_and_failures_per_example(
         tuned_model="projects/p/locations/l/endpoints/1", base_model="base", predict=predict,
         journal=AnswerJournal.for_job(tmp_path, "flaky-v1"), sleep=lambda s: None,
     )
-    assert result["verdict"] == verdict, result
+    assert result.verdict == verdict, result
     assert predict.calls == calls
-    assert reason in result["reason"]
+    assert reason in result.reason

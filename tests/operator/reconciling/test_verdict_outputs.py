@@ -8,19 +8,26 @@ from prometheus_client import generate_latest
 
 from tuning_operator.cli.events import describe
 from tuning_operator.events.model import DIAGNOSED_TYPE, StatusEvent
+from tuning_operator.judging import Diagnosis
 from tuning_operator.planning.model import Phase
 from tuning_operator.reconciling.metrics import OperatorMetrics
+
+
+def diagnosis(*, final_train_loss: float | None,
+              final_eval_loss: float | None = None) -> Diagnosis:
+    return Diagnosis(verdict="healthy", reason="", mitigation="",
+                     final_train_loss=final_train_loss, final_eval_loss=final_eval_loss)
 
 
 def test_last_losses_per_job_are_exported_and_forgotten_with_the_job() -> None:
     """Each diagnosed job's final losses are gauges; a job no longer recorded disappears."""
     metrics = OperatorMetrics()
-    metrics.losses({"a": {"finalTrainLoss": 0.4, "finalEvalLoss": 0.5},
-                    "b": {"finalTrainLoss": 1.5, "finalEvalLoss": None}})
+    metrics.losses({"a": diagnosis(final_train_loss=0.4, final_eval_loss=0.5),
+                    "b": diagnosis(final_train_loss=1.5, final_eval_loss=None)})
     text = generate_latest(metrics.registry).decode()
     assert 'tuning_operator_last_loss{job="a",series="validation"} 0.5' in text
     assert 'job="b",series="validation"' not in text
-    metrics.losses({"b": {"finalTrainLoss": 1.0}})
+    metrics.losses({"b": diagnosis(final_train_loss=1.0)})
     assert 'job="a"' not in generate_latest(metrics.registry).decode()
 
 

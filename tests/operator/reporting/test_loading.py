@@ -71,13 +71,19 @@ def test_missing_or_broken_metrics_are_a_note(tmp_path: Path, record: dict[str, 
     ("record", "check"),
     [
         ({"diagnosis": "overfitting"}, lambda r: r.diagnosis is None),
-        ({"diagnosis": {"bestCheckpoint": {"epoch": 2}}},
-         lambda r: r.diagnosis.verdict == "inconclusive" and r.best_checkpoint is None),
-        ({"evaluation": {"metrics": {"bleu": {"tuned": "high", "gain": float("nan")}}}},
+        ({"diagnosis": {"bestCheckpoint": {"id": "2"}}}, lambda r: r.diagnosis is None),
+        ({"diagnosis": {"verdict": "healthy", "bestCheckpoint": {"epoch": 2},
+                        "finalTrainLoss": float("nan"), "finalEvalLoss": "low"}},
+         lambda r: r.diagnosis.verdict == "healthy" and r.best_checkpoint is None
+         and (r.diagnosis.final_train_loss, r.diagnosis.final_eval_loss) == (None, None)),
+        ({"evaluation": {"metrics": {"bleu": {"tuned": 0.5}}}}, lambda r: r.evaluation is None),
+        ({"evaluation": {"verdict": "pending",
+                         "metrics": {"bleu": {"tuned": "high", "gain": float("nan")}}}},
          lambda r: r.evaluation.verdict == "pending"
          and (r.evaluation.metrics[0].tuned, r.evaluation.metrics[0].gain) == (None, None)),
-        ({"evaluation": {"failures": [None, {"example": 3}], "checkpoint": {"id": "c7"}}},
-         lambda r: [f.example for f in r.evaluation.failures] == ["?", "3"]
+        ({"evaluation": {"verdict": "error", "failures": [None, {"example": 3}],
+                         "checkpoint": {"id": "c7"}}},
+         lambda r: [f.example for f in r.evaluation.failures] == ["3"]
          and r.evaluation.checkpoint == "c7"),
         ({"data_stats": {"examples": 10, "billable_tokens": 2.5, "truncated_examples": "x"}},
          lambda r: r.data_stats == DataStats(examples=10)),
@@ -85,9 +91,9 @@ def test_missing_or_broken_metrics_are_a_note(tmp_path: Path, record: dict[str, 
         ({"preflight": {"summary": ["not", "text"], "estimated_tokens": True}},
          lambda r: r.dataset is None and r.data_stats == DataStats()),
     ],
-    ids=["diagnosis-not-an-object", "checkpoint-without-id", "metric-values-not-numbers",
-         "failures-partly-malformed", "counts-not-whole-numbers", "data-stats-incomplete",
-         "preflight-not-text"],
+    ids=["diagnosis-not-an-object", "diagnosis-without-verdict", "checkpoint-without-id",
+         "evaluation-without-verdict", "metric-values-not-numbers", "failures-partly-malformed",
+         "counts-not-whole-numbers", "data-stats-incomplete", "preflight-not-text"],
 )
 def test_malformed_fields_become_absent(tmp_path: Path, record: dict[str, Any],
                                         check: Any) -> None:
