@@ -230,3 +230,38 @@ def test_status_of_an_unusable_state_directory_fails_the_same_in_every_format(
     assert f"no jobs recorded in {state}" in err and "Traceback" not in err
     if damage != "missing":
         assert "cannot be read (Is a directory)" in err
+
+
+def test_status_table_keeps_the_reason_and_verdict_at_80_columns() -> None:
+    """Narrow or piped, an Invalid job's whole reason is shown (wrapped), and a judged job's
+    verdict reads `overfitting · gate failed`: nothing a person acts on is dropped."""
+    from rich.console import Console
+
+    from tuning_operator.judging.diagnosis import Diagnosis
+    from tuning_operator.manager.live import status_table
+    from tuning_operator.state.records import Evaluation
+    from tuning_operator.state.store import JobRecord
+
+    reason = ("spec.hyperParameters.adapterSize: 32 is not allowed for gemini-2.5-pro;"
+              " use one of 1, 2, 4, 8")
+    records = [
+        JobRecord(name="support-ticket-classifier-with-a-long-name-v1", first_seen=0.0,
+                  team="customer-support", phase="Invalid", reason=reason),
+        JobRecord(name="judged-v2", first_seen=0.0, team="customer-support", phase="Succeeded",
+                  vertex_state="JOB_STATE_SUCCEEDED", reason="Vertex job is SUCCEEDED",
+                  diagnosis=Diagnosis(verdict="overfitting", reason="", mitigation=""),
+                  evaluation=Evaluation(verdict="failed", reason="exactMatch 0.5 < 0.8")),
+    ]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(status_table(records, title="2 jobs", width=80))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = " ".join(line.strip(" │┃") for line in text.splitlines())
+    for word in reason.split():
+        assert word in words, (word, text)
+    assert "overfitting ·" in text and "gate failed" in text  # the verdict may wrap, never cut
+    assert records[0].name in text
+    wide = Console(width=200, record=True, color_system=None)
+    wide.print(status_table(records, title="2 jobs", width=200))
+    shown = wide.export_text()
+    assert "overfitting · gate failed" in shown and reason in shown
