@@ -95,13 +95,20 @@ class VertexEmulator:
                                        answers=self.answers, faults=self.faults,
                                        ledger=self.ledger)
         metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
-        self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
-                               prediction=prediction)
-        self._rest = RestFront(
+        # REST first: an HTTP server that never started frees its port on close, an unstarted
+        # gRPC server does not; so a port in use on either side leaves no port held.
+        rest = RestFront(
             service, admin=AdminRoutes(self.faults, self.ledger, self.answers,
                                        active=self.store.active_summary),
             host=s.host, port=s.rest_port, prediction=prediction, metrics=metrics,
         )
+        try:
+            self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
+                                   prediction=prediction)
+        except OSError:
+            rest.stop()
+            raise
+        self._rest = rest
         self._started = False
 
     @property
