@@ -1,9 +1,11 @@
 """What the emulated Vertex rejects with INVALID_ARGUMENT: malformed names and bad creates.
 
 The rules come from the same places the operator's own validator reads — the model catalog
-(base models, adapter sizes), the job model's gs:// JSONL pattern and the Vertex label rules —
-so the emulator cannot drift from them. It checks what Vertex checks, not the operator's
-extra policy: the ownership labels the operator reserves are ordinary labels here.
+(base models, retired models, adapter sizes), the job model's gs:// JSONL pattern and the
+Vertex label rules — so the emulator cannot drift from them. It checks what Vertex checks, not
+the operator's extra policy: the ownership labels the operator reserves are ordinary labels
+here. A retired model refuses new jobs only; jobs that exist on it (a state file) are still
+served.
 This module never stores anything and never decides about quota.
 """
 
@@ -167,7 +169,14 @@ def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str 
     if model is None:
         raise invalid_argument(
             f"Base model {base!r} is not supported for supervised tuning."
-            f" Supported base models: {catalog.known()}."
+            f" Supported base models: {catalog.current()}."
+        )
+    if model.retired:
+        via = f"pre_tuned_model {job.pre_tuned_model.tuned_model_name} is tuned from" if (
+            has_pre_tuned) else "Base model"
+        raise invalid_argument(
+            f"{via} {base}, which is retired: it is no longer supported for new supervised"
+            f" tuning jobs. Supported base models: {catalog.current()}."
         )
     return model
 

@@ -162,7 +162,7 @@ def test_cancelling_a_finished_job_is_failed_precondition(client: Any, parent: s
         ("training file not JSONL", sample_job(training="gs://tuning-data/train.csv")),
         (
             "adapter size the model does not allow",
-            sample_job(base_model="gemini-1.5-pro-002", adapter_size="ADAPTER_SIZE_EIGHT"),
+            sample_job(base_model="gemini-2.5-pro", adapter_size="ADAPTER_SIZE_SIXTEEN"),
         ),
         ("label key with capitals", sample_job(labels={"Team": "cx"})),
         ("label value too long", sample_job(labels={"team": "x" * 64})),
@@ -181,15 +181,15 @@ def test_create_rejects_what_vertex_rejects(client: Any, parent: str, case: str,
 
 def test_adapter_size_error_reads_like_vertex(client: Any, parent: str) -> None:
     """The adapter-size rejection names the size, the model and the sizes it allows."""
-    job = sample_job(base_model="gemini-1.5-pro-002", adapter_size="ADAPTER_SIZE_SIXTEEN")
+    job = sample_job(base_model="gemini-2.5-pro", adapter_size="ADAPTER_SIZE_SIXTEEN")
     error = expect_error(
         client,
         api.BadRequest,
         grpc.StatusCode.INVALID_ARGUMENT,
         lambda: client.create_tuning_job(parent=parent, tuning_job=job),
     )
-    assert "Adapter size 16 is not supported for base model gemini-1.5-pro-002" in error.message
-    assert "1, 4" in error.message
+    assert "Adapter size 16 is not supported for base model gemini-2.5-pro" in error.message
+    assert "1, 2, 4, 8" in error.message
 
 
 @pytest.mark.parametrize(
