@@ -39,6 +39,7 @@ from tuning_operator.emulator.timeline import (
     observe,
 )
 from tuning_operator.emulator.validation import (
+    TunedModelFacts,
     check_create,
     parse_job_name,
     parse_parent,
@@ -129,7 +130,7 @@ class JobStore:
         with self._lock:
             now = self._clock()
             base = check_create(job, self._catalog, region=location.region,
-                                tuned_models=lambda name: self._tuned_model_base(name, now))
+                                tuned_models=lambda name: self._tuned_model(name, now))
             if "pre_tuned_model" in clean:
                 clean.pre_tuned_model.base_model = base  # output only: Vertex fills it in
             self._quota.check(location, now)
@@ -250,9 +251,9 @@ class JobStore:
 
     # -- internals (callers hold the lock) ------------------------------------------------
 
-    def _tuned_model_base(self, model: str, now: float) -> str | None:
-        """The base model behind `model` (projects/P/locations/L/models/ID) when it is the
-        tuned model of a job here that succeeded; None otherwise."""
+    def _tuned_model(self, model: str, now: float) -> TunedModelFacts | None:
+        """The base model and checkpoint ids of `model` (projects/P/locations/L/models/ID) when
+        it is the tuned model of a job here that succeeded; None otherwise."""
         parent, _, model_id = model.partition("/models/")
         position = self._index.get(f"{parent}/tuningJobs/{model_id}")
         if position is None:
@@ -262,7 +263,12 @@ class JobStore:
             return None
         submitted = record.submitted
         base = submitted.get("baseModel") or submitted.get("preTunedModel", {}).get("baseModel")
-        return str(base).removeprefix("publishers/google/models/") if base else None
+        if not base:
+            return None
+        return TunedModelFacts(
+            base_model=str(base).removeprefix("publishers/google/models/"),
+            checkpoints=tuple(c.checkpoint_id for c in experiments.checkpoints(record)),
+        )
 
     def _new_id(self) -> str:
         while True:

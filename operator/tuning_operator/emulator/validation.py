@@ -83,9 +83,17 @@ def _location(project: str, region: str) -> Location:
     return Location(project=project, region=region)
 
 
-# A tuned model's name (without its @version) → the base model it was tuned from, or None
-# when this emulator does not know it (NOT_FOUND).
-TunedModelLookup = Callable[[str], str | None]
+@dataclass(frozen=True)
+class TunedModelFacts:
+    """What a create that continues a tuned model needs to know about it."""
+
+    base_model: str  # the catalog name it was tuned from (through its own parents)
+    checkpoints: tuple[str, ...]  # its checkpoint ids, as tuned_model.checkpoints lists them
+
+
+# A tuned model's name (without its @version) → its facts, or None when this emulator does not
+# know it (NOT_FOUND).
+TunedModelLookup = Callable[[str], TunedModelFacts | None]
 
 
 def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog, *, region: str | None = None,
@@ -158,9 +166,16 @@ def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str 
             raise invalid_argument(
                 f"pre_tuned_model {name} is in {home}; a tuning job that continues it must be"
                 f" created in {home}, not {region}.")
-        base = tuned_models(name.split("@", 1)[0])
-        if base is None:
+        found = tuned_models(name.split("@", 1)[0])
+        if found is None:
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Model {name} not found.")
+        checkpoint = job.pre_tuned_model.checkpoint_id
+        if checkpoint and checkpoint not in found.checkpoints:
+            existing = ", ".join(found.checkpoints) or "none"
+            raise invalid_argument(
+                f"pre_tuned_model.checkpoint_id {checkpoint!r} does not exist on {name}:"
+                f" its checkpoints are {existing}.")
+        base = found.base_model
     elif job.base_model:
         base = job.base_model.removeprefix(_PUBLISHER_PREFIX)
     else:

@@ -119,6 +119,26 @@ def test_a_job_succeeds_with_a_tuned_model(client: Any, parent: str) -> None:
     assert not done.error.code
 
 
+def test_continuing_from_a_checkpoint_the_parent_lacks_is_invalid_argument(
+    client: Any, parent: str
+) -> None:
+    """Over the wire: a pre_tuned_model.checkpoint_id the tuned model does not have is refused
+    naming it and the checkpoints that exist; an existing one is accepted."""
+    job = client.create_tuning_job(
+        parent=parent, tuning_job=sample_job(labels={DURATION_LABEL: "200"})
+    )
+    model = wait_for_state(client, job.name, "JOB_STATE_SUCCEEDED").tuned_model.model
+    continued = sample_job()
+    continued.pre_tuned_model = aiplatform_v1.PreTunedModel(tuned_model_name=model,
+                                                            checkpoint_id="9")
+    error = expect_error(client, api.BadRequest, grpc.StatusCode.INVALID_ARGUMENT,
+                         lambda: client.create_tuning_job(parent=parent, tuning_job=continued))
+    assert "checkpoint_id '9' does not exist" in error.message
+    assert "its checkpoints are 1, 2, 3" in error.message
+    continued.pre_tuned_model.checkpoint_id = "2"
+    assert client.create_tuning_job(parent=parent, tuning_job=continued).pre_tuned_model.base_model
+
+
 def test_the_outcome_label_scripts_a_failure(client: Any, parent: str) -> None:
     """A job labelled emulator-outcome=fail ends FAILED with an error and no tuned model."""
     labels = {OUTCOME_LABEL: "fail", DURATION_LABEL: "200"}
