@@ -28,6 +28,7 @@ from tuning_operator.emulator.prediction import PredictionService, ScriptedAnswe
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.store import JobStore, StoreSettings
+from tuning_operator.emulator.training_data import TrainingDataReader
 from tuning_operator.specs.catalog import Catalog, default_catalog
 
 
@@ -48,6 +49,10 @@ class EmulatorSettings:
     state_file: Path | None = None
     seed: int | None = None
     answers_file: Path | None = None  # scripted GenerateContent answers (JSON list)
+    # Count each job's training file for its tuning_data_stats when a Cloud Storage emulator
+    # serves it: at `storage_host`, or (None) at STORAGE_EMULATOR_HOST when the job is created.
+    read_training_data: bool = True
+    storage_host: str | None = None
 
     def __post_init__(self) -> None:
         if self.job_seconds < 0 or self.cancel_seconds < 0:
@@ -88,6 +93,8 @@ class VertexEmulator:
             clock=clock,
             rng=rng,
             state_file=s.state_file,
+            training_data=TrainingDataReader(host=s.storage_host) if s.read_training_data
+            else None,
         )
         service = TuningService(self.store, faults=self.faults, ledger=self.ledger)
         self.answers = ScriptedAnswers(load_scripts(s.answers_file) if s.answers_file else None)
