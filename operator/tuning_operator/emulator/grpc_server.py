@@ -17,6 +17,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import empty_pb2
 
 from tuning_operator.emulator.metrics import MetricsService
+from tuning_operator.emulator.ports import PortInUse, ensure_port_free
 from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.status import ApiError
@@ -144,16 +145,24 @@ class GrpcFront:
         metrics: MetricsService | None = None,
         prediction: PredictionService | None = None,
     ) -> None:
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+        if port:
+            ensure_port_free(host, port, "gRPC")
+        # gRPC sets SO_REUSEPORT by default: a second emulator on the same port would start and
+        # split the calls with the first. Vertex has one service per address; so has this.
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers),
+                                   options=[("grpc.so_reuseport", 0)])
         handlers = [service_handler(service)]
         if metrics is not None:
             handlers.extend(metrics_handlers(metrics))
         if prediction is not None:
             handlers.append(prediction_handler(prediction))
         self._server.add_generic_rpc_handlers(handlers)
-        self.port: int = self._server.add_insecure_port(f"{host}:{port}")
+        try:
+            self.port: int = self._server.add_insecure_port(f"{host}:{port}")
+        except RuntimeError:  # grpcio ≥ 1.52 raises where older versions returned 0
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot bind the gRPC port {host}:{port}")
+            raise PortInUse(host, port, "gRPC")
         self.endpoint = f"{host}:{self.port}"
 
     def start(self) -> None:

@@ -10,6 +10,7 @@ This module only translates; it holds no state of its own.
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ from google.protobuf import json_format
 from tuning_operator.emulator import rest_metrics
 from tuning_operator.emulator.admin import AdminRoutes
 from tuning_operator.emulator.metrics import MetricsService
+from tuning_operator.emulator.ports import PortInUse
 from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.status import ApiError, invalid_argument
@@ -164,6 +166,12 @@ def _handler_class(api: _RestApi, admin: AdminRoutes) -> type[BaseHTTPRequestHan
     return Handler
 
 
+class _ExclusiveHTTPServer(ThreadingHTTPServer):
+    """A threaded HTTP server that never shares its port (no SO_REUSEPORT; see `ports`)."""
+
+    allow_reuse_port = False  # explicit: the default of socketserver may change
+
+
 class RestFront:
     """A threaded HTTP server for one TuningService (and PredictionService) and admin routes."""
 
@@ -178,7 +186,14 @@ class RestFront:
         metrics: MetricsService | None = None,
     ) -> None:
         handler = _handler_class(_RestApi(service, prediction, metrics), admin)
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = _ExclusiveHTTPServer((host, port), handler)
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+                reason = "already in use" if error.errno == errno.EADDRINUSE else (
+                    f"not available ({error.strerror})")
+                raise PortInUse(host, port, "REST", reason) from None
+            raise
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]
         self.endpoint = f"http://{host}:{self.port}"

@@ -28,6 +28,7 @@ from tuning_operator.emulator.prediction import PredictionService, ScriptedAnswe
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
 from tuning_operator.emulator.store import JobStore, StoreSettings
+from tuning_operator.emulator.training_data import TrainingDataReader
 from tuning_operator.specs.catalog import Catalog, default_catalog
 
 
@@ -48,6 +49,10 @@ class EmulatorSettings:
     state_file: Path | None = None
     seed: int | None = None
     answers_file: Path | None = None  # scripted GenerateContent answers (JSON list)
+    # Count each job's training file for its tuning_data_stats when a Cloud Storage emulator
+    # serves it: at `storage_host`, or (None) at STORAGE_EMULATOR_HOST when the job is created.
+    read_training_data: bool = True
+    storage_host: str | None = None
 
     def __post_init__(self) -> None:
         if self.job_seconds < 0 or self.cancel_seconds < 0:
@@ -88,6 +93,8 @@ class VertexEmulator:
             clock=clock,
             rng=rng,
             state_file=s.state_file,
+            training_data=TrainingDataReader(host=s.storage_host) if s.read_training_data
+            else None,
         )
         service = TuningService(self.store, faults=self.faults, ledger=self.ledger)
         self.answers = ScriptedAnswers(load_scripts(s.answers_file) if s.answers_file else None)
@@ -95,13 +102,20 @@ class VertexEmulator:
                                        answers=self.answers, faults=self.faults,
                                        ledger=self.ledger)
         metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
-        self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
-                               prediction=prediction)
-        self._rest = RestFront(
+        # REST first: an HTTP server that never started frees its port on close, an unstarted
+        # gRPC server does not; so a port in use on either side leaves no port held.
+        rest = RestFront(
             service, admin=AdminRoutes(self.faults, self.ledger, self.answers,
                                        active=self.store.active_summary),
             host=s.host, port=s.rest_port, prediction=prediction, metrics=metrics,
         )
+        try:
+            self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
+                                   prediction=prediction)
+        except OSError:
+            rest.stop()
+            raise
+        self._rest = rest
         self._started = False
 
     @property

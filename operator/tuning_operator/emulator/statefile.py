@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from tuning_operator.emulator.datastats import CountedData
 from tuning_operator.emulator.timeline import JobRecord
 
 FORMAT_VERSION = 1
@@ -30,7 +32,17 @@ def _record_document(record: JobRecord) -> dict[str, Any]:
         "cancelRequestedAt": record.cancel_requested_at,
         "cancelSeconds": record.cancel_seconds,
         "submitted": record.submitted,
+        **({"counted": asdict(record.counted)} if record.counted is not None else {}),
     }
+
+
+def counted_from(document: dict[str, Any]) -> CountedData | None:
+    """The counted training file a stored job document carries (None: absent or malformed)."""
+    counted = document.get("counted")
+    try:
+        return CountedData(**{k: int(v) for k, v in counted.items()}) if counted else None
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def save(path: Path, records: Iterable[JobRecord]) -> None:

@@ -26,7 +26,7 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 
 from tuning_operator.emulator import experiments, statefile
-from tuning_operator.emulator.datastats import data_stats
+from tuning_operator.emulator.datastats import CountedData, data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.quota import ConcurrentJobQuota
 from tuning_operator.emulator.status import ApiError, invalid_argument
@@ -38,7 +38,9 @@ from tuning_operator.emulator.timeline import (
     Outcome,
     observe,
 )
+from tuning_operator.emulator.training_data import TrainingDataReader
 from tuning_operator.emulator.validation import (
+    TunedModelFacts,
     check_create,
     parse_job_name,
     parse_parent,
@@ -96,8 +98,10 @@ class JobStore:
         clock: Callable[[], float],
         rng: random.Random,
         state_file: Path | None = None,
+        training_data: TrainingDataReader | None = None,
     ) -> None:
         self._settings = settings
+        self._training_data = training_data
         self._catalog = catalog
         self._clock = clock
         self._rng = rng
@@ -126,10 +130,20 @@ class JobStore:
         outcome: Outcome = "fail" if labels.get(OUTCOME_LABEL) == "fail" else "succeed"
         scripted_ms = labels.get(DURATION_LABEL, "")
         duration = int(scripted_ms) / 1000 if scripted_ms.isdigit() else self._settings.job_seconds
+        # Read before the lock (a bounded HTTP read at most; None without a storage emulator).
+        training = (self._training_data.read(clean.supervised_tuning_spec.training_dataset_uri)
+                    if self._training_data is not None else None)
         with self._lock:
             now = self._clock()
             base = check_create(job, self._catalog, region=location.region,
-                                tuned_models=lambda name: self._tuned_model_base(name, now))
+                                tuned_models=lambda name: self._tuned_model(name, now))
+            counted = None
+            if training is not None:
+                model = self._catalog.get(base)
+                counted = CountedData(
+                    examples=training.examples, tokens=training.tokens,
+                    characters=training.characters,
+                    truncated=training.over(model.max_tokens_per_example if model else None))
             if "pre_tuned_model" in clean:
                 clean.pre_tuned_model.base_model = base  # output only: Vertex fills it in
             self._quota.check(location, now)
@@ -142,6 +156,7 @@ class JobStore:
                 duration=duration,
                 outcome=outcome,
                 cancel_seconds=self._settings.cancel_seconds,
+                counted=counted,
                 wire=aiplatform_v1.TuningJob.serialize(clean),
             )
             self._append(record)
@@ -250,9 +265,9 @@ class JobStore:
 
     # -- internals (callers hold the lock) ------------------------------------------------
 
-    def _tuned_model_base(self, model: str, now: float) -> str | None:
-        """The base model behind `model` (projects/P/locations/L/models/ID) when it is the
-        tuned model of a job here that succeeded; None otherwise."""
+    def _tuned_model(self, model: str, now: float) -> TunedModelFacts | None:
+        """The base model and checkpoint ids of `model` (projects/P/locations/L/models/ID) when
+        it is the tuned model of a job here that succeeded; None otherwise."""
         parent, _, model_id = model.partition("/models/")
         position = self._index.get(f"{parent}/tuningJobs/{model_id}")
         if position is None:
@@ -262,7 +277,12 @@ class JobStore:
             return None
         submitted = record.submitted
         base = submitted.get("baseModel") or submitted.get("preTunedModel", {}).get("baseModel")
-        return str(base).removeprefix("publishers/google/models/") if base else None
+        if not base:
+            return None
+        return TunedModelFacts(
+            base_model=str(base).removeprefix("publishers/google/models/"),
+            checkpoints=tuple(c.checkpoint_id for c in experiments.checkpoints(record)),
+        )
 
     def _new_id(self) -> str:
         while True:
@@ -300,6 +320,7 @@ class JobStore:
             outcome=document["outcome"],
             cancel_requested_at=document["cancelRequestedAt"],
             cancel_seconds=float(document["cancelSeconds"]),
+            counted=statefile.counted_from(document),
             wire=aiplatform_v1.TuningJob.serialize(job),
         )
 
@@ -321,7 +342,7 @@ class JobStore:
         if seen.error_code:
             job.error = status_pb2.Status(code=seen.error_code, message=seen.error_message)
         if seen.start_time is not None:  # Vertex has read the dataset once the job runs
-            job.tuning_data_stats = data_stats(record.labels, record.submitted)
+            job.tuning_data_stats = data_stats(record.labels, record.submitted, record.counted)
         if seen.state == SUCCEEDED:
             prefix = record.parent
             job.tuned_model = aiplatform_v1.TunedModel(

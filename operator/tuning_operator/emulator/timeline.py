@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tuning_operator.emulator.datastats import CountedData
+
 QUEUED = "JOB_STATE_QUEUED"
 PENDING = "JOB_STATE_PENDING"
 RUNNING = "JOB_STATE_RUNNING"
@@ -44,6 +46,8 @@ class JobRecord:
     outcome: Outcome = "succeed"
     cancel_requested_at: float | None = None
     cancel_seconds: float = 1.0
+    # The training file as counted at create (None: not read; `datastats` then has defaults).
+    counted: CountedData | None = None
     # Cached wire form of `submitted`; not part of equality or of the state file.
     wire: bytes = field(default=b"", compare=False, repr=False)
 

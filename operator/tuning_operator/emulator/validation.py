@@ -1,9 +1,11 @@
 """What the emulated Vertex rejects with INVALID_ARGUMENT: malformed names and bad creates.
 
 The rules come from the same places the operator's own validator reads — the model catalog
-(base models, adapter sizes), the job model's gs:// JSONL pattern and the Vertex label rules —
-so the emulator cannot drift from them. It checks what Vertex checks, not the operator's
-extra policy: the ownership labels the operator reserves are ordinary labels here.
+(base models, retired models, adapter sizes), the job model's gs:// JSONL pattern and the
+Vertex label rules — so the emulator cannot drift from them. It checks what Vertex checks, not
+the operator's extra policy: the ownership labels the operator reserves are ordinary labels
+here. A retired model refuses new jobs only; jobs that exist on it (a state file) are still
+served.
 This module never stores anything and never decides about quota.
 """
 
@@ -81,9 +83,17 @@ def _location(project: str, region: str) -> Location:
     return Location(project=project, region=region)
 
 
-# A tuned model's name (without its @version) → the base model it was tuned from, or None
-# when this emulator does not know it (NOT_FOUND).
-TunedModelLookup = Callable[[str], str | None]
+@dataclass(frozen=True)
+class TunedModelFacts:
+    """What a create that continues a tuned model needs to know about it."""
+
+    base_model: str  # the catalog name it was tuned from (through its own parents)
+    checkpoints: tuple[str, ...]  # its checkpoint ids, as tuned_model.checkpoints lists them
+
+
+# A tuned model's name (without its @version) → its facts, or None when this emulator does not
+# know it (NOT_FOUND).
+TunedModelLookup = Callable[[str], TunedModelFacts | None]
 
 
 def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog, *, region: str | None = None,
@@ -156,9 +166,16 @@ def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str 
             raise invalid_argument(
                 f"pre_tuned_model {name} is in {home}; a tuning job that continues it must be"
                 f" created in {home}, not {region}.")
-        base = tuned_models(name.split("@", 1)[0])
-        if base is None:
+        found = tuned_models(name.split("@", 1)[0])
+        if found is None:
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Model {name} not found.")
+        checkpoint = job.pre_tuned_model.checkpoint_id
+        if checkpoint and checkpoint not in found.checkpoints:
+            existing = ", ".join(found.checkpoints) or "none"
+            raise invalid_argument(
+                f"pre_tuned_model.checkpoint_id {checkpoint!r} does not exist on {name}:"
+                f" its checkpoints are {existing}.")
+        base = found.base_model
     elif job.base_model:
         base = job.base_model.removeprefix(_PUBLISHER_PREFIX)
     else:
@@ -167,7 +184,14 @@ def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str 
     if model is None:
         raise invalid_argument(
             f"Base model {base!r} is not supported for supervised tuning."
-            f" Supported base models: {catalog.known()}."
+            f" Supported base models: {catalog.current()}."
+        )
+    if model.retired:
+        via = f"pre_tuned_model {job.pre_tuned_model.tuned_model_name} is tuned from" if (
+            has_pre_tuned) else "Base model"
+        raise invalid_argument(
+            f"{via} {base}, which is retired: it is no longer supported for new supervised"
+            f" tuning jobs. Supported base models: {catalog.current()}."
         )
     return model
 

@@ -143,6 +143,31 @@ def test_pre_tuned_model_continues_a_succeeded_jobs_model() -> None:
     assert third.pre_tuned_model.base_model == "gemini-3.5-flash"
 
 
+@pytest.mark.parametrize(("last_only", "checkpoint", "existing"), [
+    (False, "7", "1, 2, 3"), (False, "0", "1, 2, 3"), (True, "2", "3"), (True, "best", "3"),
+])
+def test_a_checkpoint_the_parent_does_not_have_is_refused(last_only: bool, checkpoint: str,
+                                                          existing: str) -> None:
+    """pre_tuned_model.checkpoint_id must be one of the parent's tuned_model.checkpoints:
+    INVALID_ARGUMENT naming the checkpoint and the ones that exist; nothing is created."""
+    clock = FakeClock()
+    store = make_store(clock)
+    parent_job = sample_job(base_model="gemini-2.5-flash")
+    parent_job.supervised_tuning_spec.export_last_checkpoint_only = last_only
+    first = store.create(US, parent_job)
+    clock.now += 100
+    tuned = store.get(first.name).tuned_model
+    assert [c.checkpoint_id for c in tuned.checkpoints] == existing.split(", ")
+    error = create_error(store, US, continuing(tuned.model, checkpoint))
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert (f"pre_tuned_model.checkpoint_id {checkpoint!r} does not exist on {tuned.model}:"
+            f" its checkpoints are {existing}.") == error.message
+    assert len(store.list(aiplatform_v1.ListTuningJobsRequest(parent=US)).tuning_jobs) == 1
+    last = existing.rpartition(", ")[2]
+    ok = store.create(US, continuing(tuned.model, last))
+    assert ok.pre_tuned_model.checkpoint_id == last
+
+
 @pytest.mark.parametrize(("name", "code"), [
     (f"{US}/models/424242@1", grpc.StatusCode.NOT_FOUND),
     ("models/424242", grpc.StatusCode.INVALID_ARGUMENT),

@@ -119,6 +119,26 @@ def test_a_job_succeeds_with_a_tuned_model(client: Any, parent: str) -> None:
     assert not done.error.code
 
 
+def test_continuing_from_a_checkpoint_the_parent_lacks_is_invalid_argument(
+    client: Any, parent: str
+) -> None:
+    """Over the wire: a pre_tuned_model.checkpoint_id the tuned model does not have is refused
+    naming it and the checkpoints that exist; an existing one is accepted."""
+    job = client.create_tuning_job(
+        parent=parent, tuning_job=sample_job(labels={DURATION_LABEL: "200"})
+    )
+    model = wait_for_state(client, job.name, "JOB_STATE_SUCCEEDED").tuned_model.model
+    continued = sample_job()
+    continued.pre_tuned_model = aiplatform_v1.PreTunedModel(tuned_model_name=model,
+                                                            checkpoint_id="9")
+    error = expect_error(client, api.BadRequest, grpc.StatusCode.INVALID_ARGUMENT,
+                         lambda: client.create_tuning_job(parent=parent, tuning_job=continued))
+    assert "checkpoint_id '9' does not exist" in error.message
+    assert "its checkpoints are 1, 2, 3" in error.message
+    continued.pre_tuned_model.checkpoint_id = "2"
+    assert client.create_tuning_job(parent=parent, tuning_job=continued).pre_tuned_model.base_model
+
+
 def test_the_outcome_label_scripts_a_failure(client: Any, parent: str) -> None:
     """A job labelled emulator-outcome=fail ends FAILED with an error and no tuned model."""
     labels = {OUTCOME_LABEL: "fail", DURATION_LABEL: "200"}
@@ -162,7 +182,7 @@ def test_cancelling_a_finished_job_is_failed_precondition(client: Any, parent: s
         ("training file not JSONL", sample_job(training="gs://tuning-data/train.csv")),
         (
             "adapter size the model does not allow",
-            sample_job(base_model="gemini-1.5-pro-002", adapter_size="ADAPTER_SIZE_EIGHT"),
+            sample_job(base_model="gemini-2.5-pro", adapter_size="ADAPTER_SIZE_SIXTEEN"),
         ),
         ("label key with capitals", sample_job(labels={"Team": "cx"})),
         ("label value too long", sample_job(labels={"team": "x" * 64})),
@@ -181,15 +201,15 @@ def test_create_rejects_what_vertex_rejects(client: Any, parent: str, case: str,
 
 def test_adapter_size_error_reads_like_vertex(client: Any, parent: str) -> None:
     """The adapter-size rejection names the size, the model and the sizes it allows."""
-    job = sample_job(base_model="gemini-1.5-pro-002", adapter_size="ADAPTER_SIZE_SIXTEEN")
+    job = sample_job(base_model="gemini-2.5-pro", adapter_size="ADAPTER_SIZE_SIXTEEN")
     error = expect_error(
         client,
         api.BadRequest,
         grpc.StatusCode.INVALID_ARGUMENT,
         lambda: client.create_tuning_job(parent=parent, tuning_job=job),
     )
-    assert "Adapter size 16 is not supported for base model gemini-1.5-pro-002" in error.message
-    assert "1, 4" in error.message
+    assert "Adapter size 16 is not supported for base model gemini-2.5-pro" in error.message
+    assert "1, 2, 4, 8" in error.message
 
 
 @pytest.mark.parametrize(

@@ -57,14 +57,14 @@ def test_a_good_parent_and_name_parse() -> None:
 @pytest.mark.parametrize(
     ("model", "size", "accepted"),
     [
-        ("gemini-1.5-pro-002", "ADAPTER_SIZE_ONE", True),
-        ("gemini-1.5-pro-002", "ADAPTER_SIZE_FOUR", True),
-        ("gemini-1.5-pro-002", "ADAPTER_SIZE_EIGHT", False),
-        ("gemini-1.5-flash-002", "ADAPTER_SIZE_SIXTEEN", True),
+        ("gemini-2.5-pro", "ADAPTER_SIZE_ONE", True),
+        ("gemini-2.5-pro", "ADAPTER_SIZE_EIGHT", True),
+        ("gemini-2.5-pro", "ADAPTER_SIZE_SIXTEEN", False),
+        ("gemini-2.5-flash-lite", "ADAPTER_SIZE_SIXTEEN", True),
         ("gemini-2.5-flash", "ADAPTER_SIZE_TWO", True),
         ("gemini-2.5-flash", "ADAPTER_SIZE_THIRTY_TWO", False),
-        ("gemini-1.0-pro-002", "ADAPTER_SIZE_ONE", False),
-        ("gemini-1.0-pro-002", "ADAPTER_SIZE_UNSPECIFIED", True),
+        ("gemini-2.5-flash-lite", "ADAPTER_SIZE_THIRTY_TWO", False),
+        ("gemini-2.5-pro", "ADAPTER_SIZE_UNSPECIFIED", True),
         ("publishers/google/models/gemini-2.5-flash", "ADAPTER_SIZE_FOUR", True),
     ],
 )

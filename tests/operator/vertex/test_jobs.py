@@ -161,8 +161,8 @@ def test_create_beyond_the_quota_is_quota_exhausted(
 
 def test_a_job_vertex_rejects_is_a_permanent_error(vertex: VertexTuningJobs) -> None:
     """An adapter size the base model does not allow is PermanentError with Vertex's reason."""
-    job = job_file(baseModel="gemini-1.5-pro-002")
-    with pytest.raises(PermanentError, match="Adapter size 8 is not supported"):
+    job = job_file(baseModel="gemini-2.5-pro", hyperParameters={"epochCount": 3, "adapterSize": 16})
+    with pytest.raises(PermanentError, match="Adapter size 16 is not supported"):
         vertex.create(job, team="t", region=REGION)
 
 
