@@ -264,4 +264,4 @@ def test_status_table_keeps_the_reason_and_verdict_at_80_columns() -> None:
     wide = Console(width=200, record=True, color_system=None)
     wide.print(status_table(records, title="2 jobs", width=200))
     shown = wide.export_text()
-    assert "overfitting · gate failed" in shown and "│ reason" in shown  # a column when wide
+    assert "overfitting · gate failed" in shown and "┃ reason" in shown  # a column when wide
