@@ -30,6 +30,7 @@ class Progress:
     smoke_not_before: float | None = None  # an unhealthy endpoint is asked again after this
     evaluation_verdict: str | None = None
     evaluation_key: str | None = None  # which evaluation spec the verdict is for
+    evaluation_not_before: float | None = None  # the endpoint was down: asked again after this
 
 
 def evaluation_key(loaded: LoadedJob) -> str | None:
@@ -96,7 +97,10 @@ def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
                      Due("smoke", f"endpoint unhealthy: asked again in {wait:.0f} s",
                          held=True, retry_after=wait))
     if "evaluation" in remaining:
-        steps.append(_evaluation_due(loaded, progress, remaining))
+        wait = (progress.evaluation_not_before or 0.0) - timing.now
+        steps.append(_evaluation_due(loaded, progress, remaining) if wait <= 0 else
+                     Due("evaluation", f"endpoint unavailable: asked again in {wait:.0f} s"
+                         " (answers received are kept)", held=True, retry_after=wait))
     return steps
 
 

@@ -30,7 +30,12 @@ from tuning_operator.planning.aftercare import evaluation_key
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import Action
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Throttler
-from tuning_operator.reconciling.evaluation import Predict, run_evaluation, run_smoke_test
+from tuning_operator.reconciling.evaluation import (
+    EndpointUnavailable,
+    Predict,
+    run_evaluation,
+    run_smoke_test,
+)
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.evaluation import GenerationConfig
@@ -163,12 +168,21 @@ class Aftercare:
                 verdict="error", reason=str(exc)))
         base = (publisher_model(self.project, observed.region, loaded.base_model)
                 if spec.baseline and loaded.base_model else None)
+        key = f"evaluation:{record.name}"
         with AnswerJournal.for_job(self.state_dir, record.name) as journal:
-            result = run_evaluation(
-                job_name=record.name, spec=spec, examples=examples, tuned_model=endpoint,
-                base_model=base, predict=self.predict, journal=journal,
-                generation_config=self._config(loaded), checkpoint=checkpoint,
-                max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
+            try:
+                result = run_evaluation(
+                    job_name=record.name, spec=spec, examples=examples, tuned_model=endpoint,
+                    base_model=base, predict=self.predict, journal=journal,
+                    generation_config=self._config(loaded), checkpoint=checkpoint,
+                    max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
+            except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
+                record.evaluation = replace(exc.evaluation, key=evaluation_key(loaded))
+                wait = self.throttler.failed(key, now=self.clock(), at_least=exc.retry_after)
+                self.log.warning("endpoint_unavailable", job=record.name, error=str(exc),
+                                 retry_in=round(wait, 1))
+                return Requeue(after=wait, reason=str(exc))
+        self.throttler.succeeded(key)
         if not result.final:
             record.evaluation = replace(result, key=evaluation_key(loaded))
             return Requeue(after=0.2, reason="evaluation continues")

@@ -3,19 +3,20 @@
 The executors of the `SmokeTest` and `Evaluate` actions call these; they connect the prediction
 adapter (which asks), the answers journal (which remembers what was paid for) and the pure
 scoring (which judges). `run_evaluation` asks every example of the tuned model and, with
-`baseline`, of the base model, with bounded concurrency and a few attempts per answer; every
-answer is journaled (fsync) before it counts, so a run killed at any point resumes without
-asking a journaled example again. At most `len(examples) × (1 + baseline) × attempts`
-generateContent calls per run, fewer when answers are journaled; `max_calls` caps a run (the
-verdict is then `pending` and the next run goes on). Nothing here decides *when* to evaluate.
+`baseline`, of the base model, with bounded concurrency; every answer is journaled (fsync)
+before it counts, so a run killed at any point resumes without asking a journaled example again.
+At most `len(examples) × (1 + baseline)` generateContent calls per run, fewer when answers are
+journaled; `max_calls` caps a run (the verdict is then `pending` and the next run goes on). An
+outage (a temporary error) halts the run at once and raises `EndpointUnavailable` with the
+pending result: the caller backs off across passes, and an outage never decides a verdict.
+Nothing here decides *when* to evaluate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Protocol, cast
@@ -86,22 +87,22 @@ class _Asking:
     """The shared state of one run's workers: answers, failures, the call count, the halt."""
 
     def __init__(self, *, predict: Predict, journal: AnswerJournal, digest: str,
-                 config: GenerationConfig, attempts: int, max_calls: int | None,
-                 stop: threading.Event | None, sleep: Callable[[float], None],
-                 backoff: float) -> None:
+                 config: GenerationConfig, max_calls: int | None,
+                 stop: threading.Event | None) -> None:
         self.predict, self.journal, self.digest, self.config = predict, journal, digest, config
-        self.attempts, self.max_calls, self.stop = attempts, max_calls, stop
-        self.sleep, self.backoff = sleep, backoff
+        self.max_calls, self.stop = max_calls, stop
         self.lock = threading.Lock()
         self.calls = 0
         self.answers: dict[tuple[str, int], str] = {}
         self.failures: dict[int, str] = {}
         self.unasked = 0
         self.abort: str | None = None  # the model itself is unreachable: stop asking
+        self.outage: TemporaryError | None = None  # the endpoint is down: resume later
 
     def _may_call(self) -> bool:
         with self.lock:
-            if self.abort is not None or (self.stop is not None and self.stop.is_set()):
+            if (self.abort is not None or self.outage is not None
+                    or (self.stop is not None and self.stop.is_set())):
                 return False
             if self.max_calls is not None and self.calls >= self.max_calls:
                 return False
@@ -109,34 +110,41 @@ class _Asking:
             return True
 
     def ask(self, model: str, example: EvaluationExample) -> None:
-        error = ""
-        for attempt in range(self.attempts):
-            if not self._may_call():
-                with self.lock:
-                    self.unasked += 1
-                return
-            try:
-                answer = self.predict(model, example.contents, self.config,
-                                      system_instruction=example.system_instruction)
-            except TemporaryError as exc:
-                error = str(exc)
-                if attempt + 1 < self.attempts:
-                    self.sleep(min(exc.retry_after, self.backoff * 2**attempt))
-                continue
-            except NotFound as exc:
-                with self.lock:
-                    self.abort = self.abort or str(exc)
-                return
-            except OperatorError as exc:
-                error = str(exc)
-                break
-            self.journal.append(digest=self.digest, model=model, example=example.index,
-                                answer=answer)
+        """Ask once. An outage (a temporary error) halts the run instead of sleeping in it:
+        the pass goes on, and the caller backs off across passes; only an answer the model
+        cannot give (a permanent error) counts against the example."""
+        if not self._may_call():
             with self.lock:
-                self.answers[(model, example.index)] = answer
+                self.unasked += 1
             return
+        try:
+            answer = self.predict(model, example.contents, self.config,
+                                  system_instruction=example.system_instruction)
+        except TemporaryError as exc:
+            with self.lock:
+                self.outage = self.outage or exc
+                self.unasked += 1
+            return
+        except NotFound as exc:
+            with self.lock:
+                self.abort = self.abort or str(exc)
+            return
+        except OperatorError as exc:
+            with self.lock:
+                self.failures.setdefault(example.index, str(exc))
+            return
+        self.journal.append(digest=self.digest, model=model, example=example.index,
+                            answer=answer)
         with self.lock:
-            self.failures.setdefault(example.index, error)
+            self.answers[(model, example.index)] = answer
+
+
+class EndpointUnavailable(TemporaryError):
+    """The evaluation paused on an outage; `evaluation` is where it stands (pending)."""
+
+    def __init__(self, evaluation: Evaluation, cause: TemporaryError) -> None:
+        super().__init__(f"the endpoint is unavailable ({cause})", retry_after=cause.retry_after)
+        self.evaluation = evaluation
 
 
 def run_evaluation(
@@ -151,11 +159,8 @@ def run_evaluation(
     generation_config: GenerationConfig | None = None,
     checkpoint: str | None = None,
     concurrency: int = 4,
-    attempts: int = 3,
     max_calls: int | None = None,
     stop: threading.Event | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    backoff: float = 1.0,
 ) -> Evaluation:
     """Ask, journal, score and gate: the job's evaluation (passed, failed, error or pending),
     its metrics (tuned, baseline, gain), the checkpoint asked and the examples not answered.
@@ -165,8 +170,7 @@ def run_evaluation(
     models = [tuned_model] + ([base_model] if spec.baseline and base_model else [])
     digest = answers_digest(examples, config)
     asking = _Asking(predict=predict, journal=journal, digest=digest, config=config,
-                     attempts=max(1, attempts), max_calls=max_calls, stop=stop, sleep=sleep,
-                     backoff=backoff)
+                     max_calls=max_calls, stop=stop)
     asking.answers.update(journal.load(digest))
     todo = [(m, e) for e in chosen for m in models if (m, e.index) not in asking.answers]
     _log.info("evaluation.start", job=job_name, examples=len(chosen), models=len(models),
@@ -179,6 +183,10 @@ def run_evaluation(
     result = _verdict(spec, chosen, models, asking, checkpoint)
     _log.info("evaluation.done", job=job_name, verdict=result.verdict, calls=asking.calls,
               reason=result.reason)
+    if asking.outage is not None and not result.final:
+        paused = replace(result, reason=f"the endpoint is unavailable ({asking.outage}); "
+                         + result.reason)
+        raise EndpointUnavailable(paused, asking.outage)
     return result
 
 

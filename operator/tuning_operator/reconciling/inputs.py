@@ -86,13 +86,15 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
         datasets_checked=checked,
         timing=timing if timed else None,
         progress={**{n: Progress() for n in load.jobs},
-                  **{n: progress_of(r, smoke_not_before=not_before.get(f"smoke:{n}"))
+                  **{n: progress_of(r, smoke_not_before=not_before.get(f"smoke:{n}"),
+                                    evaluation_not_before=not_before.get(f"evaluation:{n}"))
                      for n, r in records.items()}},
         catalog=catalog,
     )
 
 
-def progress_of(record: JobRecord, *, smoke_not_before: float | None = None) -> Progress:
+def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,
+                evaluation_not_before: float | None = None) -> Progress:
     """What the store remembers of a job's post-success steps."""
     smoke, evaluation = record.smoke_test, record.evaluation
     best = record.diagnosis.best_checkpoint if record.diagnosis else None
@@ -100,4 +102,5 @@ def progress_of(record: JobRecord, *, smoke_not_before: float | None = None) -> 
                     best_checkpoint=best.checkpoint_id if best else None,
                     smoke=smoke.endpoint if smoke else None, smoke_not_before=smoke_not_before,
                     evaluation_verdict=evaluation.verdict if evaluation else None,
-                    evaluation_key=evaluation.key if evaluation else None)
+                    evaluation_key=evaluation.key if evaluation else None,
+                    evaluation_not_before=evaluation_not_before)

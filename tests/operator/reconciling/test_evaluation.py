@@ -25,7 +25,11 @@ from tuning_operator.datasets.evalset import read_evaluation_set
 from tuning_operator.emulator import DURATION_LABEL
 from tuning_operator.errors import PermanentError, TemporaryError
 from tuning_operator.judging.asking import publisher_model
-from tuning_operator.reconciling.evaluation import run_evaluation, run_smoke_test
+from tuning_operator.reconciling.evaluation import (
+    EndpointUnavailable,
+    run_evaluation,
+    run_smoke_test,
+)
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig, MetricBar
 from tuning_operator.state.answers import AnswerJournal
 from tuning_operator.state.records import MetricFigures, SmokeTestResult
@@ -245,36 +249,48 @@ class FlakyPredict:
         return prompt.replace("question", "answer")
 
 
-# (case, failures per prompt, expected verdict, expected calls, part of the reason)
+# (case, failures per prompt, expected verdict, expected calls, runs, part of the reason)
 FLAKY = [
-    ("retried-then-answered", {"question 1": [TemporaryError("busy", retry_after=0)] * 2},
-     "passed", 2 * N + 2, "exactMatch 1.000"),
+    ("an-outage-pauses-then-answers",
+     {"question 1": [TemporaryError("busy", retry_after=0)] * 2},
+     "passed", 2 * N + 2, 3, "exactMatch 1.000"),
     ("one-permanent-failure-is-left-out",
-     {"question 2": [PermanentError("too long")]}, "passed", 2 * N, "1 unanswered"),
+     {"question 2": [PermanentError("too long")]}, "passed", 2 * N, 1, "1 unanswered"),
     ("too-many-failures-is-error",
-     {f"question {i}": [PermanentError("bad")] for i in range(3)}, "error", 2 * N,
+     {f"question {i}": [PermanentError("bad")] for i in range(3)}, "error", 2 * N, 1,
      "3 of 10 examples could not be answered"),
-    ("attempts-exhausted", {"question 0": [TemporaryError("busy", retry_after=0)] * 3
-                            + [TemporaryError("busy", retry_after=0)] * 3},
-     "passed", 2 * N + 4, "1 unanswered"),
+    ("a-long-outage-never-decides-the-verdict",
+     {"question 0": [TemporaryError("busy", retry_after=0)] * 6},
+     "passed", 2 * N + 6, 7, "exactMatch 1.000"),
 ]
 
 
-@pytest.mark.parametrize(("case", "failing", "verdict", "calls", "reason"), FLAKY,
+@pytest.mark.parametrize(("case", "failing", "verdict", "calls", "runs", "reason"), FLAKY,
                          ids=[c[0] for c in FLAKY])
 def test_retries_and_failures_per_example(
     tmp_path: Path, case: str, failing: dict[str, list[Exception]], verdict: str, calls: int,
-    reason: str,
+    runs: int, reason: str,
 ) -> None:
-    """Temporary errors are retried per example; unanswerable examples are reported."""
+    """An outage pauses the run (one failed call, no sleep) and the next run resumes from the
+    journal; only examples the model cannot answer are left out or make the verdict `error`."""
     del case
     examples = read_evaluation_set(str(eval_set(tmp_path / "set.jsonl")), limit=200)
     predict = FlakyPredict(failing)
-    result = run_evaluation(
-        job_name="flaky-v1", spec=spec(exactMatch=MetricBar(min=0.5)), examples=examples,
-        tuned_model="projects/p/locations/l/endpoints/1", base_model="base", predict=predict,
-        journal=AnswerJournal.for_job(tmp_path, "flaky-v1"), sleep=lambda s: None,
-    )
+    for run in range(1, runs + 1):
+        before = predict.calls
+        try:
+            result = run_evaluation(
+                job_name="flaky-v1", spec=spec(exactMatch=MetricBar(min=0.5)),
+                examples=examples, tuned_model="projects/p/locations/l/endpoints/1",
+                base_model="base", predict=predict, concurrency=1,
+                journal=AnswerJournal.for_job(tmp_path, "flaky-v1"))
+        except EndpointUnavailable as paused:
+            assert run < runs, paused
+            assert paused.evaluation.verdict == "pending"
+            assert "the endpoint is unavailable (busy)" in paused.evaluation.reason
+            assert predict.calls - before <= 3  # halted at the first failure, nothing re-asked
+            continue
+        assert run == runs
     assert result.verdict == verdict, result
     assert predict.calls == calls
     assert reason in result.reason
