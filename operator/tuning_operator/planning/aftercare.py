@@ -39,7 +39,7 @@ def evaluation_key(loaded: LoadedJob) -> str | None:
     evaluation = loaded.job.spec.evaluation
     if evaluation is None:
         return None
-    block = evaluation.model_dump_json()
+    block = evaluation.model_dump_json(exclude={"give_up_after"})  # steers, judges nothing
     if loaded.evaluation_digest is not None:
         block += f"\x1f{loaded.evaluation_digest}"
     return hashlib.sha256(block.encode()).hexdigest()[:16]

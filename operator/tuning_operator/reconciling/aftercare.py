@@ -177,16 +177,32 @@ class Aftercare:
                     generation_config=self._config(loaded), checkpoint=checkpoint,
                     max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
             except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
-                record.evaluation = replace(exc.evaluation, key=evaluation_key(loaded))
-                wait = self.throttler.failed(key, now=self.clock(), at_least=exc.retry_after)
-                self.log.warning("endpoint_unavailable", job=record.name, error=str(exc),
-                                 retry_in=round(wait, 1))
-                return Requeue(after=wait, reason=str(exc))
+                return self._paused(record, loaded, exc, key)
         self.throttler.succeeded(key)
         if not result.final:
             record.evaluation = replace(result, key=evaluation_key(loaded))
             return Requeue(after=0.2, reason="evaluation continues")
         return self._tell_evaluation(record, loaded, result)
+
+    def _paused(self, record: JobRecord, loaded: LoadedJob, exc: EndpointUnavailable,
+                key: str) -> Outcome:
+        """An outage: pending and backing off, until it outlasts the reviewed giveUpAfter."""
+        spec = loaded.job.spec.evaluation
+        assert spec is not None
+        now, before = self.clock(), record.evaluation
+        since = before.unavailable_since if before and before.unavailable_since else now
+        if now - since > spec.give_up_seconds:
+            self.throttler.succeeded(key)
+            return self._tell_evaluation(record, loaded, replace(
+                exc.evaluation, verdict="error", unavailable_since=since,
+                reason=f"the endpoint stayed unavailable for more than {spec.give_up_after}"
+                       f" (evaluation.giveUpAfter): {exc}"))
+        record.evaluation = replace(exc.evaluation, key=evaluation_key(loaded),
+                                    unavailable_since=since)
+        wait = self.throttler.failed(key, now=now, at_least=exc.retry_after)
+        self.log.warning("endpoint_unavailable", job=record.name, error=str(exc),
+                         retry_in=round(wait, 1))
+        return Requeue(after=wait, reason=str(exc))
 
     def _tell_evaluation(self, record: JobRecord, loaded: LoadedJob,
                          result: Evaluation) -> Outcome:

@@ -58,6 +58,10 @@ class MetricBar(_Strict):
         return self
 
 
+DURATION = r"^[1-9][0-9]{0,6}[smhd]$"
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 class EvaluationSpec(_Strict):
     """Ask the tuned model (and the base model) every example, score the answers, gate them."""
 
@@ -79,6 +83,13 @@ class EvaluationSpec(_Strict):
         default_factory=dict, description="The gate: per metric (one of `metrics`), its bar.",
         json_schema_extra={"propertyNames": {"enum": list(METRICS)}},
     )
+    give_up_after: Annotated[str, StringConstraints(pattern=DURATION)] = Field(
+        default="24h", description="An endpoint unavailable this long (e.g. 90m, 24h, 7d) makes"
+        " the verdict `error`; a shorter outage only delays the verdict.")
+
+    @property
+    def give_up_seconds(self) -> float:
+        return int(self.give_up_after[:-1]) * _UNIT_SECONDS[self.give_up_after[-1]]
 
     @field_validator("dataset")
     @classmethod

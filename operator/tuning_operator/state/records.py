@@ -65,6 +65,7 @@ class Evaluation:
     checkpoint: str | None = None  # the checkpoint asked, None: the tuned endpoint
     failures: tuple[ExampleFailure, ...] = ()
     key: str | None = None  # what the evaluation was of (`planning.aftercare.evaluation_key`)
+    unavailable_since: float | None = None  # paused by an outage since then (giveUpAfter)
 
     @property
     def final(self) -> bool:
@@ -148,7 +149,9 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
                         for name, m in evaluation.metrics.items()},
             "checkpoint": evaluation.checkpoint,
             "failures": [{"example": f.example, "error": f.error} for f in evaluation.failures],
-            "reason": evaluation.reason, "key": evaluation.key}
+            "reason": evaluation.reason, "key": evaluation.key,
+            **({"unavailableSince": evaluation.unavailable_since}
+               if evaluation.unavailable_since is not None else {})}
 
 
 def evaluation_from_json(value: Any) -> Evaluation | None:
@@ -164,6 +167,7 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
     if isinstance(checkpoint, Mapping):  # a checkpoint object: its id
         checkpoint = checkpoint.get("id")
     key = value.get("key")
+    since = value.get("unavailableSince")
     return Evaluation(
         verdict=cast(EvaluationVerdict, value["verdict"]),
         reason=_text(value.get("reason")),
@@ -177,7 +181,8 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
                                       error=_text(f.get("error")))
                        for f in (failures if isinstance(failures, list) else ())
                        if isinstance(f, Mapping)),
-        key=None if key is None else str(key))
+        key=None if key is None else str(key),
+        unavailable_since=float(since) if isinstance(since, (int, float)) else None)
 
 
 def _text(value: Any) -> str:
