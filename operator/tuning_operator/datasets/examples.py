@@ -21,8 +21,9 @@ import orjson
 
 from tuning_operator.datasets.findings import FindingKind, FindingLog
 from tuning_operator.datasets.gemini_api import gemini_api_facts
-from tuning_operator.datasets.stats import FILE_PART_TOKENS, ExampleFacts
+from tuning_operator.datasets.stats import ExampleFacts
 from tuning_operator.specs.catalog import BaseModel
+from tuning_operator.specs.tokens import FILE_PART_TOKENS
 
 ROLES = ("user", "model")
 NEAR_LIMIT_SHARE = 0.9

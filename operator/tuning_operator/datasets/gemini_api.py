@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 
 from tuning_operator.datasets.findings import FindingKind, FindingLog
-from tuning_operator.datasets.stats import ExampleFacts, estimate_tokens
+from tuning_operator.datasets.stats import ExampleFacts
 from tuning_operator.specs.catalog import BaseModel
+from tuning_operator.specs.tokens import estimate_tokens
 
 INPUT_FIELD = "text_input"
 OUTPUT_FIELD = "output"

@@ -3,8 +3,9 @@
 Tokens are an ESTIMATE, not Gemini's tokenizer (counting exactly would take an API call per
 example): UTF-8 bytes of every text part / 4, rounded up (≈ 4 characters per token for English;
 CJK text counts ≈ 0.75 tokens per character), plus `FILE_PART_TOKENS` per `fileData` part (the
-cost of one image; audio and video cost more, by duration). Use the figures to compare datasets
-and catch examples far over the limit, not to bill to the cent.
+cost of one image; audio and video cost more, by duration): `specs.tokens.estimate_tokens`.
+Use the figures to compare datasets and catch examples far over the limit, not to bill to the
+cent.
 
 Quantiles come from a log-bucket sketch (relative error ≤ 1 %, at most a few thousand buckets),
 so memory does not grow with the file.
@@ -16,7 +17,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FILE_PART_TOKENS = 258
 _GAMMA = 1.02
 _LOG_GAMMA = math.log(_GAMMA)
 
@@ -26,11 +26,6 @@ _LOG_GAMMA = math.log(_GAMMA)
 # The key hashes the normalised example; equal keys = exact duplicates (within one process).
 # A plain tuple, not a NamedTuple: building one per line costs ~8 % of the whole pass.
 ExampleFacts = tuple[int, int, int, str | None, int]
-
-
-def estimate_tokens(text_bytes: int, file_parts: int = 0) -> int:
-    """The token estimate for an example with `text_bytes` UTF-8 bytes of text."""
-    return (text_bytes + 3) // 4 + file_parts * FILE_PART_TOKENS
 
 
 class QuantileSketch:

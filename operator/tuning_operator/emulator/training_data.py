@@ -5,11 +5,9 @@ Vertex reads the dataset and reports `tuning_data_stats`; the emulator does the 
 tests) that serves the job's `training_dataset_uri`. It never reaches real Cloud Storage: with
 no such variable nothing is read and the scripted defaults of `datastats` apply.
 
-The token figure is the dataset pre-flight's estimate (`datasets.stats.estimate_tokens`):
-UTF-8 bytes of every `text` part / 4, rounded up, plus `FILE_PART_TOKENS` per `fileData` part.
-The emulator and the datasets package are sibling layers that may not import each other, so
-the formula is repeated here; a test checks that both agree. A `text` anywhere in an example
-counts (contents, systemInstruction), as does any `fileData`/`file_data` part.
+The token figure is the dataset pre-flight's estimate (`specs.tokens.estimate_tokens`, which
+both use). A `text` anywhere in an example counts (contents, systemInstruction), as does any
+`fileData`/`file_data` part.
 
 Reading is bounded and never fails a create: the object's size is asked first and a file over
 `max_bytes` is not read; the body is read with a timeout and a cap; an absent, unreadable or
@@ -31,10 +29,11 @@ from urllib.parse import quote
 
 import orjson
 
+from tuning_operator.specs.tokens import estimate_tokens
+
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"
 MAX_BYTES = 64 * 1024 * 1024  # Vertex takes up to 1 GB; an emulator reads a sample's worth
 TIMEOUT_SECONDS = 5.0
-FILE_PART_TOKENS = 258  # = datasets.stats.FILE_PART_TOKENS (a test checks it)
 _CACHE_ENTRIES = 32
 
 
@@ -74,7 +73,7 @@ def count_examples(data: bytes) -> TrainingFile:
         if not isinstance(example, dict):
             continue
         text_bytes, text_chars, file_parts = _walk(example)
-        tokens.append((text_bytes + 3) // 4 + file_parts * FILE_PART_TOKENS)
+        tokens.append(estimate_tokens(text_bytes, file_parts))
         characters += text_chars
     return TrainingFile(example_tokens=tuple(tokens), characters=characters)
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from tests.support.dataset_examples import example
 from tuning_operator.datasets.examples import ExampleRules, decode_line
 from tuning_operator.datasets.findings import DatasetRole, FindingKind, FindingLog
-from tuning_operator.datasets.stats import FILE_PART_TOKENS, estimate_tokens
 from tuning_operator.specs.catalog import BaseModel, default_catalog
+from tuning_operator.specs.tokens import FILE_PART_TOKENS, estimate_tokens
 
 
 def kinds(log: FindingLog) -> list[FindingKind]:

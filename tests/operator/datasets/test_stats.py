@@ -7,12 +7,8 @@ import random
 
 import pytest
 
-from tuning_operator.datasets.stats import (
-    FILE_PART_TOKENS,
-    QuantileSketch,
-    StatsAccumulator,
-    estimate_tokens,
-)
+from tuning_operator.datasets.stats import QuantileSketch, StatsAccumulator
+from tuning_operator.specs.tokens import FILE_PART_TOKENS, estimate_tokens
 
 
 @pytest.mark.parametrize("count", [1, 7, 10_000])
