@@ -186,20 +186,15 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def _memory(state_dir: str | None) -> tuple[dict[str, Any], Any]:
-    """The operator's records and memory, when a state directory is given (read once a plan).
-
-    A store that the operator would find broken fences every create from now, as it would.
-    """
+    """The operator's records and memory, when a state directory is given (read once a plan)."""
+    from tuning_operator.reconciling.inputs import remembered
     from tuning_operator.state.store import FileStatusStore, OperatorMemory
 
     if not state_dir:
         return {}, OperatorMemory()
     store = FileStatusStore(state_dir)
     records = dict(store.fetch())
-    memory = store.memory
-    if store.recovered and memory.fence_all_from is None:
-        memory = replace(memory, fence_all_from=time.time())
-    return records, memory
+    return records, remembered(store, now=time.time())
 
 
 def read_live(options: argparse.Namespace, load: DirectoryLoad,

@@ -11,7 +11,7 @@ read from the state directory.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +21,7 @@ from tuning_operator.planning.planner import PlanSettings, Remembered
 from tuning_operator.reconciling.observe import FileAges
 from tuning_operator.specs import DirectoryLoad
 from tuning_operator.specs.catalog import Catalog
-from tuning_operator.state.store import JobRecord, OperatorMemory
+from tuning_operator.state.store import JobRecord, OperatorMemory, StatusStore
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,13 @@ class OperatorSettings:
     settle_seconds: float = 0.5  # a file changed this recently may be half-written: wait
     dataset_recheck_seconds: float = 60.0  # a waiting job's dataset is stat'ed at most this often
     allow_mass_deletion: bool = False
+
+
+def remembered(store: StatusStore, *, now: float) -> OperatorMemory:
+    """The store's memory as the operator starts from it: a store found broken (its create
+    intents may be lost) fences every create from `now`, for `run` and `plan` alike."""
+    memory = store.memory
+    return replace(memory, fence_all_from=now) if getattr(store, "recovered", None) else memory
 
 
 def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: OperatorMemory,

@@ -27,7 +27,7 @@ from tuning_operator.planning.planner import ActionKind, Plan, PlanSettings, pla
 from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Requeue, Stalled, Throttler
 from tuning_operator.reconciling.executors import Executor, PassContext, executor_table
-from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs
+from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs, remembered
 from tuning_operator.reconciling.notify import notify, told_of
 from tuning_operator.reconciling.observe import ListedJobs, observe, refresh_record, regions_to_list
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
@@ -138,13 +138,12 @@ class Reconciler:
         self.vertex_reached: float | None = None
         self.vertex_failing: tuple[float, str] | None = None  # since when, and why
         # The backoff and the recovery fence outlive the process: `plan` reads them too.
-        memory = store.memory
+        memory = remembered(store, now=clock())
         self.throttler.attempts.update(memory.attempts)
         self.throttler.not_before.update(memory.not_before)
         self.fence_all_from: float | None = memory.fence_all_from
         recovered = getattr(store, "recovered", None)
         if recovered:
-            self.fence_all_from = clock()
             self.log.error("state_recovered", why=recovered,
                            fence_seconds=settings.create_fence_seconds,
                            action="rebuilding from Vertex by the ownership labels; every create"
@@ -285,10 +284,14 @@ class Reconciler:
         self.retiring = []
         fence = self.fence_all_from
         if fence is not None and self.clock() > fence + self.settings.create_fence_seconds:
-            self.fence_all_from = fence = None  # every create it fenced has been listed since
-        self.store.store(self.records, OperatorMemory(
-            attempts=dict(self.throttler.attempts), not_before=dict(self.throttler.not_before),
-            fence_all_from=fence))
+            self.fence_all_from = None  # every create it fenced has been listed since
+        self.store.store(self.records, self._memory())
+
+    def _memory(self) -> OperatorMemory:
+        """What the next pass, a restart and a live `plan` decide by beside the records."""
+        return OperatorMemory(attempts=dict(self.throttler.attempts),
+                              not_before=dict(self.throttler.not_before),
+                              fence_all_from=self.fence_all_from)
 
     def _finish(self, report: PassReport, started: float) -> PassReport:
         report.duration = time.perf_counter() - started
@@ -325,10 +328,7 @@ class Reconciler:
     def _plan_settings(self, load: DirectoryLoad, unmanaged: Mapping[str, int],
                        blocks: Mapping[str, str], checked: frozenset[str] | None,
                        now: float) -> PlanSettings:
-        memory = OperatorMemory(attempts=self.throttler.attempts,
-                                not_before=self.throttler.not_before,
-                                fence_all_from=self.fence_all_from)
-        return plan_inputs(load, self.records, memory, self.settings, now=now,
+        return plan_inputs(load, self.records, self._memory(), self.settings, now=now,
                            unmanaged=unmanaged, blocks=blocks, checked=checked,
                            catalog=self.catalog)
 
