@@ -28,7 +28,8 @@ from tuning_operator.planning.planner import Action, ActionKind
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled
 from tuning_operator.reconciling.observe import refresh_record
 from tuning_operator.specs import DirectoryLoad
-from tuning_operator.state.store import JobRecord, PreflightEstimate
+from tuning_operator.state.records import PreflightEstimate
+from tuning_operator.state.store import JobRecord
 
 if TYPE_CHECKING:
     from tuning_operator.reconciling.reconciler import PassReport, Reconciler

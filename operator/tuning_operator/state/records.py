@@ -38,6 +38,14 @@ class SmokeTestResult:
 
 
 @dataclass(frozen=True)
+class PreflightEstimate:
+    """The dataset pre-flight's verdict when the job was created, beside what Vertex bills."""
+
+    summary: str  # the line `plan --check-datasets` shows
+    estimated_tokens: int | None = None  # billable training tokens (tokens × epochs)
+
+
+@dataclass(frozen=True)
 class MetricFigures:
     """One metric's scores as recorded (rounded): tuned, base model (None: not asked), gain."""
 

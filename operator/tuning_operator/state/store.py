@@ -25,15 +25,7 @@ from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.planning.model import DataStats
 from tuning_operator.state import records as stored
-from tuning_operator.state.records import Evaluation, SmokeTestResult
-
-
-@dataclass(frozen=True)
-class PreflightEstimate:
-    """The dataset pre-flight's verdict when the job was created, beside what Vertex bills."""
-
-    summary: str  # the line `plan --check-datasets` shows
-    estimated_tokens: int | None = None  # billable training tokens (tokens × epochs)
+from tuning_operator.state.records import Evaluation, PreflightEstimate, SmokeTestResult
 
 
 @dataclass
