@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from tuning_operator.cli.options import add_decision_options
 from tuning_operator.errors import OperatorError
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import plan
@@ -61,18 +62,7 @@ def register(sub: Any) -> None:
     planner.add_argument("--state-dir", help="the operator's state directory: what it remembers"
                          " (removed files, first-seen order, intents, backoff, a recovery fence)"
                          " informs the plan, which is then what its next pass does")
-    planner.add_argument("--region", help="region of jobs that name none (default: us-central1)")
-    planner.add_argument("--max-concurrent-jobs", type=int, default=None)
-    planner.add_argument("--quota-scope", choices=("global", "region"),
-                         help="as the operator's --quota-scope")
-    planner.add_argument("--quota-regions", metavar="R1,R2",
-                         help="live: regions listed too for unmanaged active jobs")
-    planner.add_argument("--create-fence", type=float,
-                         help="live with --state-dir: the operator's --create-fence")
-    planner.add_argument("--settle", type=float,
-                         help="live with --state-dir: the operator's --settle")
-    planner.add_argument("--allow-mass-deletion", action="store_true", default=None,
-                         help="as the operator's --allow-mass-deletion")
+    add_decision_options(planner)
     planner.add_argument("--check-datasets", action="store_true",
                          help="per job: dataset verdict, billable tokens, recommended vs chosen")
     planner.set_defaults(handler=run_plan)

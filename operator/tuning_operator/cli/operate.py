@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tuning_operator.cli.options import add_decision_options
+
 
 def register(sub: Any) -> None:
     run = sub.add_parser("run", help="reconcile the jobs directory with Vertex, continuously")
@@ -30,17 +32,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     add("--config", help="YAML file with any of these settings (keys as the flags, no --)")
     add("--jobs-dir", help="the directory of job files (default: jobs)")
     add("--project", help="real Vertex in this project (application default credentials)")
-    add("--region", help="region of jobs that name none (default: us-central1)")
     add("--vertex-endpoint", metavar="HOST:PORT", help="an emulator instead of Vertex")
     add("--vertex-transport", choices=("grpc", "rest"))
     add("--state-dir", help="status store, outbox, audit trail (default: .tuning-operator)")
-    add("--max-concurrent-jobs", type=int,
-        help="concurrent tuning jobs (the quota; global across regions by default)")
-    add("--quota-scope", choices=("global", "region"),
-        help="global (default, as Vertex counts it): one count for every region; region: each"
-        " region on its own")
-    add("--quota-regions", metavar="R1,R2",
-        help="regions listed too, for unmanaged active jobs that hold global quota slots")
+    add_decision_options(run)
     add("--resync", type=float, help="seconds between full passes (grows with List pages)")
     add("--once", action="store_true", default=None, help="one pass, then exit")
     add("--until-settled", action="store_true", default=None,
@@ -52,10 +47,6 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         " 0.0.0.0 in a container, for the probes)")
     add("--events", help="pubsub:projects/P/topics/T, file:PATH or stdout"
         " (default: file:STATE_DIR/events.jsonl)")
-    add("--allow-mass-deletion", action="store_true", default=None,
-        help="let more than half of the jobs vanish at once and still cancel onDelete: Cancel")
-    add("--create-fence", type=float, help="seconds a create with unknown outcome blocks retries")
-    add("--settle", type=float, help="seconds a changed file must be quiet before a create")
     add("--crud-per-minute", type=float, help="client-side Vertex CRUD request budget")
     add("--submissions-per-minute", type=float, help="client-side job submission budget")
     add("--emulator-job-seconds", type=float, help="embedded emulator: seconds per job")
