@@ -182,7 +182,8 @@ def test_a_rewritten_evaluation_set_is_judged_again_and_flips_the_verdict(
         emulator: EmulatorProcess, project: str, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     """The same job file, its evaluation set's references rewritten: `plan` says the set
-    changed, the next run asks the new questions and the verdict flips from passed to failed."""
+    changed, the next run judges the answers again against the new references (the questions
+    are unchanged, so their answers are reused: no call) and the verdict flips."""
     jobs, state = tmp_path / "jobs", tmp_path / "state"
     eval_set(jobs / "team" / "evals" / "tickets.jsonl")
     job_file(jobs, "flip-bot", spec="  evaluation:\n    dataset: evals/tickets.jsonl\n"
@@ -204,8 +205,8 @@ def test_a_rewritten_evaluation_set_is_judged_again_and_flips_the_verdict(
     settle(emulator, project, jobs, state)
     evaluation = status(state, capsys)["flip-bot"]["evaluation"]
     assert evaluation["verdict"] == "failed", evaluation  # type: ignore[index]
-    # The new set once, for the tuned and the base model (baseline is on by default).
-    assert emulator.admin.calls()["GenerateContent"] - before == 2 * 10
+    # Same questions: every answer is reused by its example digest; only the verdict changes.
+    assert emulator.admin.calls()["GenerateContent"] - before == 0
     told = [e["data"]["evaluation"]["verdict"]  # type: ignore[index]
             for e in events(state, "tuning-operator.job.evaluated.v1")]
     assert told == ["passed", "failed"]

@@ -67,7 +67,8 @@ class Aftercare:
                  clock: Callable[[], float], state_dir: Path | None = None,
                  metrics: MetricsReader | None = None, predict: Predict | None = None,
                  project: str = "local-project", catalog: Catalog | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 answers: Callable[[str], Answers] | None = None) -> None:
         self.recorder = recorder
         self.throttler = throttler
         self.clock = clock
@@ -77,6 +78,8 @@ class Aftercare:
         self.project = project
         self.catalog = catalog or default_catalog()
         self.stop = stop
+        # A job's paid-for answers: the local journal, or the shared artifacts (`--artifacts`).
+        self.answers = answers or (lambda job: AnswerJournal.for_job(self.state_dir or Path('.'), job))
         self.log = structlog.get_logger("tuning_operator.aftercare")
 
     def read_metrics(self, action: Action, record: JobRecord, observed: ObservedJob) -> Outcome:
@@ -169,15 +172,17 @@ class Aftercare:
         base = (publisher_model(self.project, observed.region, loaded.base_model)
                 if spec.baseline and loaded.base_model else None)
         key = f"evaluation:{record.name}"
-        with AnswerJournal.for_job(self.state_dir, record.name) as journal:
-            try:
-                result = run_evaluation(
-                    job_name=record.name, spec=spec, examples=examples, tuned_model=endpoint,
-                    base_model=base, predict=self.predict, journal=journal,
-                    generation_config=self._config(loaded), checkpoint=checkpoint,
-                    max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
-            except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
-                return self._paused(record, loaded, exc, key)
+        journal = self.answers(record.name)
+        try:
+            result = run_evaluation(
+                job_name=record.name, spec=spec, examples=examples, tuned_model=endpoint,
+                base_model=base, predict=self.predict, journal=journal,
+                generation_config=self._config(loaded), checkpoint=checkpoint,
+                max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
+        except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
+            return self._paused(record, loaded, exc, key)
+        finally:
+            journal.close()
         self.throttler.succeeded(key)
         if not result.final:
             record.evaluation = replace(result, key=evaluation_key(loaded))

@@ -3,8 +3,9 @@
 The executors of the `SmokeTest` and `Evaluate` actions call these; they connect the prediction
 adapter (which asks), the answers journal (which remembers what was paid for) and the pure
 scoring (which judges). `run_evaluation` asks every example of the tuned model and, with
-`baseline`, of the base model, with bounded concurrency; every answer is journaled (fsync)
-before it counts, so a run killed at any point resumes without asking a journaled example again.
+`baseline`, of the base model, with bounded concurrency; every answer is journaled (fsync,
+grouped) before it counts, so a run killed at any point resumes without asking a journaled
+example again, and an example whose turns are unchanged keeps its answers when the set changes.
 At most `len(examples) × (1 + baseline)` generateContent calls per run, fewer when answers are
 journaled; `max_calls` caps a run (the verdict is then `pending` and the next run goes on). An
 outage (a temporary error) halts the run at once and raises `EndpointUnavailable` with the
@@ -28,7 +29,7 @@ from tuning_operator.datasets.evalset import EvaluationExample, EvaluationSet
 from tuning_operator.errors import NotFound, OperatorError, TemporaryError
 from tuning_operator.judging.scoring import MetricScore, apply_gate, score
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig
-from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.answers import Answers
 from tuning_operator.state.records import (
     Evaluation,
     ExampleFailure,
@@ -76,17 +77,23 @@ def run_smoke_test(
     return SmokeTestResult(endpoint="healthy")
 
 
-def answers_digest(examples: EvaluationSet, generation_config: GenerationConfig) -> str:
-    """What makes a journaled answer reusable: the set's version and the generation config."""
-    document = {"dataset": examples.uri, "version": examples.version,
-                "generationConfig": generation_config.model_dump(mode="json", by_alias=True)}
+def answers_digest(generation_config: GenerationConfig) -> str:
+    """What every journaled answer of a run shares: the generation config it was asked with."""
+    document = generation_config.model_dump(mode="json", by_alias=True)
     return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def example_digest(example: EvaluationExample) -> str:
+    """What makes an answer reusable for an example: the turns asked and the system
+    instruction (not its place in the set, not its reference)."""
+    document = {"contents": example.contents, "system": example.system_instruction}
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
 
 
 class _Asking:
     """The shared state of one run's workers: answers, failures, the call count, the halt."""
 
-    def __init__(self, *, predict: Predict, journal: AnswerJournal, digest: str,
+    def __init__(self, *, predict: Predict, journal: Answers, digest: str,
                  config: GenerationConfig, max_calls: int | None,
                  stop: threading.Event | None) -> None:
         self.predict, self.journal, self.digest, self.config = predict, journal, digest, config
@@ -133,8 +140,8 @@ class _Asking:
             with self.lock:
                 self.failures.setdefault(example.index, str(exc))
             return
-        self.journal.append(digest=self.digest, model=model, example=example.index,
-                            answer=answer)
+        self.journal.append(digest=self.digest, model=model, example=example_digest(example),
+                            index=example.index, answer=answer)
         with self.lock:
             self.answers[(model, example.index)] = answer
 
@@ -155,7 +162,7 @@ def run_evaluation(
     tuned_model: str,
     base_model: str | None,
     predict: Predict,
-    journal: AnswerJournal,
+    journal: Answers,
     generation_config: GenerationConfig | None = None,
     checkpoint: str | None = None,
     concurrency: int = 4,
@@ -168,10 +175,12 @@ def run_evaluation(
     config = generation_config or spec.generation_config
     chosen = examples.examples[: spec.max_examples]
     models = [tuned_model] + ([base_model] if spec.baseline and base_model else [])
-    digest = answers_digest(examples, config)
+    digest = answers_digest(config)
     asking = _Asking(predict=predict, journal=journal, digest=digest, config=config,
                      max_calls=max_calls, stop=stop)
-    asking.answers.update(journal.load(digest))
+    journaled = journal.load(digest)  # by example digest: a rewritten set keeps what it can
+    asking.answers.update({(m, e.index): journaled[(m, d)] for e in chosen
+                           for d in (example_digest(e),) for m in models if (m, d) in journaled})
     todo = [(m, e) for e in chosen for m in models if (m, e.index) not in asking.answers]
     _log.info("evaluation.start", job=job_name, examples=len(chosen), models=len(models),
               journaled=len(chosen) * len(models) - len(todo), to_ask=len(todo))

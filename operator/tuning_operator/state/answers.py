@@ -1,12 +1,14 @@
 """The answers journal of one job's evaluation: every paid-for answer, so none is paid twice.
 
-An evaluation asks hundreds of questions; a crash half-way must not ask them again. Each answer
-is one line appended (one `write` on an O_APPEND descriptor, then fsync) to
-`STATE/evaluations/<job>/answers.jsonl`, keyed by (model, example index, digest), where the
-digest names what makes an answer reusable (the evaluation set's version and the generation
-config). A crash can only tear the last line, which is then ignored. Answers of another digest
-are ignored too, so a changed set or config is asked again. `purge` forgets the job once its
-verdict is published. This module never asks a model and never scores.
+An evaluation asks thousands of questions; a crash half-way must not ask them again. Each answer
+is one line appended (one `write` on an O_APPEND descriptor) to
+`STATE/evaluations/<job>/answers.jsonl`, keyed by (model, example digest) under a digest of the
+generation config: an example whose turns did not change keeps its answer when the rest of the
+set is rewritten, and a changed config asks everything again. Commits are grouped: an answer
+counts once an fsync that began after its write has returned, and one fsync covers every line
+the concurrent askers wrote before it (a database's group commit), so kill -9 loses only answers
+not yet counted. A crash can only tear the last line, which is then ignored. `purge` forgets the
+job once its verdict is published. This module never asks a model and never scores.
 """
 
 from __future__ import annotations
@@ -15,22 +17,39 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 
 DIRECTORY = "evaluations"
 FILE = "answers.jsonl"
 
-AnswerKey = tuple[str, int]  # (model resource name, example index)
+AnswerKey = tuple[str, str]  # (model resource name, example digest)
+
+
+class Answers(Protocol):
+    """Where an evaluation's paid-for answers are kept: this journal, or a shared artifacts
+    store that every replica reads (`--artifacts`)."""
+
+    def load(self, digest: str) -> dict[AnswerKey, str]: ...
+
+    def append(self, *, digest: str, model: str, example: str, answer: str,
+               index: int | None = None) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class AnswerJournal:
-    """Append-only, fsync'd answers of one job; thread-safe."""
+    """Append-only, fsync'd answers of one job; thread-safe, commits grouped."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the descriptor and the count of lines written
+        self._sync = threading.Lock()  # one fsync at a time; it covers every earlier write
         self._fd: int | None = None
+        self._written = 0
+        self._synced = 0
+        self.fsyncs = 0
 
     @classmethod
     def for_job(cls, state_dir: str | os.PathLike[str], job: str) -> AnswerJournal:
@@ -51,15 +70,17 @@ class AnswerJournal:
                 entry = orjson.loads(line)
                 if entry["digest"] != digest:
                     continue
-                answers[(str(entry["model"]), int(entry["example"]))] = str(entry["answer"])
+                answers[(str(entry["model"]), str(entry["example"]))] = str(entry["answer"])
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue  # the last line torn by a crash: that answer is asked again
         return answers
 
-    def append(self, *, digest: str, model: str, example: int, answer: str) -> None:
-        """Record one answer durably (fsync) before it counts as received."""
+    def append(self, *, digest: str, model: str, example: str, answer: str,
+               index: int | None = None) -> None:
+        """Record one answer durably before it counts as received: returns once an fsync that
+        began after this write has completed (`index` is the example's place, for people)."""
         line = orjson.dumps({"digest": digest, "model": model, "example": example,
-                             "answer": answer}) + b"\n"
+                             "index": index, "answer": answer}) + b"\n"
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +88,16 @@ class AnswerJournal:
                 if not _ends_a_line(self.path):  # a torn line must not swallow the next one
                     line = b"\n" + line
             os.write(self._fd, line)
-            os.fsync(self._fd)
+            self._written += 1
+            mine, fd = self._written, self._fd
+        with self._sync:
+            if self._synced >= mine:
+                return  # a group commit that began after this write covered it
+            with self._lock:
+                upto = self._written
+            os.fsync(fd)
+            self._synced = upto
+            self.fsyncs += 1
 
     def close(self) -> None:
         with self._lock:

@@ -294,3 +294,29 @@ def test_retries_and_failures_per_example(
     assert result.verdict == verdict, result
     assert predict.calls == calls
     assert reason in result.reason
+
+
+def test_a_rewritten_set_asks_only_its_changed_examples(tmp_path: Path) -> None:
+    """Answers are kept per example digest: after rewriting 3 questions, moving the rest one
+    line down and changing every reference, only the 3 new questions are asked (twice each,
+    tuned and base), and the verdict judges the new references."""
+    path = eval_set(tmp_path / "set.jsonl")
+    predict = FlakyPredict({})
+
+    def evaluate() -> Any:
+        examples = read_evaluation_set(str(path), limit=200)
+        return run_evaluation(
+            job_name="rewritten-v1", spec=spec(exactMatch=MetricBar(min=0.5)),
+            examples=examples, tuned_model="projects/p/locations/l/endpoints/1",
+            base_model="base", predict=predict,
+            journal=AnswerJournal.for_job(tmp_path, "rewritten-v1"))
+
+    assert evaluate().verdict == "passed" and predict.calls == 2 * N
+    lines = path.read_text().splitlines()
+    rewritten = [line.replace("answer", "reply") for line in lines]
+    for i in range(3):
+        rewritten[i] = rewritten[i].replace(f"question {i}\"", f"question {i} again\"")
+    path.write_text("\n".join(['{"not": "an example"}'] + rewritten) + "\n")
+    result = evaluate()
+    assert predict.calls == 2 * N + 2 * 3
+    assert result.verdict == "failed" and result.examples == N  # references say "reply" now
