@@ -49,6 +49,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         " (default: file:STATE_DIR/events.jsonl)")
     add("--crud-per-minute", type=float, help="client-side Vertex CRUD request budget")
     add("--submissions-per-minute", type=float, help="client-side job submission budget")
+    add("--predictions-per-minute", type=float,
+        help="client-side generateContent budget of smoke tests and evaluations (default 600;"
+        " raise it to your project's prediction quota)")
     add("--emulator-job-seconds", type=float, help="embedded emulator: seconds per job")
     add("--emulator-answers", metavar="FILE",
         help="embedded emulator: scripted generateContent answers (see `emulator --answers`)")

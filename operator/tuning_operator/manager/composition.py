@@ -116,6 +116,7 @@ class Manager:
         from tuning_operator.reconciling.reconciler import Reconciler
         from tuning_operator.reconciling.recording import EventRecorder
         from tuning_operator.reconciling.watch import DirectoryWatch
+        from tuning_operator.reconciling.workers import AFTERCARE_THREADS, Workers
         from tuning_operator.state.guard import StateDirectory
         from tuning_operator.state.lease import default_holder, open_lease
         from tuning_operator.state.store import FileStatusStore
@@ -136,14 +137,20 @@ class Manager:
         self.lease = open_lease(options.lease, clock=time.time)
         throttler = Throttler()  # one backoff for the pass and the aftercare workers
         aftercare = Aftercare(
-            recorder=recorder, throttler=throttler, clock=time.time, state_dir=state_dir,
+            throttler=throttler, clock=time.time, state_dir=state_dir,
             metrics=metrics_reader, predict=prediction.generate,
-            project=options.project or "local-project", stop=self.shutdown.stop)
+            project=options.project or "local-project", stop=self.shutdown.stop,
+            leading=self.lease.acquire)
+        # Post-success work off the pass; closed (after the stop is set) before the adapters.
+        # `--once` is one pass that does its own work (inline), as a one-shot tool expects.
+        workers = Workers(0 if options.once else AFTERCARE_THREADS, wake=self.shutdown.wake.set)
+        stack.callback(workers.close)
+        stack.callback(self.shutdown.stop.set)
         self.reconciler = Reconciler(
             settings=operator_settings(options),
             vertex=vertex, store=store, recorder=recorder, throttler=throttler,
             datasets=_dataset_checker(options), state=StateDirectory(state_dir),
-            still_leader=self.lease.acquire, aftercare=aftercare,
+            still_leader=self.lease.acquire, aftercare=aftercare, workers=workers,
             revision_of=recorder.provenance.revision)
         if store.recovered:
             recorder.audit_operator(action="state-recovered", reason=store.recovered)
@@ -223,8 +230,7 @@ def _open_vertex(options: argparse.Namespace, state_dir: Path,
                            submissions_per_minute=options.submissions_per_minute)
     # Predictions have quotas of their own: a budget of their own, so an evaluation never
     # starves the tuning calls.
-    prediction_budget = RequestBudget(crud_per_minute=options.crud_per_minute,
-                                      submissions_per_minute=options.submissions_per_minute)
+    prediction_budget = RequestBudget(crud_per_minute=options.predictions_per_minute)
     if options.project and not options.vertex_endpoint:
         return (stack.enter_context(VertexTuningJobs.for_vertex(project=options.project,
                                                                 budget=budget)),

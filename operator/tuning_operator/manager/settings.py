@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "settle": 0.5,
     "crud_per_minute": 600.0,
     "submissions_per_minute": 60.0,
+    "predictions_per_minute": 600.0,
     "emulator_job_seconds": 30.0,
     "emulator_answers": None,
     "live": False,
@@ -96,7 +97,8 @@ _RANGES: dict[str, tuple[type, float, float | None]] = {
     "max_concurrent_jobs": (int, 0, None), "resync": (float, 0.05, 86400.0),
     "deadline": (float, 0.0, None), "create_fence": (float, 0.0, 86400.0),
     "settle": (float, 0.0, 3600.0), "crud_per_minute": (float, 1.0, None),
-    "submissions_per_minute": (float, 1.0, None), "emulator_job_seconds": (float, 0.0, None),
+    "submissions_per_minute": (float, 1.0, None), "predictions_per_minute": (float, 1.0, None),
+    "emulator_job_seconds": (float, 0.0, None),
     "metrics_port": (int, 0, 65535),
 }
 

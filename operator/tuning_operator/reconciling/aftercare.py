@@ -10,7 +10,7 @@ evaluation answer to the job's answer journal, so a restart never asks twice.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import Action
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Throttler
 from tuning_operator.reconciling.evaluation import (
+    EndpointLimit,
     EndpointUnavailable,
     Predict,
     run_evaluation,
@@ -39,11 +40,13 @@ from tuning_operator.reconciling.evaluation import (
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.evaluation import GenerationConfig
-from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.answers import AnswerJournal, Answers
 from tuning_operator.state.records import Evaluation, SmokeTestResult
 from tuning_operator.state.store import JobRecord, write_atomically
 
-EVALUATION_CALLS_PER_PASS = 50  # a pass stays short; the evaluation resumes on the next one
+EVALUATION_CALLS_PER_PASS = 50  # inline (no workers): a pass stays short; the next one goes on
+EVALUATION_BATCH = 500  # in a worker: progress is posted and the lease asked between batches
+EVALUATION_CONCURRENCY = 8  # requests in flight per endpoint, across every evaluation
 METRICS_DIR = "metrics"
 
 
@@ -53,33 +56,30 @@ class MetricsReader(Protocol):
     def read_curves(self, experiment: str) -> Curves: ...
 
 
-class VerdictRecorder(Protocol):
-    def verdict(self, record: JobRecord, *, type: str, reason: str,
-                details: Mapping[str, Any]) -> None: ...
-
-    def action(self, record: JobRecord, *, action: str, reason: str) -> None: ...
-
-
 class Aftercare:
     """The three post-success executors, with the adapters and the state they need."""
 
-    def __init__(self, *, recorder: VerdictRecorder, throttler: Throttler,
+    def __init__(self, *, throttler: Throttler,
                  clock: Callable[[], float], state_dir: Path | None = None,
                  metrics: MetricsReader | None = None, predict: Predict | None = None,
                  project: str = "local-project", catalog: Catalog | None = None,
                  stop: threading.Event | None = None,
-                 answers: Callable[[str], Answers] | None = None) -> None:
-        self.recorder = recorder
+                 answers: Callable[[str], Answers] | None = None,
+                 leading: Callable[[], bool] | None = None,
+                 concurrency: int = EVALUATION_CONCURRENCY) -> None:
         self.throttler = throttler
         self.clock = clock
         self.state_dir = state_dir
         self.metrics = metrics
-        self.predict = predict
+        self.predict = EndpointLimit(predict, concurrency) if predict is not None else None
         self.project = project
         self.catalog = catalog or default_catalog()
         self.stop = stop
         # A job's paid-for answers: the local journal, or the shared artifacts (`--artifacts`).
-        self.answers = answers or (lambda job: AnswerJournal.for_job(self.state_dir or Path('.'), job))
+        self.answers = answers or (
+            lambda job: AnswerJournal.for_job(self.state_dir or Path("."), job))
+        self.leading = leading or (lambda: True)
+        self.concurrency = concurrency
         self.log = structlog.get_logger("tuning_operator.aftercare")
 
     def read_metrics(self, action: Action, record: JobRecord, observed: ObservedJob) -> Outcome:
@@ -135,15 +135,8 @@ class Aftercare:
                 endpoint=endpoint, predict=self.predict,
                 generation_config=self._config(loaded),
                 examples=examples, prompt=spec.smoke_test.prompt if spec.smoke_test else None)
-        key = f"smoke:{record.name}"
-        now = self.clock()
-        before = record.smoke_test
-        changed = before is None or before.endpoint != result.endpoint
-        record.smoke_test = replace(result, at=now)
-        if changed:
-            self.recorder.action(record, action="smoke-test",
-                                 reason=f"endpoint {result.endpoint}"
-                                 + (f": {result.error}" if result.error is not None else ""))
+        key, now = f"smoke:{record.name}", self.clock()
+        record.smoke_test = replace(result, at=now)  # a change is audited when applied
         if result.healthy:
             self.throttler.succeeded(key)
             return Done()
@@ -152,7 +145,10 @@ class Aftercare:
         return Requeue(after=wait, reason="endpoint unhealthy")
 
     def evaluate(self, action: Action, record: JobRecord, observed: ObservedJob,
-                 loaded: LoadedJob) -> Outcome:
+                 loaded: LoadedJob, *, progress: Callable[[], None] | None = None) -> Outcome:
+        """Ask, journal and judge. In a worker (`progress` given): batch after batch until the
+        verdict, an outage, the stop or a lost lease, posting progress between batches. Inline:
+        one batch, then a requeue (a pass stays short)."""
         spec = loaded.job.spec.evaluation
         assert spec is not None
         if self.predict is None or self.state_dir is None or not observed.tuned_endpoint:
@@ -174,20 +170,30 @@ class Aftercare:
         key = f"evaluation:{record.name}"
         journal = self.answers(record.name)
         try:
-            result = run_evaluation(
-                job_name=record.name, spec=spec, examples=examples, tuned_model=endpoint,
-                base_model=base, predict=self.predict, journal=journal,
-                generation_config=self._config(loaded), checkpoint=checkpoint,
-                max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
-        except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
-            return self._paused(record, loaded, exc, key)
+            while True:
+                try:
+                    result = run_evaluation(
+                        job_name=record.name, spec=spec, examples=examples,
+                        tuned_model=endpoint, base_model=base, predict=self.predict,
+                        journal=journal, generation_config=self._config(loaded),
+                        checkpoint=checkpoint, concurrency=self.concurrency,
+                        max_calls=EVALUATION_BATCH if progress else EVALUATION_CALLS_PER_PASS,
+                        stop=self.stop)
+                except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
+                    return self._paused(record, loaded, exc, key)
+                self.throttler.succeeded(key)
+                if result.final:
+                    return self._tell_evaluation(record, loaded, result)
+                record.evaluation = replace(result, key=evaluation_key(loaded))
+                if progress is None or self._halted():
+                    return Requeue(after=0.2, reason="evaluation continues")
+                progress()
         finally:
             journal.close()
-        self.throttler.succeeded(key)
-        if not result.final:
-            record.evaluation = replace(result, key=evaluation_key(loaded))
-            return Requeue(after=0.2, reason="evaluation continues")
-        return self._tell_evaluation(record, loaded, result)
+
+    def _halted(self) -> bool:
+        """A stop was asked, or this replica no longer leads: ask nothing more."""
+        return (self.stop is not None and self.stop.is_set()) or not self.leading()
 
     def _paused(self, record: JobRecord, loaded: LoadedJob, exc: EndpointUnavailable,
                 key: str) -> Outcome:

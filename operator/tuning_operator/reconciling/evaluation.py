@@ -146,6 +146,25 @@ class _Asking:
             self.answers[(model, example.index)] = answer
 
 
+class EndpointLimit:
+    """A `Predict` with at most `limit` requests in flight per endpoint, across every run
+    that asks it (two jobs evaluated against one base model share its limit)."""
+
+    def __init__(self, predict: Predict, limit: int) -> None:
+        self.predict, self.limit = predict, limit
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.Semaphore] = {}
+
+    def __call__(self, model: str, contents: Sequence[Mapping[str, Any]],
+                 generation_config: GenerationConfig, *,
+                 system_instruction: Mapping[str, Any] | None = None) -> str:
+        with self._lock:
+            slots = self._slots.setdefault(model, threading.Semaphore(self.limit))
+        with slots:
+            return self.predict(model, contents, generation_config,
+                                system_instruction=system_instruction)
+
+
 class EndpointUnavailable(TemporaryError):
     """The evaluation paused on an outage; `evaluation` is where it stands (pending)."""
 
@@ -184,8 +203,8 @@ def run_evaluation(
     todo = [(m, e) for e in chosen for m in models if (m, e.index) not in asking.answers]
     _log.info("evaluation.start", job=job_name, examples=len(chosen), models=len(models),
               journaled=len(chosen) * len(models) - len(todo), to_ask=len(todo))
-    if todo:
-        with ThreadPoolExecutor(max_workers=max(1, concurrency),
+    if todo:  # `concurrency` requests in flight per model asked
+        with ThreadPoolExecutor(max_workers=max(1, concurrency) * len(models),
                                 thread_name_prefix=f"evaluate-{job_name}") as pool:
             for future in [pool.submit(asking.ask, m, e) for m, e in todo]:
                 future.result()

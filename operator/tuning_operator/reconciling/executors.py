@@ -1,11 +1,11 @@
 """The executors of a pass: one small function per action kind, looked up in one table.
 
 The planner decides; an executor only carries out one action: it calls at most one adapter
-(Vertex, or the aftercare workers), writes what happened onto the job's record, and returns a
-typed outcome (done, requeue after a delay, stalled until the spec changes). Timing is derived
-from those outcomes by the reconciler, in one place. An executor never decides whether to act:
-a create or a cancel only asks whether this instance still holds the lease, and writes its
-audit line before the request goes out.
+(Vertex) or hands a post-success step to the background workers, writes what happened onto the
+job's record, and returns a typed outcome (done, requeue after a delay, stalled until the spec
+changes). Timing is derived from those outcomes by the reconciler, in one place. An executor
+never decides whether to act: a create or a cancel only asks whether this instance still holds
+the lease, and writes its audit line before the request goes out.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tuning_operator.planning.model import ObservedJob, Phase
 from tuning_operator.planning.planner import Action, ActionKind
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled
 from tuning_operator.reconciling.observe import refresh_record
+from tuning_operator.reconciling.workers import Work
 from tuning_operator.specs import DirectoryLoad
 from tuning_operator.state.records import PreflightEstimate
 from tuning_operator.state.store import JobRecord
@@ -50,14 +51,10 @@ Executor = Callable[[Action, JobRecord, PassContext], Outcome]
 
 def executor_table(rc: Reconciler) -> dict[ActionKind, Executor]:
     """Every action kind's executor, bound to the reconciler's adapters as constructed."""
-    aftercare = rc.aftercare  # set by the constructor, never replaced
     return {
-        ActionKind.READ_METRICS: lambda a, r, ctx: aftercare.read_metrics(
-            a, r, ctx.observed[a.vertex_name or ""]),
-        ActionKind.SMOKE_TEST: lambda a, r, ctx: aftercare.smoke_test(
-            a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
-        ActionKind.EVALUATE: lambda a, r, ctx: aftercare.evaluate(
-            a, r, ctx.observed[a.vertex_name or ""], ctx.load.jobs[r.name]),
+        ActionKind.READ_METRICS: partial(post_success, rc, "metrics"),
+        ActionKind.SMOKE_TEST: partial(post_success, rc, "smoke"),
+        ActionKind.EVALUATE: partial(post_success, rc, "evaluation"),
         ActionKind.CREATE: partial(create, rc),
         ActionKind.CANCEL: partial(cancel, rc),
         ActionKind.RETIRE: partial(retire, rc),
@@ -67,6 +64,20 @@ def executor_table(rc: Reconciler) -> dict[ActionKind, Executor]:
         ActionKind.ORPHAN: partial(record_phase, rc),
         ActionKind.NOOP: partial(record_phase, rc),
     }
+
+
+def post_success(rc: Reconciler, step: str, action: Action, record: JobRecord,
+                 ctx: PassContext) -> Outcome:
+    """Hand the step to the aftercare workers: the pass goes on, the result comes back later."""
+    aftercare, jobs = rc.aftercare, ctx.load.jobs
+    observed = ctx.observed[action.vertex_name or ""]
+    work: dict[str, Work] = {
+        "metrics": lambda r, _progress: aftercare.read_metrics(action, r, observed),
+        "smoke": lambda r, _progress: aftercare.smoke_test(action, r, observed, jobs[r.name]),
+        "evaluation": lambda r, progress: aftercare.evaluate(action, r, observed, jobs[r.name],
+                                                             progress=progress),
+    }
+    return rc.workers.run(step, record, work[step])
 
 
 def record_phase(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) -> Outcome:

@@ -33,6 +33,7 @@ from tuning_operator.reconciling.observe import ListedJobs, observe, refresh_rec
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.reconciling.quiet import QuietPass, quiet
 from tuning_operator.reconciling.status import StatusView
+from tuning_operator.reconciling.workers import Workers, apply
 from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
@@ -113,6 +114,7 @@ class Reconciler:
                  still_leader: Callable[[], bool] | None = None,
                  state: StateCheck | None = None,
                  aftercare: Aftercare | None = None,
+                 workers: Workers | None = None,
                  revision_of: Callable[[Path], str | None] | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
@@ -148,8 +150,8 @@ class Reconciler:
                            fence_seconds=settings.create_fence_seconds,
                            action="rebuilding from Vertex by the ownership labels; every create"
                            " is fenced for the fence window")
-        self._aftercare = aftercare or Aftercare(recorder=recorder, throttler=self.throttler,
-                                                 clock=clock)
+        self._aftercare = aftercare or Aftercare(throttler=self.throttler, clock=clock)
+        self.workers = workers or Workers()  # inline unless the manager gives it threads
         self.catalog = default_catalog()
         self.executors: dict[ActionKind, Executor] = executor_table(self)
         self.status = StatusView(self.records, self)
@@ -187,14 +189,10 @@ class Reconciler:
             return self._finish(report, started)
         self.throttler.succeeded("list")
         self.vertex_reached, self.vertex_failing = now, None
-        if self.quiet is not None and self.quiet.repeats(load, actual, unmanaged,
-                                                         report.revision):
-            report.plan, report.settled = self.quiet.plan, self.quiet.settled
-            report.stalled = list(self.quiet.stalled)
-            if self.quiet.requeue is not None:
-                report.next_due = now + self.quiet.requeue
+        if self._collect_post_success():
+            self.quiet = None  # a worker's result may change the plan
+        if self._replayed(load, actual, unmanaged, report, now):
             return self._finish(report, started)
-        self.quiet = None
         self._note_files(load, now)
         blocks, checked = (self.preflight.run(load, actual, now) if self.preflight
                            else ({}, None))
@@ -211,6 +209,7 @@ class Reconciler:
             self._check_state(result)
             self._note_intents(result, now)
             self._execute(result, PassContext(load, report, now, {o.name: o for o in actual}))
+            self._collect_post_success()  # inline results, and what the workers posted meanwhile
             did_nothing = report.errors == 0 and quiet(
                 result, records_changed=any(changed(r) for r in self.records.values()),
                 preflight_ran=bool(blocks or checked))
@@ -234,6 +233,18 @@ class Reconciler:
                                    None if report.next_due is None else report.next_due - now)
         return self._finish(report, started)
 
+    def _replayed(self, load: DirectoryLoad, actual: list[ObservedJob],
+                  unmanaged: Counter[str], report: PassReport, now: float) -> bool:
+        """Whether the last quiet pass stands for this one (then `report` is its plan)."""
+        quiet = self.quiet
+        if quiet is None or not quiet.repeats(load, actual, unmanaged, report.revision):
+            self.quiet = None
+            return False
+        report.plan, report.settled, report.stalled = quiet.plan, quiet.settled, list(quiet.stalled)
+        if quiet.requeue is not None:
+            report.next_due = now + quiet.requeue
+        return True
+
     def _execute(self, result: Plan, ctx: PassContext) -> None:
         for action in result.actions:
             if action.job is None:
@@ -251,6 +262,22 @@ class Reconciler:
                     ctx.report.next_due, due)
             elif isinstance(outcome, Stalled):
                 ctx.report.stalled.append(record.name)
+
+    def _collect_post_success(self) -> bool:
+        """Apply what the post-success tasks posted to the live records; an endpoint's new
+        smoke-test result is an audit line. True when a record changed."""
+        applied = False
+        for posted in self.workers.collect():
+            live = self.records.get(posted.record.name)
+            smoke = live.smoke_test if live else None
+            if live is None or not apply(live, posted):
+                continue  # the job is gone or was re-created since the task started
+            applied = True
+            now = live.smoke_test
+            if now is not None and (smoke is None or smoke.endpoint != now.endpoint):
+                self.recorder.action(live, action="smoke-test", reason=f"endpoint {now.endpoint}"
+                                     + (f": {now.error}" if now.error is not None else ""))
+        return applied
 
     def _check_state(self, result: Plan) -> None:
         """Before any action that needs an intent or an audit line: can the state take it?"""

@@ -150,7 +150,7 @@ def test_killed_run_resumes_without_asking_a_journaled_example_again(
     journaled = _lines(journal_file)
     asked_by_child = generate_calls(emulator) - before
     assert 5 <= journaled < 2 * N, "the child must be killed mid-run"
-    assert asked_by_child - journaled <= 1  # at most the one in flight is lost
+    assert asked_by_child - journaled <= 2  # at most one in flight per model (tuned, base)
 
     budget = RequestBudget(crud_per_minute=60_000)
     before = generate_calls(emulator)
@@ -316,7 +316,7 @@ def test_a_rewritten_set_asks_only_its_changed_examples(tmp_path: Path) -> None:
     rewritten = [line.replace("answer", "reply") for line in lines]
     for i in range(3):
         rewritten[i] = rewritten[i].replace(f"question {i}\"", f"question {i} again\"")
-    path.write_text("\n".join(['{"not": "an example"}'] + rewritten) + "\n")
+    path.write_text("\n".join(['{"not": "an example"}', *rewritten]) + "\n")
     result = evaluate()
     assert predict.calls == 2 * N + 2 * 3
     assert result.verdict == "failed" and result.examples == N  # references say "reply" now

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.fake_vertex import RecordingRecorder
 from tuning_operator.errors import TemporaryError
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.aftercare import Aftercare
@@ -53,7 +52,7 @@ def test_an_outage_shorter_than_give_up_after_only_delays_the_verdict(tmp_path: 
     remembered by the throttler; back up: passed, each example answered once."""
     now = [1_800_000_000.0]
     endpoint, throttler = Endpoint(), Throttler()
-    aftercare = Aftercare(recorder=RecordingRecorder(), throttler=throttler,
+    aftercare = Aftercare(throttler=throttler, concurrency=1,
                           clock=lambda: now[0], state_dir=tmp_path / "state", predict=endpoint)
     loaded, record = job(tmp_path, "1h"), JobRecord(name="bot", first_seen=0.0)
     waits = []
@@ -76,7 +75,7 @@ def test_an_outage_shorter_than_give_up_after_only_delays_the_verdict(tmp_path: 
 def test_an_outage_longer_than_give_up_after_is_an_error_verdict(tmp_path: Path) -> None:
     """giveUpAfter 90s: pending at first, `error` naming the bound once the outage outlasts it."""
     now = [1_800_000_000.0]
-    aftercare = Aftercare(recorder=RecordingRecorder(), throttler=Throttler(),
+    aftercare = Aftercare(throttler=Throttler(), concurrency=1,
                           clock=lambda: now[0], state_dir=tmp_path / "state", predict=Endpoint())
     loaded, record = job(tmp_path, "90s"), JobRecord(name="bot", first_seen=0.0)
     aftercare.evaluate(None, record, SUCCEEDED, loaded)  # type: ignore[arg-type]
