@@ -6,11 +6,14 @@ emulator has counted the create, pauses a little, and writes the next; the laten
 create time the emulator stamped on the job minus the moment the file was closed (one clock:
 both processes run on this machine). Run twice: with the default `--settle` (a file changed
 less than that many seconds ago may be half-written: no create from it yet) and `--settle 0`,
-which shows what the watch and one pass cost on their own.
+which shows what the watch and one pass cost on their own. A third run adds a succeeded job whose
+10,000-example evaluation (with baseline) has begun when its endpoint starts failing every
+call (`faults:failNext … UNAVAILABLE`): the pass must not wait on it (issue 25's case, 13 s).
 """
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 import time
@@ -38,22 +41,56 @@ def wait_for_creates(emulator: EmulatorProcess, count: int, *, timeout: float) -
         time.sleep(0.01)
 
 
+JUDGED = """\
+apiVersion: tuning-operator/v1
+kind: TuningJob
+metadata: {name: judge, labels: {emulator-duration-ms: "0"}}
+spec:
+  baseModel: gemini-2.5-flash
+  trainingDataset: gs://bench-datasets/ml/judge/train.jsonl
+  evaluation: {dataset: evals/set.jsonl, maxExamples: 10000, baseline: true, checkpoint: last}
+"""
+
+
+def write_judged(root: Path, examples: int = 10_000) -> Path:
+    """A job that succeeds at once and is evaluated on `examples` examples; its answers file."""
+    (root / "ml" / "evals").mkdir(parents=True, exist_ok=True)
+    (root / "ml" / "evals" / "set.jsonl").write_text("".join(json.dumps({"contents": [
+        {"role": "user", "parts": [{"text": f"question {i}"}]},
+        {"role": "model", "parts": [{"text": f"answer {i}"}]}]}) + "\n"
+        for i in range(examples)))
+    (root / "ml" / "judge.yaml").write_text(JUDGED)
+    return root.parent / "state" / "evaluations" / "judge" / "answers.jsonl"
+
+
+def answers_at_least(journal: Path, count: int, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not journal.exists() or journal.read_bytes().count(b"\n") < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"fewer than {count} answers journaled in {timeout} s")
+        time.sleep(0.05)
+
+
 def change_latencies(*, background: int, changes: int, settle: float | None,
-                     seed: int = 4) -> list[float]:
+                     failing_evaluation: bool = False, seed: int = 4) -> list[float]:
     """Seconds from each new file closed to its create on the emulator."""
     rng = random.Random(seed)
-    project = f"latency-{'default' if settle is None else settle}"
+    project = f"latency-{'default' if settle is None else settle}-{failing_evaluation}"
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp, \
             EmulatorProcess(job_seconds=36000) as emulator:
         root = Path(tmp) / "jobs"
         write_jobs(root, background)
+        journal = write_judged(root) if failing_evaluation else None
         extra = () if settle is None else ("--settle", str(settle))
         written: dict[str, float] = {}
         with OperatorProcess(jobs=root, state=Path(tmp) / "state",
                              endpoint=emulator.grpc_endpoint, project=project,
-                             extra=extra) as operator:
-            wait_for_creates(emulator, background, timeout=600)
+                             extra=(*extra, "--predictions-per-minute", "1e9")) as operator:
+            wait_for_creates(emulator, background + (journal is not None), timeout=600)
             operator.wait_for_passes(1, timeout=120)
+            if journal is not None:  # the evaluation has begun: now every call fails
+                answers_at_least(journal, 200, timeout=120)
+                emulator.admin.fail_next("GenerateContent", "UNAVAILABLE", times=10**9)
             time.sleep(1.0)
             for index in range(changes):
                 seen = creates(emulator)
@@ -75,8 +112,11 @@ def change_latencies(*, background: int, changes: int, settle: float | None,
 def measure(*, background: int, changes: int) -> Suite:
     suite = Suite("P4 — file written → CreateTuningJob")
     default = f"default --settle {DEFAULTS['settle']:g}"
-    for settle, label in ((None, default), (0.0, "--settle 0")):
-        latencies = change_latencies(background=background, changes=changes, settle=settle)
+    runs = ((None, default, False), (0.0, "--settle 0", False),
+            (None, f"{default}, an evaluation's endpoint failing every call", True))
+    for settle, label, failing in runs:
+        latencies = change_latencies(background=background, changes=changes, settle=settle,
+                                     failing_evaluation=failing)
         p50, p99 = median(latencies), percentile(latencies, 0.99)
         suite.figures.append(Figure(
             "P4", f"write → create p99, {label}, {background:,} jobs", p99, "s", "p99 ≤ 1 s",

@@ -55,10 +55,10 @@ class Scale:
 
 
 FULL = Scale(sizes=[1_000, 10_000], runs=5, rss_jobs=10_000, latency_background=1_000,
-             changes=100, startup_runs=10, event_steps=250, eval_examples=200,
+             changes=100, startup_runs=10, event_steps=250, eval_examples=10_000,
              curve_jobs=1_000)
 QUICK = Scale(sizes=[1_000], runs=3, rss_jobs=1_000, latency_background=100, changes=20,
-              startup_runs=5, event_steps=50, eval_examples=50, curve_jobs=100)
+              startup_runs=5, event_steps=50, eval_examples=1_000, curve_jobs=100)
 
 
 def suites(scale: Scale, runs: int,

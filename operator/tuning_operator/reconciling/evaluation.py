@@ -3,9 +3,9 @@
 The executors of the `SmokeTest` and `Evaluate` actions call these; they connect the prediction
 adapter (which asks), the answers journal (which remembers what was paid for) and the pure
 scoring (which judges). `run_evaluation` asks every example of the tuned model and, with
-`baseline`, of the base model, with bounded concurrency; every answer is journaled (fsync,
-grouped) before it counts, so a run killed at any point resumes without asking a journaled
-example again, and an example whose turns are unchanged keeps its answers when the set changes.
+`baseline`, of the base model, with bounded concurrency; every answer is journaled before it
+counts, so a run killed at any point resumes without asking a journaled example again, and an
+example whose turns are unchanged keeps its answers when the set changes.
 At most `len(examples) × (1 + baseline)` generateContent calls per run, fewer when answers are
 journaled; `max_calls` caps a run (the verdict is then `pending` and the next run goes on). An
 outage (a temporary error) halts the run at once and raises `EndpointUnavailable` with the

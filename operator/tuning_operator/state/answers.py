@@ -2,20 +2,21 @@
 
 An evaluation asks thousands of questions; a crash half-way must not ask them again. Each answer
 is one line appended (one `write` on an O_APPEND descriptor) to
-`STATE/evaluations/<job>/answers.jsonl`, keyed by (model, example digest) under a digest of the
-generation config: an example whose turns did not change keeps its answer when the rest of the
-set is rewritten, and a changed config asks everything again. Commits are grouped: an answer
-counts once an fsync that began after its write has returned, and one fsync covers every line
-the concurrent askers wrote before it (a database's group commit), so kill -9 loses only answers
-not yet counted. A crash can only tear the last line, which is then ignored. `purge` forgets the
-job once its verdict is published. This module never asks a model and never scores.
-"""
+`STATE/evaluations/<job>/answers.jsonl` as soon as it is received, keyed by (model, example
+digest) under a digest of the generation config: an example whose turns did not change keeps
+its answer when the rest of the set is rewritten, and a changed config asks everything again.
+A written line survives the process (kill -9, OOM): the kernel holds it. Against a machine
+crash, fsyncs are grouped: one per `SYNC_EVERY_LINES` lines or `SYNC_EVERY_SECONDS`, and at
+close, so a power loss can cost at most that many answers, asked again; an asker never waits
+for a disk flush. A crash can only tear the last line, which is then ignored. `purge` forgets
+the job once its verdict is published. This module never asks a model and never scores."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +26,8 @@ DIRECTORY = "evaluations"
 FILE = "answers.jsonl"
 
 AnswerKey = tuple[str, str]  # (model resource name, example digest)
+SYNC_EVERY_LINES = 256
+SYNC_EVERY_SECONDS = 0.5
 
 
 class Answers(Protocol):
@@ -40,15 +43,14 @@ class Answers(Protocol):
 
 
 class AnswerJournal:
-    """Append-only, fsync'd answers of one job; thread-safe, commits grouped."""
+    """Append-only answers of one job, fsync'd in groups; thread-safe."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()  # the descriptor and the count of lines written
-        self._sync = threading.Lock()  # one fsync at a time; it covers every earlier write
+        self._lock = threading.Lock()  # the descriptor and the lines not yet synced
         self._fd: int | None = None
-        self._written = 0
-        self._synced = 0
+        self._unsynced = 0
+        self._synced_at = time.monotonic()
         self.fsyncs = 0
 
     @classmethod
@@ -77,8 +79,8 @@ class AnswerJournal:
 
     def append(self, *, digest: str, model: str, example: str, answer: str,
                index: int | None = None) -> None:
-        """Record one answer durably before it counts as received: returns once an fsync that
-        began after this write has completed (`index` is the example's place, for people)."""
+        """Record one answer: written at once (it survives the process), synced with its group
+        (`index` is the example's place in the set, for people reading the file)."""
         line = orjson.dumps({"digest": digest, "model": model, "example": example,
                              "index": index, "answer": answer}) + b"\n"
         with self._lock:
@@ -88,22 +90,25 @@ class AnswerJournal:
                 if not _ends_a_line(self.path):  # a torn line must not swallow the next one
                     line = b"\n" + line
             os.write(self._fd, line)
-            self._written += 1
-            mine, fd = self._written, self._fd
-        with self._sync:
-            if self._synced >= mine:
-                return  # a group commit that began after this write covered it
-            with self._lock:
-                upto = self._written
-            os.fsync(fd)
-            self._synced = upto
-            self.fsyncs += 1
+            self._unsynced += 1
+            now = time.monotonic()
+            if (self._unsynced < SYNC_EVERY_LINES
+                    and now - self._synced_at < SYNC_EVERY_SECONDS):
+                return
+            self._unsynced, self._synced_at, fd = 0, now, self._fd
+        os.fsync(fd)  # outside the lock: the other askers keep writing meanwhile
+        self.fsyncs += 1
 
     def close(self) -> None:
+        """Sync what is not yet synced and close (after the askers are done)."""
         with self._lock:
             if self._fd is not None:
+                if self._unsynced:
+                    os.fsync(self._fd)
+                    self.fsyncs += 1
                 os.close(self._fd)
                 self._fd = None
+                self._unsynced = 0
 
     def purge(self) -> None:
         """Forget the job's answers (its verdict is told and published)."""

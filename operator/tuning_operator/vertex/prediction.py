@@ -17,8 +17,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 from google.cloud import aiplatform_v1
+from google.protobuf import json_format
 
 from tuning_operator.errors import PermanentError
 from tuning_operator.specs.evaluation import GenerationConfig
@@ -72,13 +72,30 @@ def generation_config_message(config: GenerationConfig) -> aiplatform_v1.Generat
     return message
 
 
+def generate_request(model: str, contents: Sequence[Mapping[str, Any]],
+                     config: GenerationConfig,
+                     system_instruction: Mapping[str, Any] | None = None) -> Any:
+    """The request, parsed once from its JSON form (proto-plus field by field costs twice the
+    CPU, which an evaluation's 20,000 requests take from the machine's answers)."""
+    document: dict[str, Any] = {"model": model, "contents": list(contents)}
+    if system_instruction is not None:
+        document["systemInstruction"] = system_instruction
+    message = aiplatform_v1.GenerateContentRequest.pb()()
+    json_format.ParseDict(document, message, ignore_unknown_fields=True)
+    message.generation_config.CopyFrom(
+        aiplatform_v1.GenerationConfig.pb(generation_config_message(config)))
+    return aiplatform_v1.GenerateContentRequest.wrap(message)
+
+
 def answer_text(response: aiplatform_v1.GenerateContentResponse, *, model: str) -> str:
     """The first candidate's text, thoughts left out; PermanentError when nothing answered."""
-    if not response.candidates:
-        blocked = response.prompt_feedback.block_reason
-        why = f"prompt blocked ({blocked.name})" if blocked else "no candidate"
+    message = aiplatform_v1.GenerateContentResponse.pb(response)  # plain protobuf: cheap reads
+    if not message.candidates:
+        blocked = message.prompt_feedback.block_reason
+        name = aiplatform_v1.GenerateContentResponse.PromptFeedback.BlockedReason(blocked).name
+        why = f"prompt blocked ({name})" if blocked else "no candidate"
         raise PermanentError(f"{model}: no answer: {why}")
-    parts = response.candidates[0].content.parts
+    parts = message.candidates[0].content.parts
     return "".join(part.text for part in parts if not part.thought)
 
 
@@ -115,16 +132,7 @@ class VertexPrediction:
     ) -> str:
         """The model's answer to `contents` (turns in the dataset's JSON form), one attempt."""
         location = location_of(model)
-        request = aiplatform_v1.GenerateContentRequest(
-            model=model,
-            contents=[aiplatform_v1.Content.from_json(orjson.dumps(turn).decode(),
-                                                      ignore_unknown_fields=True)
-                      for turn in contents],
-            generation_config=generation_config_message(generation_config),
-        )
-        if system_instruction is not None:
-            request.system_instruction = aiplatform_v1.Content.from_json(
-                orjson.dumps(system_instruction).decode(), ignore_unknown_fields=True)
+        request = generate_request(model, contents, generation_config, system_instruction)
         client = self._clients.for_region(location)
         self._budget.spend(location)
         with self._lock:

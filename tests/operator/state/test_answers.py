@@ -54,8 +54,8 @@ def test_job_names_that_would_leave_the_directory_are_refused(tmp_path: Path, na
 
 
 def test_concurrent_answers_share_their_fsyncs(tmp_path: Path) -> None:
-    """Group commit: 8 askers appending 400 answers need fewer fsyncs than answers, and every
-    answer is on disk when its append returns."""
+    """Group commit: 8 askers appending 400 answers need a handful of fsyncs (one per 256 lines
+    or half-second, and the close), and every answer is in the file."""
     journal = AnswerJournal.for_job(tmp_path, "job-g")
     start = threading.Barrier(8)
 
@@ -71,4 +71,4 @@ def test_concurrent_answers_share_their_fsyncs(tmp_path: Path) -> None:
         thread.join()
     journal.close()
     assert len(AnswerJournal.for_job(tmp_path, "job-g").load("d")) == 400
-    assert 1 <= journal.fsyncs < 400
+    assert 1 <= journal.fsyncs <= 4
