@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
-from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.errors import ArtifactsUnavailable, OperatorError, TemporaryError
 from tuning_operator.judging import Curves, Diagnosis, diagnose
 from tuning_operator.judging.asking import (
     CheckpointUnavailable,
@@ -35,11 +35,12 @@ from tuning_operator.reconciling.evaluation import (
     Predict,
     run_evaluation,
     run_smoke_test,
+    verdict_examples,
 )
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.evaluation import GenerationConfig
-from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.state.answers import AnswerJournal, Answers
 from tuning_operator.state.records import Evaluation, SmokeTestResult
 from tuning_operator.state.store import JobRecord, write_atomically
 
@@ -79,7 +80,8 @@ class Aftercare:
         self.catalog = catalog or default_catalog()
         self.stop = stop
         # A job's paid-for answers: the local journal, or the shared artifacts (`--artifacts`).
-        self.answers = answers or (lambda job: AnswerJournal.for_job(self.state_dir or Path('.'), job))
+        self.answers = answers or (
+            lambda job: AnswerJournal.for_job(self.state_dir or Path("."), job))
         self.log = structlog.get_logger("tuning_operator.aftercare")
 
     def read_metrics(self, action: Action, record: JobRecord, observed: ObservedJob) -> Outcome:
@@ -179,8 +181,13 @@ class Aftercare:
                 base_model=base, predict=self.predict, journal=journal,
                 generation_config=self._config(loaded), checkpoint=checkpoint,
                 max_calls=EVALUATION_CALLS_PER_PASS, stop=self.stop)
+            if result.final:  # per-example answers beside the verdict, for people and replicas
+                journal.keep_verdict(key=str(evaluation_key(loaded)), evaluation=result,
+                                     examples=verdict_examples(spec, examples))
         except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
             return self._paused(record, loaded, exc, key)
+        except ArtifactsUnavailable as exc:  # the verdict's object: answers kept, told next time
+            return Requeue(after=self.throttler.failed(key, now=self.clock()), reason=str(exc))
         finally:
             journal.close()
         self.throttler.succeeded(key)

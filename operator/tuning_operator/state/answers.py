@@ -16,10 +16,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 import orjson
+
+from tuning_operator.state.records import Evaluation
 
 DIRECTORY = "evaluations"
 FILE = "answers.jsonl"
@@ -36,7 +39,20 @@ class Answers(Protocol):
     def append(self, *, digest: str, model: str, example: str, answer: str,
                index: int | None = None) -> None: ...
 
+    def keep_verdict(self, *, key: str, evaluation: Evaluation,
+                     examples: Mapping[int, str]) -> None:
+        """Keep a final verdict with its per-example answers (`examples`: index → example
+        digest) where people and the other replicas can read them."""
+
     def close(self) -> None: ...
+
+
+def job_folder(job: str) -> str:
+    """`evaluations/<job>`, where a job's answers are kept (on disk, in the artifacts bucket);
+    a name that would leave that folder is refused."""
+    if not job or "/" in job or job.startswith("."):
+        raise ValueError(f"not a job name: {job!r}")
+    return f"{DIRECTORY}/{job}"
 
 
 class AnswerJournal:
@@ -54,9 +70,7 @@ class AnswerJournal:
     @classmethod
     def for_job(cls, state_dir: str | os.PathLike[str], job: str) -> AnswerJournal:
         """The journal of `job` under the operator's state directory."""
-        if not job or "/" in job or job.startswith("."):
-            raise ValueError(f"not a job name: {job!r}")
-        return cls(Path(state_dir) / DIRECTORY / job / FILE)
+        return cls(Path(state_dir) / job_folder(job) / FILE)
 
     def load(self, digest: str) -> dict[AnswerKey, str]:
         """The answers recorded for `digest`; a torn or foreign line is skipped."""
@@ -98,6 +112,10 @@ class AnswerJournal:
             os.fsync(fd)
             self._synced = upto
             self.fsyncs += 1
+
+    def keep_verdict(self, *, key: str, evaluation: Evaluation,
+                     examples: Mapping[int, str]) -> None:
+        """Nothing to add locally: the record holds the verdict, this journal its answers."""
 
     def close(self) -> None:
         with self._lock:
