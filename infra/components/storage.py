@@ -62,21 +62,17 @@ class TuningBuckets(pulumi.ComponentResource):
         old_versions = storage.BucketLifecycleRuleConditionArgs(
             days_since_noncurrent_time=args.noncurrent_version_days, with_state="ARCHIVED"
         )
-        self.datasets = self._bucket(
-            f"{name}-datasets",
-            args.datasets_bucket,
-            args,
-            bucket_opts,
-            versioned=True,
-            delete_when=old_versions,
-        )
-        self.state = self._bucket(
-            f"{name}-state",
-            args.state_bucket,
-            args,
-            bucket_opts,
-            versioned=True,
-            delete_when=old_versions,
+        # Overwritable (a dataset, the lease): versioned, old versions deleted after a while.
+        self.datasets, self.state = (
+            self._bucket(
+                f"{name}-{suffix}",
+                bucket,
+                args,
+                bucket_opts,
+                versioned=True,
+                delete_when=old_versions,
+            )
+            for suffix, bucket in (("datasets", args.datasets_bucket), ("state", args.state_bucket))
         )
         self.artifacts = self._bucket(
             f"{name}-artifacts",
