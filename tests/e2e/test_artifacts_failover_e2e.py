@@ -89,6 +89,11 @@ def test_a_leader_killed_mid_evaluation_three_times_pays_for_no_answer_twice(
         return [b.name for b in gcs_bucket.client.list_blobs(
             gcs_bucket.name, prefix=f"team-a/evaluations/judge/{under}")]
 
+    def told() -> list[str]:
+        records = [FileStatusStore(tmp_path / f"state-{slot}").fetch().get("judge")
+                   for slot in (0, 1)]
+        return [r.evaluation.verdict for r in records if r and r.evaluation]
+
     processes = [start(0), start(1)]
     at_kill: list[int] = []
     try:
@@ -102,7 +107,8 @@ def test_a_leader_killed_mid_evaluation_three_times_pays_for_no_answer_twice(
             at_kill.append(mark := calls())
             assert not objects("verdict-"), "killed after the verdict, not mid-evaluation"
             processes[slot] = start(slot)
-        wait_for(lambda: bool(objects("verdict-")), seconds=60, what="the final verdict")
+        wait_for(lambda: bool(objects("verdict-")) and "passed" in told(), seconds=60,
+                 what="the final verdict, in the bucket and in the leader's status")
         total = calls()
     finally:
         for process in processes:
@@ -112,8 +118,6 @@ def test_a_leader_killed_mid_evaluation_three_times_pays_for_no_answer_twice(
     assert verdict["verdict"] == "passed", verdict["reason"]
     assert len(verdict["examples"]) == EXAMPLES
     assert all(len(e["answers"]) == 2 for e in verdict["examples"])
-    told = [FileStatusStore(tmp_path / f"state-{slot}").fetch().get("judge") for slot in (0, 1)]
-    assert "passed" in [r.evaluation.verdict for r in told if r and r.evaluation]
     leaderships = KILLS + 1  # each new leader smoke-tests the endpoint once
     bound = ANSWERS + leaderships + KILLS * CONCURRENCY
     assert ANSWERS <= total <= bound, f"{total} calls for {ANSWERS} answers (bound {bound})"
