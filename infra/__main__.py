@@ -42,7 +42,9 @@ buckets = TuningBuckets(
         location=cfg.region,
         datasets_bucket=cfg.datasets_bucket,
         state_bucket=cfg.state_bucket,
+        artifacts_bucket=cfg.artifacts_bucket,
         noncurrent_version_days=cfg.noncurrent_version_days,
+        artifacts_retention_days=cfg.artifacts_retention_days,
         kms_key_name=cfg.kms_key_name,
     ),
     after_apis,
@@ -64,6 +66,7 @@ identities = TuningIdentities(
         project=cfg.project,
         datasets_bucket=buckets.datasets.name,
         state_bucket=buckets.state.name,
+        artifacts_bucket=buckets.artifacts.name,
         status_topic=events.status_topic.name,
         team_uploaders=cfg.team_uploaders,
         kubernetes_service_account=cfg.kubernetes_service_account,
@@ -74,6 +77,7 @@ TuningQuota("quotas", TuningQuotaArgs(project=cfg.project, request=cfg.quota), a
 
 pulumi.export("datasetsBucket", buckets.datasets.name)
 pulumi.export("stateBucket", buckets.state.name)
+pulumi.export("artifactsBucket", buckets.artifacts.name)
 pulumi.export("operatorServiceAccount", identities.operator.email)
 pulumi.export("tuningServiceAccount", identities.tuning.email)
 pulumi.export("statusTopic", events.status_topic_path)
@@ -87,7 +91,10 @@ pulumi.export("teamDatasetPrefixes", identities.team_prefixes)
 pulumi.export(
     "operatorRunCommand",
     operator_run_command(
-        cfg, state_bucket=buckets.state.name, status_topic=events.status_topic_path
+        cfg,
+        state_bucket=buckets.state.name,
+        artifacts_bucket=buckets.artifacts.name,
+        status_topic=events.status_topic_path,
     ),
 )
 if cfg.kubernetes_service_account is not None:
@@ -97,6 +104,7 @@ if cfg.kubernetes_service_account is not None:
             cfg,
             operator_account=identities.operator.email,
             state_bucket=buckets.state.name,
+            artifacts_bucket=buckets.artifacts.name,
             status_topic=events.status_topic_path,
         ),
     )

@@ -34,6 +34,7 @@ DEFAULTS: Mapping[str, Any] = {
     "quotaDimensions": {},
     "kmsKeyName": "",
     "noncurrentVersionDays": 30,
+    "artifactsRetentionDays": 365,
     "messageRetention": "604800s",
     "maxDeliveryAttempts": 10,
     "auditDatasetId": "tuning_operator_audit",
@@ -102,6 +103,7 @@ class StackConfig:
     quota: QuotaRequest
     kms_key_name: str | None
     noncurrent_version_days: int
+    artifacts_retention_days: int
     message_retention: str
     max_delivery_attempts: int
     audit_dataset_id: str
@@ -122,6 +124,11 @@ class StackConfig:
         """Bucket for what the operator keeps in the cloud, starting with its lease."""
         return f"{self.project}-operator-state"
 
+    @property
+    def artifacts_bucket(self) -> str:
+        """Bucket for what every replica must see after a failover (evaluation answers)."""
+        return f"{self.project}-operator-artifacts"
+
 
 def load_stack_config() -> StackConfig:
     """Read and validate the current stack's config; raise StackConfigError on the first problem."""
@@ -137,6 +144,7 @@ def load_stack_config() -> StackConfig:
         quota=_quota_request(ours, region),
         kms_key_name=_key_in_region(kms_key_name, region) or None,
         noncurrent_version_days=ours.integer("noncurrentVersionDays", 1, 3650, "30"),
+        artifacts_retention_days=ours.integer("artifactsRetentionDays", 1, 3650, "365"),
         message_retention=_retention(ours),
         max_delivery_attempts=ours.integer("maxDeliveryAttempts", *_DELIVERY_ATTEMPTS, "10"),
         audit_dataset_id=ours.text(

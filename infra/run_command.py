@@ -15,14 +15,24 @@ import pulumi
 from infra.config import StackConfig
 
 LEASE_OBJECT = "leases/tuning-operator"
+ARTIFACTS_PREFIX = "tuning-operator"  # --artifacts gs://BUCKET/PREFIX: one folder per operator
+
+
+def _artifacts(bucket: str) -> str:
+    return f"gs://{bucket}/{ARTIFACTS_PREFIX}"
 
 
 def operator_run_command(
-    cfg: StackConfig, *, state_bucket: pulumi.Input[str], status_topic: pulumi.Input[str]
+    cfg: StackConfig,
+    *,
+    state_bucket: pulumi.Input[str],
+    artifacts_bucket: pulumi.Input[str],
+    status_topic: pulumi.Input[str],
 ) -> pulumi.Output[str]:
-    """`tuning-operator run …` with this stack's project, region, quota, lease and topic."""
+    """`tuning-operator run …` with this stack's project, region, quota, lease, artifacts and
+    topic."""
 
-    def render(bucket: str, topic: str) -> str:
+    def render(bucket: str, artifacts: str, topic: str) -> str:
         return shlex.join(
             [
                 "tuning-operator",
@@ -37,6 +47,8 @@ def operator_run_command(
                 str(cfg.quota.max_concurrent_jobs),
                 "--lease",
                 f"gs://{bucket}/{LEASE_OBJECT}",
+                "--artifacts",
+                _artifacts(artifacts),
                 "--events",
                 f"pubsub:{topic}",
                 "--state-dir",
@@ -44,7 +56,9 @@ def operator_run_command(
             ]
         )
 
-    return pulumi.Output.all(state_bucket, status_topic).apply(lambda pair: render(*pair))
+    return pulumi.Output.all(state_bucket, artifacts_bucket, status_topic).apply(
+        lambda values: render(*values)
+    )
 
 
 def kubernetes_values(
@@ -52,6 +66,7 @@ def kubernetes_values(
     *,
     operator_account: pulumi.Input[str],
     state_bucket: pulumi.Input[str],
+    artifacts_bucket: pulumi.Input[str],
     status_topic: pulumi.Input[str],
 ) -> pulumi.Output[dict[str, object]]:
     """What deploy/kubernetes needs from this stack: names, the annotation, config.yaml's keys.
@@ -61,7 +76,7 @@ def kubernetes_values(
     assert cfg.kubernetes_service_account is not None
     namespace, name = cfg.kubernetes_service_account.split("/")
 
-    def render(email: str, bucket: str, topic: str) -> dict[str, object]:
+    def render(email: str, bucket: str, artifacts: str, topic: str) -> dict[str, object]:
         return {
             "namespace": namespace,
             "serviceAccount": name,
@@ -71,10 +86,11 @@ def kubernetes_values(
                 "region": cfg.region,
                 "max-concurrent-jobs": cfg.quota.max_concurrent_jobs,
                 "lease": f"gs://{bucket}/{LEASE_OBJECT}",
+                "artifacts": _artifacts(artifacts),
                 "events": f"pubsub:{topic}",
             },
         }
 
-    return pulumi.Output.all(operator_account, state_bucket, status_topic).apply(
+    return pulumi.Output.all(operator_account, state_bucket, artifacts_bucket, status_topic).apply(
         lambda values: render(*values)
     )

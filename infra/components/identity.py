@@ -3,7 +3,8 @@
 Least privilege, each grant on the narrowest resource that works:
 - operator: `roles/aiplatform.user` on the project (Vertex has no narrower resource for creating,
   listing and cancelling tuning jobs), publisher on the status topic only, object viewer on the
-  datasets bucket (it checks dataset files), object admin on the state bucket (its lease), and
+  datasets bucket (it checks dataset files), object admin on the state bucket (its lease) and on
+  the artifacts bucket (evaluation answers and verdicts every replica reads), and
   `roles/iam.serviceAccountUser` on the tuning-job account only, so it can name that account on a
   job and act as no other;
 - the tuning-job account (a job's `serviceAccount`) and the Vertex AI service agent: object viewer
@@ -37,6 +38,7 @@ class TuningIdentitiesArgs:
     project: str
     datasets_bucket: pulumi.Input[str]
     state_bucket: pulumi.Input[str]
+    artifacts_bucket: pulumi.Input[str]
     status_topic: pulumi.Input[str]
     team_uploaders: Mapping[str, Sequence[str]] = field(default_factory=dict)
     kubernetes_service_account: str | None = None  # "namespace/name" on GKE, or None
@@ -85,6 +87,13 @@ class TuningIdentities(pulumi.ComponentResource):
                 {"service_account_id": self.tuning.name},
             ),
             ("operator-keeps-state", _BUCKET, _OBJECT_ADMIN, operator, {"bucket": state}),
+            (
+                "operator-keeps-artifacts",
+                _BUCKET,
+                _OBJECT_ADMIN,
+                operator,
+                {"bucket": args.artifacts_bucket},
+            ),
             ("operator-reads-datasets", _BUCKET, _VIEWER, operator, {"bucket": datasets}),
             ("tuning-jobs-read-datasets", _BUCKET, _VIEWER, tuning_jobs, {"bucket": datasets}),
             (

@@ -1,10 +1,14 @@
-"""The two buckets: datasets (training and validation files) and operator state (its lease).
+"""The three buckets: datasets (training and validation files), operator state (its lease) and
+operator artifacts (evaluation answers and verdicts every replica reads, `run --artifacts`).
 
-Both are private by construction: uniform bucket-level access (no object ACLs), public access
-prevention enforced, versioning on so an overwritten dataset or lease can be recovered, and old
-versions deleted after a while so versioning does not grow without bound. They live in the tuning
-region, because Vertex keeps tuning data in the job's region. With a CMEK key, the Cloud Storage
-service agent is granted use of the key before the buckets are created (creation fails otherwise).
+All are private by construction: uniform bucket-level access (no object ACLs) and public access
+prevention enforced. Datasets and state are versioned so an overwritten dataset or lease can be
+recovered, and old versions are deleted after a while so versioning does not grow without bound.
+Artifacts are never overwritten (the operator writes each object once, with a generation
+precondition), so that bucket is not versioned; its objects are deleted after a retention period
+instead. They live in the tuning region, because Vertex keeps tuning data in the job's region.
+With a CMEK key, the Cloud Storage service agent is granted use of the key before the buckets are
+created (creation fails otherwise).
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ class TuningBucketsArgs:
     location: str
     datasets_bucket: str
     state_bucket: str
+    artifacts_bucket: str
     noncurrent_version_days: int
+    artifacts_retention_days: int
     kms_key_name: str | None = None
 
 
 class TuningBuckets(pulumi.ComponentResource):
-    """The datasets bucket and the operator state bucket."""
+    """The datasets bucket, the operator state bucket and the operator artifacts bucket."""
 
     def __init__(
         self, name: str, args: TuningBucketsArgs, opts: pulumi.ResourceOptions | None = None
@@ -53,9 +59,36 @@ class TuningBuckets(pulumi.ComponentResource):
                 )
             )
         bucket_opts = child_options(self, opts, depends_on=key_grants)
-        self.datasets = self._bucket(f"{name}-datasets", args.datasets_bucket, args, bucket_opts)
-        self.state = self._bucket(f"{name}-state", args.state_bucket, args, bucket_opts)
-        self.register_outputs({"datasets": self.datasets.name, "state": self.state.name})
+        old_versions = storage.BucketLifecycleRuleConditionArgs(
+            days_since_noncurrent_time=args.noncurrent_version_days, with_state="ARCHIVED"
+        )
+        # Overwritable (a dataset, the lease): versioned, old versions deleted after a while.
+        self.datasets, self.state = (
+            self._bucket(
+                f"{name}-{suffix}",
+                bucket,
+                args,
+                bucket_opts,
+                versioned=True,
+                delete_when=old_versions,
+            )
+            for suffix, bucket in (("datasets", args.datasets_bucket), ("state", args.state_bucket))
+        )
+        self.artifacts = self._bucket(
+            f"{name}-artifacts",
+            args.artifacts_bucket,
+            args,
+            bucket_opts,
+            versioned=False,
+            delete_when=storage.BucketLifecycleRuleConditionArgs(age=args.artifacts_retention_days),
+        )
+        self.register_outputs(
+            {
+                "datasets": self.datasets.name,
+                "state": self.state.name,
+                "artifacts": self.artifacts.name,
+            }
+        )
 
     @staticmethod
     def _bucket(
@@ -63,6 +96,9 @@ class TuningBuckets(pulumi.ComponentResource):
         bucket_name: str,
         args: TuningBucketsArgs,
         opts: pulumi.ResourceOptions,
+        *,
+        versioned: bool,
+        delete_when: storage.BucketLifecycleRuleConditionArgs,
     ) -> storage.Bucket:
         return storage.Bucket(
             resource_name,
@@ -71,14 +107,11 @@ class TuningBuckets(pulumi.ComponentResource):
             location=args.location,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
-            versioning=storage.BucketVersioningArgs(enabled=True),
+            versioning=storage.BucketVersioningArgs(enabled=versioned),
             lifecycle_rules=[
                 storage.BucketLifecycleRuleArgs(
                     action=storage.BucketLifecycleRuleActionArgs(type="Delete"),
-                    condition=storage.BucketLifecycleRuleConditionArgs(
-                        days_since_noncurrent_time=args.noncurrent_version_days,
-                        with_state="ARCHIVED",
-                    ),
+                    condition=delete_when,
                 )
             ],
             encryption=(

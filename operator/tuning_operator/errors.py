@@ -28,6 +28,11 @@ class OutcomeUnknown(TemporaryError):
     """A create may or may not have been committed (timeout): List before any retry."""
 
 
+class ArtifactsUnavailable(TemporaryError):
+    """The artifacts bucket (`--artifacts`) could not be read or written: an answer counts only
+    once it is kept there, so the evaluation pauses and resumes later, like an outage."""
+
+
 class PermanentError(OperatorError):
     """Retrying cannot help (e.g. INVALID_ARGUMENT): the job stalls with this reason."""
 

@@ -138,9 +138,11 @@ def options(directory: Path, tmp_path: Path) -> argparse.Namespace:
 
 @pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
 def test_the_operator_settings_are_ones_run_accepts(directory: Path, tmp_path: Path) -> None:
-    """config.yaml holds only known settings: a gs:// lease, the metrics port the probes use."""
+    """config.yaml holds only known settings: a gs:// lease, the gs:// artifacts both replicas
+    share, the metrics port the probes use."""
     settings = options(directory, tmp_path)
     assert settings.lease.startswith("gs://")
+    assert settings.artifacts.startswith("gs://") and settings.artifacts.count("/") >= 3
     assert settings.events.startswith("pubsub:projects/")
     assert settings.metrics_address == "0.0.0.0"
     [operator] = pod_spec()["containers"]

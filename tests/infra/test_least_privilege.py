@@ -68,7 +68,8 @@ def test_operator_publishes_on_the_status_topic_only(example_stack: ProgramRun) 
 
 
 def test_operator_holds_exactly_its_documented_grants(example_stack: ProgramRun) -> None:
-    """Vertex user, status publisher, datasets reader, state admin, act-as on tuning jobs."""
+    """Vertex user, status publisher, datasets reader, state and artifacts admin, act-as on
+    tuning jobs."""
     run = example_stack
     project = run.outputs["statusTopic"].split("/")[1]
     assert run.grants_to(_account(run, "operatorServiceAccount")) == {
@@ -76,6 +77,7 @@ def test_operator_holds_exactly_its_documented_grants(example_stack: ProgramRun)
         ("roles/pubsub.publisher", "tuning-operator-status"),
         ("roles/storage.objectViewer", run.outputs["datasetsBucket"]),
         ("roles/storage.objectAdmin", run.outputs["stateBucket"]),
+        ("roles/storage.objectAdmin", run.outputs["artifactsBucket"]),
         (
             "roles/iam.serviceAccountUser",
             f"projects/{project}/serviceAccounts/{run.outputs['tuningServiceAccount']}",
@@ -107,3 +109,15 @@ def test_team_uploaders_are_confined_to_their_own_prefix(prod_stack: ProgramRun)
         assert grant.state["condition"]["expression"] == (
             f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{team}/")'
         )
+
+
+def test_only_the_operator_may_touch_the_artifacts_bucket(example_stack: ProgramRun) -> None:
+    """Answers and verdicts: the operator's account is the one member with a grant there."""
+    bucket = example_stack.outputs["artifactsBucket"]
+    on_artifacts = {
+        (g.state["role"], g.state["member"])
+        for g in example_stack.grants()
+        if g.grant_target == bucket
+    }
+    operator = _account(example_stack, "operatorServiceAccount")
+    assert on_artifacts == {("roles/storage.objectAdmin", operator)}

@@ -72,6 +72,7 @@ def test_outputs_name_everything_the_operator_and_consumers_use(example_stack: P
     named = {
         "datasetsBucket": f"{project}-datasets",
         "stateBucket": f"{project}-operator-state",
+        "artifactsBucket": f"{project}-operator-artifacts",
         "operatorServiceAccount": f"tuning-operator@{project}.iam.gserviceaccount.com",
         "tuningServiceAccount": f"tuning-jobs@{project}.iam.gserviceaccount.com",
         "statusTopic": f"projects/{project}/topics/tuning-operator-status",
@@ -88,7 +89,8 @@ def test_outputs_name_everything_the_operator_and_consumers_use(example_stack: P
 
 
 def test_the_run_command_carries_exactly_this_stacks_flags(prod_stack: ProgramRun) -> None:
-    """`tuning-operator run` gets the stack's project, region, quota, lease, topic and dirs."""
+    """`tuning-operator run` gets the stack's project, region, quota, lease, artifacts, topic
+    and dirs."""
     assert shlex.split(prod_stack.outputs["operatorRunCommand"]) == [
         "tuning-operator",
         "run",
@@ -102,6 +104,8 @@ def test_the_run_command_carries_exactly_this_stacks_flags(prod_stack: ProgramRu
         "4",
         "--lease",
         "gs://acme-tuning-prod-operator-state/leases/tuning-operator",
+        "--artifacts",
+        "gs://acme-tuning-prod-operator-artifacts/tuning-operator",
         "--events",
         "pubsub:projects/acme-tuning-prod/topics/tuning-operator-status",
         "--state-dir",
@@ -122,6 +126,7 @@ def test_the_operators_own_parser_accepts_the_run_command(example_stack: Program
         f"pubsub:{outputs['statusTopic']}",
     )
     assert args.lease == f"gs://{outputs['stateBucket']}/leases/tuning-operator"
+    assert args.artifacts == f"gs://{outputs['artifactsBucket']}/tuning-operator"
     assert args.max_concurrent_jobs >= 1
 
 

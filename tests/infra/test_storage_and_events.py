@@ -19,21 +19,42 @@ def test_every_bucket_is_private_by_construction(example_stack: ProgramRun) -> N
     assert {b.state["name"] for b in buckets} == {
         example_stack.outputs["datasetsBucket"],
         example_stack.outputs["stateBucket"],
+        example_stack.outputs["artifactsBucket"],
     }
     for bucket in buckets:
         assert bucket.state["uniformBucketLevelAccess"] is True
         assert bucket.state["publicAccessPrevention"] == "enforced"
 
 
-def test_every_bucket_keeps_old_versions_for_a_while_only(example_stack: ProgramRun) -> None:
-    """Versioning is on, and noncurrent versions are deleted after the configured days."""
-    for bucket in example_stack.of_type(BUCKET):
-        assert bucket.state["versioning"] == {"enabled": True}
-        (rule,) = bucket.state["lifecycleRules"]
+def _bucket_named(run: ProgramRun, output: str) -> dict[str, Any]:
+    (bucket,) = [b.state for b in run.of_type(BUCKET) if b.state["name"] == run.outputs[output]]
+    return dict(bucket)
+
+
+def test_overwritable_buckets_keep_old_versions_for_a_while_only(
+    example_stack: ProgramRun,
+) -> None:
+    """Datasets and state: versioning on, noncurrent versions deleted after the configured days."""
+    for output in ("datasetsBucket", "stateBucket"):
+        bucket = _bucket_named(example_stack, output)
+        assert bucket["versioning"] == {"enabled": True}
+        (rule,) = bucket["lifecycleRules"]
         assert rule["action"] == {"type": "Delete"}
         assert rule["condition"]["daysSinceNoncurrentTime"] >= 1
         assert rule["condition"]["withState"] == "ARCHIVED"
-        assert bucket.state["forceDestroy"] is False
+        assert bucket["forceDestroy"] is False
+
+
+def test_the_artifacts_bucket_is_unversioned_and_keeps_objects_for_the_retention(
+    example_stack: ProgramRun,
+) -> None:
+    """Artifacts are written once, never overwritten: no versions; objects expire by age."""
+    bucket = _bucket_named(example_stack, "artifactsBucket")
+    assert bucket["versioning"] == {"enabled": False}
+    (rule,) = bucket["lifecycleRules"]
+    assert rule["action"] == {"type": "Delete"}
+    assert rule["condition"]["age"] == 365
+    assert bucket["forceDestroy"] is False
 
 
 def test_buckets_use_the_cmek_key_only_after_storage_may_use_it(prod_stack: ProgramRun) -> None:

@@ -117,6 +117,7 @@ class Manager:
         from tuning_operator.reconciling.recording import EventRecorder
         from tuning_operator.reconciling.watch import DirectoryWatch
         from tuning_operator.reconciling.workers import AFTERCARE_THREADS, Workers
+        from tuning_operator.state.artifacts import open_artifacts
         from tuning_operator.state.guard import StateDirectory
         from tuning_operator.state.lease import default_holder, open_lease
         from tuning_operator.state.store import FileStatusStore
@@ -134,13 +135,15 @@ class Manager:
         recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir,
                                  instance=default_holder())
         store = FileStatusStore(state_dir, recover=True)
-        self.lease = open_lease(options.lease, clock=time.time)
+        self.lease = open_lease(options.lease, clock=time.time, term_seconds=options.lease_term)
+        artifacts = open_artifacts(options.artifacts, state_dir=state_dir,
+                                   holder=self.lease.holder)
         throttler = Throttler()  # one backoff for the pass and the aftercare workers
         aftercare = Aftercare(
             throttler=throttler, clock=time.time, state_dir=state_dir,
             metrics=metrics_reader, predict=prediction.generate,
             project=options.project or "local-project", stop=self.shutdown.stop,
-            leading=self.lease.acquire)
+            leading=self.lease.acquire, answers=artifacts.answers if artifacts else None)
         # Post-success work off the pass; closed (after the stop is set) before the adapters.
         # `--once` is one pass that does its own work (inline), as a one-shot tool expects.
         workers = Workers(0 if options.once else AFTERCARE_THREADS, wake=self.shutdown.wake.set)

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "until_settled": False,
     "deadline": None,
     "lease": None,
+    "lease_term": 30.0,
+    "artifacts": None,
     "metrics_port": None,
     "metrics_address": "127.0.0.1",
     "events": None,
@@ -99,7 +101,7 @@ _RANGES: dict[str, tuple[type, float, float | None]] = {
     "settle": (float, 0.0, 3600.0), "crud_per_minute": (float, 1.0, None),
     "submissions_per_minute": (float, 1.0, None), "predictions_per_minute": (float, 1.0, None),
     "emulator_job_seconds": (float, 0.0, None),
-    "metrics_port": (int, 0, 65535),
+    "metrics_port": (int, 0, 65535), "lease_term": (float, 1.0, 3600.0),
 }
 
 
@@ -126,6 +128,10 @@ def validate_settings(options: argparse.Namespace) -> argparse.Namespace:
         setattr(options, key, number)
     if options.quota_scope not in ("global", "region"):
         raise ConfigError(f"--quota-scope {options.quota_scope!r}: global or region")
+    if options.artifacts:
+        from tuning_operator.state.artifacts import parse_artifacts
+
+        parse_artifacts(options.artifacts)  # a ConfigError naming the flag and the fix
     jobs = Path(options.jobs_dir)
     if jobs.exists() and not jobs.is_dir():
         raise ConfigError(f"--jobs-dir {jobs}: is not a directory; point it at the directory"

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
-from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.errors import ArtifactsUnavailable, OperatorError, TemporaryError
 from tuning_operator.judging import Curves, Diagnosis, diagnose
 from tuning_operator.judging.asking import (
     CheckpointUnavailable,
@@ -36,6 +36,7 @@ from tuning_operator.reconciling.evaluation import (
     Predict,
     run_evaluation,
     run_smoke_test,
+    verdict_examples,
 )
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.catalog import Catalog, default_catalog
@@ -179,8 +180,14 @@ class Aftercare:
                         checkpoint=checkpoint, concurrency=self.concurrency,
                         max_calls=EVALUATION_BATCH if progress else EVALUATION_CALLS_PER_PASS,
                         stop=self.stop)
+                    if result.final:  # per-example answers beside the verdict, for people
+                        journal.keep_verdict(key=str(evaluation_key(loaded)), evaluation=result,
+                                             examples=verdict_examples(spec, examples))
                 except EndpointUnavailable as exc:  # answers kept; asked again after a backoff
                     return self._paused(record, loaded, exc, key)
+                except ArtifactsUnavailable as exc:  # the bucket: answers kept, told next time
+                    return Requeue(after=self.throttler.failed(key, now=self.clock()),
+                                   reason=str(exc))
                 self.throttler.succeeded(key)
                 if result.final:
                     return self._tell_evaluation(record, loaded, result)

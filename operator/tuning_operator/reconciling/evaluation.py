@@ -26,7 +26,12 @@ import orjson
 import structlog
 
 from tuning_operator.datasets.evalset import EvaluationExample, EvaluationSet
-from tuning_operator.errors import NotFound, OperatorError, TemporaryError
+from tuning_operator.errors import (
+    ArtifactsUnavailable,
+    NotFound,
+    OperatorError,
+    TemporaryError,
+)
 from tuning_operator.judging.scoring import MetricScore, apply_gate, score
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig
 from tuning_operator.state.answers import Answers
@@ -140,8 +145,14 @@ class _Asking:
             with self.lock:
                 self.failures.setdefault(example.index, str(exc))
             return
-        self.journal.append(digest=self.digest, model=model, example=example_digest(example),
-                            index=example.index, answer=answer)
+        try:
+            self.journal.append(digest=self.digest, model=model, example=example_digest(example),
+                                index=example.index, answer=answer)
+        except ArtifactsUnavailable as exc:  # not kept, so not counted: asked again later
+            with self.lock:
+                self.outage = self.outage or exc
+                self.unasked += 1
+            return
         with self.lock:
             self.answers[(model, example.index)] = answer
 
@@ -197,7 +208,11 @@ def run_evaluation(
     digest = answers_digest(config)
     asking = _Asking(predict=predict, journal=journal, digest=digest, config=config,
                      max_calls=max_calls, stop=stop)
-    journaled = journal.load(digest)  # by example digest: a rewritten set keeps what it can
+    try:
+        journaled = journal.load(digest)  # by example digest: a rewritten set keeps what it can
+    except ArtifactsUnavailable as exc:
+        raise EndpointUnavailable(Evaluation(verdict="pending", reason=(
+            f"the answers cannot be read ({exc})"), checkpoint=checkpoint), exc) from exc
     asking.answers.update({(m, e.index): journaled[(m, d)] for e in chosen
                            for d in (example_digest(e),) for m in models if (m, d) in journaled})
     todo = [(m, e) for e in chosen for m in models if (m, e.index) not in asking.answers]
@@ -216,6 +231,11 @@ def run_evaluation(
                          + result.reason)
         raise EndpointUnavailable(paused, asking.outage)
     return result
+
+
+def verdict_examples(spec: EvaluationSpec, examples: EvaluationSet) -> dict[int, str]:
+    """The examples a verdict covers, index → example digest (what its answers are keyed by)."""
+    return {e.index: example_digest(e) for e in examples.examples[: spec.max_examples]}
 
 
 def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], models: list[str],

@@ -9,7 +9,8 @@ A written line survives the process (kill -9, OOM): the kernel holds it. Against
 crash, fsyncs are grouped: one per `SYNC_EVERY_LINES` lines or `SYNC_EVERY_SECONDS`, and at
 close, so a power loss can cost at most that many answers, asked again; an asker never waits
 for a disk flush. A crash can only tear the last line, which is then ignored. `purge` forgets
-the job once its verdict is published. This module never asks a model and never scores."""
+the job once its verdict is published. This module never asks a model and never scores.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 import orjson
+
+from tuning_operator.state.records import Evaluation
 
 DIRECTORY = "evaluations"
 FILE = "answers.jsonl"
@@ -39,7 +43,20 @@ class Answers(Protocol):
     def append(self, *, digest: str, model: str, example: str, answer: str,
                index: int | None = None) -> None: ...
 
+    def keep_verdict(self, *, key: str, evaluation: Evaluation,
+                     examples: Mapping[int, str]) -> None:
+        """Keep a final verdict with its per-example answers (`examples`: index → example
+        digest) where people and the other replicas can read them."""
+
     def close(self) -> None: ...
+
+
+def job_folder(job: str) -> str:
+    """`evaluations/<job>`, where a job's answers are kept (on disk, in the artifacts bucket);
+    a name that would leave that folder is refused."""
+    if not job or "/" in job or job.startswith("."):
+        raise ValueError(f"not a job name: {job!r}")
+    return f"{DIRECTORY}/{job}"
 
 
 class AnswerJournal:
@@ -56,9 +73,7 @@ class AnswerJournal:
     @classmethod
     def for_job(cls, state_dir: str | os.PathLike[str], job: str) -> AnswerJournal:
         """The journal of `job` under the operator's state directory."""
-        if not job or "/" in job or job.startswith("."):
-            raise ValueError(f"not a job name: {job!r}")
-        return cls(Path(state_dir) / DIRECTORY / job / FILE)
+        return cls(Path(state_dir) / job_folder(job) / FILE)
 
     def load(self, digest: str) -> dict[AnswerKey, str]:
         """The answers recorded for `digest`; a torn or foreign line is skipped."""
@@ -98,6 +113,10 @@ class AnswerJournal:
             self._unsynced, self._synced_at, fd = 0, now, self._fd
         os.fsync(fd)  # outside the lock: the other askers keep writing meanwhile
         self.fsyncs += 1
+
+    def keep_verdict(self, *, key: str, evaluation: Evaluation,
+                     examples: Mapping[int, str]) -> None:
+        """Nothing to add locally: the record holds the verdict, this journal its answers."""
 
     def close(self) -> None:
         """Sync what is not yet synced and close (after the askers are done)."""

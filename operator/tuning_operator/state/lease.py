@@ -132,9 +132,10 @@ class GcsLease:
         self._generation = None
 
 
-def open_lease(spec: str | None, *, clock: Callable[[], float],
-               storage_client: Any = None) -> Lease:
-    """`file:PATH`, `gs://BUCKET/OBJECT`, or None for no lease."""
+def open_lease(spec: str | None, *, clock: Callable[[], float], storage_client: Any = None,
+               term_seconds: float = 30.0) -> Lease:
+    """`file:PATH`, `gs://BUCKET/OBJECT` (lapsing `term_seconds` after its last renewal), or
+    None for no lease."""
     if not spec:
         return NoLease()
     if spec.startswith("file:"):
@@ -147,5 +148,6 @@ def open_lease(spec: str | None, *, clock: Callable[[], float],
             from google.cloud import storage  # type: ignore[attr-defined, unused-ignore]
 
             storage_client = storage.Client()
-        return GcsLease(bucket=storage_client.bucket(bucket), object_name=obj, clock=clock)
+        return GcsLease(bucket=storage_client.bucket(bucket), object_name=obj, clock=clock,
+                        term_seconds=term_seconds)
     raise ConfigError(f"--lease {spec}: use file:PATH or gs://BUCKET/OBJECT")

@@ -98,6 +98,23 @@ def test_out_of_range_flags_are_one_clear_line(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("value", ["s3://bucket/answers", "gs://", "gs://Bad_Bucket/x",
+                                   "gs://bucket/../up", "bucket/answers"])
+def test_a_bad_artifacts_uri_is_one_line_naming_the_flag_and_the_form(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    """--artifacts that is not gs://BUCKET/PREFIX stops the operator with one line and the fix,
+    from the flag or from its environment variable."""
+    (tmp_path / "jobs").mkdir()
+    code = main(["run", "--once", "--jobs-dir", str(tmp_path / "jobs"), "--state-dir",
+                 str(tmp_path / "state"), "--artifacts", value])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "--artifacts" in err and "gs://BUCKET/PREFIX" in err
+    options = resolve_settings(argparse.Namespace(), environ={
+        "TUNING_OPERATOR_ARTIFACTS": "gs://team-artifacts/operator"})
+    assert options.artifacts == "gs://team-artifacts/operator"
+
+
 @pytest.mark.parametrize("which", ["jobs", "state"])
 def test_a_file_where_a_directory_belongs_is_named(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str) -> None:

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tuning_operator.errors import TemporaryError
+from tuning_operator.errors import ArtifactsUnavailable, TemporaryError
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Requeue, Throttler
 from tuning_operator.specs import LoadedJob, load_jobs_dir
 from tuning_operator.specs.evaluation import GenerationConfig
+from tuning_operator.state.records import Evaluation
 from tuning_operator.state.store import JobRecord
 
 ENDPOINT = "projects/p/locations/us-central1/endpoints/1"
@@ -87,3 +89,52 @@ def test_an_outage_longer_than_give_up_after_is_an_error_verdict(tmp_path: Path)
     aftercare.evaluate(None, record, SUCCEEDED, loaded)  # type: ignore[arg-type]
     assert record.evaluation.verdict == "error"
     assert "more than 90s (evaluation.giveUpAfter)" in record.evaluation.reason
+
+
+class FlakyStore:
+    """An answers store (the artifacts bucket's part) that refuses writes while `down`, and
+    remembers the verdicts it was given."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.kept: dict[tuple[str, str], str] = {}
+        self.verdicts: list[tuple[str, str, dict[int, str]]] = []
+
+    def load(self, digest: str) -> dict[tuple[str, str], str]:
+        return dict(self.kept)
+
+    def append(self, *, digest: str, model: str, example: str, answer: str,
+               index: int | None = None) -> None:
+        if self.down:
+            raise ArtifactsUnavailable("gs://artifacts: 503")
+        self.kept[(model, example)] = answer
+
+    def keep_verdict(self, *, key: str, evaluation: Evaluation,
+                     examples: Mapping[int, str]) -> None:
+        self.verdicts.append((key, evaluation.verdict, dict(examples)))
+
+    def close(self) -> None:
+        return None
+
+
+def test_answers_the_store_cannot_keep_do_not_count_and_the_verdict_is_kept(
+        tmp_path: Path) -> None:
+    """The artifacts store down: the evaluation pauses (pending) like an outage, counting no
+    answer; back up: passed, and the final verdict is handed to the store with its examples."""
+    endpoint, store = Endpoint(), FlakyStore()
+    endpoint.down = False
+    aftercare = Aftercare(throttler=Throttler(),
+                          clock=lambda: 1_800_000_000.0, state_dir=tmp_path / "state",
+                          predict=endpoint, answers=lambda job: store)
+    loaded, record = job(tmp_path, "1h"), JobRecord(name="bot", first_seen=0.0)
+    outcome = aftercare.evaluate(None, record, SUCCEEDED, loaded)  # type: ignore[arg-type]
+    assert isinstance(outcome, Requeue)
+    assert record.evaluation is not None and record.evaluation.verdict == "pending"
+    assert "gs://artifacts: 503" in record.evaluation.reason and store.kept == {}
+    assert store.verdicts == []
+    store.down = False
+    aftercare.evaluate(None, record, SUCCEEDED, loaded)  # type: ignore[arg-type]
+    assert record.evaluation is not None and record.evaluation.verdict == "passed"
+    [(key, verdict, examples)] = store.verdicts
+    assert (key, verdict) == (record.evaluation.key, "passed")
+    assert sorted(examples) == [0, 1, 2, 3, 4] and len(store.kept) == 5
