@@ -36,14 +36,17 @@ class Progress:
 
 
 def evaluation_key(loaded: LoadedJob) -> str | None:
-    """A digest of the job's evaluation block and of a local evaluation set's content: a change
-    of either re-runs the evaluation (no conflict). A gs:// set is keyed by its URI only."""
+    """A digest of the job's evaluation block and of its set's version: a local set's content,
+    a gs:// object's generation (as last read). A change of either re-runs the evaluation (no
+    conflict); a gs:// set whose generation was never read is keyed by its URI."""
     evaluation = loaded.job.spec.evaluation
     if evaluation is None:
         return None
     block = evaluation.model_dump_json(exclude={"give_up_after"})  # steers, judges nothing
     if loaded.evaluation_digest is not None:
         block += f"\x1f{loaded.evaluation_digest}"
+    if loaded.evaluation_generation is not None:
+        block += f"\x1fgeneration {loaded.evaluation_generation}"
     return hashlib.sha256(block.encode()).hexdigest()[:16]
 
 
@@ -105,6 +108,9 @@ def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
         steps.append(_evaluation_due(loaded, progress, remaining) if wait <= 0 else
                      Due("evaluation", f"endpoint unavailable: asked again in {wait:.0f} s"
                          " (answers received are kept)", held=True, retry_after=wait))
+    elif loaded.evaluation_unread and current.phase == Phase.SUCCEEDED:
+        # The verdict stands on the last generation read; the next pass reads again.
+        steps.append(Due("evaluation", loaded.evaluation_unread, held=True))
     return steps
 
 
@@ -123,7 +129,8 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
     return Due("evaluation", ("the evaluation set or its settings changed since the verdict: "
                               if again else "") + "evaluate the tuned model" + (
         " and the base model" if evaluation.baseline else "") + (
-        f" ({fallback})" if fallback else ""))
+        f" ({fallback})" if fallback else "") + (
+        f"; {loaded.evaluation_unread}" if loaded.evaluation_unread else ""))
 
 
 def resolve_pre_tuned(loaded: LoadedJob, parent: ObservedJob | None,
