@@ -26,6 +26,9 @@ from tuning_operator.state.store import JobRecord
 
 GCS_SCHEME = "gs://"
 RETRY_SECONDS = 30.0  # a set whose generation could not be read is asked again after this
+# ... unless nothing but a person can help (no credentials, no such object): a storage client
+# without credentials may spend seconds of a pass finding that out again.
+STUCK_RETRY_SECONDS = 600.0
 
 Stat = Callable[[str], str]  # gs:// URI → its generation; raises when it cannot be read
 Stamp = tuple[str | None, str | None]  # (generation the key uses, why it is not the current one)
@@ -67,7 +70,8 @@ class EvaluationSetVersions:
             record = records.get(name)
             known = record.evaluation_set_generation if record is not None else None
             if name not in succeeded or self._stat is None:
-                stamps[name] = (known, None)
+                if known is not None:
+                    stamps[name] = (known, None)
                 continue
             if uri not in read:
                 read[uri] = self._read(uri, now)
@@ -76,7 +80,7 @@ class EvaluationSetVersions:
                 record.evaluation_set_generation = generation
             stamps[name] = (generation, None) if generation is not None else (
                 known, _unread(problem, known))
-        if not stamps:
+        if not stamps:  # no gs:// set has a generation: the loader's own object, untouched
             return load
         if self._last is not None and self._last[0] is load and self._last[1] == stamps:
             return self._last[2]
@@ -88,7 +92,7 @@ class EvaluationSetVersions:
         return stamped
 
     def _read(self, uri: str, now: float) -> Stamp:
-        """(generation, None), or (None, why not): a failure waits RETRY_SECONDS or longer."""
+        """(generation, None), or (None, why not): a failure is not asked again for a while."""
         assert self._stat is not None
         waiting = self._not_before.get(uri)
         if waiting is not None and now < waiting[0]:
@@ -96,8 +100,8 @@ class EvaluationSetVersions:
         try:
             generation = self._stat(uri)
         except Exception as exc:  # any failure keeps the key: a pass never fails for it
-            retry = max(RETRY_SECONDS, exc.retry_after if isinstance(exc, TemporaryError)
-                        else 0.0)
+            retry = (max(RETRY_SECONDS, exc.retry_after) if isinstance(exc, TemporaryError)
+                     else RETRY_SECONDS if isinstance(exc, OSError) else STUCK_RETRY_SECONDS)
             self._not_before[uri] = (now + retry, str(exc) or type(exc).__name__)
             if self.log is not None:
                 self.log.warning("evaluation_set_unread", uri=uri, error=str(exc),

@@ -11,7 +11,11 @@ from tuning_operator.errors import ConfigError, TemporaryError
 from tuning_operator.planning.aftercare import Progress, due, evaluation_key
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob
-from tuning_operator.reconciling.evalsets import RETRY_SECONDS, EvaluationSetVersions
+from tuning_operator.reconciling.evalsets import (
+    RETRY_SECONDS,
+    STUCK_RETRY_SECONDS,
+    EvaluationSetVersions,
+)
 from tuning_operator.specs import DirectoryLoad, load_jobs_dir
 from tuning_operator.specs.labels import ownership_labels
 from tuning_operator.state.store import JobRecord
@@ -62,11 +66,13 @@ def test_a_set_shared_by_two_jobs_is_read_once_and_kept_in_their_records(
 
 
 def test_a_job_not_yet_succeeded_costs_no_read(tmp_path: Path) -> None:
-    """No verdict to keep or lose: its set is not read, the last known generation stays."""
+    """No verdict to keep or lose: its set is not read, the last known generation stays, and
+    with none known the loader's very load is returned."""
     load, bucket = directory(tmp_path, "a"), Bucket()
     records = {"a": JobRecord(name="a", first_seen=0.0, evaluation_set_generation="3")}
     stamped = EvaluationSetVersions(bucket).stamp(load, [], records, now=NOW)
     assert bucket.reads == 0 and stamped.jobs["a"].evaluation_generation == "3"
+    assert EvaluationSetVersions(bucket).stamp(load, [], {}, now=NOW) is load
 
 
 def test_a_rewritten_object_changes_the_key_and_an_unchanged_one_keeps_the_load(
@@ -83,14 +89,15 @@ def test_a_rewritten_object_changes_the_key_and_an_unchanged_one_keeps_the_load(
     assert bucket.reads == 3
 
 
-@pytest.mark.parametrize("error", [TemporaryError("stat failed: 503", retry_after=5.0),
-                                   ConfigError("reading gs:// datasets needs credentials"),
-                                   OSError("connection refused")],
-                         ids=["outage", "no-credentials", "socket"])
+@pytest.mark.parametrize(("error", "wait"), [
+    (TemporaryError("stat failed: 503", retry_after=5.0), RETRY_SECONDS),
+    (OSError("connection refused"), RETRY_SECONDS),
+    (ConfigError("reading gs:// datasets needs credentials"), STUCK_RETRY_SECONDS),
+], ids=["outage", "socket", "no-credentials"])
 def test_an_unreadable_generation_keeps_the_key_and_says_why(
-        tmp_path: Path, error: Exception) -> None:
+        tmp_path: Path, error: Exception, wait: float) -> None:
     """The last generation read stands (no re-evaluation on an error), the job carries why,
-    and the set is not asked again for RETRY_SECONDS."""
+    and the set is not asked again for a while (longer when only a person can help)."""
     load, bucket = directory(tmp_path, "a"), Bucket()
     record = JobRecord(name="a", first_seen=0.0, evaluation_set_generation="7")
     versions, actual = EvaluationSetVersions(bucket), succeeded(load, "a")
@@ -101,10 +108,10 @@ def test_an_unreadable_generation_keeps_the_key_and_says_why(
     assert record.evaluation_set_generation == "7"
     unread = after.jobs["a"].evaluation_unread
     assert unread is not None and str(error) in unread and "keeps generation 7" in unread
-    versions.stamp(load, actual, {"a": record}, now=NOW + RETRY_SECONDS / 2)
+    versions.stamp(load, actual, {"a": record}, now=NOW + wait - 1)
     assert bucket.reads == 2  # backing off
     bucket.down = None
-    healed = versions.stamp(load, actual, {"a": record}, now=NOW + RETRY_SECONDS + 2)
+    healed = versions.stamp(load, actual, {"a": record}, now=NOW + wait + 2)
     assert bucket.reads == 3 and healed.jobs["a"].evaluation_generation == "8"
     assert healed.jobs["a"].evaluation_unread is None
 
