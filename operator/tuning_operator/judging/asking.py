@@ -36,7 +36,8 @@ def trusted_best(verdict: str | None, best: str | None) -> tuple[str | None, str
     if verdict == "diverged":
         return None, "the curves diverged, no best checkpoint"
     if best is None:
-        return None, "the diagnosis chose no best checkpoint"
+        return None, ("the diagnosis chose no best checkpoint" if verdict is not None
+                      else "the curves were not diagnosed")
     return best, None
 
 

@@ -85,7 +85,7 @@ TRUST = [
     ("no-best", "overfitting", None, None,
      "checkpoint: best → the final model: the diagnosis chose no best checkpoint"),
     ("no-diagnosis", None, None, None,
-     "checkpoint: best → the final model: the diagnosis chose no best checkpoint"),
+     "checkpoint: best → the final model: the curves were not diagnosed"),
 ]
 
 
