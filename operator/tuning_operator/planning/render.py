@@ -104,7 +104,7 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     counts = plan.counts()
     bold = ", ".join([f"**{counts.get(k, 0)} {_SUMMARY_WORDS[k]}**" if counts.get(k) else
                       f"{counts.get(k, 0)} {_SUMMARY_WORDS[k]}" for k in ActionKind]
-                     + ([f"{len(plan.holding)} held"] if plan.holding else []))
+                     + ([f"**{len(plan.holding)} held**"] if plan.holding else []))
     head = ["### tuning-operator plan", "", bold, ""] + ([plan.quota, ""] if plan.quota else [])
     head.extend(f"> held: {_cell(reason)}" for reason in plan.held)
     with_dataset = any(a.dataset for a in plan.actions)
