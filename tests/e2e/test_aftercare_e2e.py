@@ -8,12 +8,14 @@ assertions read what `status --format json`, the events and the emulator say aft
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,6 +209,55 @@ def test_a_rewritten_evaluation_set_is_judged_again_and_flips_the_verdict(
     assert evaluation["verdict"] == "failed", evaluation  # type: ignore[index]
     # Same questions: every answer is reused by its example digest; only the verdict changes.
     assert emulator.admin.calls()["GenerateContent"] - before == 0
+    told = [e["data"]["evaluation"]["verdict"]  # type: ignore[index]
+            for e in events(state, "tuning-operator.job.evaluated.v1")]
+    assert told == ["passed", "failed"]
+
+
+def test_a_rewritten_gs_evaluation_set_is_judged_again_by_its_generation(
+        emulator: EmulatorProcess, project: str, tmp_path: Path, gcs_bucket: Any,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A gs:// set rewritten in place (same URI, a new generation): while its generation
+    cannot be read `plan` holds the verdict and says why; once read, `plan` says the set
+    changed and the next run judges the reused answers against the new references."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    local = tmp_path / "tickets.jsonl"
+    eval_set(local)
+    blob = gcs_bucket.blob("evals/tickets.jsonl")
+    blob.upload_from_filename(str(local))
+    job_file(jobs, "gcs-flip-bot", spec="  evaluation:\n"
+             f"    dataset: gs://{gcs_bucket.name}/evals/tickets.jsonl\n"
+             "    metrics: [exactMatch]\n    checkpoint: last\n"
+             "    require: {exactMatch: {min: 0.8}}\n")
+    emulator.admin.set_answers([{"model": "tuned:gcs-flip-bot", "default": "no idea",
+                                 "answers": {f"question {i}": f"Answer {i}." for i in range(10)}}])
+    settle(emulator, project, jobs, state, "--check-datasets", "off")
+    assert status(state, capsys)["gcs-flip-bot"]["evaluation"]["verdict"] == "passed"  # type: ignore[index]
+    blob.upload_from_string(local.read_text().replace("Answer", "Reply"))  # same URI
+
+    def planned() -> dict[str, Any]:
+        capsys.readouterr()
+        main(["plan", "--jobs-dir", str(jobs), "--vertex-endpoint", emulator.grpc_endpoint,
+              "--project", project, "--state-dir", str(state), "--settle", "0",
+              "--format", "json"])
+        document: dict[str, Any] = json.loads(capsys.readouterr().out)
+        return document
+
+    storage = os.environ["STORAGE_EMULATOR_HOST"]
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")  # storage unreachable
+    unread = planned()
+    assert [a for a in unread["actions"] if a["action"] == "evaluate"] == []
+    [held] = [a for a in unread["holding"] if a["job"] == "gcs-flip-bot"]
+    assert "generation cannot be read" in held["reason"], held
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", storage)
+    [due] = [a for a in planned()["actions"]
+             if (a["job"], a["action"]) == ("gcs-flip-bot", "evaluate")]
+    assert due["reason"].startswith("the evaluation set or its settings changed"), due
+    before = emulator.admin.calls().get("GenerateContent", 0)
+    settle(emulator, project, jobs, state, "--check-datasets", "off")
+    evaluation = status(state, capsys)["gcs-flip-bot"]["evaluation"]
+    assert evaluation["verdict"] == "failed", evaluation  # type: ignore[index]
+    assert emulator.admin.calls()["GenerateContent"] - before == 0  # answers reused
     told = [e["data"]["evaluation"]["verdict"]  # type: ignore[index]
             for e in events(state, "tuning-operator.job.evaluated.v1")]
     assert told == ["passed", "failed"]

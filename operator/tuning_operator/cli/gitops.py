@@ -124,6 +124,7 @@ def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
 
 def run_plan(args: argparse.Namespace) -> int:
     from tuning_operator.manager.settings import DEFAULTS, operator_settings, resolve_settings
+    from tuning_operator.reconciling.evalsets import EvaluationSetVersions, storage_generation
     from tuning_operator.reconciling.inputs import plan_inputs
 
     try:  # the state directory only when asked for: without it, a pull request's plan
@@ -154,7 +155,10 @@ def run_plan(args: argparse.Namespace) -> int:
     except OperatorError as exc:
         print(f"cannot read the actual state from Vertex: {exc}", file=sys.stderr)
         return 1
-    # With the operator's settings, memory and clock, the plan is what its next pass does.
+    # With the operator's settings, memory and clock, the plan is what its next pass does: a
+    # live plan reads the gs:// evaluation sets' generations as the operator does.
+    load = EvaluationSetVersions(storage_generation() if live else None).stamp(
+        load, actual, records, now=time.time())
     settings = plan_inputs(load, records, memory, operator_settings(options), now=time.time(),
                            unmanaged=unmanaged, blocks=blocks, notes=notes,
                            checked=frozenset(checked) if args.check_datasets else None,

@@ -70,10 +70,14 @@ class DatasetObjects:
         self._client = storage_client
         self._chunk_bytes = chunk_bytes
 
-    def stat(self, uri: str) -> DatasetObject:
-        """Size and generation of the object; DatasetNotFound when there is none."""
+    def stat(self, uri: str, *, deadline: float | None = None) -> DatasetObject:
+        """Size and generation of the object; DatasetNotFound when there is none.
+
+        `deadline`: one request of at most that many seconds, no retries (a reconcile pass
+        asks so, and must not wait out the client's two-minute retry policy in an outage).
+        """
         if uri.startswith(GCS_SCHEME):
-            return self._stat_gcs(uri)
+            return self._stat_gcs(uri, deadline)
         try:
             info = os.stat(uri)
         except FileNotFoundError as exc:
@@ -117,12 +121,13 @@ class DatasetObjects:
                 ) from exc
         return self._client
 
-    def _stat_gcs(self, uri: str) -> DatasetObject:
+    def _stat_gcs(self, uri: str, deadline: float | None) -> DatasetObject:
         from google.api_core import exceptions as gexc  # only for gs://
 
         bucket_name, name = split_gcs_uri(uri)
+        quick = {} if deadline is None else {"timeout": deadline, "retry": None}
         try:
-            blob = self._storage().bucket(bucket_name).get_blob(name)
+            blob = self._storage().bucket(bucket_name).get_blob(name, **quick)
         except (gexc.Forbidden, gexc.Unauthorized) as exc:
             raise DatasetNotFound(f"{uri}: permission denied ({exc.message})") from exc
         except gexc.NotFound as exc:

@@ -4,6 +4,8 @@ Pure decisions from the job file, the catalog and what Vertex reported: no call 
 - `resolve_checkpoint`: `best` | `last` | an id → the endpoint to ask and the checkpoint id.
   Without per-checkpoint endpoints (Vertex exported only the final model) the tuned model's
   endpoint is the only one; `best` falls back to it when no best checkpoint is known yet.
+- `trusted_best`: the diagnosis' best checkpoint, unless the curves diverged; `best_fallback`
+  says in words that `checkpoint: best` asks the final model instead, and why.
 - `effective_generation_config`: the job's config, with the model's lowest thinking budget when
   the job names none (Vertex's advice for tuned models); models that do not think get none.
 - `publisher_model`: the resource name of a base model in a project and region.
@@ -14,12 +16,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tuning_operator.judging.curves import Checkpoint
+from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.evaluation import GenerationConfig
 
 
 class CheckpointUnavailable(ValueError):
     """The job file names a checkpoint that the tuned model does not have."""
+
+
+def trusted_best(verdict: str | None, best: str | None) -> tuple[str | None, str | None]:
+    """(the best checkpoint's id, None), or (None, why there is none to use).
+
+    A diverged run has no best checkpoint worth its name: the diagnosis may have kept one from
+    before the divergence, but the run is one the team is told to tune again, and `best` would
+    then quietly judge (or continue from) a model nobody chose. Its verdict is about the final
+    model, which is what the tuned endpoint serves, and the reason says so.
+    """
+    if verdict == "diverged":
+        return None, "the curves diverged, no best checkpoint"
+    if best is None:
+        return None, ("the diagnosis chose no best checkpoint" if verdict is not None
+                      else "the curves were not diagnosed")
+    return best, None
+
+
+def diagnosed_best(diagnosis: Diagnosis | None) -> tuple[str | None, str | None]:
+    """(verdict, best checkpoint id) of a diagnosis, the inputs of `trusted_best`."""
+    if diagnosis is None:
+        return None, None
+    best = diagnosis.best_checkpoint
+    return diagnosis.verdict, best.checkpoint_id if best else None
+
+
+def best_fallback(choice: str, verdict: str | None, best: str | None) -> str | None:
+    """`checkpoint: best → the final model: …` when `best` cannot be honoured; None otherwise."""
+    if choice != "best":
+        return None
+    _, why = trusted_best(verdict, best)
+    return None if why is None else f"checkpoint: best → the final model: {why}"
 
 
 def resolve_checkpoint(

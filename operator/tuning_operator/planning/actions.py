@@ -96,6 +96,9 @@ class Plan:
     quota: str | None = None  # e.g. "quota: 2/2 concurrent tuning jobs active (global)"
     owing: tuple[str, ...] = ()  # jobs with post-success steps still to do (not settled)
     recheck_after: float | None = None  # a held post-success step is due again this soon
+    # Post-success steps owed but held this pass (a backoff, the smoke test, the diagnosis),
+    # each with its reason: shown by `plan`, never executed, never counted as a change.
+    holding: tuple[Action, ...] = ()
 
     @property
     def changes(self) -> bool:

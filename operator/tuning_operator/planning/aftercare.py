@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from tuning_operator.judging.asking import best_fallback, trusted_best
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs.loader import LoadedJob
@@ -26,6 +27,7 @@ class Progress:
     metrics_read_at: float | None = None
     metrics_final: bool = False  # read once after the Vertex job ended
     best_checkpoint: str | None = None  # of the final diagnosis
+    diagnosis: str | None = None  # its verdict: a diverged run's best checkpoint is not used
     smoke: str | None = None  # "healthy" | "unhealthy"
     smoke_not_before: float | None = None  # an unhealthy endpoint is asked again after this
     evaluation_verdict: str | None = None
@@ -34,14 +36,17 @@ class Progress:
 
 
 def evaluation_key(loaded: LoadedJob) -> str | None:
-    """A digest of the job's evaluation block and of a local evaluation set's content: a change
-    of either re-runs the evaluation (no conflict). A gs:// set is keyed by its URI only."""
+    """A digest of the job's evaluation block and of its set's version: a local set's content,
+    a gs:// object's generation (as last read). A change of either re-runs the evaluation (no
+    conflict); a gs:// set whose generation was never read is keyed by its URI."""
     evaluation = loaded.job.spec.evaluation
     if evaluation is None:
         return None
     block = evaluation.model_dump_json(exclude={"give_up_after"})  # steers, judges nothing
     if loaded.evaluation_digest is not None:
         block += f"\x1f{loaded.evaluation_digest}"
+    if loaded.evaluation_generation is not None:
+        block += f"\x1fgeneration {loaded.evaluation_generation}"
     return hashlib.sha256(block.encode()).hexdigest()[:16]
 
 
@@ -73,7 +78,8 @@ class Due:
     step: str  # "metrics" | "smoke" | "evaluation"
     reason: str
     held: bool = False
-    retry_after: float | None = None
+    retry_after: float | None = None  # held: look again this soon (None: the next pass looks)
+    pacing: bool = False  # held only to pace a routine read: not shown as a hold by `plan`
 
 
 def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
@@ -87,7 +93,8 @@ def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
             steps.append(Due("metrics", "read the loss curves while the job runs"))
         elif current.active and read_at is not None:
             steps.append(Due("metrics", "curves read less than a minute ago", held=True,
-                             retry_after=read_at + METRICS_EVERY_SECONDS - timing.now))
+                             retry_after=read_at + METRICS_EVERY_SECONDS - timing.now,
+                             pacing=True))
     remaining = owed(loaded, current, progress)
     if "metrics" in remaining:
         steps.append(Due("metrics", "read the final loss curves"))
@@ -101,6 +108,9 @@ def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
         steps.append(_evaluation_due(loaded, progress, remaining) if wait <= 0 else
                      Due("evaluation", f"endpoint unavailable: asked again in {wait:.0f} s"
                          " (answers received are kept)", held=True, retry_after=wait))
+    elif loaded.evaluation_unread and current.phase == Phase.SUCCEEDED:
+        # The verdict stands on the last generation read; the next pass reads again.
+        steps.append(Due("evaluation", loaded.evaluation_unread, held=True))
     return steps
 
 
@@ -115,14 +125,25 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
                    held=True, retry_after=1.0)
     again = (progress.evaluation_verdict in FINAL_VERDICTS
              and progress.evaluation_key != evaluation_key(loaded))
+    fallback = best_fallback(evaluation.checkpoint, progress.diagnosis, progress.best_checkpoint)
     return Due("evaluation", ("the evaluation set or its settings changed since the verdict: "
                               if again else "") + "evaluate the tuned model" + (
-        " and the base model" if evaluation.baseline else ""))
+        " and the base model" if evaluation.baseline else "") + (
+        f" ({fallback})" if fallback else "") + (
+        f"; {loaded.evaluation_unread}" if loaded.evaluation_unread else ""))
 
 
 def resolve_pre_tuned(loaded: LoadedJob, parent: ObservedJob | None,
                       progress: Progress | None) -> tuple[tuple[str, str | None] | None, str]:
-    """For `preTunedModel: {job: X, checkpoint}`: (tuned model, checkpoint id) or why not yet."""
+    """For `preTunedModel: {job: X, checkpoint}`: (tuned model, checkpoint id) or why not yet.
+
+    `checkpoint: best` of a parent whose curves diverged waits instead of continuing: the
+    parent's final model carries the NaN or exploded weights, and a tuning job started from
+    it is paid for and cannot be taken back. Nothing is sent until a person decides: the
+    reason names the ways on (`last` or a checkpoint id, or tuning the parent again). A parent
+    that is healthy but has no best checkpoint (none exported, no validation) is continued
+    from its final model, as Vertex does without a checkpoint id, and the reason says so.
+    """
     pre = loaded.job.spec.pre_tuned_model
     assert pre is not None and pre.job is not None
     if parent is None or parent.phase != Phase.SUCCEEDED or not parent.tuned_model:
@@ -132,7 +153,15 @@ def resolve_pre_tuned(loaded: LoadedJob, parent: ObservedJob | None,
     if choice == "best":
         if parent.experiment and not (progress and progress.metrics_final):
             return None, f"waits for the final diagnosis of {pre.job!r} (checkpoint: best)"
-        best = progress.best_checkpoint if progress else None
+        verdict = progress.diagnosis if progress else None
+        best, why = trusted_best(verdict, progress.best_checkpoint if progress else None)
+        if verdict == "diverged":
+            return None, (f"continues {pre.job!r} from its best checkpoint, but {why}: nothing"
+                          " is continued from a diverged run; set preTunedModel.checkpoint to"
+                          f" `last` or a checkpoint id to continue anyway, or tune {pre.job!r}"
+                          " again")
+        if best is None:
+            return (parent.tuned_model, None), f"continues {pre.job!r} from its final model ({why})"
         return (parent.tuned_model, best), f"continues {pre.job!r} from its best checkpoint"
     if choice == "last":
         last = max(parent.checkpoints, key=lambda c: c.step, default=None)

@@ -57,14 +57,14 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     actions.extend(_admit(candidates, desired, settings, quota, managed))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
-    later, owing, recheck = _aftercare(desired, managed, settings)
+    later, holding, owing, recheck = _aftercare(desired, managed, settings)
     actions.extend(later)
     if settings.dataset_notes:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
     order = {kind: i for i, kind in enumerate(ActionKind)}
     actions.sort(key=lambda a: (order[a.kind], a.team or "", a.job or "", a.file or ""))
     return Plan(actions=tuple(actions), held=tuple(held), quota=quota.describe(),
-                owing=owing, recheck_after=recheck)
+                owing=owing, recheck_after=recheck, holding=tuple(holding))
 
 
 def _current(loaded: LoadedJob, observed: Sequence[ObservedJob]) -> ObservedJob | None:
@@ -75,11 +75,14 @@ def _current(loaded: LoadedJob, observed: Sequence[ObservedJob]) -> ObservedJob 
 
 
 def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
-               settings: PlanSettings) -> tuple[list[Action], tuple[str, ...], float | None]:
-    """Post-success steps due this pass, the jobs that still owe some, the next recheck."""
+               settings: PlanSettings
+               ) -> tuple[list[Action], list[Action], tuple[str, ...], float | None]:
+    """Post-success steps due this pass, those held (for `plan`), the jobs that still owe some,
+    the next recheck. The pacing of curve reads while a job runs is no hold worth showing."""
     if settings.timing is None:
-        return [], (), None
+        return [], [], (), None
     actions: list[Action] = []
+    holding: list[Action] = []
     owing: list[str] = []
     recheck: float | None = None
     for name, loaded in desired.jobs.items():
@@ -92,13 +95,17 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
         base = _template(job=name, team=loaded.team, file=loaded.path, region=current.region,
                          vertex_name=current.name, spec_hash=loaded.spec_hash)
         for step in aftercare.due(loaded, current, progress, settings.timing):
-            if step.held:
-                wait = step.retry_after or 1.0
-                recheck = wait if recheck is None else min(recheck, wait)
+            action = replace(base, kind=_AFTERCARE[step.step], phase=current.phase,
+                             reason=step.reason, retry_after=step.retry_after)
+            if not step.held:
+                actions.append(replace(action, retry_after=None))
                 continue
-            actions.append(replace(base, kind=_AFTERCARE[step.step], phase=current.phase,
-                                   reason=step.reason))
-    return actions, tuple(sorted(owing)), recheck
+            if step.retry_after is not None:  # None: nothing to wait for, the next pass looks
+                recheck = (step.retry_after if recheck is None
+                           else min(recheck, step.retry_after))
+            if not step.pacing:
+                holding.append(action)
+    return actions, holding, tuple(sorted(owing)), recheck
 
 
 def _newest(jobs: Iterable[ObservedJob]) -> ObservedJob:

@@ -33,10 +33,20 @@ _SUMMARY_WORDS = {
 }
 
 
+# A post-success step held this pass: listed after the actions, never counted as a change.
+HOLD_SYMBOL, HOLD_WORD = "‖", "hold"
+
+
 def summary(plan: Plan) -> str:
     counts = plan.counts()
     parts = [f"{counts.get(kind, 0)} {_SUMMARY_WORDS[kind]}" for kind in ActionKind]
-    return "Plan: " + ", ".join(parts)
+    held = [f"{len(plan.holding)} held"] if plan.holding else []
+    return "Plan: " + ", ".join(parts + held)
+
+
+def _held_step(a: Action) -> str:
+    """`evaluate: endpoint unavailable: asked again in 40 s …`: the step and why it waits."""
+    return f"{a.kind.value}: {a.reason}"
 
 
 def plan_text(plan: Plan) -> str:
@@ -44,10 +54,11 @@ def plan_text(plan: Plan) -> str:
     if plan.quota:
         lines.append(plan.quota)
     lines.extend(f"held: {reason}" for reason in plan.held)
-    for a in plan.actions:
+    rows = [(_SYMBOL[a.kind], a.kind.value, a, a.reason) for a in plan.actions]
+    rows += [(HOLD_SYMBOL, HOLD_WORD, a, _held_step(a)) for a in plan.holding]
+    for symbol, word, a, reason in rows:
         who = f"{a.team}/{a.job}" if a.team and a.job else (a.job or a.file or "?")
-        lines.append(f"  {_SYMBOL[a.kind]} {a.kind.value:<8} {who:<48} {a.region or '-':<14}"
-                     f" {a.reason}")
+        lines.append(f"  {symbol} {word:<8} {who:<48} {a.region or '-':<14} {reason}")
         if a.dataset:
             lines.append(f"      {'':<8} {a.dataset}")
     return "\n".join(lines) + "\n"
@@ -60,6 +71,8 @@ def plan_json(plan: Plan) -> str:
         "held": list(plan.held),
         "quota": plan.quota,
         "actions": [_action_dict(a) for a in plan.actions],
+        "holding": [{**_action_dict(a), "retryAfter": None if a.retry_after is None
+                     else round(a.retry_after, 1)} for a in plan.holding],
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -89,8 +102,9 @@ def _cell(text: str | None, limit: int | None = None) -> str:
 def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     """A PR comment: summary, held removals, then a table that is cut to stay under `limit`."""
     counts = plan.counts()
-    bold = ", ".join(f"**{counts.get(k, 0)} {_SUMMARY_WORDS[k]}**" if counts.get(k) else
-                     f"{counts.get(k, 0)} {_SUMMARY_WORDS[k]}" for k in ActionKind)
+    bold = ", ".join([f"**{counts.get(k, 0)} {_SUMMARY_WORDS[k]}**" if counts.get(k) else
+                      f"{counts.get(k, 0)} {_SUMMARY_WORDS[k]}" for k in ActionKind]
+                     + ([f"**{len(plan.holding)} held**"] if plan.holding else []))
     head = ["### tuning-operator plan", "", bold, ""] + ([plan.quota, ""] if plan.quota else [])
     head.extend(f"> held: {_cell(reason)}" for reason in plan.held)
     with_dataset = any(a.dataset for a in plan.actions)
@@ -99,13 +113,15 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
     footer_room = 200
     size = sum(len(line) + 1 for line in head)
     rows: list[str] = []
-    for index, a in enumerate(plan.actions):
-        row = (f"| {_SYMBOL[a.kind]} | {a.kind.value} | {_cell(a.job or a.file)} |"
+    shown_rows = [(_SYMBOL[a.kind], a.kind.value, a) for a in plan.actions]
+    shown_rows += [(HOLD_SYMBOL, f"{HOLD_WORD} {a.kind.value}", a) for a in plan.holding]
+    for index, (symbol, word, a) in enumerate(shown_rows):
+        row = (f"| {symbol} | {word} | {_cell(a.job or a.file)} |"
                f" {_cell(a.team)} | {_cell(a.region)} | {_cell(a.reason, 300)} |")
         if with_dataset:
             row += f" {_cell(a.dataset, 300)} |"
         if size + len(row) + 1 + footer_room > limit:
-            rest = len(plan.actions) - index
+            rest = len(shown_rows) - index
             rows.append("")
             rows.append(f"_… {rest} more rows not shown (comment size limit); run"
                         " `tuning-operator plan --format json` for all of them._")

@@ -22,9 +22,12 @@ from tuning_operator.errors import ArtifactsUnavailable, OperatorError, Temporar
 from tuning_operator.judging import Curves, Diagnosis, diagnose
 from tuning_operator.judging.asking import (
     CheckpointUnavailable,
+    best_fallback,
+    diagnosed_best,
     effective_generation_config,
     publisher_model,
     resolve_checkpoint,
+    trusted_best,
 )
 from tuning_operator.planning.aftercare import evaluation_key
 from tuning_operator.planning.model import ObservedJob
@@ -155,11 +158,11 @@ class Aftercare:
         if self.predict is None or self.state_dir is None or not observed.tuned_endpoint:
             return self._tell_evaluation(record, loaded, Evaluation(
                 verdict="error", reason="no prediction client or state directory"))
-        best = record.diagnosis.best_checkpoint if record.diagnosis else None
+        verdict, best = diagnosed_best(record.diagnosis)
         try:
             endpoint, checkpoint = resolve_checkpoint(
                 spec.checkpoint, tuned_endpoint=observed.tuned_endpoint,
-                checkpoints=observed.checkpoints, best=best.checkpoint_id if best else None)
+                checkpoints=observed.checkpoints, best=trusted_best(verdict, best)[0])
             examples = self._examples(loaded, limit=spec.max_examples)
         except (CheckpointUnavailable, OperatorError) as exc:
             if isinstance(exc, TemporaryError):
@@ -189,6 +192,8 @@ class Aftercare:
                     return Requeue(after=self.throttler.failed(key, now=self.clock()),
                                    reason=str(exc))
                 self.throttler.succeeded(key)
+                if fallback := best_fallback(spec.checkpoint, verdict, best):
+                    result = replace(result, reason=f"{result.reason} ({fallback})")
                 if result.final:
                     return self._tell_evaluation(record, loaded, result)
                 record.evaluation = replace(result, key=evaluation_key(loaded))

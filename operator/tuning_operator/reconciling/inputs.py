@@ -107,6 +107,7 @@ def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,
     best = record.diagnosis.best_checkpoint if record.diagnosis else None
     return Progress(metrics_read_at=record.metrics_read_at, metrics_final=record.metrics_final,
                     best_checkpoint=best.checkpoint_id if best else None,
+                    diagnosis=record.diagnosis.verdict if record.diagnosis else None,
                     smoke=smoke.endpoint if smoke else None, smoke_not_before=smoke_not_before,
                     evaluation_verdict=evaluation.verdict if evaluation else None,
                     evaluation_key=evaluation.key if evaluation else None,

@@ -26,6 +26,7 @@ from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.planning.planner import ActionKind, Plan, PlanSettings, plan
 from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Requeue, Stalled, Throttler
+from tuning_operator.reconciling.evalsets import EvaluationSetVersions, storage_generation
 from tuning_operator.reconciling.executors import Executor, PassContext, executor_table
 from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs, remembered
 from tuning_operator.reconciling.notify import notify, told_of
@@ -115,7 +116,8 @@ class Reconciler:
                  state: StateCheck | None = None,
                  aftercare: Aftercare | None = None,
                  workers: Workers | None = None,
-                 revision_of: Callable[[Path], str | None] | None = None) -> None:
+                 revision_of: Callable[[Path], str | None] | None = None,
+                 evaluation_sets: EvaluationSetVersions | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -132,6 +134,8 @@ class Reconciler:
         self.retiring: list[str] = []
         self.revision_of = revision_of or (lambda _directory: None)
         self.cache = LoadCache()
+        self.evaluation_sets = evaluation_sets or EvaluationSetVersions(
+            storage_generation(), log=structlog.get_logger("tuning_operator.evalsets"))
         self.quiet: QuietPass | None = None  # the last pass, while it did nothing
         self.records = store.fetch()
         self._told = {n: told_of(r) for n, r in self.records.items()}  # as stored: told
@@ -174,8 +178,7 @@ class Reconciler:
         now = self.clock()
         report = PassReport(generation=self.generation, plan=None, load=None,
                             revision=self.revision_of(self.settings.jobs_dir))
-        load = load_jobs_dir(self.settings.jobs_dir, cache=self.cache)
-        report.load = load
+        report.load = load = load_jobs_dir(self.settings.jobs_dir, cache=self.cache)
         try:
             actual, unmanaged = self._observe(load, report)
         except OperatorError as exc:  # unreachable, refused, misconfigured: nothing may act
@@ -189,6 +192,7 @@ class Reconciler:
             return self._finish(report, started)
         self.throttler.succeeded("list")
         self.vertex_reached, self.vertex_failing = now, None
+        load = report.load = self.evaluation_sets.stamp(load, actual, self.records, now=now)
         if self._collect_post_success():
             self.quiet = None  # a worker's result may change the plan
         if self._replayed(load, actual, unmanaged, report, now):

@@ -52,6 +52,11 @@ class LoadedJob:
     spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
     evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
     evaluation_digest: str | None = None  # a local set's content digest (None for gs://)
+    # A gs:// set's object generation, stamped by the operator as it plans
+    # (`reconciling/evalsets.py`): the loader reads no cloud. `evaluation_unread` says why it
+    # is the last known one, not the current one (the read failed).
+    evaluation_generation: str | None = None
+    evaluation_unread: str | None = None
     # The base model the job tunes in the end: spec.baseModel, or the one its
     # `preTunedModel.job` chain starts from; None when not known offline (a tunedModel).
     base_model: str | None = None

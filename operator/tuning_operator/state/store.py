@@ -63,6 +63,7 @@ class JobRecord:
     data_stats: DataStats | None = None  # Vertex's tuning_data_stats, when it reported
     preflight: PreflightEstimate | None = None  # the dataset pre-flight's word at the create
     last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
+    evaluation_set_generation: str | None = None  # a gs:// set's generation last read
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:

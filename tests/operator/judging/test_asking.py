@@ -7,9 +7,11 @@ import pytest
 from tuning_operator.judging.asking import (
     Checkpoint,
     CheckpointUnavailable,
+    best_fallback,
     effective_generation_config,
     publisher_model,
     resolve_checkpoint,
+    trusted_best,
 )
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.evaluation import GenerationConfig
@@ -73,3 +75,30 @@ def test_publisher_model() -> None:
     """A base model is asked under its publisher resource name."""
     assert publisher_model("p", "us-central1", "gemini-2.5-flash") == (
         "projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash")
+
+
+# (case, diagnosis verdict, best id, trusted best, the fallback's words for `checkpoint: best`)
+TRUST = [
+    ("healthy", "healthy", "2", "2", None),
+    ("diverged-with-an-earlier-best", "diverged", "1", None,
+     "checkpoint: best → the final model: the curves diverged, no best checkpoint"),
+    ("no-best", "overfitting", None, None,
+     "checkpoint: best → the final model: the diagnosis chose no best checkpoint"),
+    ("no-diagnosis", None, None, None,
+     "checkpoint: best → the final model: the curves were not diagnosed"),
+]
+
+
+@pytest.mark.parametrize(("case", "verdict", "best", "trusted", "words"), TRUST,
+                         ids=[c[0] for c in TRUST])
+def test_a_diverged_run_has_no_best_checkpoint_to_ask(
+        case: str, verdict: str | None, best: str | None, trusted: str | None,
+        words: str | None) -> None:
+    """`best` is the diagnosis' choice unless the curves diverged; the fallback is in words."""
+    del case
+    assert trusted_best(verdict, best)[0] == trusted
+    assert best_fallback("best", verdict, best) == words
+    assert best_fallback("last", verdict, best) is None
+    asked = resolve_checkpoint("best", tuned_endpoint=TUNED, checkpoints=CKPTS,
+                               best=trusted_best(verdict, best)[0])
+    assert (asked == (TUNED, None)) == (words is not None)
