@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.fake_vertex import RecordingRecorder
 from tuning_operator.judging import Checkpoint, Diagnosis
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.aftercare import Aftercare
@@ -43,7 +42,7 @@ def test_a_diverged_run_is_judged_on_its_final_model_and_the_verdict_says_so(
     record = JobRecord(name="bot", first_seen=0.0, diagnosis=Diagnosis(
         verdict="diverged", reason="training loss is NaN from step 20", mitigation="",
         best_checkpoint=EARLY))
-    aftercare = Aftercare(recorder=RecordingRecorder(), throttler=Throttler(),
+    aftercare = Aftercare(throttler=Throttler(),
                           clock=lambda: 1_800_000_000.0, state_dir=tmp_path / "state",
                           predict=predict)
     aftercare.evaluate(None, record, SUCCEEDED,  # type: ignore[arg-type]
