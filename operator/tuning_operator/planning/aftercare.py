@@ -119,23 +119,3 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
                               if again else "") + "evaluate the tuned model" + (
         " and the base model" if evaluation.baseline else ""))
 
-
-def resolve_pre_tuned(loaded: LoadedJob, parent: ObservedJob | None,
-                      progress: Progress | None) -> tuple[tuple[str, str | None] | None, str]:
-    """For `preTunedModel: {job: X, checkpoint}`: (tuned model, checkpoint id) or why not yet."""
-    pre = loaded.job.spec.pre_tuned_model
-    assert pre is not None and pre.job is not None
-    if parent is None or parent.phase != Phase.SUCCEEDED or not parent.tuned_model:
-        state = parent.state.removeprefix("JOB_STATE_") if parent else "not created yet"
-        return None, f"continues job {pre.job!r}, which has not succeeded ({state})"
-    choice = pre.checkpoint or "last"
-    if choice == "best":
-        if parent.experiment and not (progress and progress.metrics_final):
-            return None, f"waits for the final diagnosis of {pre.job!r} (checkpoint: best)"
-        best = progress.best_checkpoint if progress else None
-        return (parent.tuned_model, best), f"continues {pre.job!r} from its best checkpoint"
-    if choice == "last":
-        last = max(parent.checkpoints, key=lambda c: c.step, default=None)
-        return (parent.tuned_model, last.checkpoint_id if last else None), (
-            f"continues {pre.job!r} from its last checkpoint")
-    return (parent.tuned_model, choice), f"continues {pre.job!r} from checkpoint {choice}"

@@ -23,6 +23,7 @@ class Phase(StrEnum):
     INVALID = "Invalid"
     CONFLICT = "Conflict"
     WAITING = "Waiting"
+    BLOCKED = "Blocked"  # needs a human: e.g. the parent it continues failed
     SUBMITTED = "Submitted"
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
@@ -90,6 +91,7 @@ class ObservedJob:
     experiment: str | None = None  # metadataStores/default/contexts/… once the job runs
     checkpoints: tuple[Checkpoint, ...] = ()  # tuned_model.checkpoints, by step
     data_stats: DataStats | None = None  # None until Vertex has processed the dataset
+    base_model: str | None = None  # the root base model (Vertex's, also for pre_tuned_model)
 
     region: str = field(init=False, repr=False, compare=False)  # from `name`
 

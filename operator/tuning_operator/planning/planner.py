@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from tuning_operator.planning import aftercare, gates
+from tuning_operator.planning import aftercare, chains, gates
 from tuning_operator.planning.actions import (
     _AFTERCARE,
     CHANGING,
@@ -33,7 +33,8 @@ from tuning_operator.planning.aftercare import Progress
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
-from tuning_operator.specs.rules import region_problem
+from tuning_operator.specs.policy import TeamPolicy
+from tuning_operator.specs.rules import region_problem, tuned_model_region
 
 __all__ = ["CHANGING", "Action", "ActionKind", "Plan", "PlanSettings", "Remembered", "plan"]
 
@@ -67,9 +68,12 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
                 owing=owing, recheck_after=recheck)
 
 
-def _current(loaded: LoadedJob, observed: Sequence[ObservedJob]) -> ObservedJob | None:
-    """The Vertex job that is this file's spec (by its spec label, current or earlier hash)."""
-    accepted = loaded.spec_labels or {loaded.spec_hash[:16]}
+def _current(loaded: LoadedJob, observed: Sequence[ObservedJob],
+             lineage: chains.Lineage | None = None) -> ObservedJob | None:
+    """The Vertex job that is this file's spec (by its spec label, current or earlier hash, or
+    the other spelling of the parent it was created from)."""
+    accepted = (loaded.spec_labels or {loaded.spec_hash[:16]}) | chains.spellings(loaded,
+                                                                                  lineage)
     mine = [o for o in observed if o.spec_hash in accepted and _owned_by(o, loaded.team)]
     return _newest(mine) if mine else None
 
@@ -83,7 +87,7 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     owing: list[str] = []
     recheck: float | None = None
     for name, loaded in desired.jobs.items():
-        current = _current(loaded, managed.get(name, []))
+        current = _current(loaded, managed.get(name, []), _lineage(settings, name))
         if current is None or loaded.job.spec.cancel:
             continue
         progress = settings.progress.get(name, Progress())
@@ -99,6 +103,19 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
             actions.append(replace(base, kind=_AFTERCARE[step.step], phase=current.phase,
                                    reason=step.reason))
     return actions, tuple(sorted(owing)), recheck
+
+
+def _lineage(settings: PlanSettings, name: str) -> chains.Lineage | None:
+    remembered = settings.remembered.get(name)
+    return remembered.lineage if remembered else None
+
+
+def _region(loaded: LoadedJob, settings: PlanSettings) -> str:
+    """Where the job tunes: its file's region, its parent's (by the chain, or by the tuned
+    model it was created from once the parent's file has left), or the operator's default."""
+    lineage = _lineage(settings, loaded.name)
+    return (loaded.region or (tuned_model_region(lineage.tuned_model) if lineage else None)
+            or settings.default_region)
 
 
 def _newest(jobs: Iterable[ObservedJob]) -> ObservedJob:
@@ -149,7 +166,7 @@ def _desired_action(
     """The action for a valid job, or None when it is absent and must be admitted."""
     spec = loaded.job.spec
     base = _template(job=loaded.name, team=loaded.team, file=loaded.path,
-                     region=spec.region or settings.default_region, spec_hash=loaded.spec_hash)
+                     region=_region(loaded, settings), spec_hash=loaded.spec_hash)
     foreign = [o for o in observed if not _owned_by(o, loaded.team)]
     if foreign:
         other = _newest(foreign)
@@ -169,7 +186,7 @@ def _desired_action(
         return replace(base, kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
                       vertex_name=last.name if last else None,
                       reason="spec.cancel is true; no active job to cancel, none is created")
-    current = _current(loaded, observed)
+    current = _current(loaded, observed, remembered.lineage if remembered else None)
     if current is not None:
         return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
                       reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",
@@ -221,30 +238,24 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
     candidates.sort(key=lambda j: (-j.job.spec.priority,
                                    settings.first_seen.get(j.name, math.inf), j.name))
     for loaded in candidates:
-        region = loaded.job.spec.region or settings.default_region
+        region = _region(loaded, settings)
         base = _template(job=loaded.name, team=loaded.team, file=loaded.path, region=region,
                          spec_hash=loaded.spec_hash)
         team_rules = desired.policy.for_team(loaded.team) if desired.policy else None
         team_cap = team_rules.max_concurrent_jobs if team_rules else None
         dataset = settings.dataset_blocks.get(loaded.name)
-        blocked = (f"dataset pre-flight failed: {dataset}" if dataset is not None
+        blocked = (loaded.uncreatable if loaded.uncreatable is not None
+                   else f"dataset pre-flight failed: {dataset}" if dataset is not None
                    else _region_rule(loaded, region, settings))
         if blocked is not None:
             yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, reason=blocked)
             continue
-        pre = loaded.job.spec.pre_tuned_model
-        if pre is not None and pre.job is not None:
-            parent_file = desired.jobs.get(pre.job)
-            observed = managed.get(pre.job, [])
-            parent = (_current(parent_file, observed) if parent_file else None) or (
-                _newest(observed) if observed else None)
-            resolved, why = aftercare.resolve_pre_tuned(loaded, parent,
-                                                        settings.progress.get(pre.job))
-            if resolved is None:
-                yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=why,
-                              retry_after=5.0)
-                continue
-            base = replace(base, pre_tuned_model=resolved)
+        parent = _parent(loaded, desired, managed=managed, settings=settings, rules=team_rules)
+        if isinstance(parent, chains.Held):
+            yield replace(base, kind=_HELD[parent.phase], phase=parent.phase,
+                          reason=parent.reason, retry_after=parent.retry_after)
+            continue
+        base = replace(base, lineage=parent)
         full = quota.full(region)
         if desired.policy_broken:
             reason = "the policy file is invalid; no job is created until it is fixed"
@@ -260,9 +271,32 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=reason)
 
 
+_HELD = {Phase.WAITING: ActionKind.WAIT, Phase.INVALID: ActionKind.INVALID,
+         Phase.BLOCKED: ActionKind.BLOCK}
+
+
+def _parent(loaded: LoadedJob, desired: DirectoryLoad, *,
+            managed: Mapping[str, list[ObservedJob]], settings: PlanSettings,
+            rules: TeamPolicy | None) -> chains.Lineage | chains.Held | None:
+    """What a `preTunedModel` job is created from (None: it starts from a base model)."""
+    pre = loaded.job.spec.pre_tuned_model
+    if pre is None:
+        return None
+    if pre.job is None:
+        return chains.resolve_tuned_model(
+            loaded, (o for jobs in managed.values() for o in jobs), rules)
+    parent_file = desired.jobs.get(pre.job)
+    observed = managed.get(pre.job, [])
+    parent = (_current(parent_file, observed, _lineage(settings, pre.job)) if parent_file
+              else None) or (_newest(observed) if observed else None)
+    progress = settings.progress.get(pre.job)
+    return chains.resolve(loaded, parent, best=progress.best_checkpoint if progress else None,
+                          diagnosed=bool(progress and progress.metrics_final))
+
+
 def _region_rule(loaded: LoadedJob, region: str, settings: PlanSettings) -> str | None:
-    """A job that names no region runs in the operator's default: the model may not tune
-    there (`validate` cannot know the default)."""
+    """A job that names no region runs in its parent's region or the operator's default: the
+    model may not tune there (`validate` cannot know the default)."""
     if settings.catalog is None or loaded.job.spec.region or not loaded.base_model:
         return None
     model = settings.catalog.get(loaded.base_model)
@@ -279,8 +313,9 @@ def _gated_create(loaded: LoadedJob, settings: PlanSettings, base: Action) -> Ac
     if gate is not None:
         return replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=gate.reason,
                       retry_after=gate.retry_after)
+    lineage = f"; {base.lineage.describe()}" if base.lineage else ""
     return replace(base, kind=ActionKind.CREATE, phase=Phase.SUBMITTED,
-                  reason="no Vertex job with this name yet")
+                  reason="no Vertex job with this name yet" + lineage)
 
 
 def _removal_actions(

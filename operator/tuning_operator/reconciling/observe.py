@@ -17,6 +17,7 @@ from typing import Protocol
 
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.specs import DirectoryLoad
+from tuning_operator.specs.rules import tuned_model_region
 from tuning_operator.state.store import JobRecord
 
 
@@ -46,8 +47,12 @@ def regions_to_list(load: DirectoryLoad, *, default_region: str,
                     records: Mapping[str, JobRecord],
                     extra: Iterable[str] = ()) -> list[str]:
     regions = {default_region, *extra}
-    regions |= {j.job.spec.region for j in load.jobs.values() if j.job.spec.region}
+    regions |= {j.region for j in load.jobs.values() if j.region}
     regions |= {r.region for r in records.values() if r.region}
+    # A continuing job lives where its parent's tuned model does, even once the parent's file
+    # (the only other word on its region) has left.
+    regions |= {tuned_model_region(r.lineage.tuned_model) or default_region
+                for r in records.values() if r.lineage}
     return sorted(regions)
 
 

@@ -191,4 +191,15 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         experiment=message.experiment or None,
         checkpoints=checkpoints_of(message),
         data_stats=data_stats(message),
+        base_model=root_base_model(message),
     )
+
+
+def root_base_model(message: aiplatform_v1.TuningJob) -> str | None:
+    """The base model a job tunes in the end: `base_model`, or for a continuation the
+    output-only `pre_tuned_model.base_model` Vertex fills in (the chain's root)."""
+    if message.base_model:
+        return sys.intern(message.base_model)
+    if "pre_tuned_model" in message and message.pre_tuned_model.base_model:
+        return sys.intern(message.pre_tuned_model.base_model)
+    return None
