@@ -38,6 +38,11 @@ class Lineage:
         """(tuned model, checkpoint id): Vertex's `pre_tuned_model`."""
         return self.tuned_model, self.checkpoint_id
 
+    def short(self) -> str:
+        """The parent in a table cell: `parent @ 2`, or the model's id for a raw tunedModel."""
+        parent = self.job or self.tuned_model.rsplit("/", 1)[-1]
+        return parent + (f" @ {self.checkpoint_id}" if self.checkpoint_id else "")
+
     def describe(self) -> str:
         """One line for the create's reason, the audit trail and `status`."""
         via = f"job {self.job!r}" + (f" (checkpoint: {self.checkpoint})"

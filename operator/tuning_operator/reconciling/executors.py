@@ -134,7 +134,8 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
                                              estimated_tokens=check.billable_tokens)
     refresh_record(record, created)
     record.lineage = action.lineage
-    set_phase(record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
+    lineage = f"; {action.lineage.describe()}" if action.lineage else ""
+    set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage, spec_hash=loaded.spec_hash)
     return Done()
 
 
