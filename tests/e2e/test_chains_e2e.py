@@ -38,7 +38,8 @@ def continuing(jobs: Path, name: str, pre_tuned: str, *, team: str = "team",
 
 
 def phases_of(state: Path, job: str) -> list[str]:
-    return [e["data"]["phase"] for e in events(state, PHASES) if e["subject"] == job]
+    return [str(e["data"]["phase"])  # type: ignore[index]
+            for e in events(state, PHASES) if e["subject"] == job]
 
 
 def test_the_policy_checks_a_chains_root_and_its_team(
@@ -135,11 +136,12 @@ def test_the_lineage_is_recorded_and_the_parent_may_leave(
     shown = status(state, capsys)
     best = shown["parent"]["diagnosis"]["bestCheckpoint"]["id"]  # type: ignore[index]
     lineage = shown["child"]["lineage"]
+    assert isinstance(lineage, dict)
     assert lineage == {"tunedModel": shown["parent"]["tunedModel"], "checkpointId": best,
                        "baseModel": BASE, "job": "parent", "checkpoint": "best"}
-    [submitted] = [e for e in events(state, PHASES)
-                   if e["subject"] == "child" and e["data"]["phase"] == "Submitted"]
-    assert submitted["data"]["lineage"] == lineage
+    [submitted] = [e for e in events(state, PHASES) if e["subject"] == "child"
+                   and e["data"]["phase"] == "Submitted"]  # type: ignore[index]
+    assert submitted["data"]["lineage"] == lineage  # type: ignore[index]
     capsys.readouterr()
     assert main(["history", "child", "--state-dir", str(state)]) == 0
     assert f"checkpoint {best}" in capsys.readouterr().out
