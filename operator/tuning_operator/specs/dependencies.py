@@ -174,37 +174,37 @@ def _region_of(name: str, specs: Mapping[str, Spec],
                depends_on: Mapping[str, str]) -> str | None:
     """Where `name` tunes by its chain: the first region named on the way to the root, or the
     region of a `tunedModel` resource (None: the operator's default region)."""
-    seen: set[str] = set()
-    current: str | None = name
-    while current is not None and current in specs and current not in seen:
-        seen.add(current)
-        spec = specs[current]
+    for spec in _chain(name, specs, depends_on):
         if spec.region is not None:
             return spec.region
         ptm = spec.pre_tuned_model
         if ptm is not None and ptm.tuned_model is not None:
             return tuned_model_region(ptm.tuned_model)
-        current = depends_on.get(current)
     return None
 
 
 def _retired(model: str, via: str, catalog: Catalog) -> str:
     return (f"`spec.baseModel`: {model}{via} is retired: Vertex no longer lists it for new tuning"
-            " jobs. An existing Vertex job on it is still observed; for a new job, use one of"
-            f" {catalog.current()}")
+            f" jobs, so no new job is created on it (the plan shows it invalid); an existing"
+            f" Vertex job on it is still observed. For a new job, use one of {catalog.current()}")
 
 
 def _root_base_model(name: str, specs: Mapping[str, Spec],
                      depends_on: Mapping[str, str]) -> str | None:
+    return next((s.base_model for s in _chain(name, specs, depends_on)
+                 if s.base_model is not None), None)
+
+
+def _chain(name: str, specs: Mapping[str, Spec],
+           depends_on: Mapping[str, str]) -> Iterator[Spec]:
+    """The specs from `name` up its `preTunedModel.job` edges, stopping at a job that is not
+    valid or at a cycle."""
     seen: set[str] = set()
     current: str | None = name
     while current is not None and current in specs and current not in seen:
         seen.add(current)
-        spec = specs[current]
-        if spec.base_model is not None:
-            return spec.base_model
+        yield specs[current]
         current = depends_on.get(current)
-    return None
 
 
 def _cycles(depends_on: Mapping[str, str]) -> list[list[str]]:
