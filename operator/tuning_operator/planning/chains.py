@@ -134,13 +134,31 @@ def root_of(tuned_model: str, actual: Iterable[ObservedJob]) -> str | None:
     return None
 
 
-def spellings(loaded: LoadedJob, lineage: Lineage | None) -> frozenset[str]:
-    """The spec labels this file also answers to: the job was created from `{job: X}`, and
-    the file now names the very `{tunedModel, checkpointId}` that resolved to (same job)."""
+def spellings(loaded: LoadedJob, lineage: Lineage | None,
+              resolved: Lineage | None = None) -> frozenset[str]:
+    """The spec labels this file also answers to: the other spelling of the parent the job was
+    created from. Created from `{job: X}` and now naming the very `{tunedModel, checkpointId}`
+    that resolved to; or created from a `{tunedModel, checkpointId}` and now naming a job that
+    `resolved` (its resolution now) to exactly that. Either way Vertex got the same request."""
     pre = loaded.job.spec.pre_tuned_model
-    if (pre is None or pre.tuned_model is None or lineage is None or lineage.job is None
-            or (pre.tuned_model, pre.checkpoint_id) != lineage.sent):
+    if pre is None or lineage is None:
         return frozenset()
-    written = PreTunedModel(job=lineage.job, checkpoint=lineage.checkpoint)
+    if pre.tuned_model is not None and lineage.job is not None and (
+            (pre.tuned_model, pre.checkpoint_id) == lineage.sent):
+        written = PreTunedModel(job=lineage.job, checkpoint=lineage.checkpoint)
+    elif pre.job is not None and lineage.job is None and resolved is not None and (
+            resolved.sent == lineage.sent):
+        written = PreTunedModel(tuned_model=lineage.tuned_model,
+                                checkpoint_id=lineage.checkpoint_id)
+    else:
+        return frozenset()
     spec = loaded.job.spec.model_copy(update={"pre_tuned_model": written})
     return loaded.job.model_copy(update={"spec": spec}).spec_labels()
+
+
+def respelled_as_job(loaded: LoadedJob, lineage: Lineage | None) -> bool:
+    """Created from a `tunedModel`, the file now names a `job`: only that job's resolution can
+    tell whether it is the same parent."""
+    pre = loaded.job.spec.pre_tuned_model
+    return (pre is not None and pre.job is not None and lineage is not None
+            and lineage.job is None)

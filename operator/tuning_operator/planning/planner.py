@@ -48,8 +48,10 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
 
     actions = list(_invalid_actions(desired, managed))
     candidates: list[LoadedJob] = []
+    respelled = _respelled(desired, managed, settings)
     for loaded in desired.jobs.values():
-        step = _desired_action(loaded, managed.get(loaded.name, []), settings)
+        step = _desired_action(loaded, managed.get(loaded.name, []), settings,
+                               resolved=respelled.get(loaded.name))
         if step is None:
             candidates.append(loaded)
         else:
@@ -58,7 +60,7 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     actions.extend(_admit(candidates, desired, settings, quota, managed))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
-    later, owing, recheck = _aftercare(desired, managed, settings)
+    later, owing, recheck = _aftercare(desired, managed, settings, respelled=respelled)
     actions.extend(later)
     if settings.dataset_notes:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
@@ -69,17 +71,19 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
 
 
 def _current(loaded: LoadedJob, observed: Sequence[ObservedJob],
-             lineage: chains.Lineage | None = None) -> ObservedJob | None:
+             lineage: chains.Lineage | None = None,
+             resolved: chains.Lineage | None = None) -> ObservedJob | None:
     """The Vertex job that is this file's spec (by its spec label, current or earlier hash, or
     the other spelling of the parent it was created from)."""
-    accepted = (loaded.spec_labels or {loaded.spec_hash[:16]}) | chains.spellings(loaded,
-                                                                                  lineage)
+    accepted = (loaded.spec_labels or {loaded.spec_hash[:16]}) | chains.spellings(
+        loaded, lineage, resolved)
     mine = [o for o in observed if o.spec_hash in accepted and _owned_by(o, loaded.team)]
     return _newest(mine) if mine else None
 
 
 def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
-               settings: PlanSettings) -> tuple[list[Action], tuple[str, ...], float | None]:
+               settings: PlanSettings, *, respelled: Mapping[str, chains.Lineage],
+               ) -> tuple[list[Action], tuple[str, ...], float | None]:
     """Post-success steps due this pass, the jobs that still owe some, the next recheck."""
     if settings.timing is None:
         return [], (), None
@@ -87,7 +91,8 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     owing: list[str] = []
     recheck: float | None = None
     for name, loaded in desired.jobs.items():
-        current = _current(loaded, managed.get(name, []), _lineage(settings, name))
+        current = _current(loaded, managed.get(name, []), _lineage(settings, name),
+                           respelled.get(name))
         if current is None or loaded.job.spec.cancel:
             continue
         progress = settings.progress.get(name, Progress())
@@ -103,6 +108,19 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
             actions.append(replace(base, kind=_AFTERCARE[step.step], phase=current.phase,
                                    reason=step.reason))
     return actions, tuple(sorted(owing)), recheck
+
+
+def _respelled(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
+               settings: PlanSettings) -> dict[str, chains.Lineage]:
+    """What the `job:` of each file created from a `tunedModel` resolves to now (rare: only
+    these need their parent resolved to be recognised)."""
+    found: dict[str, chains.Lineage] = {}
+    for name, loaded in desired.jobs.items():
+        if chains.respelled_as_job(loaded, _lineage(settings, name)):
+            parent = _parent(loaded, desired, managed=managed, settings=settings, rules=None)
+            if isinstance(parent, chains.Lineage):
+                found[name] = parent
+    return found
 
 
 def _lineage(settings: PlanSettings, name: str) -> chains.Lineage | None:
@@ -161,7 +179,8 @@ def _owned_by(job: ObservedJob, team: str) -> bool:
 
 
 def _desired_action(
-    loaded: LoadedJob, observed: list[ObservedJob], settings: PlanSettings
+    loaded: LoadedJob, observed: list[ObservedJob], settings: PlanSettings, *,
+    resolved: chains.Lineage | None = None,
 ) -> Action | None:
     """The action for a valid job, or None when it is absent and must be admitted."""
     spec = loaded.job.spec
@@ -186,7 +205,7 @@ def _desired_action(
         return replace(base, kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
                       vertex_name=last.name if last else None,
                       reason="spec.cancel is true; no active job to cancel, none is created")
-    current = _current(loaded, observed, remembered.lineage if remembered else None)
+    current = _current(loaded, observed, remembered.lineage if remembered else None, resolved)
     if current is not None:
         return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
                       reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",

@@ -157,3 +157,24 @@ def test_a_tuned_model_continuation_answers_to_the_policy_at_its_root(
         assert "_policy.yaml" in action.reason
     else:
         assert action.lineage is not None and action.lineage.base_model == root
+
+
+def test_a_tuned_model_respelled_as_the_job_that_made_it_is_the_same_job(
+        tmp_path: Path) -> None:
+    """Created from `{tunedModel, checkpointId: '3'}`, rewritten to `{job: parent, checkpoint:
+    last}` which resolves to the same model and checkpoint: no conflict; `checkpoint: '2'`
+    resolves elsewhere: a conflict."""
+    write_job(tmp_path, "parent")
+    write_continuing(tmp_path, "child", f"{{tunedModel: '{TUNED}', checkpointId: '3'}}")
+    load = load_jobs_dir(tmp_path)
+    child = vertex(load, "child", "JOB_STATE_SUCCEEDED", job_id=2)
+    actual = [parent_job(load), child]
+    settings = PlanSettings(remembered={"child": Remembered(
+        path="team/child.yaml", team="team", on_delete="Orphan",
+        lineage=Lineage(TUNED, "3", base_model="gemini-2.5-flash"))})
+    assert action_of(load, actual, settings=settings).kind == ActionKind.NOOP
+    write_continuing(tmp_path, "child", "{job: parent, checkpoint: last}")
+    assert action_of(load_jobs_dir(tmp_path), actual, settings=settings).kind == ActionKind.NOOP
+    write_continuing(tmp_path, "child", "{job: parent, checkpoint: '2'}")
+    assert action_of(load_jobs_dir(tmp_path), actual, settings=settings).kind == (
+        ActionKind.CONFLICT)
