@@ -12,9 +12,8 @@ from enum import StrEnum
 from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
-from tuning_operator.planning.chains import Lineage
 from tuning_operator.planning.gates import Timing
-from tuning_operator.planning.model import ObservedJob, Phase
+from tuning_operator.planning.model import Lineage, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.catalog import Catalog
 

@@ -7,49 +7,22 @@ raw `{tunedModel, checkpointId}` names its parent directly; its root base model,
 team policy judges, is what Vertex reported for the job that tuned it. Whatever the create
 sends is its `Lineage`: recorded on the job's record, it says where the model came from after
 the parent's file has left, and it makes the two spellings of one parent the same job.
-Pure, like the rest of the planner.
+Pure, like the rest of the planner; `parent_of` is the planner's one question to this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from tuning_operator.planning.model import ObservedJob, Phase
-from tuning_operator.specs.loader import LoadedJob
-from tuning_operator.specs.model import PreTunedModel
+from tuning_operator.planning import identity
+from tuning_operator.planning.actions import PlanSettings
+from tuning_operator.planning.identity import current_job, newest
+from tuning_operator.planning.model import Lineage, ObservedJob, Phase
+from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
 from tuning_operator.specs.policy import POLICY_FILE, TeamPolicy
 
 ENDED_BADLY = frozenset({Phase.FAILED, Phase.CANCELLED})
-
-
-@dataclass(frozen=True)
-class Lineage:
-    """The parent a job was created from: what was sent, and how the file spelled it."""
-
-    tuned_model: str  # the parent's tuned model resource, as sent
-    checkpoint_id: str | None = None  # as sent (None: Vertex's default checkpoint)
-    base_model: str | None = None  # the chain's root base model, when known
-    job: str | None = None  # the parent job's name, for `{job: X}`
-    checkpoint: str | None = None  # as written with `job`: best | last | an id
-
-    @property
-    def sent(self) -> tuple[str, str | None]:
-        """(tuned model, checkpoint id): Vertex's `pre_tuned_model`."""
-        return self.tuned_model, self.checkpoint_id
-
-    def short(self) -> str:
-        """The parent in a table cell: `parent @ 2`, or the model's id for a raw tunedModel."""
-        parent = self.job or self.tuned_model.rsplit("/", 1)[-1]
-        return parent + (f" @ {self.checkpoint_id}" if self.checkpoint_id else "")
-
-    def describe(self) -> str:
-        """One line for the create's reason, the audit trail and `status`."""
-        via = f"job {self.job!r}" + (f" (checkpoint: {self.checkpoint})"
-                                     if self.checkpoint else "") if self.job else "it"
-        at = f" checkpoint {self.checkpoint_id}" if self.checkpoint_id else ""
-        root = f", root base model {self.base_model}" if self.base_model else ""
-        return f"continues {via}: tuned model {self.tuned_model}{at}{root}"
 
 
 @dataclass(frozen=True)
@@ -134,31 +107,38 @@ def root_of(tuned_model: str, actual: Iterable[ObservedJob]) -> str | None:
     return None
 
 
-def spellings(loaded: LoadedJob, lineage: Lineage | None,
-              resolved: Lineage | None = None) -> frozenset[str]:
-    """The spec labels this file also answers to: the other spelling of the parent the job was
-    created from. Created from `{job: X}` and now naming the very `{tunedModel, checkpointId}`
-    that resolved to; or created from a `{tunedModel, checkpointId}` and now naming a job that
-    `resolved` (its resolution now) to exactly that. Either way Vertex got the same request."""
+def parent_of(loaded: LoadedJob, desired: DirectoryLoad, *,
+              managed: Mapping[str, list[ObservedJob]], settings: PlanSettings,
+              rules: TeamPolicy | None) -> Lineage | Held | None:
+    """What a `preTunedModel` job is created from (None: it starts from a base model)."""
     pre = loaded.job.spec.pre_tuned_model
-    if pre is None or lineage is None:
-        return frozenset()
-    if pre.tuned_model is not None and lineage.job is not None and (
-            (pre.tuned_model, pre.checkpoint_id) == lineage.sent):
-        written = PreTunedModel(job=lineage.job, checkpoint=lineage.checkpoint)
-    elif pre.job is not None and lineage.job is None and resolved is not None and (
-            resolved.sent == lineage.sent):
-        written = PreTunedModel(tuned_model=lineage.tuned_model,
-                                checkpoint_id=lineage.checkpoint_id)
-    else:
-        return frozenset()
-    spec = loaded.job.spec.model_copy(update={"pre_tuned_model": written})
-    return loaded.job.model_copy(update={"spec": spec}).spec_labels()
+    if pre is None:
+        return None
+    if pre.job is None:
+        return resolve_tuned_model(loaded, (o for jobs in managed.values() for o in jobs), rules)
+    parent_file = desired.jobs.get(pre.job)
+    observed = managed.get(pre.job, [])
+    parent = (current_job(parent_file, observed, lineage_of(settings, pre.job)) if parent_file
+              else None) or (newest(observed) if observed else None)
+    progress = settings.progress.get(pre.job)
+    return resolve(loaded, parent, best=progress.best_checkpoint if progress else None,
+                   diagnosed=bool(progress and progress.metrics_final))
 
 
-def respelled_as_job(loaded: LoadedJob, lineage: Lineage | None) -> bool:
-    """Created from a `tunedModel`, the file now names a `job`: only that job's resolution can
-    tell whether it is the same parent."""
-    pre = loaded.job.spec.pre_tuned_model
-    return (pre is not None and pre.job is not None and lineage is not None
-            and lineage.job is None)
+def respelled(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
+              settings: PlanSettings) -> dict[str, Lineage]:
+    """What the `job:` of each file created from a `tunedModel` resolves to now (rare: only
+    these need their parent resolved to be recognised)."""
+    found: dict[str, Lineage] = {}
+    for name, loaded in desired.jobs.items():
+        if identity.respelled_as_job(loaded, lineage_of(settings, name)):
+            parent = parent_of(loaded, desired, managed=managed, settings=settings, rules=None)
+            if isinstance(parent, Lineage):
+                found[name] = parent
+    return found
+
+
+def lineage_of(settings: PlanSettings, name: str) -> Lineage | None:
+    """The parent `name` was created from, as the status store remembers it."""
+    remembered = settings.remembered.get(name)
+    return remembered.lineage if remembered else None

@@ -120,3 +120,32 @@ class ObservedJob:
     @property
     def phase(self) -> Phase:
         return _STATE_PHASE[self.state]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The parent a job was created from: what was sent, and how the file spelled it."""
+
+    tuned_model: str  # the parent's tuned model resource, as sent
+    checkpoint_id: str | None = None  # as sent (None: Vertex's default checkpoint)
+    base_model: str | None = None  # the chain's root base model, when known
+    job: str | None = None  # the parent job's name, for `{job: X}`
+    checkpoint: str | None = None  # as written with `job`: best | last | an id
+
+    @property
+    def sent(self) -> tuple[str, str | None]:
+        """(tuned model, checkpoint id): Vertex's `pre_tuned_model`."""
+        return self.tuned_model, self.checkpoint_id
+
+    def short(self) -> str:
+        """The parent in a table cell: `parent @ 2`, or the model's id for a raw tunedModel."""
+        parent = self.job or self.tuned_model.rsplit("/", 1)[-1]
+        return parent + (f" @ {self.checkpoint_id}" if self.checkpoint_id else "")
+
+    def describe(self) -> str:
+        """One line for the create's reason, the audit trail and `status`."""
+        via = f"job {self.job!r}" + (f" (checkpoint: {self.checkpoint})"
+                                     if self.checkpoint else "") if self.job else "it"
+        at = f" checkpoint {self.checkpoint_id}" if self.checkpoint_id else ""
+        root = f", root base model {self.base_model}" if self.base_model else ""
+        return f"continues {via}: tuned model {self.tuned_model}{at}{root}"

@@ -30,10 +30,10 @@ from tuning_operator.planning.actions import (
     Remembered,
 )
 from tuning_operator.planning.aftercare import Progress
-from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
+from tuning_operator.planning.identity import current_job, newest, owned_by
+from tuning_operator.planning.model import FINAL_PHASES, Lineage, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
-from tuning_operator.specs.policy import TeamPolicy
 from tuning_operator.specs.rules import region_problem, tuned_model_region
 
 __all__ = ["CHANGING", "Action", "ActionKind", "Plan", "PlanSettings", "Remembered", "plan"]
@@ -48,7 +48,7 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
 
     actions = list(_invalid_actions(desired, managed))
     candidates: list[LoadedJob] = []
-    respelled = _respelled(desired, managed, settings)
+    respelled = chains.respelled(desired, managed, settings)
     for loaded in desired.jobs.values():
         step = _desired_action(loaded, managed.get(loaded.name, []), settings,
                                resolved=respelled.get(loaded.name))
@@ -70,19 +70,8 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
                 owing=owing, recheck_after=recheck)
 
 
-def _current(loaded: LoadedJob, observed: Sequence[ObservedJob],
-             lineage: chains.Lineage | None = None,
-             resolved: chains.Lineage | None = None) -> ObservedJob | None:
-    """The Vertex job that is this file's spec (by its spec label, current or earlier hash, or
-    the other spelling of the parent it was created from)."""
-    accepted = (loaded.spec_labels or {loaded.spec_hash[:16]}) | chains.spellings(
-        loaded, lineage, resolved)
-    mine = [o for o in observed if o.spec_hash in accepted and _owned_by(o, loaded.team)]
-    return _newest(mine) if mine else None
-
-
 def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
-               settings: PlanSettings, *, respelled: Mapping[str, chains.Lineage],
+               settings: PlanSettings, *, respelled: Mapping[str, Lineage],
                ) -> tuple[list[Action], tuple[str, ...], float | None]:
     """Post-success steps due this pass, the jobs that still owe some, the next recheck."""
     if settings.timing is None:
@@ -91,7 +80,7 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     owing: list[str] = []
     recheck: float | None = None
     for name, loaded in desired.jobs.items():
-        current = _current(loaded, managed.get(name, []), _lineage(settings, name),
+        current = current_job(loaded, managed.get(name, []), chains.lineage_of(settings, name),
                            respelled.get(name))
         if current is None or loaded.job.spec.cancel:
             continue
@@ -110,35 +99,12 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     return actions, tuple(sorted(owing)), recheck
 
 
-def _respelled(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
-               settings: PlanSettings) -> dict[str, chains.Lineage]:
-    """What the `job:` of each file created from a `tunedModel` resolves to now (rare: only
-    these need their parent resolved to be recognised)."""
-    found: dict[str, chains.Lineage] = {}
-    for name, loaded in desired.jobs.items():
-        if chains.respelled_as_job(loaded, _lineage(settings, name)):
-            parent = _parent(loaded, desired, managed=managed, settings=settings, rules=None)
-            if isinstance(parent, chains.Lineage):
-                found[name] = parent
-    return found
-
-
-def _lineage(settings: PlanSettings, name: str) -> chains.Lineage | None:
-    remembered = settings.remembered.get(name)
-    return remembered.lineage if remembered else None
-
-
 def _region(loaded: LoadedJob, settings: PlanSettings) -> str:
     """Where the job tunes: its file's region, its parent's (by the chain, or by the tuned
     model it was created from once the parent's file has left), or the operator's default."""
-    lineage = _lineage(settings, loaded.name)
+    lineage = chains.lineage_of(settings, loaded.name)
     return (loaded.region or (tuned_model_region(lineage.tuned_model) if lineage else None)
             or settings.default_region)
-
-
-def _newest(jobs: Iterable[ObservedJob]) -> ObservedJob:
-    # Resource ids grow with creation; create_time breaks no tie the id does not.
-    return max(jobs, key=lambda j: (j.create_time.timestamp() if j.create_time else 0, j.name))
 
 
 def _team_of_file(desired: DirectoryLoad, file: str) -> str | None:
@@ -155,7 +121,7 @@ def _invalid_actions(
         first_error.setdefault(error.file, error.message)
     for file, message in first_error.items():
         job = next((e.job for e in desired.errors if e.file == file and e.job), None)
-        current = _newest(managed[job]) if job and managed.get(job) else None
+        current = newest(managed[job]) if job and managed.get(job) else None
         keep = f"; Vertex job {current.name} is left as it is" if current else ""
         yield Action(
             kind=ActionKind.INVALID, reason=message + keep, phase=Phase.INVALID, job=job,
@@ -171,24 +137,17 @@ def _template(*, job: str, team: str | None, region: str, spec_hash: str | None,
                   region=region, file=file, vertex_name=vertex_name, spec_hash=spec_hash)
 
 
-def _owned_by(job: ObservedJob, team: str) -> bool:
-    """A Vertex job is a team's only if its team label says so (jobs of the first release
-    without one count as anybody's, as they did then)."""
-    label = job.labels.get(owner.TEAM)
-    return label is None or label == team
-
-
 def _desired_action(
     loaded: LoadedJob, observed: list[ObservedJob], settings: PlanSettings, *,
-    resolved: chains.Lineage | None = None,
+    resolved: Lineage | None = None,
 ) -> Action | None:
     """The action for a valid job, or None when it is absent and must be admitted."""
     spec = loaded.job.spec
     base = _template(job=loaded.name, team=loaded.team, file=loaded.path,
                      region=_region(loaded, settings), spec_hash=loaded.spec_hash)
-    foreign = [o for o in observed if not _owned_by(o, loaded.team)]
+    foreign = [o for o in observed if not owned_by(o, loaded.team)]
     if foreign:
-        other = _newest(foreign)
+        other = newest(foreign)
         return replace(
             base, kind=ActionKind.CONFLICT, phase=Phase.CONFLICT, vertex_name=other.name,
             reason=f"Vertex job {other.name} named {loaded.name!r} belongs to team"
@@ -199,13 +158,13 @@ def _desired_action(
     active = [o for o in observed if o.active]
     if spec.cancel:
         if active:
-            return _cancel(_newest(active), "spec.cancel is true", path=loaded.path,
+            return _cancel(newest(active), "spec.cancel is true", path=loaded.path,
                            remembered=remembered, settings=settings, base=base)
-        last = _newest(observed) if observed else None
+        last = newest(observed) if observed else None
         return replace(base, kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
                       vertex_name=last.name if last else None,
                       reason="spec.cancel is true; no active job to cancel, none is created")
-    current = _current(loaded, observed, remembered.lineage if remembered else None, resolved)
+    current = current_job(loaded, observed, remembered.lineage if remembered else None, resolved)
     if current is not None:
         return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
                       reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",
@@ -216,10 +175,10 @@ def _desired_action(
                           reason=f"Vertex refused this spec: {remembered.stalled_reason};"
                           " change the spec to try again")
         return None
-    latest = _newest(observed)
+    latest = newest(observed)
     if spec.on_spec_change == "Replace":
         if active:
-            return _cancel(_newest(active), "spec changed and onSpecChange is Replace: cancel"
+            return _cancel(newest(active), "spec changed and onSpecChange is Replace: cancel"
                            " the old job, then create the new one", path=loaded.path,
                            remembered=remembered, settings=settings, base=base)
         return None
@@ -269,7 +228,8 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         if blocked is not None:
             yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, reason=blocked)
             continue
-        parent = _parent(loaded, desired, managed=managed, settings=settings, rules=team_rules)
+        parent = chains.parent_of(loaded, desired, managed=managed, settings=settings,
+                                  rules=team_rules)
         if isinstance(parent, chains.Held):
             yield replace(base, kind=_HELD[parent.phase], phase=parent.phase,
                           reason=parent.reason, retry_after=parent.retry_after)
@@ -292,25 +252,6 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
 
 _HELD = {Phase.WAITING: ActionKind.WAIT, Phase.INVALID: ActionKind.INVALID,
          Phase.BLOCKED: ActionKind.BLOCK}
-
-
-def _parent(loaded: LoadedJob, desired: DirectoryLoad, *,
-            managed: Mapping[str, list[ObservedJob]], settings: PlanSettings,
-            rules: TeamPolicy | None) -> chains.Lineage | chains.Held | None:
-    """What a `preTunedModel` job is created from (None: it starts from a base model)."""
-    pre = loaded.job.spec.pre_tuned_model
-    if pre is None:
-        return None
-    if pre.job is None:
-        return chains.resolve_tuned_model(
-            loaded, (o for jobs in managed.values() for o in jobs), rules)
-    parent_file = desired.jobs.get(pre.job)
-    observed = managed.get(pre.job, [])
-    parent = (_current(parent_file, observed, _lineage(settings, pre.job)) if parent_file
-              else None) or (_newest(observed) if observed else None)
-    progress = settings.progress.get(pre.job)
-    return chains.resolve(loaded, parent, best=progress.best_checkpoint if progress else None,
-                          diagnosed=bool(progress and progress.metrics_final))
 
 
 def _region_rule(loaded: LoadedJob, region: str, settings: PlanSettings) -> str | None:
@@ -374,7 +315,7 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
     if not active:
         if remembered is None or held:
             return None  # history, or nothing may be concluded while removals are held
-        last = _newest(jobs) if jobs else None
+        last = newest(jobs) if jobs else None
         ended = f"its Vertex job ended {last.state.removeprefix('JOB_STATE_')}" if last else (
             "it never reached Vertex")
         phase = None if last is None else (
@@ -387,7 +328,7 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
                            reason=f"file removed and {ended}")
         return replace(base, kind=ActionKind.RETIRE, phase=phase,
                        reason=f"file removed and {ended}: the record is retired")
-    target = _newest(active)
+    target = newest(active)
     team = remembered.team if remembered else target.labels.get(owner.TEAM)
     base = _template(job=name, team=team, region=target.region, vertex_name=target.name,
                      spec_hash=target.spec_hash)
@@ -397,7 +338,7 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
     if remembered.on_delete != "Cancel":
         return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
                       reason="file removed; onDelete is Orphan: the Vertex job runs on, unmanaged")
-    if not _owned_by(target, remembered.team):
+    if not owned_by(target, remembered.team):
         return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
                       reason=f"file of team {remembered.team!r} removed, but Vertex job"
                       f" {target.name} belongs to team {target.labels.get(owner.TEAM)!r}:"

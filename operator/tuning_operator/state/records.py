@@ -18,7 +18,7 @@ from typing import Any, Literal, cast
 
 from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import VERDICTS, Diagnosis
-from tuning_operator.planning.chains import Lineage
+from tuning_operator.planning.model import Lineage
 
 __all__ = ["Lineage"]  # the planner decides it at the create; stored here like the others
 

@@ -13,8 +13,7 @@ from tests.operator.specs.test_chain_rules import write_policy
 from tests.operator.specs.test_pre_tuned_model import write_continuing
 from tests.support.job_files import write_job
 from tuning_operator.judging.curves import Checkpoint
-from tuning_operator.planning.chains import Lineage
-from tuning_operator.planning.model import ObservedJob, Phase
+from tuning_operator.planning.model import Lineage, ObservedJob, Phase
 from tuning_operator.planning.planner import Action, ActionKind, PlanSettings, Remembered, plan
 from tuning_operator.specs import DirectoryLoad, load_jobs_dir
 

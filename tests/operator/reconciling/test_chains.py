@@ -11,7 +11,7 @@ from tests.operator.reconciling.test_reconciler import World
 from tests.operator.specs.test_pre_tuned_model import write_continuing
 from tests.support.job_files import write_job
 from tuning_operator.judging.curves import Checkpoint
-from tuning_operator.planning.chains import Lineage
+from tuning_operator.planning.model import Lineage
 
 TUNED = "projects/p/locations/us-central1/models/77@1"
 
