@@ -92,6 +92,8 @@ class ObservedJob:
     checkpoints: tuple[Checkpoint, ...] = ()  # tuned_model.checkpoints, by step
     data_stats: DataStats | None = None  # None until Vertex has processed the dataset
     base_model: str | None = None  # the root base model (Vertex's, also for pre_tuned_model)
+    # pre_tuned_model (tuned model, checkpoint id) as sent: what a continuation continued
+    continued_from: tuple[str, str | None] | None = None
 
     region: str = field(init=False, repr=False, compare=False)  # from `name`
 

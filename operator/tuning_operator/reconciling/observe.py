@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tuning_operator.planning.model import ObservedJob
+from tuning_operator.planning.model import Lineage, ObservedJob
 from tuning_operator.specs import DirectoryLoad
 from tuning_operator.specs.rules import tuned_model_region
 from tuning_operator.state.store import JobRecord
@@ -101,4 +101,9 @@ def refresh_record(record: JobRecord, observed: ObservedJob) -> None:
     record.checkpoints = observed.checkpoints
     if observed.data_stats is not None:
         record.data_stats = observed.data_stats
+    sent = observed.continued_from
+    if sent is not None and (record.lineage is None or record.lineage.sent != sent):
+        # Vertex's word on what was sent: a record lost (or written by an older release)
+        # gets its lineage back, without the spelling only the file knew.
+        record.lineage = Lineage(*sent, base_model=observed.base_model)
     record.create_intent_at = None  # the List shows the job: the intent is fulfilled

@@ -192,7 +192,16 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         checkpoints=checkpoints_of(message),
         data_stats=data_stats(message),
         base_model=root_base_model(message),
+        continued_from=continued_from(message),
     )
+
+
+def continued_from(message: aiplatform_v1.TuningJob) -> tuple[str, str | None] | None:
+    """The (tuned model, checkpoint id) a continuation was sent with; None for a base model."""
+    if "pre_tuned_model" not in message or not message.pre_tuned_model.tuned_model_name:
+        return None
+    sent = message.pre_tuned_model
+    return sent.tuned_model_name, sent.checkpoint_id or None
 
 
 def root_base_model(message: aiplatform_v1.TuningJob) -> str | None:

@@ -70,3 +70,23 @@ def test_a_failed_parent_blocks_its_child_and_the_run_is_settled(tmp_path: Path)
     record = world.reconciler.status.records()["child"]
     assert record.phase == "Blocked" and "FAILED" in (record.reason or "")
     assert report.settled and world.vertex.calls["create"] == 1
+
+
+def test_a_lost_record_gets_its_lineage_back_from_vertex(tmp_path: Path) -> None:
+    """What was sent (tuned model, checkpoint) is Vertex's to say: a record without its
+    lineage (a lost state directory) gets it back from the List; the spelling is not known."""
+    world = World(tmp_path)
+    write_job(world.jobs, "parent")
+    write_continuing(world.jobs, "child", "{job: parent, checkpoint: '2'}")
+    world.reconciler.reconcile()
+    end_parent(world, "JOB_STATE_SUCCEEDED")
+    world.reconciler.reconcile()
+    [child] = world.vertex.by_job("child")
+    world.vertex.jobs[child.name] = replace(child, continued_from=(TUNED, "2"),
+                                            base_model="gemini-2.5-flash")
+    (world.state / "status.json").unlink()
+    world.restart()
+    world.reconciler.reconcile()
+    assert world.reconciler.status.records()["child"].lineage == Lineage(
+        TUNED, "2", base_model="gemini-2.5-flash")
+    assert world.vertex.calls["create"] == 2

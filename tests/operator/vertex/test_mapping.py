@@ -252,3 +252,14 @@ def test_observed_job_reads_the_root_base_model(fields: dict[str, Any], root: st
     message = aiplatform_v1.TuningJob(
         name="projects/p/locations/us-central1/tuningJobs/1", state="JOB_STATE_RUNNING", **fields)
     assert observed_job(message).base_model == root
+
+
+def test_observed_job_reads_what_a_continuation_was_sent_with() -> None:
+    """`pre_tuned_model` as sent (tuned model, checkpoint id) is read back from the List."""
+    name = "projects/p/locations/us-central1/tuningJobs/1"
+    message = aiplatform_v1.TuningJob(name=name, state="JOB_STATE_RUNNING", pre_tuned_model={
+        "tuned_model_name": "projects/p/locations/us-central1/models/1@2", "checkpoint_id": "3"})
+    assert observed_job(message).continued_from == (
+        "projects/p/locations/us-central1/models/1@2", "3")
+    assert observed_job(aiplatform_v1.TuningJob(
+        name=name, state="JOB_STATE_RUNNING", base_model="gemini-2.5-flash")).continued_from is None
