@@ -81,7 +81,7 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     recheck: float | None = None
     for name, loaded in desired.jobs.items():
         current = current_job(loaded, managed.get(name, []), chains.lineage_of(settings, name),
-                           respelled.get(name))
+                              respelled.get(name))
         if current is None or loaded.job.spec.cancel:
             continue
         progress = settings.progress.get(name, Progress())

@@ -185,7 +185,7 @@ def _region_of(name: str, specs: Mapping[str, Spec],
 
 def _retired(model: str, via: str, catalog: Catalog) -> str:
     return (f"`spec.baseModel`: {model}{via} is retired: Vertex no longer lists it for new tuning"
-            f" jobs, so no new job is created on it (the plan shows it invalid); an existing"
+            " jobs, so no new job is created on it (the plan shows it invalid); an existing"
             f" Vertex job on it is still observed. For a new job, use one of {catalog.current()}")
 
 
