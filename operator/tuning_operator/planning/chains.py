@@ -76,11 +76,19 @@ def resolve(loaded: LoadedJob, parent: ObservedJob | None, *, best: str | None,
 def resolve_tuned_model(loaded: LoadedJob, actual: Iterable[ObservedJob],
                         rules: TeamPolicy | None) -> Lineage | Held:
     """For `preTunedModel: {tunedModel, checkpointId}`: the lineage, its root base model taken
-    from the Vertex job that tuned it; held when the team policy cannot be judged or refuses."""
+    from the Vertex job that tuned it; invalid when that job lacks the checkpoint, held when
+    the team policy cannot be judged or refuses."""
     pre = loaded.job.spec.pre_tuned_model
     assert pre is not None and pre.tuned_model is not None
-    root = root_of(pre.tuned_model, actual)
+    jobs = list(actual)
+    root = root_of(pre.tuned_model, jobs)
     lineage = Lineage(pre.tuned_model, pre.checkpoint_id, base_model=root)
+    maker = next((o for o in jobs if o.tuned_model == pre.tuned_model), None)  # that version
+    known = [c.checkpoint_id for c in maker.checkpoints] if maker else []
+    if pre.checkpoint_id is not None and known and pre.checkpoint_id not in known:
+        return Held(Phase.INVALID, f"`spec.preTunedModel.checkpointId`: {pre.tuned_model} has"
+                    f" no checkpoint {pre.checkpoint_id!r}; its checkpoints are"
+                    f" {', '.join(known)}: use one of them")
     if rules is None or rules.base_models is None:
         return lineage
     allowed = ", ".join(rules.base_models)
@@ -98,7 +106,8 @@ def resolve_tuned_model(loaded: LoadedJob, actual: Iterable[ObservedJob],
 
 
 def root_of(tuned_model: str, actual: Iterable[ObservedJob]) -> str | None:
-    """The root base model Vertex reported for the job whose tuned model this is."""
+    """The root base model Vertex reported for a job that tuned this model (any version of
+    it: the versions of one model continue one another, so they share the root)."""
     wanted = tuned_model.split("@", 1)[0]
     for observed in actual:
         if observed.tuned_model and observed.tuned_model.split("@", 1)[0] == wanted and (

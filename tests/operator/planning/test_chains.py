@@ -177,3 +177,15 @@ def test_a_tuned_model_respelled_as_the_job_that_made_it_is_the_same_job(
     write_continuing(tmp_path, "child", "{job: parent, checkpoint: '2'}")
     assert action_of(load_jobs_dir(tmp_path), actual, settings=settings).kind == (
         ActionKind.CONFLICT)
+
+
+def test_a_tuned_models_checkpoint_it_lacks_is_invalid_when_its_job_is_listed(
+        tmp_path: Path) -> None:
+    """`{tunedModel, checkpointId: '9'}` of a model a listed job made with checkpoints 1-3:
+    invalid naming them; a model no listed job made is sent as written (Vertex judges)."""
+    write_job(tmp_path, "parent")
+    write_continuing(tmp_path, "child", f"{{tunedModel: '{TUNED}', checkpointId: '9'}}")
+    load = load_jobs_dir(tmp_path)
+    refused = action_of(load, [parent_job(load)])
+    assert refused.kind == ActionKind.INVALID and "1, 2, 3" in refused.reason
+    assert action_of(load, []).kind == ActionKind.CREATE
