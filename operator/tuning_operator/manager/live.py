@@ -35,7 +35,7 @@ def status_table(records: Iterable[Any], *, title: str, width: int | None = None
         "vertex state": (r.vertex_state or "-").removeprefix("JOB_STATE_"),
         "age": _age(now - r.first_seen), "last change": _age(now - r.updated) if r.updated else "-",
         "reason": r.reason or "", "verdict": verdict(r),
-        "continued from": r.lineage.short() if getattr(r, "lineage", None) else "-",
+        "continued from": r.lineage.short() if r.lineage else "-",
     } for r in rows]
     columns = list(_COLUMNS)
     needed = {c: max([len(c), *(len(row[c]) for row in cells)]) for c in columns}

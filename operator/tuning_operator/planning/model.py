@@ -146,8 +146,10 @@ class Lineage:
 
     def describe(self) -> str:
         """One line for the create's reason, the audit trail and `status`."""
-        via = f"job {self.job!r}" + (f" (checkpoint: {self.checkpoint})"
-                                     if self.checkpoint else "") if self.job else "it"
+        via = ""
+        if self.job:
+            written = f" (checkpoint: {self.checkpoint})" if self.checkpoint else ""
+            via = f"job {self.job!r}{written}: "
         at = f" checkpoint {self.checkpoint_id}" if self.checkpoint_id else ""
         root = f", root base model {self.base_model}" if self.base_model else ""
-        return f"continues {via}: tuned model {self.tuned_model}{at}{root}"
+        return f"continues {via}tuned model {self.tuned_model}{at}{root}"
