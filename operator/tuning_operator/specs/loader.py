@@ -182,9 +182,8 @@ def load_jobs_dir(
     if (cache.last is not None and not refused
             and cache.last.holds(tree, keys, policy_state, catalog, base)):
         return cache.last.load  # the same object: the reconciler knows nothing changed
-    errors: list[SpecError] = list(policy_errors)
-    money = _money_errors(base, policy, catalog)
-    errors.extend(money)
+    money = _money_errors(base, policy, catalog)  # a broken price or budget holds creates too
+    errors: list[SpecError] = [*policy_errors, *money]
     policy_broken = policy_broken or bool(money)
     errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
     checked, hashes = _check_files(base, paths, cache, stats=(keys, refused),
