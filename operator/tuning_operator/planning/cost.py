@@ -89,7 +89,7 @@ def priced(estimate: Estimate, prices: Prices | None) -> Estimate:
     """
     if prices is None or not estimate.known:
         return estimate
-    currency = replace(estimate, currency=prices.currency)
+    currency = replace(estimate, currency=prices.currency, cost=None)
     price = prices.training_price(estimate.model)
     if price is None:
         return currency
