@@ -12,6 +12,7 @@ from typing import Protocol
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.planning.cost import Estimate, priced
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.backoff import Throttler
 from tuning_operator.specs import DirectoryLoad, LoadedJob
@@ -31,6 +32,10 @@ class DatasetCheck(Protocol):
     @property
     def billable_tokens(self) -> int | None:
         """Training tokens the job should bill (tokens × epochs); None: Vertex picks epochs."""
+
+    @property
+    def estimate(self) -> Estimate:
+        """Tokens × epochs (+ the evaluation's predictions), unpriced."""
 
     def summary(self) -> str:
         """One line: verdict, billable tokens, recommended vs chosen hyperparameters."""
@@ -86,3 +91,8 @@ class Preflight:
             if check.blocks_create:
                 blocks[name] = check.reason
         return blocks, frozenset(self.checks)
+
+    def estimates(self, load: DirectoryLoad) -> dict[str, Estimate]:
+        """This pass's checks as estimates priced by the policy's table."""
+        prices = load.policy.prices if load.policy else None
+        return {name: priced(check.estimate, prices) for name, check in self.checks.items()}

@@ -224,8 +224,10 @@ class Reconciler:
             report.next_due = now + 5.0
             self.log.error("state_unwritable", error=str(exc), generation=self.generation)
             return self._finish(report, started)
-        report.settled = load.readable and not result.owing and all(
-            self.records.get(n) is not None and self.records[n].phase in SETTLED_PHASES
+        budget_waits = {a.job for a in result.actions if a.budget_wait}  # a policy change or
+        report.settled = load.readable and not result.owing and all(  # a new month ends them
+            n in budget_waits or (self.records.get(n) is not None
+                                  and self.records[n].phase in SETTLED_PHASES)
             for n in load.jobs)
         if result.recheck_after is not None:
             due = now + result.recheck_after
@@ -361,7 +363,8 @@ class Reconciler:
                        now: float) -> PlanSettings:
         return plan_inputs(load, self.records, self._memory(), self.settings, now=now,
                            unmanaged=unmanaged, blocks=blocks, checked=checked,
-                           catalog=self.catalog)
+                           catalog=self.catalog,
+                           estimates=self.preflight.estimates(load) if self.preflight else None)
 
     def _note_intents(self, result: Plan, now: float) -> None:
         """Make every create intent of the pass durable in one write, before any request."""
