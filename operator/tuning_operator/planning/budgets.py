@@ -48,6 +48,7 @@ class TeamMoney:
     spent: Spent
     change: Spent
     budget: Budget | None
+    currency: str | None = None  # the policy's, for the cost figures
 
 
 class Budgets:
@@ -87,11 +88,12 @@ class Budgets:
         cost = None if spent.cost is None or change.cost is None else spent.cost + change.cost
         return Spent(spent.training_tokens + change.training_tokens, cost)
 
-    def teams(self, also: set[str]) -> tuple[TeamMoney, ...]:
-        """A line per team with a budget, spend this month or a create in this change."""
-        names = sorted(set(self.budgets) | set(self.change) | set(self.spent) | also)
+    def teams(self) -> tuple[TeamMoney, ...]:
+        """A line per team with a budget, spend this month or an estimated create."""
+        names = sorted(set(self.budgets) | set(self.change) | set(self.spent))
         return tuple(TeamMoney(team, self.spent.get(team, Spent()),
-                               self.change.get(team, Spent()), self.budgets.get(team))
+                               self.change.get(team, Spent()), self.budgets.get(team),
+                               self.currency)
                      for team in names)
 
 

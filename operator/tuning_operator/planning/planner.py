@@ -72,8 +72,7 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     actions.sort(key=lambda a: (order[a.kind], a.team or "", a.job or "", a.file or ""))
     return Plan(actions=tuple(actions), held=tuple(held), quota=quota.describe(),
                 owing=owing, recheck_after=recheck, holding=tuple(holding),
-                money=budgets.teams({a.team for a in actions
-                                     if a.team and a.kind == ActionKind.CREATE}))
+                money=budgets.teams())
 
 
 def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
