@@ -76,7 +76,21 @@ def preflight_at_create(estimate: Estimate | None, *, summary: str | None,
         estimated_tokens=estimate.training_tokens if known and estimate else fallback_tokens,
         created_at=now, model=model,
         prediction_tokens=estimate.prediction_tokens if estimate is not None else None,
-        epochs_assumed=bool(estimate and estimate.epochs_assumed))
+        epochs_assumed=bool(estimate and estimate.epochs_assumed),
+        estimated_cost=estimate.cost if estimate is not None else None,
+        currency=estimate.currency if estimate is not None else None)
+
+
+def cost_details(record: JobRecord) -> dict[str, object]:
+    """The `cost` of a `Submitted` or `Succeeded` event: `null` where unknown or unpriced, so
+    the audit table answers fleet-wide questions without reading the ledger."""
+    preflight, stats = record.preflight, record.data_stats
+    return {"estimatedTrainingTokens": preflight.estimated_tokens if preflight else None,
+            "billedTrainingTokens": stats.billable_tokens if stats else None,
+            "predictionTokens": preflight.prediction_tokens if preflight else None,
+            "estimatedCost": None if preflight is None or preflight.estimated_cost is None
+            else round(preflight.estimated_cost, 2),
+            "currency": preflight.currency if preflight else None}
 
 
 def ledger(records: Iterable[JobRecord]) -> list[LedgerRow]:

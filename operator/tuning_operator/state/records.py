@@ -52,6 +52,8 @@ class PreflightEstimate:
     model: str | None = None
     prediction_tokens: int | None = None
     epochs_assumed: bool = False
+    estimated_cost: float | None = None  # by the policy's prices at the create (None: unpriced)
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
