@@ -38,6 +38,7 @@ class Admission:
 
     wait: str | None = None
     warning: str | None = None
+    settled: bool = True  # False: the pre-flight has not answered yet, the next pass may
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,12 @@ class Budgets:
         if budget is None:
             return Admission()
         estimate = self.estimates.get(job)
-        if estimate is None or not estimate.known:
-            why = estimate.unknown if estimate is not None else "the datasets were not read"
-            return self._exceeded(budget, f"{BUDGET_WAIT}: cost unknown ({why}); team {team}"
-                                  " has a monthly budget")
+        if estimate is None:
+            return Admission(wait=f"{BUDGET_WAIT}: cost unknown until the dataset pre-flight"
+                             f" has run; team {team} has a monthly budget", settled=False)
+        if not estimate.known:
+            return self._exceeded(budget, f"{BUDGET_WAIT}: cost unknown ({estimate.unknown});"
+                                  f" team {team} has a monthly budget")
         used = self._used(team)
         over = _over(budget, used, estimate, team, self.currency)
         return self._exceeded(budget, over) if over else Admission()

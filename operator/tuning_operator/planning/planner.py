@@ -259,7 +259,7 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
                       f" {loaded.team!r}'s jobs active")
         elif (admission := budgets.admit(loaded.team, loaded.name)).wait is not None:
             yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING,
-                          reason=admission.wait, budget_wait=True)
+                          reason=admission.wait, budget_wait=admission.settled)
             continue
         else:
             quota.take(region, loaded.team)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.planning.cost import unknown
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.planning.planner import ActionKind, Plan, PlanSettings, plan
 from tuning_operator.reconciling.aftercare import Aftercare
@@ -45,6 +46,7 @@ __all__ = ["OperatorSettings", "PassReport", "Reconciler"]
 
 # Nothing more happens to a job in these phases until somebody changes its file.
 SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID, Phase.BLOCKED}
+NO_PREFLIGHT = unknown("the operator's dataset pre-flight is off: no token count")
 
 
 class VertexJobs(Protocol):
@@ -364,7 +366,8 @@ class Reconciler:
         return plan_inputs(load, self.records, self._memory(), self.settings, now=now,
                            unmanaged=unmanaged, blocks=blocks, checked=checked,
                            catalog=self.catalog,
-                           estimates=self.preflight.estimates(load) if self.preflight else None)
+                           estimates=self.preflight.estimates(load) if self.preflight
+                           else dict.fromkeys(load.jobs, NO_PREFLIGHT))
 
     def _note_intents(self, result: Plan, now: float) -> None:
         """Make every create intent of the pass durable in one write, before any request."""
