@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tuning_operator.planning.budgets import Spent
-from tuning_operator.planning.cost import PER, Estimate
+from tuning_operator.planning.cost import Estimate, priced
 from tuning_operator.specs.money import Prices
 from tuning_operator.state.records import PreflightEstimate
 from tuning_operator.state.store import JobRecord
@@ -51,16 +51,10 @@ class LedgerRow:
     def cost(self, prices: Prices | None, *, billed: bool) -> float | None:
         """The training (and prediction) cost by the policy's table; None when unpriced."""
         tokens = self.billed_tokens if billed else self.estimated_tokens
-        price = prices.training_price(self.model) if prices is not None else None
-        if tokens is None or price is None or prices is None:
+        if tokens is None:
             return None
-        total = tokens * price / PER
-        if self.prediction_tokens:
-            rates = prices.prediction.get(self.model or "")
-            if rates is None:
-                return None
-            total += self.prediction_tokens * rates.output / PER
-        return total
+        return priced(Estimate(training_tokens=tokens, prediction_tokens=self.prediction_tokens,
+                               model=self.model), prices).cost
 
     def counted_cost(self, prices: Prices | None) -> float | None:
         return self.cost(prices, billed=self.billed_tokens is not None)
