@@ -47,3 +47,19 @@ def test_budget_wait_is_settled_and_a_raised_budget_creates(world: World) -> Non
     world.clock.now += 1
     world.reconciler.reconcile()
     assert world.phase("b") == "Submitted"
+
+
+def test_a_new_utc_month_admits_the_waiting_job(world: World) -> None:
+    """Months are UTC calendar months: what a team used last month does not count in the next,
+    so the job that waited for the budget is created once the clock enters a new month."""
+    checker = FakeChecker()
+    checker.answers = {"a": _check(600), "b": _check(600)}
+    world.use_datasets(checker)
+    (world.jobs / "_policy.yaml").write_text(POLICY.replace("LIMIT", "1000"))
+    write_job(world.jobs, "a", "  priority: 5\n", team="t")
+    write_job(world.jobs, "b", team="t")
+    world.reconciler.reconcile()
+    assert world.phase("b") == "Waiting"
+    world.clock.now += 31 * 86_400  # 1970-01-12 → 1970-02-12
+    world.reconciler.reconcile()
+    assert world.phase("b") == "Submitted"
