@@ -373,7 +373,7 @@ def _money_errors(base: Path, policy: Policy | None, catalog: Catalog) -> list[S
     if policy is None:
         return []
     teams = [team for team in policy.budgets if (base / team).is_dir()]
-    return [SpecError(file=str(base / POLICY_FILE), message=f"{problem} ({POLICY_FILE})")
+    return [SpecError(file=str(base / POLICY_FILE), message=problem)
             for problem in money_problems(policy, catalog=catalog, team_directories=teams)]
 
 
