@@ -9,10 +9,15 @@ dataset that was read and is wrong is the job's problem, and blocks its create.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from tuning_operator.datasets.findings import FindingKind
 from tuning_operator.errors import ConfigError, OperatorError, TemporaryError
-from tuning_operator.planning.cost import Estimate, priced, unknown
+from tuning_operator.planning.cost import Estimate, estimate_of, priced, unknown
 from tuning_operator.specs import DirectoryLoad
+
+if TYPE_CHECKING:
+    from tuning_operator.datasets.jobcheck import JobDatasetCheck
 
 
 @dataclass
@@ -33,7 +38,7 @@ class DatasetChecks:
 
 
 def gather(load: DirectoryLoad) -> DatasetChecks:
-    from tuning_operator.datasets.jobcheck import JobDatasetChecker
+    from tuning_operator.datasets.jobcheck import JobDatasetChecker  # reads storage
 
     checker = JobDatasetChecker()
     prices = load.policy.prices if load.policy else None
@@ -50,6 +55,26 @@ def gather(load: DirectoryLoad) -> DatasetChecks:
             found.results[name] = (reason, True, reason)
             found.estimates[name] = unknown(reason)
             continue
+        if (problem := _runner_refused(check)) is not None:
+            found.environment[name] = problem
+            found.estimates[name] = unknown("the datasets could not be read, see the note")
+            continue
         found.results[name] = (check.reason, check.blocks_create, check.summary())
-        found.estimates[name] = priced(check.estimate, prices)
+        found.estimates[name] = priced(estimate_of(check), prices)
     return found
+
+
+def _runner_refused(check: JobDatasetCheck) -> str | None:
+    """`permission denied` on a bucket: the runner's identity may not read it, which says
+    nothing of the data (the operator, with its own identity, may well read it)."""
+    report = check.report
+    if report is None or not check.blocks_create:
+        return None
+    denied = [f for f in report.findings
+              if f.kind is FindingKind.UNREADABLE and f.message.startswith("permission denied")]
+    if not denied or len(denied) != report.errors:
+        return None
+    file = report.file(denied[0].dataset)
+    bucket = file.uri.split("/")[2] if file is not None and file.uri.startswith("gs://") else "?"
+    return (f"this runner may not read gs://{bucket} (permission denied): grant its identity"
+            " roles/storage.objectViewer on the bucket, or run the check where it can")

@@ -10,6 +10,7 @@ reason, never zero (a budget must not admit a job because nobody looked at its d
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.money import Prices
@@ -60,6 +61,29 @@ def unknown(reason: str) -> Estimate:
     return Estimate(unknown=reason)
 
 
+class Counted(Protocol):
+    """What the dataset pre-flight counted of one job (`datasets.jobcheck.JobDatasetCheck`)."""
+
+    @property
+    def training_tokens(self) -> int | None: ...
+
+    @property
+    def epochs(self) -> int | None:
+        """The epochs a create sends; None: left to Vertex."""
+
+    @property
+    def model(self) -> BaseModel | None: ...
+
+    @property
+    def prediction_tokens(self) -> int | None: ...
+
+
+def estimate_of(counted: Counted) -> Estimate:
+    """The unpriced estimate of a pre-flight's answer."""
+    return estimate_job(dataset_tokens=counted.training_tokens, epochs=counted.epochs,
+                        model=counted.model, prediction_tokens=counted.prediction_tokens)
+
+
 def estimate_job(*, dataset_tokens: int | None, epochs: int | None, model: BaseModel | None,
                  prediction_tokens: int | None = None) -> Estimate:
     """The tokens from the training set's count (once) and the epochs that will be sent;
@@ -100,14 +124,6 @@ def priced(estimate: Estimate, prices: Prices | None) -> Estimate:
             return currency
         total += estimate.prediction_tokens * rates.output / PER
     return replace(currency, cost=total)
-
-
-def evaluation_tokens(*, examples: int, mean_tokens: float, max_examples: int,
-                      baseline: bool) -> int:
-    """The evaluation's expected prediction tokens: each asked question (its prompt and an
-    answer about as long as the reference), once for the tuned model and once for the base."""
-    asked = min(examples, max_examples)
-    return round(asked * mean_tokens * (2 if baseline else 1))
 
 
 def tokens_text(tokens: int) -> str:

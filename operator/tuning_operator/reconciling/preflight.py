@@ -12,10 +12,11 @@ from typing import Protocol
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
-from tuning_operator.planning.cost import Estimate, priced
+from tuning_operator.planning.cost import Estimate, estimate_of, priced
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.backoff import Throttler
 from tuning_operator.specs import DirectoryLoad, LoadedJob
+from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.model import HyperParameters
 
 
@@ -34,8 +35,16 @@ class DatasetCheck(Protocol):
         """Training tokens the job should bill (tokens × epochs); None: Vertex picks epochs."""
 
     @property
-    def estimate(self) -> Estimate:
-        """Tokens × epochs (+ the evaluation's predictions), unpriced."""
+    def training_tokens(self) -> int | None: ...
+
+    @property
+    def epochs(self) -> int | None: ...
+
+    @property
+    def model(self) -> BaseModel | None: ...
+
+    @property
+    def prediction_tokens(self) -> int | None: ...
 
     def summary(self) -> str:
         """One line: verdict, billable tokens, recommended vs chosen hyperparameters."""
@@ -95,4 +104,4 @@ class Preflight:
     def estimates(self, load: DirectoryLoad) -> dict[str, Estimate]:
         """This pass's checks as estimates priced by the policy's table."""
         prices = load.policy.prices if load.policy else None
-        return {name: priced(check.estimate, prices) for name, check in self.checks.items()}
+        return {name: priced(estimate_of(check), prices) for name, check in self.checks.items()}

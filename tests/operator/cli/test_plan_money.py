@@ -13,6 +13,7 @@ import pytest
 from tests.operator.cli.test_gitops_datasets import good, job_file, upload
 from tuning_operator.cli import main
 from tuning_operator.datasets.jobcheck import JobDatasetChecker
+from tuning_operator.datasets.objects import DatasetNotFound, DatasetObjects
 from tuning_operator.errors import ConfigError
 
 POLICY = """apiVersion: tuning-operator/v1
@@ -90,3 +91,22 @@ def test_no_credentials_is_said_once_and_no_job_is_invalid(
     assert out.count("needs Google credentials") == 1 and "gcloud auth" in out
     assert "invalid" not in out.split("\n", 1)[1]
     assert out.count("+ create") == 2 and out.count("estimate unknown: ") == 2
+
+
+def test_a_bucket_the_runner_may_not_read_is_the_runners_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`permission denied` on the bucket is said once with the fix (a role for the runner's
+    identity); the jobs keep their creates, and `validate` still fails the unread data."""
+    def denied(self: DatasetObjects, uri: str, *args: object, **kwargs: object) -> None:
+        raise DatasetNotFound(f"{uri}: permission denied (403 Forbidden)")
+
+    monkeypatch.setattr(DatasetObjects, "stat", denied)
+    for name in ("a", "b"):
+        job_file(tmp_path, name, f"gs://bucket-x/t/{name}.jsonl")
+    code = main(["plan", "--offline", "--jobs-dir", str(tmp_path), "--check-datasets"])
+    out = capsys.readouterr().out
+    assert code == 1 and out.count("+ create") == 2
+    assert out.count("may not read gs://bucket-x (permission denied)") == 1
+    assert "roles/storage.objectViewer" in out
+    assert main(["validate", "--jobs-dir", str(tmp_path), "--check-datasets"]) == 1

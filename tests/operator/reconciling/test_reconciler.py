@@ -14,9 +14,9 @@ import pytest
 from tests.support.fake_vertex import FakeVertex, RecordingRecorder
 from tests.support.job_files import write_job
 from tuning_operator.errors import PermanentError, TemporaryError
-from tuning_operator.planning.cost import Estimate
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
 from tuning_operator.specs import LoadedJob
+from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.store import FileStatusStore, JobRecord
 
@@ -268,7 +268,10 @@ class FakeCheck:
         self.reason = reason
         self.send = send
         self.billable_tokens: int | None = 1000
-        self.estimate = Estimate(training_tokens=1000, epochs=1, model="gemini-2.5-flash")
+        self.training_tokens: int | None = 1000
+        self.epochs: int | None = 1
+        self.model = default_catalog().get("gemini-2.5-flash")
+        self.prediction_tokens: int | None = None
 
     def summary(self) -> str:
         return f"dataset {'blocked' if self.reason else 'passed'}; ≈1,000 billable tokens"
