@@ -15,6 +15,7 @@ from tuning_operator.cli import main
 from tuning_operator.datasets.jobcheck import JobDatasetChecker
 from tuning_operator.datasets.objects import DatasetNotFound, DatasetObjects
 from tuning_operator.errors import ConfigError
+from tuning_operator.specs import load_jobs_dir
 
 POLICY = """apiVersion: tuning-operator/v1
 kind: Policy
@@ -110,3 +111,26 @@ def test_a_bucket_the_runner_may_not_read_is_the_runners_problem(
     assert out.count("may not read gs://bucket-x (permission denied)") == 1
     assert "roles/storage.objectViewer" in out
     assert main(["validate", "--jobs-dir", str(tmp_path), "--check-datasets"]) == 1
+
+
+def test_an_evaluation_adds_its_expected_prediction_tokens(
+    tmp_path: Path, gcs_bucket: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The evaluation's questions (at most maxExamples), asked of the tuned and the base model,
+    add prediction tokens; without a prediction price the whole estimate is unpriced."""
+    (tmp_path / "_policy.yaml").write_text(POLICY.replace("TOKENS", "1000000000"))
+    train = upload(gcs_bucket, "t/train.jsonl", good(150))
+    (tmp_path / "t" / "evals").mkdir(parents=True)
+    (tmp_path / "t" / "evals" / "set.jsonl").write_text(
+        "".join(json.dumps(line) + "\n" for line in good(30, offset=500)))
+    job_file(tmp_path, "judged", train, "  hyperParameters: {epochCount: 1}\n  evaluation:\n"
+             "    dataset: evals/set.jsonl\n    maxExamples: 20\n    metrics: [exactMatch]\n"
+             "    baseline: true\n")
+    code, document = _plan(tmp_path, capsys)
+    estimate = document["actions"][0]["estimate"]
+    report = JobDatasetChecker().check(load_jobs_dir(tmp_path).jobs["judged"]).report
+    assert report is not None and report.evaluation is not None
+    mean = report.evaluation.stats.tokens_mean
+    assert code == 0
+    assert estimate["predictionTokens"] == round(20 * mean * 2)  # 20 of 30 asked, twice
+    assert estimate["estimatedCost"] is None  # no prediction price for gemini-2.5-flash here
