@@ -3,6 +3,7 @@ and what the planner must do with the creates."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tests.support.job_files import write_job
 from tuning_operator.planning.budgets import Spent
 from tuning_operator.planning.cost import Estimate, estimate_job, priced, unknown
 from tuning_operator.planning.planner import ActionKind, PlanSettings, plan
+from tuning_operator.planning.render import plan_json, plan_markdown, plan_text
 from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.money import Prices
@@ -115,3 +117,27 @@ def test_estimate_is_tokens_times_epochs_priced_by_the_table() -> None:
     unpriced = priced(explicit, Prices.model_validate({"training": {}}))
     assert unpriced.cost is None and unpriced.short().endswith("unpriced")
     assert not estimate_job(dataset_tokens=None, epochs=3, model=model).known
+
+
+def test_the_plan_says_the_change_total_and_each_team_in_every_format(tmp_path: Path) -> None:
+    """Text and Markdown lead with `+ 15.0M training tokens, + $75.00 in this change` and a
+    line per team; JSON carries the same figures and each action's estimate."""
+    load = load_jobs_dir(_jobs(tmp_path))
+    settings = PlanSettings(spent={"t": Spent(100 * M, 20.0)},
+                            estimates={"a": _estimate(10 * M, 50.0), "b": _estimate(5 * M, 25.0),
+                                       "c": unknown("no credentials")})
+    result = plan(load, [], settings)
+    text = plan_text(result)
+    assert "+ 15.0M training tokens, + $75.00 (1 of 3 creates with estimate unknown)" in text
+    assert ("t: used 100.0M of 200.0M training tokens, $20.00 of $800.00 this month;"
+            " this change + 15.0M, + $75.00") in text
+    assert "estimate unknown: no credentials" in text
+    markdown = plan_markdown(result)
+    assert "**+ 15.0M training tokens" in markdown and "| estimate |" in markdown
+    document = json.loads(plan_json(result))
+    assert document["money"]["change"] == {
+        "trainingTokens": 15 * M, "cost": 75.0, "currency": "USD",
+        "summary": "+ 15.0M training tokens, + $75.00 (1 of 3 creates with estimate unknown)"
+                   " in this change"}
+    by_job = {a["job"]: a["estimate"] for a in document["actions"]}
+    assert by_job["a"]["estimatedTrainingTokens"] == 10 * M and by_job["c"]["unknown"]
