@@ -12,15 +12,14 @@ from typing import Protocol
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
-from tuning_operator.planning.cost import Estimate, estimate_of, priced
+from tuning_operator.planning.cost import Counted, Estimate, estimate_of, priced
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.backoff import Throttler
 from tuning_operator.specs import DirectoryLoad, LoadedJob
-from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.model import HyperParameters
 
 
-class DatasetCheck(Protocol):
+class DatasetCheck(Counted, Protocol):
     @property
     def blocks_create(self) -> bool: ...
 
@@ -33,18 +32,6 @@ class DatasetCheck(Protocol):
     @property
     def billable_tokens(self) -> int | None:
         """Training tokens the job should bill (tokens × epochs); None: Vertex picks epochs."""
-
-    @property
-    def training_tokens(self) -> int | None: ...
-
-    @property
-    def epochs(self) -> int | None: ...
-
-    @property
-    def model(self) -> BaseModel | None: ...
-
-    @property
-    def prediction_tokens(self) -> int | None: ...
 
     def summary(self) -> str:
         """One line: verdict, billable tokens, recommended vs chosen hyperparameters."""

@@ -21,16 +21,21 @@ def _check(tokens: int) -> FakeCheck:
     return check
 
 
-def test_budget_wait_is_settled_and_a_raised_budget_creates(world: World) -> None:
-    """Two jobs of 600 tokens under a 1,000-token budget: the first is created with its
-    estimate recorded, the second waits with the numbers and the pass counts as settled; once
-    the policy raises the budget, it is created."""
+def _two_jobs_of_600_under_1000(world: World) -> None:
+    """Team t with a 1,000-token budget, jobs a (first by priority) and b of 600 each."""
     checker = FakeChecker()
     checker.answers = {"a": _check(600), "b": _check(600)}
     world.use_datasets(checker)
     (world.jobs / "_policy.yaml").write_text(POLICY.replace("LIMIT", "1000"))
     write_job(world.jobs, "a", "  priority: 5\n", team="t")
     write_job(world.jobs, "b", team="t")
+
+
+def test_budget_wait_is_settled_and_a_raised_budget_creates(world: World) -> None:
+    """Two jobs of 600 tokens under a 1,000-token budget: the first is created with its
+    estimate recorded, the second waits with the numbers and the pass counts as settled; once
+    the policy raises the budget, it is created."""
+    _two_jobs_of_600_under_1000(world)
     report = world.reconciler.reconcile()
     assert world.phase("a") == "Submitted" and world.phase("b") == "Waiting"
     records = world.reconciler.status.records()
@@ -51,12 +56,7 @@ def test_budget_wait_is_settled_and_a_raised_budget_creates(world: World) -> Non
 def test_a_new_utc_month_admits_the_waiting_job(world: World) -> None:
     """Months are UTC calendar months: what a team used last month does not count in the next,
     so the job that waited for the budget is created once the clock enters a new month."""
-    checker = FakeChecker()
-    checker.answers = {"a": _check(600), "b": _check(600)}
-    world.use_datasets(checker)
-    (world.jobs / "_policy.yaml").write_text(POLICY.replace("LIMIT", "1000"))
-    write_job(world.jobs, "a", "  priority: 5\n", team="t")
-    write_job(world.jobs, "b", team="t")
+    _two_jobs_of_600_under_1000(world)
     world.reconciler.reconcile()
     assert world.phase("b") == "Waiting"
     world.clock.now += 31 * 86_400  # 1970-01-12 → 1970-02-12
