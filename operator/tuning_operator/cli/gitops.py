@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 
+from tuning_operator.cli.dataset_checks import DatasetChecks, gather
 from tuning_operator.cli.options import add_decision_options
 from tuning_operator.errors import OperatorError
+from tuning_operator.planning.cost import Estimate, unknown
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import ActionKind, plan
 from tuning_operator.planning.render import (
@@ -106,20 +108,13 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
-    """Per valid job: (reason, blocks a create, one-line summary) from the dataset pre-flight."""
-    from tuning_operator.datasets.jobcheck import JobDatasetChecker
+    """Per valid job: (reason, blocks a create, one-line summary) from the dataset pre-flight.
 
-    checker = JobDatasetChecker()
-    results = {}
-    for name, loaded in load.jobs.items():
-        try:
-            check = checker.check(loaded)
-        except OperatorError as exc:
-            reason = f"cannot read the dataset: {exc}"
-            results[name] = (reason, True, reason)
-            continue
-        results[name] = (check.reason, check.blocks_create, check.summary())
-    return results
+    `validate` asks whether every dataset is sound: one it could not read fails it too."""
+    found = gather(load)
+    unread = {name: (f"cannot read the dataset: {problem}",) * 2
+              for name, problem in found.environment.items()}
+    return {**found.results, **{n: (r, True, s) for n, (r, s) in unread.items()}}
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -139,7 +134,8 @@ def run_plan(args: argparse.Namespace) -> int:
               " live with --project P / --vertex-endpoint HOST:PORT", file=sys.stderr)
         return 1
     load = load_jobs_dir(options.jobs_dir)
-    checked = check_datasets(load) if args.check_datasets else {}
+    found = gather(load) if args.check_datasets else DatasetChecks()
+    checked = found.results
     blocks = {n: reason for n, (reason, blocked, _) in checked.items() if blocked}
     notes = {n: summary for n, (_, _, summary) in checked.items()}
     unmanaged: dict[str, int] = {}
@@ -161,19 +157,26 @@ def run_plan(args: argparse.Namespace) -> int:
         load, actual, records, now=time.time())
     settings = plan_inputs(load, records, memory, operator_settings(options), now=time.time(),
                            unmanaged=unmanaged, blocks=blocks, notes=notes,
-                           checked=frozenset(checked) if args.check_datasets else None,
-                           timed=bool(options.state_dir))
-    result = plan(load, actual, settings)
+                           checked=frozenset(checked) | frozenset(found.environment)
+                           if args.check_datasets else None,
+                           timed=bool(options.state_dir), estimates=_estimates(load, found))
+    result = replace(plan(load, actual, settings), notes=found.notes())
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
     sys.stdout.write(render(result))
     # A job the plan refuses (a file error, failed data, a retired model, a checkpoint its
     # parent lacks) fails the check, though `validate` only warns of what exists on Vertex.
-    if (load.errors or not load.readable or settings.dataset_blocks
+    if (load.errors or not load.readable or settings.dataset_blocks or found.environment
             or any(a.kind == ActionKind.INVALID for a in result.actions)):
         return 1
     if args.detailed_exitcode and result.changes:
         return 2
     return 0
+
+
+def _estimates(load: DirectoryLoad, found: DatasetChecks) -> dict[str, Estimate]:
+    """The checked jobs' estimates; without the check, every job's is unknown and says why."""
+    why = unknown("the datasets were not read; plan --check-datasets reads them")
+    return {name: found.estimates.get(name, why) for name in load.jobs}
 
 
 def run_schema(args: argparse.Namespace) -> int:

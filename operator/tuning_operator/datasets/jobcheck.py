@@ -15,6 +15,7 @@ from tuning_operator.datasets.objects import DatasetObjects
 from tuning_operator.datasets.preflight import CheckOptions, DatasetCheckCache, check_dataset
 from tuning_operator.datasets.report import DatasetReport, Verdict
 from tuning_operator.specs import Catalog, LoadedJob, default_catalog
+from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.model import HyperParameters
 
 
@@ -29,6 +30,12 @@ class JobDatasetCheck:
     chosen: HyperParameters | None  # as written in the job file
     send: HyperParameters | None  # what a create sends (the preset resolved)
     report: DatasetReport | None
+    # What a cost estimate needs (`planning.cost.estimate_of`): the training set's tokens once,
+    # the epochs sent (None: left to Vertex), the model, the evaluation's prediction tokens.
+    training_tokens: int | None = None
+    epochs: int | None = None
+    model: BaseModel | None = None
+    prediction_tokens: int | None = None
 
     @property
     def blocks_create(self) -> bool:
@@ -99,4 +106,16 @@ class JobDatasetChecker:
             epochs = rec.epoch_count
         tokens = report.billable_tokens(epochs) if epochs is not None else None
         return JobDatasetCheck(loaded.name, report.verdict, report.reason(), tokens, chosen,
-                               send, report)
+                               send, report, training_tokens=report.training.stats.tokens_total,
+                               epochs=epochs, model=model,
+                               prediction_tokens=_prediction_tokens(loaded, report))
+
+
+def _prediction_tokens(loaded: LoadedJob, report: DatasetReport) -> int | None:
+    """What the evaluation will ask of the tuned (and the base) model: each asked question
+    with an answer about as long as its reference."""
+    evaluation, stats = loaded.job.spec.evaluation, report.evaluation
+    if evaluation is None or stats is None:
+        return None
+    asked = min(stats.stats.examples, evaluation.max_examples)
+    return round(asked * stats.stats.tokens_mean * (2 if evaluation.baseline else 1))

@@ -28,6 +28,7 @@ from tuning_operator.emulator.faults import CallLedger, FaultInjector
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.store import JobStore
 from tuning_operator.specs.catalog import Catalog
+from tuning_operator.specs.tokens import estimate_tokens
 
 METHOD = "GenerateContent"
 TUNED_PREFIX = "tuned:"
@@ -138,7 +139,8 @@ class PredictionService:
         key = self.model_key(request.model)
         prompt = last_user_text(request.contents)
         text = self.answers.answer(key, prompt)
-        words = len(prompt.split())
+        # The one token estimate of the pre-flight, so evaluation costs add up the same way.
+        asked, answered = (estimate_tokens(len(t.encode("utf-8"))) for t in (prompt, text))
         return aiplatform_v1.GenerateContentResponse(
             candidates=[aiplatform_v1.Candidate(
                 index=0,
@@ -147,8 +149,8 @@ class PredictionService:
             )],
             model_version=key,
             usage_metadata=aiplatform_v1.GenerateContentResponse.UsageMetadata(
-                prompt_token_count=words, candidates_token_count=len(text.split()),
-                total_token_count=words + len(text.split()),
+                prompt_token_count=asked, candidates_token_count=answered,
+                total_token_count=asked + answered,
             ),
         )
 

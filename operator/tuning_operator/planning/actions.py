@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.budgets import Spent, TeamMoney
+from tuning_operator.planning.cost import Estimate
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import Lineage, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
@@ -56,6 +58,8 @@ class Action:
     poll: bool = False  # retry_after only asks for a fresh List: the clock decides nothing
     stalled: bool = False  # only a change of the spec can help
     lineage: Lineage | None = None  # create: continue this tuned model (preTunedModel)
+    estimate: Estimate | None = None  # tokens and cost, when the datasets were read
+    budget_wait: bool = False  # waits for a raised budget or a new month: settled
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class PlanSettings:
     timing: Timing | None = None  # None (offline plan): no clock, no timing gates
     progress: Mapping[str, Progress] = field(default_factory=dict)  # post-success steps done
     catalog: Catalog | None = None  # for rules the job file cannot check (the default region)
+    estimates: Mapping[str, Estimate] = field(default_factory=dict)  # job → priced estimate
+    spent: Mapping[str, Spent] = field(default_factory=dict)  # team → used this UTC month
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class Plan:
     # Post-success steps owed but held this pass (a backoff, the smoke test, the diagnosis),
     # each with its reason: shown by `plan`, never executed, never counted as a change.
     holding: tuple[Action, ...] = ()
+    money: tuple[TeamMoney, ...] = ()  # per team: used this month, this change, its budget
+    notes: tuple[str, ...] = ()  # what could not be checked (e.g. no credentials), said once
 
     @property
     def changes(self) -> bool:

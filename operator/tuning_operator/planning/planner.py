@@ -30,6 +30,7 @@ from tuning_operator.planning.actions import (
     Remembered,
 )
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.budgets import Budgets
 from tuning_operator.planning.identity import current_job, newest, owned_by
 from tuning_operator.planning.model import FINAL_PHASES, Lineage, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
@@ -57,18 +58,21 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
         else:
             actions.append(step)
     quota = Quota(actual, settings)
-    actions.extend(_admit(candidates, desired, settings, quota, managed))
+    budgets = Budgets(desired.policy, settings.spent, settings.estimates)
+    actions.extend(_admit(candidates, desired, settings, (quota, budgets), managed))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
     later, holding, owing, recheck = _aftercare(desired, managed, settings,
                                                  respelled=respelled)
     actions.extend(later)
-    if settings.dataset_notes:
-        actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
+    if settings.dataset_notes or settings.estimates:
+        actions = [replace(a, dataset=settings.dataset_notes.get(a.job or ""),
+                           estimate=settings.estimates.get(a.job or "")) for a in actions]
     order = {kind: i for i, kind in enumerate(ActionKind)}
     actions.sort(key=lambda a: (order[a.kind], a.team or "", a.job or "", a.file or ""))
     return Plan(actions=tuple(actions), held=tuple(held), quota=quota.describe(),
-                owing=owing, recheck_after=recheck, holding=tuple(holding))
+                owing=owing, recheck_after=recheck, holding=tuple(holding),
+                money=budgets.teams())
 
 
 def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
@@ -214,12 +218,15 @@ def _cancel(target: ObservedJob, reason: str, *, path: str | None,
 
 
 def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSettings,
-           quota: Quota, managed: Mapping[str, list[ObservedJob]]) -> Iterable[Action]:
-    """Create absent jobs while quota allows: priority first, then first seen, across regions.
+           limits: tuple[Quota, Budgets],
+           managed: Mapping[str, list[ObservedJob]]) -> Iterable[Action]:
+    """Create absent jobs while quota and budgets allow: priority first, then first seen,
+    across regions.
 
     An admitted job whose create is held back by a gate (fence, settle, backoff, pre-flight)
     keeps its slot: a fenced create may have landed, and the slot must not go to another job.
     """
+    quota, budgets = limits
     candidates.sort(key=lambda j: (-j.job.spec.priority,
                                    settings.first_seen.get(j.name, math.inf), j.name))
     for loaded in candidates:
@@ -250,9 +257,16 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         elif team_cap is not None and quota.team_used[loaded.team] >= team_cap:
             reason = (f"team cap: {quota.team_used[loaded.team]}/{team_cap} of team"
                       f" {loaded.team!r}'s jobs active")
+        elif (admission := budgets.admit(loaded.team, loaded.name)).wait is not None:
+            yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING,
+                          reason=admission.wait, budget_wait=admission.settled)
+            continue
         else:
             quota.take(region, loaded.team)
-            yield _gated_create(loaded, settings, base)
+            budgets.take(loaded.team, loaded.name)
+            create = _gated_create(loaded, settings, base)
+            warned = f"; warning: {admission.warning}" if admission.warning else ""
+            yield replace(create, reason=create.reason + warned)
             continue
         yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=reason)
 

@@ -13,6 +13,13 @@ import json
 from collections.abc import Sequence
 
 from tuning_operator.planning.planner import Action, ActionKind, Plan
+from tuning_operator.planning.render_money import (
+    change_total,
+    estimate_text,
+    money_document,
+    money_lines,
+    team_line,
+)
 from tuning_operator.specs import DirectoryLoad, SpecError
 from tuning_operator.specs.walk import shown
 
@@ -52,6 +59,8 @@ def _held_step(a: Action) -> str:
 
 def plan_text(plan: Plan) -> str:
     lines = [summary(plan)]
+    lines.extend(f"note: {note}" for note in plan.notes)
+    lines.extend(money_lines(plan))
     if plan.quota:
         lines.append(plan.quota)
     lines.extend(f"held: {reason}" for reason in plan.held)
@@ -62,6 +71,8 @@ def plan_text(plan: Plan) -> str:
         lines.append(f"  {symbol} {word:<8} {who:<48} {a.region or '-':<14} {reason}")
         if a.dataset:
             lines.append(f"      {'':<8} {a.dataset}")
+        if cost := estimate_text(a):
+            lines.append(f"      {'':<8} {cost}")
     return "\n".join(lines) + "\n"
 
 
@@ -70,6 +81,8 @@ def plan_json(plan: Plan) -> str:
         "changes": plan.changes,
         "summary": {kind.value: plan.counts().get(kind, 0) for kind in ActionKind},
         "held": list(plan.held),
+        "notes": list(plan.notes),
+        "money": money_document(plan),
         "quota": plan.quota,
         "actions": [_action_dict(a) for a in plan.actions],
         "holding": [{**_action_dict(a), "retryAfter": None if a.retry_after is None
@@ -84,6 +97,7 @@ def _action_dict(a: Action) -> dict[str, object]:
         "file": a.file, "phase": a.phase.value if a.phase else None,
         "vertexJob": a.vertex_name, "specHash": a.spec_hash[:16] if a.spec_hash else None,
         "reason": a.reason, "dataset": a.dataset,
+        "estimate": a.estimate.to_dict() if a.estimate is not None else None,
     }
 
 
@@ -108,8 +122,14 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
                      + ([f"**{len(plan.holding)} held**"] if plan.holding else []))
     head = ["### tuning-operator plan", "", bold, ""] + ([plan.quota, ""] if plan.quota else [])
     head.extend(f"> held: {_cell(reason)}" for reason in plan.held)
+    head.extend(f"> **note:** {_cell(note)}" for note in plan.notes)
+    total = change_total(plan)
+    head.extend(([f"**{_cell(total)}**", ""] if total else [])
+                + [f"- {_cell(team_line(m))}" for m in plan.money[:50]])
     with_dataset = any(a.dataset for a in plan.actions)
-    columns = "| | action | job | team | region | reason |" + (" dataset |" if with_dataset else "")
+    with_cost = any(estimate_text(a) for a in plan.actions)
+    columns = ("| | action | job | team | region | reason |"
+               + (" dataset |" if with_dataset else "") + (" estimate |" if with_cost else ""))
     head.extend(["", columns, "|---" * columns.count(" |") + "|"])
     footer_room = 200
     size = sum(len(line) + 1 for line in head)
@@ -121,6 +141,8 @@ def plan_markdown(plan: Plan, *, limit: int = MARKDOWN_LIMIT) -> str:
                f" {_cell(a.team)} | {_cell(a.region)} | {_cell(a.reason, 300)} |")
         if with_dataset:
             row += f" {_cell(a.dataset, 300)} |"
+        if with_cost:
+            row += f" {_cell(estimate_text(a), 200)} |"
         if size + len(row) + 1 + footer_room > limit:
             rest = len(shown_rows) - index
             rows.append("")

@@ -29,7 +29,7 @@ from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled
 from tuning_operator.reconciling.observe import refresh_record
 from tuning_operator.reconciling.workers import Work
 from tuning_operator.specs import DirectoryLoad
-from tuning_operator.state.records import PreflightEstimate
+from tuning_operator.state.ledger import preflight_at_create
 from tuning_operator.state.store import JobRecord
 
 if TYPE_CHECKING:
@@ -140,9 +140,11 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         return Stalled(str(exc))
     rc.throttler.succeeded(record.name)
     log.info("created", vertex_job=created.name)
-    if check is not None:  # what the pre-flight expected, for the report beside Vertex's count
-        record.preflight = PreflightEstimate(summary=check.summary(),
-                                             estimated_tokens=check.billable_tokens)
+    # What the pre-flight expected (for the report beside Vertex's count and the ledger).
+    record.preflight = preflight_at_create(
+        action.estimate, summary=check.summary() if check is not None else None,
+        fallback_tokens=check.billable_tokens if check is not None else None,
+        model=loaded.base_model, now=now)
     refresh_record(record, created)
     record.lineage = action.lineage
     lineage = f"; {action.lineage.describe()}" if action.lineage else ""

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.cost import Estimate
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.planner import PlanSettings, Remembered
 from tuning_operator.reconciling.observe import FileAges
 from tuning_operator.specs import DirectoryLoad
 from tuning_operator.specs.catalog import Catalog
+from tuning_operator.state.ledger import spend_of
 from tuning_operator.state.store import JobRecord, OperatorMemory, StatusStore
 
 
@@ -51,7 +53,8 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                 notes: Mapping[str, str] | None = None,
                 checked: frozenset[str] | None = None,
                 timed: bool = True,
-                catalog: Catalog | None = None) -> PlanSettings:
+                catalog: Catalog | None = None,
+                estimates: Mapping[str, Estimate] | None = None) -> PlanSettings:
     """The planner's settings for `load` from the operator's settings and memory.
 
     `timed`: apply the clock's gates (settle window, create fence, backoff); a plan without
@@ -98,6 +101,8 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                                     evaluation_not_before=not_before.get(f"evaluation:{n}"))
                      for n, r in records.items()}},
         catalog=catalog,
+        estimates=dict(estimates or {}),
+        spent=spend_of(records, now=now, prices=load.policy.prices if load.policy else None),
     )
 
 

@@ -12,13 +12,14 @@ from typing import Protocol
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.planning.cost import Counted, Estimate, estimate_of, priced
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.reconciling.backoff import Throttler
 from tuning_operator.specs import DirectoryLoad, LoadedJob
 from tuning_operator.specs.model import HyperParameters
 
 
-class DatasetCheck(Protocol):
+class DatasetCheck(Counted, Protocol):
     @property
     def blocks_create(self) -> bool: ...
 
@@ -86,3 +87,8 @@ class Preflight:
             if check.blocks_create:
                 blocks[name] = check.reason
         return blocks, frozenset(self.checks)
+
+    def estimates(self, load: DirectoryLoad) -> dict[str, Estimate]:
+        """This pass's checks as estimates priced by the policy's table."""
+        prices = load.policy.prices if load.policy else None
+        return {name: priced(estimate_of(check), prices) for name, check in self.checks.items()}

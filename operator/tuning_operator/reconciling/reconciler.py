@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import structlog
 
 from tuning_operator.errors import OperatorError, TemporaryError
+from tuning_operator.planning.cost import unknown
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.planning.planner import ActionKind, Plan, PlanSettings, plan
 from tuning_operator.reconciling.aftercare import Aftercare
@@ -45,6 +46,7 @@ __all__ = ["OperatorSettings", "PassReport", "Reconciler"]
 
 # Nothing more happens to a job in these phases until somebody changes its file.
 SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID, Phase.BLOCKED}
+NO_PREFLIGHT = unknown("the operator's dataset pre-flight is off: no token count")
 
 
 class VertexJobs(Protocol):
@@ -224,8 +226,10 @@ class Reconciler:
             report.next_due = now + 5.0
             self.log.error("state_unwritable", error=str(exc), generation=self.generation)
             return self._finish(report, started)
-        report.settled = load.readable and not result.owing and all(
-            self.records.get(n) is not None and self.records[n].phase in SETTLED_PHASES
+        budget_waits = {a.job for a in result.actions if a.budget_wait}  # a policy change or
+        report.settled = load.readable and not result.owing and all(  # a new month ends them
+            n in budget_waits or (self.records.get(n) is not None
+                                  and self.records[n].phase in SETTLED_PHASES)
             for n in load.jobs)
         if result.recheck_after is not None:
             due = now + result.recheck_after
@@ -361,7 +365,9 @@ class Reconciler:
                        now: float) -> PlanSettings:
         return plan_inputs(load, self.records, self._memory(), self.settings, now=now,
                            unmanaged=unmanaged, blocks=blocks, checked=checked,
-                           catalog=self.catalog)
+                           catalog=self.catalog,
+                           estimates=self.preflight.estimates(load) if self.preflight
+                           else dict.fromkeys(load.jobs, NO_PREFLIGHT))
 
     def _note_intents(self, result: Plan, now: float) -> None:
         """Make every create intent of the pass durable in one write, before any request."""

@@ -15,10 +15,25 @@ from typing import Any
 from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbox, StatusEvent
 from tuning_operator.events.model import source_for
 from tuning_operator.planning.model import Phase
+from tuning_operator.state.ledger import cost_details
 from tuning_operator.state.records import lineage_to_json
 from tuning_operator.state.store import JobRecord
 
 OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
+
+
+_COSTED = frozenset({Phase.SUBMITTED.value, Phase.SUCCEEDED.value})
+
+
+def _details(record: JobRecord) -> dict[str, Any] | None:
+    """A continuing job's parent, on each of its phase changes (from Submitted on); what the
+    job is expected to cost and what Vertex billed, when it is submitted and when it succeeds."""
+    details: dict[str, Any] = {}
+    if record.lineage:
+        details["lineage"] = lineage_to_json(record.lineage)
+    if record.phase in _COSTED:
+        details["cost"] = cost_details(record)
+    return details or None
 
 
 class EventRecorder:
@@ -46,8 +61,7 @@ class EventRecorder:
             git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
             reason=reason, source=self.source, time=now,
-            # A continuing job's parent, on each of its phase changes (from Submitted on).
-            details={"lineage": lineage_to_json(record.lineage)} if record.lineage else None,
+            details=_details(record),
         ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 

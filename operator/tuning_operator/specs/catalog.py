@@ -77,6 +77,9 @@ class BaseModel:
     max_training_examples_text: int | None = None
     max_training_examples_multimodal: int | None = None
     sources: tuple[str, ...] = ()
+    # The epochs Vertex picks when a job leaves them unset, for cost estimates only (marked
+    # assumed wherever shown); None: no figure to assume, the estimate stays unknown.
+    default_epoch_count: int | None = None
 
     @property
     def retired(self) -> bool:
@@ -202,6 +205,7 @@ def parse_catalog(document: Mapping[str, object]) -> Catalog:
             max_training_examples_multimodal=(
                 entry.get("maxTrainingExamples") or {}).get("multimodal"),
             sources=tuple(str(s) for s in entry.get("sources", ())),
+            default_epoch_count=entry.get("defaultEpochCount"),
         )
         for name, entry in raw.items()
     }

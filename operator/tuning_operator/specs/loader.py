@@ -21,6 +21,7 @@ from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.evalsets import Resolved, content_digest, resolve_with_stat
 from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.money import money_problems
 from tuning_operator.specs.parsing import (
     MAX_FILE_BYTES,
     FileResult,
@@ -181,7 +182,9 @@ def load_jobs_dir(
     if (cache.last is not None and not refused
             and cache.last.holds(tree, keys, policy_state, catalog, base)):
         return cache.last.load  # the same object: the reconciler knows nothing changed
-    errors: list[SpecError] = list(policy_errors)
+    money = _money_errors(base, policy, catalog)  # a broken price or budget holds creates too
+    errors: list[SpecError] = [*policy_errors, *money]
+    policy_broken = policy_broken or bool(money)
     errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
     checked, hashes = _check_files(base, paths, cache, stats=(keys, refused),
                                    context=(catalog, policy, policy_key))
@@ -363,6 +366,15 @@ def _cached_policy(
         policy, broken = parse_policy_file(base, raw.decode("utf-8", errors="replace"), errors)
     cache.policy = (key, policy, broken, tuple(errors))
     return cache.policy
+
+
+def _money_errors(base: Path, policy: Policy | None, catalog: Catalog) -> list[SpecError]:
+    """Prices for models the catalog does not know, budgets for teams without a directory."""
+    if policy is None:
+        return []
+    teams = [team for team in policy.budgets if (base / team).is_dir()]
+    return [SpecError(file=str(base / POLICY_FILE), message=problem)
+            for problem in money_problems(policy, catalog=catalog, team_directories=teams)]
 
 
 def _policy_unreadable(base: Path, exc: OSError | FileRefused) -> SpecError:

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, field_validator
 from tuning_operator.specs.gcs import gcs_segments, within
 from tuning_operator.specs.labels import team_name_problem
 from tuning_operator.specs.model import _Strict
+from tuning_operator.specs.money import MoneyBlocks
 
 POLICY_FILE = "_policy.yaml"
 
@@ -48,7 +49,9 @@ class TeamPolicy(_Strict):
         return any(within(uri, prefix) for prefix in self.dataset_prefixes)
 
 
-class Policy(_Strict):
+class Policy(MoneyBlocks):
+    """The whole file: per-team rules, and (from `MoneyBlocks`) prices and budgets."""
+
     api_version: Literal["tuning-operator/v1"]
     kind: Literal["Policy"]
     teams: dict[str, TeamPolicy] = Field(default_factory=dict)

@@ -46,6 +46,14 @@ class PreflightEstimate:
 
     summary: str  # the line `plan --check-datasets` shows
     estimated_tokens: int | None = None  # billable training tokens (tokens × epochs)
+    # For the spend ledger (state/ledger.py): when the create went out, the base model that
+    # prices it, the evaluation's expected prediction tokens, whether the epochs were assumed.
+    created_at: float | None = None
+    model: str | None = None
+    prediction_tokens: int | None = None
+    epochs_assumed: bool = False
+    estimated_cost: float | None = None  # by the policy's prices at the create (None: unpriced)
+    currency: str | None = None
 
 
 @dataclass(frozen=True)

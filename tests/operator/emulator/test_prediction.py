@@ -16,6 +16,7 @@ from tests.support.emulator_process import EmulatorAdmin, EmulatorProcess, sampl
 from tuning_operator.emulator import DURATION_LABEL
 from tuning_operator.errors import NotFound, PermanentError, TemporaryError
 from tuning_operator.specs.evaluation import GenerationConfig
+from tuning_operator.specs.tokens import estimate_tokens
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import emulator_factory
 from tuning_operator.vertex.prediction import VertexPrediction, emulator_prediction_factory
@@ -138,7 +139,9 @@ def test_raw_client_sees_real_response_messages(
     candidate = response.candidates[0]
     assert candidate.finish_reason == aiplatform_v1.Candidate.FinishReason.STOP
     assert candidate.content.role == "model"
-    assert response.usage_metadata.prompt_token_count == 2
+    assert response.usage_metadata.prompt_token_count == 2  # "hi there": 8 bytes / 4
+    answer = candidate.content.parts[0].text.encode("utf-8")
+    assert response.usage_metadata.candidates_token_count == estimate_tokens(len(answer))
 
 
 def test_bad_answer_scripts_are_rejected(admin: EmulatorAdmin) -> None:

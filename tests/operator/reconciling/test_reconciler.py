@@ -16,6 +16,7 @@ from tests.support.job_files import write_job
 from tuning_operator.errors import PermanentError, TemporaryError
 from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
 from tuning_operator.specs import LoadedJob
+from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
 from tuning_operator.state.store import FileStatusStore, JobRecord
 
@@ -267,6 +268,10 @@ class FakeCheck:
         self.reason = reason
         self.send = send
         self.billable_tokens: int | None = 1000
+        self.training_tokens: int | None = 1000
+        self.epochs: int | None = 1
+        self.model = default_catalog().get("gemini-2.5-flash")
+        self.prediction_tokens: int | None = None
 
     def summary(self) -> str:
         return f"dataset {'blocked' if self.reason else 'passed'}; ≈1,000 billable tokens"
