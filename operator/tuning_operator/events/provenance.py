@@ -86,6 +86,12 @@ class GitProvenance:
             self._revisions[key] = answer
         return answer
 
+    def repository(self, directory: Path) -> str | None:
+        """Where the jobs repository lives (its `origin`, credentials and `.git` left out), or
+        None: part of the deployment's event source, the same on every replica and restart."""
+        out = self._run(directory, "config", "--get", "remote.origin.url")
+        return repository_name(out.strip()) if out and out.strip() else None
+
     def _git_dir(self, directory: Path) -> Path | None:
         with self._lock:
             if directory in self._git_dirs:
@@ -116,6 +122,13 @@ class GitProvenance:
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout if done.returncode == 0 else None
+
+
+def repository_name(url: str) -> str:
+    """`https://user:token@host/org/repo.git` and `git@host:org/repo.git` → `host/org/repo`."""
+    rest = url.split("://", 1)[1] if "://" in url else url.replace(":", "/", 1)
+    host, _, path = rest.rpartition("@")[2].partition("/")
+    return f"{host.split(':')[0]}/{path.strip('/').removesuffix('.git')}".strip("/")
 
 
 def _stamps(git_dir: Path) -> tuple[int, ...]:

@@ -22,12 +22,14 @@ OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operat
 
 class EventRecorder:
     def __init__(self, *, outbox: Outbox, audit: AuditTrail, jobs_dir: Path, instance: str,
-                 provenance: GitProvenance | None = None) -> None:
+                 source: str | None = None, provenance: GitProvenance | None = None) -> None:
+        """`source`: the deployment's `ce-source` (the same for every replica and restart);
+        `instance`: this process, carried in each event's data and audit line."""
         self.outbox = outbox
         self.audit = audit
         self.jobs_dir = jobs_dir
         self.instance = instance
-        self.source = source_for(instance)
+        self.source = source_for(source or "local")
         self.provenance = provenance or GitProvenance()
         self.pending: list[StatusEvent] = []
 
@@ -44,7 +46,7 @@ class EventRecorder:
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
             git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
-            reason=reason, source=self.source, time=now,
+            reason=reason, sequence=record.transitions, source=self.source, time=now,
         ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 

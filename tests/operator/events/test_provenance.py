@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tuning_operator.events.provenance import GitProvenance
+from tuning_operator.events.provenance import GitProvenance, repository_name
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -138,3 +138,20 @@ def test_no_revision_outside_a_committed_work_tree(tmp_path: Path, where: str) -
         git(tmp_path, "init", "--quiet", "--initial-branch=main")
         (tmp_path / "jobs").mkdir()
     assert GitProvenance().revision(tmp_path / "jobs") is None
+
+
+@pytest.mark.parametrize(("url", "name"), [
+    ("https://user:token@github.com/org/jobs.git", "github.com/org/jobs"),
+    ("git@github.com:org/jobs.git", "github.com/org/jobs"),
+    ("ssh://git@git.example.com:2222/org/jobs", "git.example.com/org/jobs"),
+])
+def test_the_repository_is_named_without_credentials(url: str, name: str) -> None:
+    """The event source names the jobs repository; a token in its URL never leaks."""
+    assert repository_name(url) == name
+
+
+def test_the_repository_of_a_work_tree_is_its_origin(repo: Path) -> None:
+    """`origin` names the repository; without one there is no name (the path stands in)."""
+    assert GitProvenance().repository(repo / "support") is None
+    git(repo, "remote", "add", "origin", "https://x:secret@github.com/org/jobs.git")
+    assert GitProvenance().repository(repo / "support") == "github.com/org/jobs"
