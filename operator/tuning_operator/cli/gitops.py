@@ -19,6 +19,7 @@ import yaml
 
 from tuning_operator.cli.options import add_decision_options
 from tuning_operator.errors import OperatorError
+from tuning_operator.planning.change import Change
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import plan
 from tuning_operator.planning.render import (
@@ -49,7 +50,12 @@ def register(sub: Any) -> None:
                          help=f"the directory of job files (default: {DEFAULT_JOBS_DIR})")
     planner.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     planner.add_argument("--detailed-exitcode", action="store_true",
-                         help="exit 0: no changes, 2: changes pending, 1: errors")
+                         help="exit 0: nothing to approve, 2: a create (also a waiting one), a"
+                         " cancel or a replace is pending, 1: errors")
+    planner.add_argument("--base", metavar="REV",
+                         help="the git revision the change is against (e.g. origin/main): show"
+                         " the files added, removed, changed and moved first, and judge each"
+                         " removed file by its onDelete at REV")
     source = planner.add_mutually_exclusive_group()
     source.add_argument("--offline", action="store_true", help="assume no Vertex job exists")
     source.add_argument("--actual", metavar="FILE",
@@ -139,11 +145,18 @@ def run_plan(args: argparse.Namespace) -> int:
               " live with --project P / --vertex-endpoint HOST:PORT", file=sys.stderr)
         return 1
     load = load_jobs_dir(options.jobs_dir)
+    try:
+        change, removed = _against_base(args.base, options.jobs_dir, load)
+    except OperatorError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     checked = check_datasets(load) if args.check_datasets else {}
     blocks = {n: reason for n, (reason, blocked, _) in checked.items() if blocked}
     notes = {n: summary for n, (_, _, summary) in checked.items()}
     unmanaged: dict[str, int] = {}
     records, memory = _memory(options.state_dir)
+    if not options.state_dir:  # the operator's records of the removed files, as the base says
+        records = removed
     try:
         if live:
             actual, unmanaged = read_live(options, load, records)
@@ -162,13 +175,14 @@ def run_plan(args: argparse.Namespace) -> int:
     settings = plan_inputs(load, records, memory, operator_settings(options), now=time.time(),
                            unmanaged=unmanaged, blocks=blocks, notes=notes,
                            checked=frozenset(checked) if args.check_datasets else None,
-                           timed=bool(options.state_dir))
+                           timed=bool(options.state_dir),
+                           removals_known=bool(options.state_dir or args.base))
     result = plan(load, actual, settings)
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
-    sys.stdout.write(render(result))
+    sys.stdout.write(render(result, change=change))
     if load.errors or not load.readable or settings.dataset_blocks:
         return 1
-    if args.detailed_exitcode and result.changes:
+    if args.detailed_exitcode and result.pending:
         return 2
     return 0
 
@@ -177,6 +191,24 @@ def run_schema(args: argparse.Namespace) -> int:
     del args
     print(json.dumps(json_schema(), indent=2))
     return 0
+
+
+def _against_base(base: str | None, jobs_dir: str, load: DirectoryLoad
+                  ) -> tuple[Change | None, dict[str, Any]]:
+    """The change against `base`, and records of the files it removes (their last `onDelete`
+    and team), which a plan without the operator's state judges the removals by."""
+    from tuning_operator.planning.change import ChangeKind, compare
+    from tuning_operator.specs.revision import load_jobs_at
+    from tuning_operator.state.store import JobRecord
+
+    if base is None:
+        return None, {}
+    before = load_jobs_at(jobs_dir, base)
+    change = compare(before, load, revision=base)
+    removed = {f.job: JobRecord(name=f.job, first_seen=0.0, team=f.team, path=f.file,
+                                on_delete=f.on_delete or "Orphan")
+               for f in change.files if f.kind == ChangeKind.REMOVED}
+    return change, removed
 
 
 def _memory(state_dir: str | None) -> tuple[dict[str, Any], Any]:

@@ -55,6 +55,7 @@ class Action:
     poll: bool = False  # retry_after only asks for a fresh List: the clock decides nothing
     stalled: bool = False  # only a change of the spec can help
     pre_tuned_model: tuple[str, str | None] | None = None  # create: continue this tuned model
+    unsure: bool = False  # a plan without memory cannot tell this orphan from a cancel
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class PlanSettings:
     timing: Timing | None = None  # None (offline plan): no clock, no timing gates
     progress: Mapping[str, Progress] = field(default_factory=dict)  # post-success steps done
     catalog: Catalog | None = None  # for rules the job file cannot check (the default region)
+    # False: a plan with neither the operator's state nor the base revision, which cannot know
+    # the `onDelete` of a file that is gone.
+    removals_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,14 @@ class Plan:
     @property
     def changes(self) -> bool:
         return any(a.kind in CHANGING for a in self.actions)
+
+    @property
+    def pending(self) -> bool:
+        """What a reviewer approves (`plan --detailed-exitcode`): a create, also one that
+        waits (for quota, a gate, its parent), a cancel or a replace, or a removal that may be
+        a cancel."""
+        return any(a.kind in CHANGING or a.kind == ActionKind.WAIT or a.unsure
+                   for a in self.actions)
 
     def counts(self) -> Counter[ActionKind]:
         return Counter(a.kind for a in self.actions)

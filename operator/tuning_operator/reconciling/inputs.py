@@ -51,11 +51,14 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                 notes: Mapping[str, str] | None = None,
                 checked: frozenset[str] | None = None,
                 timed: bool = True,
-                catalog: Catalog | None = None) -> PlanSettings:
+                catalog: Catalog | None = None,
+                removals_known: bool = True) -> PlanSettings:
     """The planner's settings for `load` from the operator's settings and memory.
 
     `timed`: apply the clock's gates (settle window, create fence, backoff); a plan without
     the operator's state (a pull request's) has no clock to speak of and leaves them out.
+    `removals_known`: False for a plan with neither state nor base revision: a managed job
+    without a file may then be a removed `onDelete: Cancel` file, and the plan says so.
     `memory.fence_all_from`: the state was lost or recovered then, so any create may have been
     sent without a surviving intent: every create is fenced as if intended then.
     """
@@ -97,6 +100,7 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                                     evaluation_not_before=not_before.get(f"evaluation:{n}"))
                      for n, r in records.items()}},
         catalog=catalog,
+        removals_known=removals_known,
     )
 
 

@@ -119,7 +119,7 @@ def test_markdown_stays_under_the_comment_limit() -> None:
     text = plan_markdown(Plan(actions=actions, held=()))
     assert len(text) < MARKDOWN_LIMIT
     assert "**5000 to create**" in text
-    assert "more rows not shown" in text
+    assert "other rows not shown" in text
 
 
 def test_schema_file_is_current(capsys: pytest.CaptureFixture[str]) -> None:

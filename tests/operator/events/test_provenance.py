@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.git_repo import git
 from tuning_operator.events.provenance import GitProvenance, repository_name
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(
-    repo: Path, *args: str, author: str = "Ada Lovelace", email: str = "ada@example.com"
-) -> str:
-    env = os.environ | {
-        "GIT_AUTHOR_NAME": author,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": author,
-        "GIT_COMMITTER_EMAIL": email,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=30
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture
