@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -245,28 +244,13 @@ def read_live(options: argparse.Namespace, load: DirectoryLoad,
 
 
 def read_actual(path: Path) -> list[ObservedJob]:
-    """Vertex jobs from a JSON file: a list, or a List response `{"tuningJobs": [...]}`."""
+    """Vertex jobs from a JSON file: a list, or one complete List response, read strictly."""
+    from tuning_operator.planning.actual import parse_actual
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"cannot read ({exc.strerror or exc})") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    items = document.get("tuningJobs", []) if isinstance(document, dict) else document
-    if not isinstance(items, list):
-        raise ValueError("expected a JSON list of jobs or an object with `tuningJobs`")
-    jobs = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ValueError(f"job #{index}: expected an object with a `name` string")
-        created = item.get("createTime")
-        try:
-            jobs.append(ObservedJob(
-                name=item["name"], state=str(item.get("state", "JOB_STATE_UNSPECIFIED")),
-                labels=dict(item.get("labels") or {}),
-                create_time=datetime.fromisoformat(created.replace("Z", "+00:00"))
-                if isinstance(created, str) else None,
-            ))
-        except ValueError as exc:
-            raise ValueError(f"job #{index} ({item['name']}): {exc}") from exc
-    return jobs
+    return parse_actual(document)
