@@ -127,6 +127,14 @@ def test_git_sync_keeps_the_jobs_directory_the_operator_reads(tmp_path: Path) ->
     assert options(BASE, tmp_path).jobs_dir.startswith(f"{root}/{link}/")
 
 
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
+def test_git_sync_fetches_the_whole_history(directory: Path) -> None:
+    """Depth 0: a shallow clone would name the last committer as the author of every job."""
+    [git_sync] = [c for c in by_kind("ConfigMap", directory)
+                  if c["metadata"]["name"] == "tuning-operator-git-sync"]
+    assert git_sync["data"]["GITSYNC_DEPTH"] == "0"
+
+
 def options(directory: Path, tmp_path: Path) -> argparse.Namespace:
     """The settings `run --config` resolves from a ConfigMap's config.yaml."""
     [config] = [c for c in by_kind("ConfigMap", directory)

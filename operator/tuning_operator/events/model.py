@@ -45,6 +45,7 @@ _DATA_FIELDS = (
     ("specHash", "spec_hash"),
     ("gitCommit", "git_commit"),
     ("gitAuthor", "git_author"),
+    ("provenanceUnknown", "provenance_unknown"),
     ("gitRevision", "git_revision"),
     ("operatorInstance", "operator_instance"),
     ("reason", "reason"),
@@ -112,6 +113,7 @@ class StatusEvent:
     spec_hash: str | None = None
     git_commit: str | None = None
     git_author: str | None = None
+    provenance_unknown: str | None = None  # why gitCommit and gitAuthor are null (shallow)
     git_revision: str | None = None  # the jobs directory's commit the pass reconciled
     operator_instance: str = ""
     reason: str = ""

@@ -14,10 +14,12 @@ from typing import Any
 
 from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbox, StatusEvent
 from tuning_operator.events.model import source_for
+from tuning_operator.events.provenance import Provenance
 from tuning_operator.planning.model import Phase
 from tuning_operator.state.store import JobRecord
 
 OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
+NO_PROVENANCE = Provenance(None, None, None)  # outside git, or never committed
 
 
 class EventRecorder:
@@ -35,8 +37,7 @@ class EventRecorder:
 
     def transition(self, record: JobRecord, *, previous: str | None, reason: str) -> None:
         assert record.phase is not None  # the reconciler sets the phase before reporting it
-        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
-        now = datetime.now(UTC)
+        prov, now = self._provenance(record), datetime.now(UTC)
         self.pending.append(StatusEvent(
             job=record.name, phase=Phase(record.phase), team=record.team,
             previous_phase=Phase(previous) if previous else None,
@@ -44,10 +45,9 @@ class EventRecorder:
             tuned_model=record.tuned_model, endpoint=record.endpoint,
             error=record.vertex_error or record.last_error,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
-            git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
             reason=reason, sequence=record.transitions, source=self.source, time=now,
-        ))
+            git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 
     def action(self, record: JobRecord, *, action: str, reason: str) -> None:
@@ -57,16 +57,15 @@ class EventRecorder:
                 details: Mapping[str, Any]) -> None:
         """A judgment of the job (its curves, its evaluation): an event and an audit line."""
         assert record.phase is not None
-        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
-        now = datetime.now(UTC)
+        prov, now = self._provenance(record), datetime.now(UTC)
         self.pending.append(StatusEvent(
             job=record.name, phase=Phase(record.phase), team=record.team,
             vertex_state=record.vertex_state, vertex_job=record.vertex_name,
             tuned_model=record.tuned_model, endpoint=record.endpoint,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
-            git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
-            reason=reason, source=self.source, time=now, type=type, details=dict(details)))
+            reason=reason, source=self.source, time=now, type=type, details=dict(details),
+            git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown))
         verdict = details.get("verdict") or details.get("evaluation", {}).get("verdict")
         self._audit(record, action=type.split(".")[2], reason=f"{verdict}: {reason}",
                     previous=None, now=now)
@@ -81,9 +80,14 @@ class EventRecorder:
             self.outbox.append_all(self.pending)
             self.pending = []
 
+    def _provenance(self, record: JobRecord) -> Provenance:
+        """Who asked for the job: its file's last commit, or why that is unknown."""
+        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        return prov or NO_PROVENANCE
+
     def _audit(self, record: JobRecord, *, action: str, reason: str, previous: str | None,
                now: datetime) -> None:
-        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        prov = self._provenance(record)
         self.audit.record(AuditRecord(
             time=now, operator_instance=self.instance, job=record.name, action=action,
             reason=reason, team=record.team, phase=record.phase, previous_phase=previous,

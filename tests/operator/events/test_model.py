@@ -115,6 +115,7 @@ def test_data_has_every_field_in_camel_case_with_nulls_kept() -> None:
         "specHash",
         "gitCommit",
         "gitAuthor",
+        "provenanceUnknown",
         "gitRevision",
         "operatorInstance",
         "reason",

@@ -137,3 +137,29 @@ def test_the_repository_of_a_work_tree_is_its_origin(repo: Path) -> None:
     assert GitProvenance().repository(repo / "support") is None
     git(repo, "remote", "add", "origin", "https://x:secret@github.com/org/jobs.git")
     assert GitProvenance().repository(repo / "support") == "github.com/org/jobs"
+
+
+def test_a_shallow_clone_names_no_author_it_cannot_know(tmp_path: Path) -> None:
+    """Depth 1: git shows HEAD as adding every file, so nobody is named, and the reason is;
+    depth 2: a file changed at HEAD is exact, one older than the boundary is unknown."""
+    source = tmp_path / "source"
+    source.mkdir()
+    git(source, "init", "--quiet", "--initial-branch=main")
+    for name, author in (("old", "Ada Lovelace"), ("mid", "Grace Hopper"),
+                         ("new", "Alan Turing")):
+        (source / f"{name}.yaml").write_text(f"metadata: {{name: {name}}}\n")
+        git(source, "add", ".", author=author)
+        git(source, "commit", "--quiet", "-m", name, author=author)
+    for depth in (1, 2):
+        clone = tmp_path / f"depth-{depth}"
+        git(tmp_path, "clone", "--quiet", f"--depth={depth}", source.as_uri(), clone.name)
+        provenance = GitProvenance()
+        old = provenance.of(clone / "old.yaml")
+        assert old is not None and (old.commit, old.author) == (None, None)
+        assert old.unknown is not None and "shallow" in old.unknown
+        new = provenance.of(clone / "new.yaml")
+        assert new is not None
+        assert new.author == ("Alan Turing <ada@example.com>" if depth == 2 else None)
+    full = GitProvenance().of(source / "old.yaml")
+    assert full is not None and (full.author, full.unknown) == ("Ada Lovelace <ada@example.com>",
+                                                                None)
