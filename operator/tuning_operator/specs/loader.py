@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tuning_operator.specs.catalog import Catalog, default_catalog
-from tuning_operator.specs.checks import check_file
+from tuning_operator.specs.checks import check_file, unlisted_team_warnings
 from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.evalsets import Resolved, content_digest, resolve_with_stat
@@ -219,6 +219,7 @@ def load_jobs_dir(
                                           evaluation_digest=evaluation_digest,
                                           base_model=result.job.spec.base_model)
     warnings, depends_on = _check_across_files(base, jobs, invalid, errors, catalog)
+    warnings += unlisted_team_warnings(base, jobs, policy)
     load = DirectoryLoad(
         root=shown,
         jobs=jobs,
