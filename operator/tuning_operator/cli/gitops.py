@@ -226,6 +226,7 @@ def read_live(options: argparse.Namespace, load: DirectoryLoad,
               records: dict[str, Any]) -> tuple[list[ObservedJob], dict[str, int]]:
     """One List cycle per region from Vertex or an emulator, as the operator does it."""
     from tuning_operator.reconciling.observe import observe, regions_to_list
+    from tuning_operator.specs.catalog import default_catalog
     from tuning_operator.vertex.budget import RequestBudget
     from tuning_operator.vertex.jobs import VertexTuningJobs
 
@@ -238,6 +239,7 @@ def read_live(options: argparse.Namespace, load: DirectoryLoad,
         vertex = VertexTuningJobs.for_vertex(project=options.project, budget=budget)
     with vertex:
         extra = [r for r in str(options.quota_regions or "").split(",") if r]
+        extra += default_catalog().tuning_regions()  # a job moved between regions, as run
         observed = observe(vertex, regions_to_list(load, default_region=options.region,
                                                    records=records, extra=extra))
     return observed.jobs, dict(observed.unmanaged)
