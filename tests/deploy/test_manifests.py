@@ -135,6 +135,37 @@ def test_git_sync_fetches_the_whole_history(directory: Path) -> None:
     assert git_sync["data"]["GITSYNC_DEPTH"] == "0"
 
 
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
+def test_git_sync_reads_its_credentials_from_a_secret(directory: Path) -> None:
+    """Both git-sync containers mount the Secret read-only; the token is a file in it."""
+    spec = pod_spec()
+    [volume] = [v for v in spec["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == "tuning-operator-git"
+    for container in spec["initContainers"]:
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts[volume["name"]]["readOnly"] is True
+        root = mounts[volume["name"]]["mountPath"]
+    [git_sync] = [c for c in by_kind("ConfigMap", directory)
+                  if c["metadata"]["name"] == "tuning-operator-git-sync"]
+    assert git_sync["data"]["GITSYNC_PASSWORD_FILE"].startswith(f"{root}/")
+    assert not any("PASSWORD" in k and "FILE" not in k for k in git_sync["data"])
+    [operator] = spec["containers"]
+    assert volume["name"] not in {m["name"] for m in operator["volumeMounts"]}
+
+
+@pytest.mark.parametrize(("directory", "namespace"), [(BASE, "monitoring"),
+                                                      (OVERLAY, "gmp-system")],
+                         ids=["base", "gke-example"])
+def test_the_metrics_port_admits_only_the_monitoring_namespace(directory: Path,
+                                                               namespace: str) -> None:
+    """One ingress rule: port 9090 from the one namespace the kustomization names."""
+    [policy] = by_kind("NetworkPolicy", directory)  # the overlay's: its patch replaces `ingress`
+    [rule] = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 9090, "protocol": "TCP"}]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": namespace}}}]
+
+
 def options(directory: Path, tmp_path: Path) -> argparse.Namespace:
     """The settings `run --config` resolves from a ConfigMap's config.yaml."""
     [config] = [c for c in by_kind("ConfigMap", directory)
