@@ -12,8 +12,7 @@ import pytest
 
 from tests.e2e.conftest import run_operator
 from tests.support.emulator_process import EmulatorProcess
-from tests.support.git_repo import commit_all, git
-from tests.support.job_files import write_job
+from tests.support.git_repo import shallow_jobs_checkout
 
 pytestmark = [pytest.mark.timeout(240),
               pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")]
@@ -31,15 +30,7 @@ def test_toggles_restarts_and_a_replay_from_a_shallow_clone(
         emulator: EmulatorProcess, project: str, tmp_path: Path) -> None:
     """Two policy toggles are four ids; a re-told transition keeps its id; every process of
     the deployment says one source; the shallow checkout names no author and says why."""
-    source = tmp_path / "source"
-    source.mkdir()
-    git(source, "init", "--quiet", "--initial-branch=main")
-    write_job(source / "jobs", "a", team="t")
-    commit_all(source, "the job")
-    (source / "NOTES").write_text("docs\n")
-    commit_all(source, "docs", author="Grace Hopper", email="grace@example.com")
-    git(tmp_path, "clone", "--quiet", "--depth=1", source.as_uri(), "clone")
-    jobs, state = tmp_path / "clone" / "jobs", tmp_path / "state"
+    jobs, state = shallow_jobs_checkout(tmp_path), tmp_path / "state"
 
     def one(*extra: str) -> None:
         done = run_operator(emulator, project, jobs, state, *extra)
@@ -66,7 +57,7 @@ def test_toggles_restarts_and_a_replay_from_a_shallow_clone(
     assert told["data"]["phase"] == again["data"]["phase"] == "Invalid"
     assert told["id"] == again["id"] and told["data"]["sequence"] == again["data"]["sequence"]
     assert len({e["data"]["operatorInstance"] for e in events}) >= 2
-    repository = str(source).strip("/")
+    repository = str(tmp_path / "source").strip("/")
     assert {e["source"] for e in events} == {f"//tuning-operator/{project}/{repository}"}
     assert all(e["data"]["gitAuthor"] is None and "shallow" in e["data"]["provenanceUnknown"]
                for e in events)

@@ -33,3 +33,19 @@ def commit_all(repo: Path, message: str, **who: str) -> str:
     git(repo, "add", "-A", **who)
     git(repo, "commit", "--quiet", "--allow-empty", "-m", message, **who)
     return git(repo, "rev-parse", "HEAD")
+
+
+def shallow_jobs_checkout(root: Path) -> Path:
+    """A jobs repository under `root/source` where Ada wrote job `a` (team t) and Grace made
+    the last commit (not touching it), and its depth-1 clone: the clone's jobs directory."""
+    from tests.support.job_files import write_job
+
+    source = root / "source"
+    source.mkdir()
+    git(source, "init", "--quiet", "--initial-branch=main")
+    write_job(source / "jobs", "a", team="t")
+    commit_all(source, "the job")
+    (source / "NOTES").write_text("docs\n")
+    commit_all(source, "docs", author="Grace Hopper", email="grace@example.com")
+    git(root, "clone", "--quiet", "--depth=1", source.as_uri(), "clone")
+    return root / "clone" / "jobs"

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.git_repo import commit_all, git
-from tests.support.job_files import write_job
+from tests.support.git_repo import shallow_jobs_checkout
 from tuning_operator.cli import main
 from tuning_operator.events import AuditTrail, Outbox, open_sink
 from tuning_operator.reconciling.recording import EventRecorder
@@ -21,19 +20,11 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not 
 def test_a_shallow_checkout_reports_the_author_as_unknown(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Ada wrote the job, Grace made the last commit: a depth-1 clone names neither."""
-    source = tmp_path / "source"
-    source.mkdir()
-    git(source, "init", "--quiet", "--initial-branch=main")
-    write_job(source / "jobs", "a", team="t")
-    commit_all(source, "the job")
-    (source / "README").write_text("docs\n")
-    commit_all(source, "docs", author="Grace Hopper", email="grace@example.com")
-    git(tmp_path, "clone", "--quiet", "--depth=1", source.as_uri(), "clone")
-    state = tmp_path / "state"
+    jobs, state = shallow_jobs_checkout(tmp_path), tmp_path / "state"
     events = tmp_path / "events.jsonl"
     outbox = Outbox(state / "outbox", open_sink(f"file:{events}"))
     audit = AuditTrail(state / "audit.jsonl")
-    recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=tmp_path / "clone" / "jobs",
+    recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs,
                              instance="pod-a")
     record = JobRecord(name="a", first_seen=0.0, team="t", path="t/a.yaml", phase="Submitted",
                        transitions=1)
