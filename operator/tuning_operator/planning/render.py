@@ -25,7 +25,7 @@ CHANGE_SHARE = 4  # the file changes take at most 1/4 of a comment; the plan row
 # What a reviewer must look at first: why CI fails, what cannot proceed, then what the change
 # starts or stops, down to what stays as it is.
 REVIEW_ORDER = (
-    ActionKind.INVALID, ActionKind.CONFLICT, ActionKind.CANCEL, ActionKind.CREATE,
+    ActionKind.INVALID, ActionKind.CONFLICT, ActionKind.BLOCK, ActionKind.CANCEL, ActionKind.CREATE,
     ActionKind.WAIT, ActionKind.ORPHAN, ActionKind.RETIRE, ActionKind.EVALUATE,
     ActionKind.SMOKE_TEST, ActionKind.READ_METRICS, ActionKind.NOOP,
 )
@@ -33,14 +33,15 @@ _CHANGE_SYMBOL = {ChangeKind.REMOVED: "-", ChangeKind.MOVED: ">", ChangeKind.CHA
                   ChangeKind.ADDED: "+"}
 _SYMBOL = {
     ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
-    ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.ORPHAN: "~",
+    ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.BLOCK: "⊘",
+    ActionKind.ORPHAN: "~",
     ActionKind.NOOP: "=", ActionKind.RETIRE: "·", ActionKind.READ_METRICS: "≈",
     ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★",
 }
 _SUMMARY_WORDS = {
     ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
     ActionKind.WAIT: "waiting", ActionKind.CONFLICT: "in conflict",
-    ActionKind.INVALID: "invalid", ActionKind.ORPHAN: "to orphan",
+    ActionKind.INVALID: "invalid", ActionKind.BLOCK: "blocked", ActionKind.ORPHAN: "to orphan",
     ActionKind.NOOP: "unchanged", ActionKind.RETIRE: "to retire",
     ActionKind.READ_METRICS: "to read metrics", ActionKind.SMOKE_TEST: "to smoke-test",
     ActionKind.EVALUATE: "to evaluate",

@@ -16,6 +16,7 @@ from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbo
 from tuning_operator.events.model import source_for
 from tuning_operator.events.provenance import Provenance
 from tuning_operator.planning.model import Phase
+from tuning_operator.state.records import lineage_to_json
 from tuning_operator.state.store import JobRecord
 
 OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
@@ -47,7 +48,10 @@ class EventRecorder:
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
             reason=reason, sequence=record.transitions, source=self.source, time=now,
-            git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown))
+            git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown,
+            # A continuing job's parent, on each of its phase changes (from Submitted on).
+            details={"lineage": lineage_to_json(record.lineage)} if record.lineage else None,
+        ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 
     def action(self, record: JobRecord, *, action: str, reason: str) -> None:

@@ -13,7 +13,7 @@ from tests.support.job_files import write_job
 from tuning_operator.cli import main
 from tuning_operator.planning.model import Phase
 from tuning_operator.planning.planner import Action, ActionKind, Plan
-from tuning_operator.planning.render import MARKDOWN_LIMIT, plan_markdown
+from tuning_operator.planning.render import MARKDOWN_LIMIT, REVIEW_ORDER, plan_markdown
 from tuning_operator.specs.labels import ownership_labels
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -148,3 +148,8 @@ def test_unchanged_rows_are_cut_first_and_counted() -> None:
     assert rows[:5] == ["invalid"] * 5 and rows[5:55] == ["create"] * 50
     assert set(rows[55:]) == {"noop"}
     assert f"_… {455 - len(rows)} unchanged rows not shown" in text
+
+
+def test_every_action_kind_has_its_place_in_the_review_order() -> None:
+    """A new kind of action is placed deliberately, never dropped from the plan's rows."""
+    assert sorted(REVIEW_ORDER) == sorted(ActionKind) and len(REVIEW_ORDER) == len(ActionKind)
