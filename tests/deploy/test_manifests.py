@@ -28,6 +28,7 @@ CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 # Native sidecars (an init container with restartPolicy: Always) need 1.29 or later.
 KUBERNETES_VERSION = "1.30"
 UID = 10001
+OUTBOX_DRAIN_SECONDS = 10.0  # the manager closes the outbox with this timeout on the way out
 
 
 def documents(directory: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -190,6 +191,18 @@ def test_the_operator_settings_are_ones_run_accepts(directory: Path, tmp_path: P
     probes = {operator[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
     assert probes == {"/healthz", "/readyz"}
     assert operator["args"] == ["run", "--config", "/etc/tuning-operator/config.yaml"]
+
+
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
+def test_the_grace_period_outlasts_a_lease_term_and_the_drain(directory: Path,
+                                                              tmp_path: Path) -> None:
+    """SIGTERM: a leader finishes its pass (a pass longer than a term has lost the lease), drains
+    the outbox (10 s) and releases the lease before the kubelet's SIGKILL."""
+    settings = options(directory, tmp_path)
+    [statefulset] = by_kind("StatefulSet")
+    grace = statefulset["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert settings.lease_term == 30
+    assert grace >= settings.lease_term + OUTBOX_DRAIN_SECONDS
 
 
 def test_the_service_account_is_annotated_for_workload_identity() -> None:
