@@ -29,15 +29,18 @@ def load_jobs_at(jobs_dir: str | Path, revision: str, *, git: str = "git") -> Di
     A jobs directory that did not exist at `revision` loads as an empty (readable) one.
     """
     jobs_dir = Path(jobs_dir)
+    top = _git(jobs_dir, git, "rev-parse", "--show-toplevel") if jobs_dir.is_dir() else None
+    if not top:
+        raise ConfigError(f"--base {revision}: {jobs_dir} is not in a git work tree; run plan"
+                          " in a checkout of the jobs repository")
     commit = _git(jobs_dir, git, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
     if not commit:
         raise ConfigError(f"--base {revision}: not a commit in the repository of {jobs_dir};"
                           " fetch it first (a shallow CI checkout needs fetch-depth: 0)")
     # From the top of the work tree: in a subdirectory, `git archive` limits itself to it.
-    top = Path(_git(jobs_dir, git, "rev-parse", "--show-toplevel") or jobs_dir)
     prefix = _git(jobs_dir, git, "rev-parse", "--show-prefix") or ""  # `jobs/` in its repo
     tree = f"{revision}:{prefix}" if prefix else f"{revision}^{{tree}}"
-    archive = _git_bytes(top, git, "archive", "--format=tar", tree)
+    archive = _git_bytes(Path(top), git, "archive", "--format=tar", tree)
     with tempfile.TemporaryDirectory(prefix="tuning-operator-base-") as scratch:
         if archive is not None:  # None: the directory is not in that revision
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:

@@ -107,6 +107,14 @@ def test_an_unknown_base_is_one_error(repo: Path, capsys: pytest.CaptureFixture[
     assert "--base nope" in err and "fetch-depth: 0" in err and err.count("\n") == 1
 
 
+def test_a_base_outside_git_is_one_error(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A jobs directory that is no git work tree: exit 1, and the error says so."""
+    write_job(tmp_path / "jobs", "a", team="t")
+    assert main(["plan", "--offline", "--jobs-dir", str(tmp_path / "jobs"), "--base", "main"]) == 1
+    assert "is not in a git work tree" in capsys.readouterr().err
+
+
 def test_a_waiting_create_is_pending(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`--detailed-exitcode`: creates that wait for quota still ask for approval (exit 2)."""
     code, document = plan_json(capsys, "--offline", "--jobs-dir", str(repo / "jobs"),
