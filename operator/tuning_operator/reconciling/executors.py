@@ -142,11 +142,15 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
     log.info("created", vertex_job=created.name)
     if check is not None:  # what the pre-flight expected, for the report beside Vertex's count
         record.preflight = PreflightEstimate(summary=check.summary(),
-                                             estimated_tokens=check.billable_tokens)
+                                             estimated_tokens=check.billable_tokens,
+                                             generations=check.generations)
     refresh_record(record, created)
     record.lineage = action.lineage
     lineage = f"; {action.lineage.describe()}" if action.lineage else ""
-    set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage, spec_hash=loaded.spec_hash)
+    data = "".join(f"; trains on {uri} generation {generation}"
+                   for uri, generation in (check.generations if check else {}).items())
+    set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage + data,
+              spec_hash=loaded.spec_hash)
     return Done()
 
 

@@ -23,6 +23,17 @@ OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operat
 NO_PROVENANCE = Provenance(None, None, None)  # outside git, or never committed
 
 
+def _details(record: JobRecord) -> dict[str, Any] | None:
+    """A phase change's own data: a continuing job's parent (on each of its phase changes),
+    and at Submitted the dataset objects' generations the job trains on."""
+    details: dict[str, Any] = {}
+    if record.lineage:
+        details["lineage"] = lineage_to_json(record.lineage)
+    if record.phase == Phase.SUBMITTED and record.preflight and record.preflight.generations:
+        details["datasetGenerations"] = dict(record.preflight.generations)
+    return details or None
+
+
 class EventRecorder:
     def __init__(self, *, outbox: Outbox, audit: AuditTrail, jobs_dir: Path, instance: str,
                  source: str | None = None, provenance: GitProvenance | None = None) -> None:
@@ -49,8 +60,7 @@ class EventRecorder:
             git_revision=record.last_applied_revision, operator_instance=self.instance,
             reason=reason, sequence=record.transitions, source=self.source, time=now,
             git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown,
-            # A continuing job's parent, on each of its phase changes (from Submitted on).
-            details={"lineage": lineage_to_json(record.lineage)} if record.lineage else None,
+            details=_details(record),
         ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 

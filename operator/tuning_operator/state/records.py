@@ -46,6 +46,9 @@ class PreflightEstimate:
 
     summary: str  # the line `plan --check-datasets` shows
     estimated_tokens: int | None = None  # billable training tokens (tokens × epochs)
+    # Each dataset object's generation as read at the create (URI → generation): what the job
+    # was trained on, even if the object is overwritten later.
+    generations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from tests.support.job_files import write_job
 from tuning_operator.events import AuditTrail, Outbox, open_sink
 from tuning_operator.reconciling.reconciler import Reconciler
 from tuning_operator.reconciling.recording import EventRecorder
+from tuning_operator.state.records import PreflightEstimate
 from tuning_operator.state.store import FileStatusStore, JobRecord
 
 POLICY = ("apiVersion: tuning-operator/v1\nkind: Policy\n"
@@ -103,3 +104,19 @@ def test_a_record_written_before_the_counter_counts_its_history() -> None:
     record = JobRecord.from_dict({"name": "a", "first_seen": 0.0,
                                   "history": ["Submitted", "Running"]})
     assert record.transitions == 2
+
+
+def test_the_submitted_event_carries_the_dataset_generations(tmp_path: Path) -> None:
+    """At Submitted, the event's data names each dataset object's generation; later phases
+    do not repeat it."""
+    world = EventWorld(tmp_path)
+    data = PreflightEstimate(summary="ok", generations={"gs://d/t.jsonl": "7"})
+    record = JobRecord(name="a", first_seen=0.0, team="t", phase="Submitted", transitions=1,
+                       preflight=data)
+    world.recorder.transition(record, previous=None, reason="created on Vertex")
+    record.phase, record.transitions = "Running", 2
+    world.recorder.transition(record, previous="Submitted", reason="Vertex job is RUNNING")
+    world.recorder.flush()
+    submitted, running = world.told()
+    assert submitted["data"]["datasetGenerations"] == {"gs://d/t.jsonl": "7"}
+    assert "datasetGenerations" not in running["data"]

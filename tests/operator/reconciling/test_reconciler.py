@@ -268,6 +268,7 @@ class FakeCheck:
         self.reason = reason
         self.send = send
         self.billable_tokens: int | None = 1000
+        self.generations = {"gs://datasets/t/train.jsonl": "1700000000000001"}
 
     def summary(self) -> str:
         return f"dataset {'blocked' if self.reason else 'passed'}; ≈1,000 billable tokens"
@@ -317,6 +318,20 @@ def test_resolved_preset_is_what_the_create_sends(world: World) -> None:
     checker.answers["a"] = FakeCheck(send=resolved)
     world.reconciler.reconcile()
     assert world.vertex.sent_hyper_parameters["a"] == resolved
+
+
+def test_the_create_records_the_generation_of_each_dataset_object(world: World) -> None:
+    """What the job trains on is kept (status, the Submitted reason, the store): an object
+    overwritten later cannot change what a reproducible job was trained on."""
+    checker = FakeChecker()
+    world.use_datasets(checker)
+    write_job(world.jobs, "a", team="t")
+    world.reconciler.reconcile()
+    record = FileStatusStore(world.state).fetch()["a"]
+    assert record.preflight is not None
+    assert record.preflight.generations == {"gs://datasets/t/train.jsonl": "1700000000000001"}
+    assert record.reason == ("created on Vertex; trains on gs://datasets/t/train.jsonl"
+                             " generation 1700000000000001")
 
 
 def test_unreadable_dataset_storage_is_retried_not_invalid(world: World) -> None:
