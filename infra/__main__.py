@@ -46,6 +46,7 @@ buckets = TuningBuckets(
         noncurrent_version_days=cfg.noncurrent_version_days,
         artifacts_retention_days=cfg.artifacts_retention_days,
         kms_key_name=cfg.kms_key_name,
+        protect=cfg.protect_buckets,
     ),
     after_apis,
 )

@@ -33,6 +33,7 @@ DEFAULTS: Mapping[str, Any] = {
     "quotaRegions": [],
     "quotaDimensions": {},
     "kmsKeyName": "",
+    "protectBuckets": False,
     "noncurrentVersionDays": 30,
     "artifactsRetentionDays": 365,
     "messageRetention": "604800s",
@@ -58,6 +59,7 @@ _ANY_TEXT = re.compile(r"\S.*", re.DOTALL)
 _KUBERNETES_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _FORBIDDEN_DIMENSIONS = frozenset({"region", "user", "resource"})
 _QUOTA_SCOPE = re.compile(r"global|region")
+_BOOLEAN = re.compile(r"true|false", re.IGNORECASE)
 _QUOTA_ID_EXAMPLE = (
     "<quotaId printed by `gcloud beta quotas info list --service=aiplatform.googleapis.com`>"
 )
@@ -113,6 +115,7 @@ class StackConfig:
     # GKE: the Kubernetes service account "namespace/name" that may act as the operator's Google
     # service account (Workload Identity); None when the stack sets no kubernetesNamespace.
     kubernetes_service_account: str | None = None
+    protect_buckets: bool = False  # Pulumi `protect`: the buckets outlive a destroy or a refactor
 
     @property
     def datasets_bucket(self) -> str:
@@ -154,6 +157,8 @@ def load_stack_config() -> StackConfig:
         jobs_dir=ours.text("jobsDir", _ANY_TEXT, "a directory", "jobs"),
         state_dir=ours.text("stateDir", _ANY_TEXT, "a directory", ".tuning-operator"),
         kubernetes_service_account=_kubernetes_service_account(ours),
+        protect_buckets=ours.text("protectBuckets", _BOOLEAN, "true or false",
+                                  "true").lower() == "true",
     )
 
 

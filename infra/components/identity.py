@@ -1,14 +1,17 @@
 """Who may do what: the operator's and the tuning jobs' service accounts, and every grant.
 
 Least privilege, each grant on the narrowest resource that works:
-- operator: `roles/aiplatform.user` on the project (Vertex has no narrower resource for creating,
-  listing and cancelling tuning jobs), publisher on the status topic only, object viewer on the
-  datasets bucket (it checks dataset files), object admin on the state bucket (its lease) and on
-  the artifacts bucket (evaluation answers and verdicts every replica reads), and
+- operator: a custom role on the project with exactly the Vertex permissions of the calls it
+  makes (`OPERATOR_PERMISSIONS`; Vertex has no narrower resource for creating, listing and
+  cancelling tuning jobs), never `roles/aiplatform.user`, publisher on the status topic only,
+  object viewer on the datasets bucket (it checks dataset files), object admin on the state
+  bucket (its lease) and on the artifacts bucket (evaluation answers and verdicts every replica
+  reads), and
   `roles/iam.serviceAccountUser` on the tuning-job account only, so it can name that account on a
   job and act as no other;
-- the tuning-job account (a job's `serviceAccount`) and the Vertex AI service agent: object viewer
-  on the datasets bucket;
+- the tuning-job account (a job's `serviceAccount`), the Vertex AI service agent and the Vertex
+  tuning service agent (`gcp-sa-vertex-tune`: what a job without `serviceAccount` runs as, so it
+  fails after the submit without this read): object viewer on the datasets bucket;
 - each team's uploaders: object user on their own prefix of the datasets bucket (an IAM
   condition), nothing else;
 - on GKE, the operator's Kubernetes service account: `roles/iam.workloadIdentityUser` on the
@@ -72,12 +75,23 @@ class TuningIdentities(pulumi.ComponentResource):
             service="aiplatform.googleapis.com",
             opts=after_apis,
         )
+        role = projects.IAMCustomRole(
+            f"{name}-operator-role",
+            project=args.project,
+            role_id=OPERATOR_ROLE_ID,
+            title="tuning-operator",
+            description="Exactly the Vertex AI calls tuning-operator makes.",
+            permissions=list(OPERATOR_PERMISSIONS),
+            opts=after_apis,
+        )
+        operator_role = f"projects/{args.project}/roles/{OPERATOR_ROLE_ID}"
+        tuning_agent = vertex_agent.email.apply(tuning_service_agent)
         operator, tuning_jobs = self.operator.member, self.tuning.member
         datasets, state = args.datasets_bucket, args.state_bucket
         project, topic = {"project": args.project}, {"topic": args.status_topic}
         # The whole of the stack's access apart from team uploads: one row per grant.
         grants: list[tuple[str, Any, str, pulumi.Input[str], Mapping[str, pulumi.Input[str]]]] = [
-            ("operator-vertex-user", projects.IAMMember, _VERTEX_USER, operator, project),
+            ("operator-vertex-calls", projects.IAMMember, operator_role, operator, project),
             ("operator-publishes-status", pubsub.TopicIAMMember, _PUBLISHER, operator, topic),
             (
                 "operator-acts-as-tuning-jobs",
@@ -103,6 +117,7 @@ class TuningIdentities(pulumi.ComponentResource):
                 vertex_agent.member,
                 {"bucket": datasets},
             ),
+            ("tuning-agent-reads-datasets", _BUCKET, _VIEWER, tuning_agent, {"bucket": datasets}),
         ]
         if args.kubernetes_service_account is not None:
             grants.append((
@@ -112,8 +127,10 @@ class TuningIdentities(pulumi.ComponentResource):
                 workload_identity_member(args.project, args.kubernetes_service_account),
                 {"service_account_id": self.operator.name},
             ))
-        for suffix, binding, role, member, target in grants:
-            binding(f"{name}-{suffix}", role=role, member=member, opts=after_apis, **target)
+        with_role = pulumi.ResourceOptions.merge(after_apis, pulumi.ResourceOptions(
+            depends_on=[role]))
+        for suffix, binding, granted, member, target in grants:
+            binding(f"{name}-{suffix}", role=granted, member=member, opts=with_role, **target)
         self.team_prefixes = {
             team: self._team_uploaders(name, team, members, args.datasets_bucket, after_apis)
             for team, members in sorted(args.team_uploaders.items())
@@ -154,8 +171,37 @@ def workload_identity_member(project: str, kubernetes_service_account: str) -> s
     return f"serviceAccount:{project}.svc.id.goog[{kubernetes_service_account}]"
 
 
+def tuning_service_agent(vertex_agent_email: str) -> str:
+    """The Vertex tuning service agent's member, from the Vertex AI agent's email (both are
+    `service-PROJECT_NUMBER@…`): jobs without a `serviceAccount` read their data as it."""
+    number = vertex_agent_email.split("@", maxsplit=1)[0]  # service-PROJECT_NUMBER
+    return f"serviceAccount:{number}@gcp-sa-vertex-tune.iam.gserviceaccount.com"
+
+
+OPERATOR_ROLE_ID = "tuningOperator"
+# One line per call the operator makes; a new call adds its permission here (and a test).
+OPERATOR_PERMISSIONS = (
+    "aiplatform.tuningJobs.create",  # CreateTuningJob
+    "aiplatform.tuningJobs.get",  # GetTuningJob (a create whose outcome is unknown)
+    "aiplatform.tuningJobs.list",  # ListTuningJobs, one filtered List per region
+    "aiplatform.tuningJobs.cancel",  # CancelTuningJob
+    "aiplatform.metadataStores.get",  # the job's Experiment (metadata context)
+    "aiplatform.contexts.get",
+    "aiplatform.contexts.list",  # its runs
+    "aiplatform.tensorboards.get",  # the backing TensorBoard
+    "aiplatform.tensorboardExperiments.get",
+    "aiplatform.tensorboardRuns.get",
+    "aiplatform.tensorboardRuns.list",
+    "aiplatform.tensorboardTimeSeries.get",
+    "aiplatform.tensorboardTimeSeries.list",
+    "aiplatform.tensorboardTimeSeries.read",
+    "aiplatform.tensorboardTimeSeries.batchRead",  # the loss curves
+    "aiplatform.endpoints.predict",  # generateContent: tuned endpoints and publisher models
+    "aiplatform.models.get",  # the tuned model of a ModelAlias
+    "aiplatform.models.update",  # its version aliases
+    "aiplatform.locations.evaluateInstances",  # model-based metrics (the autorater)
+)
 _BUCKET = storage.BucketIAMMember
-_VERTEX_USER = "roles/aiplatform.user"
 _PUBLISHER = "roles/pubsub.publisher"
 _OBJECT_ADMIN = "roles/storage.objectAdmin"
 _VIEWER = "roles/storage.objectViewer"

@@ -19,7 +19,7 @@ REQUIRED_APIS = (
     "bigquery.googleapis.com",
     "iam.googleapis.com",
     "cloudquotas.googleapis.com",
-    # Project-level IAM grants (roles/aiplatform.user) go through the Resource Manager API.
+    # Project-level IAM grants (the operator's custom role) go through the Resource Manager API.
     "cloudresourcemanager.googleapis.com",
 )
 

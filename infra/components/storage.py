@@ -33,6 +33,7 @@ class TuningBucketsArgs:
     noncurrent_version_days: int
     artifacts_retention_days: int
     kms_key_name: str | None = None
+    protect: bool = False  # Pulumi `protect`: no destroy or replacement deletes a bucket
 
 
 class TuningBuckets(pulumi.ComponentResource):
@@ -58,7 +59,9 @@ class TuningBuckets(pulumi.ComponentResource):
                     opts=after_apis,
                 )
             )
-        bucket_opts = child_options(self, opts, depends_on=key_grants)
+        bucket_opts = pulumi.ResourceOptions.merge(
+            child_options(self, opts, depends_on=key_grants),
+            pulumi.ResourceOptions(protect=args.protect))
         old_versions = storage.BucketLifecycleRuleConditionArgs(
             days_since_noncurrent_time=args.noncurrent_version_days, with_state="ARCHIVED"
         )

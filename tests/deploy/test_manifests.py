@@ -28,6 +28,7 @@ CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 # Native sidecars (an init container with restartPolicy: Always) need 1.29 or later.
 KUBERNETES_VERSION = "1.30"
 UID = 10001
+OUTBOX_DRAIN_SECONDS = 10.0  # the manager closes the outbox with this timeout on the way out
 
 
 def documents(directory: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -127,6 +128,45 @@ def test_git_sync_keeps_the_jobs_directory_the_operator_reads(tmp_path: Path) ->
     assert options(BASE, tmp_path).jobs_dir.startswith(f"{root}/{link}/")
 
 
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
+def test_git_sync_fetches_the_whole_history(directory: Path) -> None:
+    """Depth 0: a shallow clone would name the last committer as the author of every job."""
+    [git_sync] = [c for c in by_kind("ConfigMap", directory)
+                  if c["metadata"]["name"] == "tuning-operator-git-sync"]
+    assert git_sync["data"]["GITSYNC_DEPTH"] == "0"
+
+
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
+def test_git_sync_reads_its_credentials_from_a_secret(directory: Path) -> None:
+    """Both git-sync containers mount the Secret read-only; the token is a file in it."""
+    spec = pod_spec()
+    [volume] = [v for v in spec["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == "tuning-operator-git"
+    for container in spec["initContainers"]:
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts[volume["name"]]["readOnly"] is True
+        root = mounts[volume["name"]]["mountPath"]
+    [git_sync] = [c for c in by_kind("ConfigMap", directory)
+                  if c["metadata"]["name"] == "tuning-operator-git-sync"]
+    assert git_sync["data"]["GITSYNC_PASSWORD_FILE"].startswith(f"{root}/")
+    assert not any("PASSWORD" in k and "FILE" not in k for k in git_sync["data"])
+    [operator] = spec["containers"]
+    assert volume["name"] not in {m["name"] for m in operator["volumeMounts"]}
+
+
+@pytest.mark.parametrize(("directory", "namespace"), [(BASE, "monitoring"),
+                                                      (OVERLAY, "gmp-system")],
+                         ids=["base", "gke-example"])
+def test_the_metrics_port_admits_only_the_monitoring_namespace(directory: Path,
+                                                               namespace: str) -> None:
+    """One ingress rule: port 9090 from the one namespace the kustomization names."""
+    [policy] = by_kind("NetworkPolicy", directory)  # the overlay's: its patch replaces `ingress`
+    [rule] = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"port": 9090, "protocol": "TCP"}]
+    assert rule["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": namespace}}}]
+
+
 def options(directory: Path, tmp_path: Path) -> argparse.Namespace:
     """The settings `run --config` resolves from a ConfigMap's config.yaml."""
     [config] = [c for c in by_kind("ConfigMap", directory)
@@ -151,6 +191,18 @@ def test_the_operator_settings_are_ones_run_accepts(directory: Path, tmp_path: P
     probes = {operator[p]["httpGet"]["path"] for p in ("livenessProbe", "readinessProbe")}
     assert probes == {"/healthz", "/readyz"}
     assert operator["args"] == ["run", "--config", "/etc/tuning-operator/config.yaml"]
+
+
+@pytest.mark.parametrize("directory", [BASE, OVERLAY], ids=["base", "gke-example"])
+def test_the_grace_period_outlasts_a_lease_term_and_the_drain(directory: Path,
+                                                              tmp_path: Path) -> None:
+    """SIGTERM: a leader finishes its pass (a pass longer than a term has lost the lease), drains
+    the outbox (10 s) and releases the lease before the kubelet's SIGKILL."""
+    settings = options(directory, tmp_path)
+    [statefulset] = by_kind("StatefulSet")
+    grace = statefulset["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert settings.lease_term == 30
+    assert grace >= settings.lease_term + OUTBOX_DRAIN_SECONDS
 
 
 def test_the_service_account_is_annotated_for_workload_identity() -> None:

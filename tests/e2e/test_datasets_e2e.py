@@ -47,3 +47,11 @@ def test_bad_dataset_is_invalid_then_created_once_fixed(
     [created] = client.list_tuning_jobs(parent=f"projects/{project}/locations/{REGION}")
     sizes = aiplatform_v1.SupervisedHyperParameters.AdapterSize
     assert created.supervised_tuning_spec.hyper_parameters.adapter_size == sizes.ADAPTER_SIZE_FOUR
+    # What it trains on: the object's generation as the pre-flight read it, kept and told.
+    generation = str(gcs_bucket.get_blob("t/train.jsonl").generation)
+    status = json.loads((state / "status.json").read_text())["jobs"]["data-job"]
+    assert status["preflight"]["generations"] == {train: generation}
+    assert f"trains on {train} generation {generation}" in status["reason"]
+    lines = (state / "events.jsonl").read_text().splitlines()
+    [submitted] = [e for e in map(json.loads, lines) if e["data"]["phase"] == "Submitted"]
+    assert submitted["data"]["datasetGenerations"] == {train: generation}

@@ -46,14 +46,41 @@ def test_act_as_is_granted_only_on_the_tuning_job_account(example_stack: Program
     assert act_as[0].grant_target.endswith(f"/serviceAccounts/{tuning_email}")
 
 
-def test_no_project_wide_grant_but_vertex_user_for_the_operator(example_stack: ProgramRun) -> None:
-    """The only project-level grant is roles/aiplatform.user to the operator."""
+def test_no_project_wide_grant_but_the_operators_custom_role(example_stack: ProgramRun) -> None:
+    """The only project-level grant is the operator's custom role, to the operator."""
     project_wide = [
         g for g in example_stack.grants() if g.type == "gcp:projects/iAMMember:IAMMember"
     ]
+    project = example_stack.outputs["statusTopic"].split("/")[1]
     assert [(g.state["role"], g.state["member"]) for g in project_wide] == [
-        ("roles/aiplatform.user", _account(example_stack, "operatorServiceAccount"))
+        (f"projects/{project}/roles/tuningOperator",
+         _account(example_stack, "operatorServiceAccount"))
     ]
+
+
+def test_no_predefined_vertex_role_is_granted(example_stack: ProgramRun) -> None:
+    """Not roles/aiplatform.user nor any other roles/aiplatform.*: their permissions are many
+    more than the operator's calls."""
+    assert not [g for g in example_stack.grants()
+                if g.state["role"].startswith("roles/aiplatform.")]
+
+
+def test_the_custom_role_holds_exactly_the_calls_the_operator_makes(
+        example_stack: ProgramRun) -> None:
+    """Tuning jobs create/get/list/cancel, the metadata and TensorBoard reads of the curves,
+    predict, model get/update for aliases, evaluation; nothing that deletes or deploys."""
+    [role] = example_stack.of_type("gcp:projects/iAMCustomRole:IAMCustomRole")
+    permissions = set(role.state["permissions"])
+    assert role.state["roleId"] == "tuningOperator"
+    assert {f"aiplatform.tuningJobs.{verb}" for verb in ("create", "get", "list", "cancel")
+            } <= permissions
+    assert {"aiplatform.tensorboardTimeSeries.batchRead", "aiplatform.contexts.get",
+            "aiplatform.endpoints.predict", "aiplatform.models.update",
+            "aiplatform.locations.evaluateInstances"} <= permissions
+    assert all(p.startswith("aiplatform.") for p in permissions)
+    forbidden = ("delete", "deploy", "undeploy", "create", "setIamPolicy", "update")
+    allowed_writes = {"aiplatform.tuningJobs.create", "aiplatform.models.update"}
+    assert not {p for p in permissions - allowed_writes if p.rsplit(".", 1)[1] in forbidden}
 
 
 def test_operator_publishes_on_the_status_topic_only(example_stack: ProgramRun) -> None:
@@ -73,7 +100,7 @@ def test_operator_holds_exactly_its_documented_grants(example_stack: ProgramRun)
     run = example_stack
     project = run.outputs["statusTopic"].split("/")[1]
     assert run.grants_to(_account(run, "operatorServiceAccount")) == {
-        ("roles/aiplatform.user", f"projects/{project}"),
+        (f"projects/{project}/roles/tuningOperator", f"projects/{project}"),
         ("roles/pubsub.publisher", "tuning-operator-status"),
         ("roles/storage.objectViewer", run.outputs["datasetsBucket"]),
         ("roles/storage.objectAdmin", run.outputs["stateBucket"]),
@@ -85,13 +112,17 @@ def test_operator_holds_exactly_its_documented_grants(example_stack: ProgramRun)
     }
 
 
-def test_tuning_jobs_and_the_vertex_agent_only_read_datasets(example_stack: ProgramRun) -> None:
-    """The tuning-job account and the Vertex AI service agent may read datasets, nothing else."""
+def test_tuning_jobs_and_the_vertex_agents_only_read_datasets(example_stack: ProgramRun) -> None:
+    """The tuning-job account, the Vertex AI service agent and the Vertex tuning service agent
+    (what a job without `serviceAccount` runs as) may read datasets, nothing else."""
     run = example_stack
     vertex_agent = run.named("identity-vertex-agent").state["member"]
+    number = vertex_agent.removeprefix("serviceAccount:service-").split("@")[0]
+    tuning_agent = f"serviceAccount:service-{number}@gcp-sa-vertex-tune.iam.gserviceaccount.com"
     read_datasets = {("roles/storage.objectViewer", run.outputs["datasetsBucket"])}
     assert run.grants_to(_account(run, "tuningServiceAccount")) == read_datasets
     assert run.grants_to(vertex_agent) == read_datasets
+    assert run.grants_to(tuning_agent) == read_datasets
 
 
 def test_team_uploaders_are_confined_to_their_own_prefix(prod_stack: ProgramRun) -> None:

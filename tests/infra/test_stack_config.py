@@ -51,6 +51,7 @@ def test_a_missing_required_key_names_itself_and_the_command_to_set_it(
             "not a team directory",
         ),
         ("tuning-operator:teams", {"support": "group:s@example.com"}, "not a list of members"),
+        ("tuning-operator:protectBuckets", "maybe", "'maybe' is not true or false"),
     ],
 )
 def test_a_malformed_value_names_the_key_the_problem_and_a_fix(

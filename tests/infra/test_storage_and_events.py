@@ -31,6 +31,18 @@ def _bucket_named(run: ProgramRun, output: str) -> dict[str, Any]:
     return dict(bucket)
 
 
+def test_only_the_prod_buckets_are_protected(
+    example_stack: ProgramRun, prod_stack: ProgramRun
+) -> None:
+    """prod (protectBuckets: true): Pulumi refuses to delete its three buckets, and only them;
+    dev's may be torn down."""
+    assert len(prod_stack.of_type(BUCKET)) == 3
+    assert all(b.protect for b in prod_stack.of_type(BUCKET))
+    assert not [r for r in prod_stack.resources if r.protect and r.type != BUCKET]
+    prod = example_stack.outputs["datasetsBucket"] == prod_stack.outputs["datasetsBucket"]
+    assert all(b.protect is prod for b in example_stack.of_type(BUCKET))
+
+
 def test_overwritable_buckets_keep_old_versions_for_a_while_only(
     example_stack: ProgramRun,
 ) -> None:

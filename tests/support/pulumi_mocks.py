@@ -40,6 +40,7 @@ class Declared:
     custom: bool
     dependencies: tuple[str, ...]
     state: Mapping[str, Any]
+    protect: bool = False  # the `protect` resource option: Pulumi refuses to delete it
 
     @property
     def grant_target(self) -> str:
@@ -128,6 +129,7 @@ class _RecordingMonitor(MockMonitor):
                     custom=request.custom,
                     dependencies=tuple(request.dependencies),
                     state=self.resources[response.urn].state,
+                    protect=bool(request.protect),
                 )
             )
         return response

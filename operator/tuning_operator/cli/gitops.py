@@ -11,7 +11,6 @@ import json
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import yaml
 from tuning_operator.cli.dataset_checks import DatasetChecks, gather
 from tuning_operator.cli.options import add_decision_options
 from tuning_operator.errors import OperatorError
+from tuning_operator.planning.change import Change
 from tuning_operator.planning.cost import Estimate, unknown
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import ActionKind, plan
@@ -51,7 +51,12 @@ def register(sub: Any) -> None:
                          help=f"the directory of job files (default: {DEFAULT_JOBS_DIR})")
     planner.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     planner.add_argument("--detailed-exitcode", action="store_true",
-                         help="exit 0: no changes, 2: changes pending, 1: errors")
+                         help="exit 0: nothing to approve, 2: a create (also a waiting one), a"
+                         " cancel or a replace is pending, 1: errors")
+    planner.add_argument("--base", metavar="REV",
+                         help="the git revision the change is against (e.g. origin/main): show"
+                         " the files added, removed, changed and moved first, and judge each"
+                         " removed file by its onDelete at REV")
     source = planner.add_mutually_exclusive_group()
     source.add_argument("--offline", action="store_true", help="assume no Vertex job exists")
     source.add_argument("--actual", metavar="FILE",
@@ -134,12 +139,19 @@ def run_plan(args: argparse.Namespace) -> int:
               " live with --project P / --vertex-endpoint HOST:PORT", file=sys.stderr)
         return 1
     load = load_jobs_dir(options.jobs_dir)
+    try:
+        change, removed = _against_base(args.base, options.jobs_dir, load)
+    except OperatorError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     found = gather(load) if args.check_datasets else DatasetChecks()
     checked = found.results
     blocks = {n: reason for n, (reason, blocked, _) in checked.items() if blocked}
     notes = {n: summary for n, (_, _, summary) in checked.items()}
     unmanaged: dict[str, int] = {}
     records, memory = _memory(options.state_dir)
+    if not options.state_dir:  # the operator's records of the removed files, as the base says
+        records = removed
     try:
         if live:
             actual, unmanaged = read_live(options, load, records)
@@ -159,16 +171,17 @@ def run_plan(args: argparse.Namespace) -> int:
                            unmanaged=unmanaged, blocks=blocks, notes=notes,
                            checked=frozenset(checked) | frozenset(found.environment)
                            if args.check_datasets else None,
-                           timed=bool(options.state_dir), estimates=_estimates(load, found))
+                           timed=bool(options.state_dir), estimates=_estimates(load, found),
+                           removals_known=bool(options.state_dir or args.base))
     result = replace(plan(load, actual, settings), notes=found.notes())
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
-    sys.stdout.write(render(result))
+    sys.stdout.write(render(result, change=change))
     # A job the plan refuses (a file error, failed data, a retired model, a checkpoint its
     # parent lacks) fails the check, though `validate` only warns of what exists on Vertex.
     if (load.errors or not load.readable or settings.dataset_blocks or found.environment
             or any(a.kind == ActionKind.INVALID for a in result.actions)):
         return 1
-    if args.detailed_exitcode and result.changes:
+    if args.detailed_exitcode and result.pending:
         return 2
     return 0
 
@@ -183,6 +196,24 @@ def run_schema(args: argparse.Namespace) -> int:
     del args
     print(json.dumps(json_schema(), indent=2))
     return 0
+
+
+def _against_base(base: str | None, jobs_dir: str, load: DirectoryLoad
+                  ) -> tuple[Change | None, dict[str, Any]]:
+    """The change against `base`, and records of the files it removes (their last `onDelete`
+    and team), which a plan without the operator's state judges the removals by."""
+    from tuning_operator.planning.change import ChangeKind, compare
+    from tuning_operator.specs.revision import load_jobs_at
+    from tuning_operator.state.store import JobRecord
+
+    if base is None:
+        return None, {}
+    before = load_jobs_at(jobs_dir, base)
+    change = compare(before, load, revision=base)
+    removed = {f.job: JobRecord(name=f.job, first_seen=0.0, team=f.team, path=f.file,
+                                on_delete=f.on_delete or "Orphan")
+               for f in change.files if f.kind == ChangeKind.REMOVED}
+    return change, removed
 
 
 def _memory(state_dir: str | None) -> tuple[dict[str, Any], Any]:
@@ -201,6 +232,7 @@ def read_live(options: argparse.Namespace, load: DirectoryLoad,
               records: dict[str, Any]) -> tuple[list[ObservedJob], dict[str, int]]:
     """One List cycle per region from Vertex or an emulator, as the operator does it."""
     from tuning_operator.reconciling.observe import observe, regions_to_list
+    from tuning_operator.specs.catalog import default_catalog
     from tuning_operator.vertex.budget import RequestBudget
     from tuning_operator.vertex.jobs import VertexTuningJobs
 
@@ -213,34 +245,20 @@ def read_live(options: argparse.Namespace, load: DirectoryLoad,
         vertex = VertexTuningJobs.for_vertex(project=options.project, budget=budget)
     with vertex:
         extra = [r for r in str(options.quota_regions or "").split(",") if r]
+        extra += default_catalog().tuning_regions()  # a job moved between regions, as run
         observed = observe(vertex, regions_to_list(load, default_region=options.region,
                                                    records=records, extra=extra))
     return observed.jobs, dict(observed.unmanaged)
 
 
 def read_actual(path: Path) -> list[ObservedJob]:
-    """Vertex jobs from a JSON file: a list, or a List response `{"tuningJobs": [...]}`."""
+    """Vertex jobs from a JSON file: a list, or one complete List response, read strictly."""
+    from tuning_operator.planning.actual import parse_actual
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"cannot read ({exc.strerror or exc})") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    items = document.get("tuningJobs", []) if isinstance(document, dict) else document
-    if not isinstance(items, list):
-        raise ValueError("expected a JSON list of jobs or an object with `tuningJobs`")
-    jobs = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ValueError(f"job #{index}: expected an object with a `name` string")
-        created = item.get("createTime")
-        try:
-            jobs.append(ObservedJob(
-                name=item["name"], state=str(item.get("state", "JOB_STATE_UNSPECIFIED")),
-                labels=dict(item.get("labels") or {}),
-                create_time=datetime.fromisoformat(created.replace("Z", "+00:00"))
-                if isinstance(created, str) else None,
-            ))
-        except ValueError as exc:
-            raise ValueError(f"job #{index} ({item['name']}): {exc}") from exc
-    return jobs
+    return parse_actual(document)

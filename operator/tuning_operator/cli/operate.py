@@ -52,6 +52,9 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
         " 0.0.0.0 in a container, for the probes)")
     add("--events", help="pubsub:projects/P/topics/T, file:PATH or stdout"
         " (default: file:STATE_DIR/events.jsonl)")
+    add("--source", metavar="URI",
+        help="the events' ce-source (default: //tuning-operator/PROJECT/JOBS-REPOSITORY, the"
+        " same for every replica and restart)")
     add("--crud-per-minute", type=float, help="client-side Vertex CRUD request budget")
     add("--submissions-per-minute", type=float, help="client-side job submission budget")
     add("--predictions-per-minute", type=float,

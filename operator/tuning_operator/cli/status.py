@@ -106,7 +106,8 @@ def history_command(args: argparse.Namespace) -> int:
         if args.format == "json":
             sys.stdout.write(r.to_json_line().decode())
             continue
-        who = f" by {r.git_author} @ {r.git_commit[:12]}" if r.git_commit and r.git_author else ""
+        who = f" by {r.git_author} @ {r.git_commit[:12]}" if r.git_commit and r.git_author else (
+            f" (author unknown: {r.provenance_unknown})" if r.provenance_unknown else "")
         phase = f" {r.previous_phase or '∅'} → {r.phase}" if r.action == "phase-changed" else ""
         print(f"{r.time.isoformat(timespec='seconds')} {r.action}{phase}: {r.reason}{who}")
     return 0

@@ -41,6 +41,13 @@ class JobDatasetCheck:
     def blocks_create(self) -> bool:
         return self.verdict is Verdict.ERRORS
 
+    @property
+    def generations(self) -> dict[str, str]:
+        """The training and validation objects' generations this check read (URI → generation):
+        what a create now trains on."""
+        files = (self.report.training, self.report.validation) if self.report else ()
+        return {f.uri: f.object.generation for f in files if f is not None and f.object}
+
     def summary(self) -> str:
         """One line for `plan`: verdict, billable tokens, recommended vs chosen."""
         tokens = (f"≈{self.billable_tokens:,} billable tokens" if self.billable_tokens is not None

@@ -38,6 +38,7 @@ class AuditRecord:
     git_commit: str | None = None
     git_author: str | None = None
     commit_time: datetime | None = None
+    provenance_unknown: str | None = None  # why commit and author are not known (shallow)
     git_revision: str | None = None  # the jobs directory's commit the pass reconciled
 
     def with_provenance(self, provenance: Provenance | None) -> AuditRecord:
@@ -48,6 +49,7 @@ class AuditRecord:
             "git_commit": provenance.commit,
             "git_author": provenance.author,
             "commit_time": provenance.commit_time,
+            "provenance_unknown": provenance.unknown,
         }
         return AuditRecord(**values)
 

@@ -3,8 +3,11 @@
 Consumers (platform teams, the BigQuery trail, `events tail`) learn what happened from these
 events, so their shape is a contract: binary mode on Pub/Sub (CloudEvents context in message
 attributes, JSON data in the body), structured mode (one JSON object) in files and the outbox.
-The id is derived from the transition itself, never from a clock or a counter, so the same
-transition republished after a crash or an outage carries the same id and consumers can dedupe.
+The id is derived from the transition itself, never from a clock, so the same transition
+republished after a crash or an outage carries the same id and consumers can dedupe; it includes
+the transition's sequence number in the job's record, so two real transitions with the same
+phases (a policy toggled twice) never share one. The source names the deployment (project and
+jobs repository), not the process: CloudEvents identifies an event by source and id together.
 This module must never import a Google library: the `file:` and `stdout:` sinks use it alone.
 """
 
@@ -42,15 +45,24 @@ _DATA_FIELDS = (
     ("specHash", "spec_hash"),
     ("gitCommit", "git_commit"),
     ("gitAuthor", "git_author"),
+    ("provenanceUnknown", "provenance_unknown"),
     ("gitRevision", "git_revision"),
     ("operatorInstance", "operator_instance"),
     ("reason", "reason"),
+    ("sequence", "sequence"),
 )
 
 
-def source_for(instance: str) -> str:
-    """The `ce-source` of events from one operator instance (or one jobs directory)."""
-    return f"{SOURCE_PREFIX}{instance}"
+def source_for(deployment: str) -> str:
+    """The `ce-source` of one deployment: `//tuning-operator/PROJECT/JOBS-REPOSITORY`.
+
+    Every replica and every restart of one deployment says the same source, so source + id
+    identify one transition; a value that already is a URI reference (`//…`, `scheme:…`) is
+    taken as it is (the `--source` setting).
+    """
+    if deployment.startswith("//") or ":" in deployment.split("/", 1)[0]:
+        return deployment
+    return f"{SOURCE_PREFIX}{deployment}"
 
 
 def transition_id(
@@ -60,9 +72,16 @@ def transition_id(
     vertex_job: str | None,
     previous_phase: Phase | None,
     phase: Phase,
+    sequence: int | None = None,
 ) -> str:
-    """The deterministic `ce-id` of one transition: same inputs, same id, on any host."""
-    parts = (job, spec_hash or "", vertex_job or "", previous_phase or "", phase)
+    """The deterministic `ce-id` of one transition: same inputs, same id, on any host.
+
+    `sequence` is the transition's number in the job's record; events written before it
+    existed (None) keep the ids they were published with.
+    """
+    parts: tuple[str, ...] = (job, spec_hash or "", vertex_job or "", previous_phase or "", phase)
+    if sequence is not None:
+        parts = (*parts, str(sequence))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
@@ -94,9 +113,11 @@ class StatusEvent:
     spec_hash: str | None = None
     git_commit: str | None = None
     git_author: str | None = None
+    provenance_unknown: str | None = None  # why gitCommit and gitAuthor are null (shallow)
     git_revision: str | None = None  # the jobs directory's commit the pass reconciled
     operator_instance: str = ""
     reason: str = ""
+    sequence: int | None = None  # the transition's number in the job's record (1, 2, …)
     source: str = source_for("local")
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     type: str = EVENT_TYPE
@@ -115,6 +136,7 @@ class StatusEvent:
             vertex_job=self.vertex_job,
             previous_phase=self.previous_phase,
             phase=self.phase,
+            sequence=self.sequence,
         )
 
     @property
@@ -191,6 +213,8 @@ class StatusEvent:
             values["previous_phase"] = Phase(str(values["previous_phase"]))
         values["operator_instance"] = values["operator_instance"] or ""
         values["reason"] = values["reason"] or ""
+        if values["sequence"] is not None:
+            values["sequence"] = int(values["sequence"])
         known = {key for key, _ in _DATA_FIELDS}
         details = {k: v for k, v in data.items() if k not in known} or None
         return cls(**values, source=source, time=parse_rfc3339(time), type=type,

@@ -9,6 +9,11 @@ pass is not, so answers are cached by the file's path and mtime together with th
 HEAD, index and reflog stamps (a commit changes those without touching the file).
 A directory that is not a git work tree simply has no provenance. This module must never write
 to the repository, and never fail a reconcile: git errors mean "unknown".
+
+A shallow clone (git-sync with a depth) cuts history at boundary commits that git shows as
+adding every file, so `git log -1 -- FILE` there names the boundary's author for files that
+person never touched. A last commit that is a shallow boundary is therefore reported as
+unknown, with the reason; one inside the fetched history is exact and kept.
 """
 
 from __future__ import annotations
@@ -21,16 +26,21 @@ from pathlib import Path
 
 _FIELD = "\x1f"
 _LOG_FORMAT = _FIELD.join(("%H", "%an <%ae>", "%cI"))
-_REPO_STAMPS = ("HEAD", "index", "logs/HEAD")
+_REPO_STAMPS = ("HEAD", "index", "logs/HEAD", "shallow")  # a deepening fetch changes `shallow`
 
 
 @dataclass(frozen=True)
 class Provenance:
-    """The last commit that touched a job file."""
+    """The last commit that touched a job file, or why it cannot be known (`unknown`)."""
 
-    commit: str
-    author: str  # "Name <email>"
-    commit_time: datetime
+    commit: str | None
+    author: str | None  # "Name <email>"
+    commit_time: datetime | None
+    unknown: str | None = None  # why commit and author are not known (a shallow clone)
+
+    @classmethod
+    def not_known(cls, why: str) -> Provenance:
+        return cls(None, None, None, unknown=why)
 
 
 class GitProvenance:
@@ -86,6 +96,12 @@ class GitProvenance:
             self._revisions[key] = answer
         return answer
 
+    def repository(self, directory: Path) -> str | None:
+        """Where the jobs repository lives (its `origin`, credentials and `.git` left out), or
+        None: part of the deployment's event source, the same on every replica and restart."""
+        out = self._run(directory, "config", "--get", "remote.origin.url")
+        return repository_name(out.strip()) if out and out.strip() else None
+
     def _git_dir(self, directory: Path) -> Path | None:
         with self._lock:
             if directory in self._git_dirs:
@@ -101,7 +117,24 @@ class GitProvenance:
         if not out or out.count(_FIELD) != 2:
             return None
         commit, author, committed = out.strip().split(_FIELD)
+        if commit in self._shallow_boundary(path.parent):
+            return Provenance.not_known(
+                f"the checkout is shallow: its history ends at {commit[:12]}, which git shows"
+                " as adding every file, so the file's last change may be older; fetch the"
+                " full history (git-sync without a depth) to name its author")
         return Provenance(commit, author, datetime.fromisoformat(committed))
+
+    def _shallow_boundary(self, directory: Path) -> frozenset[str]:
+        """The commits where a shallow clone's history ends (none in a full clone)."""
+        out = self._run(directory, "rev-parse", "--is-shallow-repository",
+                        "--path-format=absolute", "--git-path", "shallow")
+        lines = (out or "").split()
+        if len(lines) != 2 or lines[0] != "true":
+            return frozenset()
+        try:
+            return frozenset(Path(lines[1]).read_text(encoding="ascii").split())
+        except (OSError, UnicodeDecodeError):
+            return frozenset()
 
     def _run(self, cwd: Path, *args: str) -> str | None:
         try:
@@ -116,6 +149,13 @@ class GitProvenance:
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout if done.returncode == 0 else None
+
+
+def repository_name(url: str) -> str:
+    """`https://user:token@host/org/repo.git` and `git@host:org/repo.git` → `host/org/repo`."""
+    rest = url.split("://", 1)[1] if "://" in url else url.replace(":", "/", 1)
+    host, _, path = rest.rpartition("@")[2].partition("/")
+    return f"{host.split(':')[0]}/{path.strip('/').removesuffix('.git')}".strip("/")
 
 
 def _stamps(git_dir: Path) -> tuple[int, ...]:

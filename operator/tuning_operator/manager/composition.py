@@ -24,6 +24,7 @@ from tuning_operator.manager.live import LiveTable
 from tuning_operator.manager.settings import operator_settings
 
 if TYPE_CHECKING:
+    from tuning_operator.events import GitProvenance
     from tuning_operator.reconciling.status import StatusView
 
 
@@ -107,7 +108,7 @@ class Manager:
             raise
 
     def _build(self, options: argparse.Namespace, *, owns_process: bool) -> None:
-        from tuning_operator.events import AuditTrail, Outbox, open_sink
+        from tuning_operator.events import AuditTrail, GitProvenance, Outbox, open_sink
         from tuning_operator.reconciling.aftercare import Aftercare
         from tuning_operator.reconciling.backoff import Throttler
         from tuning_operator.reconciling.health import VertexHealth
@@ -132,8 +133,10 @@ class Manager:
         stack.callback(outbox.close, 10.0)
         audit = AuditTrail(state_dir / "audit.jsonl")
         stack.callback(audit.close)
+        provenance = GitProvenance()
         recorder = EventRecorder(outbox=outbox, audit=audit, jobs_dir=jobs_dir,
-                                 instance=default_holder())
+                                 instance=default_holder(), provenance=provenance,
+                                 source=options.source or _deployment(options, provenance))
         store = FileStatusStore(state_dir, recover=True)
         self.lease = open_lease(options.lease, clock=time.time, term_seconds=options.lease_term)
         artifacts = open_artifacts(options.artifacts, state_dir=state_dir,
@@ -259,3 +262,11 @@ def _open_vertex(options: argparse.Namespace, state_dir: Path,
                                                            transport=transport)),
             stack.enter_context(VertexPrediction.for_emulator(
                 endpoint, budget=prediction_budget, transport=transport)))
+
+
+def _deployment(options: argparse.Namespace, provenance: GitProvenance) -> str:
+    """`PROJECT/JOBS-REPOSITORY`: what every replica and restart of this deployment shares
+    (the jobs directory's path stands in for a repository without an `origin`)."""
+    jobs_dir = Path(options.jobs_dir)
+    repository = provenance.repository(jobs_dir) or str(jobs_dir.absolute()).strip("/")
+    return f"{options.project or 'local'}/{repository}"

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "metrics_port": None,
     "metrics_address": "127.0.0.1",
     "events": None,
+    "source": None,
     "allow_mass_deletion": False,
     "create_fence": 60.0,
     "settle": 0.5,

@@ -60,6 +60,7 @@ class Action:
     lineage: Lineage | None = None  # create: continue this tuned model (preTunedModel)
     estimate: Estimate | None = None  # tokens and cost, when the datasets were read
     budget_wait: bool = False  # waits for a raised budget or a new month: settled
+    unsure: bool = False  # a plan without memory cannot tell this orphan from a cancel
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class PlanSettings:
     catalog: Catalog | None = None  # for rules the job file cannot check (the default region)
     estimates: Mapping[str, Estimate] = field(default_factory=dict)  # job → priced estimate
     spent: Mapping[str, Spent] = field(default_factory=dict)  # team → used this UTC month
+    # False: a plan with neither the operator's state nor the base revision, which cannot know
+    # the `onDelete` of a file that is gone.
+    removals_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,14 @@ class Plan:
     @property
     def changes(self) -> bool:
         return any(a.kind in CHANGING for a in self.actions)
+
+    @property
+    def pending(self) -> bool:
+        """What a reviewer approves (`plan --detailed-exitcode`): a create, also one that
+        waits (for quota, a gate, its parent), a cancel or a replace, or a removal that may be
+        a cancel."""
+        return any(a.kind in CHANGING or a.kind == ActionKind.WAIT or a.unsure
+                   for a in self.actions)
 
     def counts(self) -> Counter[ActionKind]:
         return Counter(a.kind for a in self.actions)

@@ -255,8 +255,8 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         elif full is not None:
             reason = full
         elif team_cap is not None and quota.team_used[loaded.team] >= team_cap:
-            reason = (f"team cap: {quota.team_used[loaded.team]}/{team_cap} of team"
-                      f" {loaded.team!r}'s jobs active")
+            reason = (f"team cap: {quota.team_used[loaded.team]}/{team_cap} jobs of team"
+                      f" {loaded.team!r} active")
         elif (admission := budgets.admit(loaded.team, loaded.name)).wait is not None:
             yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING,
                           reason=admission.wait, budget_wait=admission.settled)
@@ -353,6 +353,10 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
     team = remembered.team if remembered else target.labels.get(owner.TEAM)
     base = _template(job=name, team=team, region=target.region, vertex_name=target.name,
                      spec_hash=target.spec_hash)
+    if remembered is None and not settings.removals_known:  # a plan without state or base
+        return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED, unsure=True,
+                       reason="no job file for this managed Vertex job: orphan or cancel"
+                       " (onDelete unknown: pass --base)")
     if remembered is None:
         return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
                       reason="no job file for this managed Vertex job: it runs on, unmanaged")

@@ -11,7 +11,7 @@ the lease, and writes its audit line before the request goes out.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -140,15 +140,19 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         return Stalled(str(exc))
     rc.throttler.succeeded(record.name)
     log.info("created", vertex_job=created.name)
-    # What the pre-flight expected (for the report beside Vertex's count and the ledger).
-    record.preflight = preflight_at_create(
+    # What the pre-flight expected (for the report beside Vertex's count and the ledger), and
+    # each dataset object's generation: what the job was trained on.
+    record.preflight = replace(preflight_at_create(
         action.estimate, summary=check.summary() if check is not None else None,
         fallback_tokens=check.billable_tokens if check is not None else None,
-        model=loaded.base_model, now=now)
+        model=loaded.base_model, now=now), generations=check.generations if check else {})
     refresh_record(record, created)
     record.lineage = action.lineage
     lineage = f"; {action.lineage.describe()}" if action.lineage else ""
-    set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage, spec_hash=loaded.spec_hash)
+    data = "".join(f"; trains on {uri} generation {generation}"
+                   for uri, generation in (check.generations if check else {}).items())
+    set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage + data,
+              spec_hash=loaded.spec_hash)
     return Done()
 
 

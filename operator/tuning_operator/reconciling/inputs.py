@@ -54,11 +54,14 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                 checked: frozenset[str] | None = None,
                 timed: bool = True,
                 catalog: Catalog | None = None,
-                estimates: Mapping[str, Estimate] | None = None) -> PlanSettings:
+                estimates: Mapping[str, Estimate] | None = None,
+                removals_known: bool = True) -> PlanSettings:
     """The planner's settings for `load` from the operator's settings and memory.
 
     `timed`: apply the clock's gates (settle window, create fence, backoff); a plan without
     the operator's state (a pull request's) has no clock to speak of and leaves them out.
+    `removals_known`: False for a plan with neither state nor base revision: a managed job
+    without a file may then be a removed `onDelete: Cancel` file, and the plan says so.
     `memory.fence_all_from`: the state was lost or recovered then, so any create may have been
     sent without a surviving intent: every create is fenced as if intended then.
     """
@@ -103,6 +106,7 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
         catalog=catalog,
         estimates=dict(estimates or {}),
         spent=spend_of(records, now=now, prices=load.policy.prices if load.policy else None),
+        removals_known=removals_known,
     )
 
 

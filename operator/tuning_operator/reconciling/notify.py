@@ -66,6 +66,7 @@ def notify(told: Mapping[str, Told], records: Mapping[str, JobRecord], *, teller
         if after.phase != before.phase and record.phase is not None:
             record.updated = clock()
             record.history = [*record.history[-(HISTORY_KEPT - 1):], record.phase]
+            record.transitions += 1  # stored with the record: a re-told transition keeps it
             log.info("phase_changed", job=name, team=record.team, phase=record.phase,
                      previous=before.phase, reason=record.reason,
                      vertex_job=record.vertex_name, generation=generation)

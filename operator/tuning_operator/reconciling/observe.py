@@ -2,8 +2,11 @@
 
 One filtered, paged List per region, never a Get per job; the regions are the operator's
 default, those the job files name, those where the status store last saw a job, and any extra
-regions given for the global quota. The plan settings are gathered by `inputs.plan_inputs`,
-for the operator and for a live `plan` alike.
+regions given for the global quota. Every other tuning region of the catalog is listed too, at
+most once per create fence (`RegionSweep`): a job whose file moved to another region is found
+in none of the regions above when the state directory is fresh (a new replica, a recovery),
+and a create then would run a second Vertex job beside the first. The plan settings are
+gathered by `inputs.plan_inputs`, for the operator and for a live `plan` alike.
 """
 
 from __future__ import annotations
@@ -65,6 +68,35 @@ def observe(vertex: Lister, regions: Iterable[str]) -> Observed:
         observed.unmanaged[region] += listed.active_unmanaged
         observed.list_calls += listed.list_calls
     return observed
+
+
+class RegionSweep:
+    """The catalog's other tuning regions, listed once per `max_age` seconds and kept between.
+
+    The regions listed every pass already are left out; so a steady fleet pays one more List
+    per region per create fence, and no create goes out before every region was listed once.
+    """
+
+    def __init__(self, regions: Iterable[str], *, max_age: float) -> None:
+        self.regions = frozenset(regions)
+        self.max_age = max_age
+        self._listed: tuple[float, frozenset[str], Observed] | None = None
+
+    def observe(self, vertex: Lister, *, listed: Iterable[str], now: float) -> Observed:
+        """The other regions' jobs: a fresh List when the last is older than `max_age` (or of
+        other regions), else the last one again (with no calls counted)."""
+        others = self.regions - set(listed)
+        last = self._listed
+        if last is not None and last[1] == others and now - last[0] < self.max_age:
+            return Observed(jobs=list(last[2].jobs), unmanaged=Counter(last[2].unmanaged))
+        fresh = observe(vertex, sorted(others))
+        self._listed = (now, others, fresh)
+        return fresh
+
+
+def merged(first: Observed, second: Observed) -> Observed:
+    return Observed(jobs=[*first.jobs, *second.jobs], unmanaged=first.unmanaged + second.unmanaged,
+                    list_calls=first.list_calls + second.list_calls)
 
 
 class FileAges(Mapping[str, float]):

@@ -33,6 +33,10 @@ class DatasetCheck(Counted, Protocol):
     def billable_tokens(self) -> int | None:
         """Training tokens the job should bill (tokens × epochs); None: Vertex picks epochs."""
 
+    @property
+    def generations(self) -> dict[str, str]:
+        """The dataset objects' generations read (URI → generation): what a create trains on."""
+
     def summary(self) -> str:
         """One line: verdict, billable tokens, recommended vs chosen hyperparameters."""
 

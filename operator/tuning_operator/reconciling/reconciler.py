@@ -31,7 +31,14 @@ from tuning_operator.reconciling.evalsets import EvaluationSetVersions, storage_
 from tuning_operator.reconciling.executors import Executor, PassContext, executor_table
 from tuning_operator.reconciling.inputs import OperatorSettings, plan_inputs, remembered
 from tuning_operator.reconciling.notify import notify, told_of
-from tuning_operator.reconciling.observe import ListedJobs, observe, refresh_record, regions_to_list
+from tuning_operator.reconciling.observe import (
+    ListedJobs,
+    RegionSweep,
+    merged,
+    observe,
+    refresh_record,
+    regions_to_list,
+)
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.reconciling.quiet import QuietPass, quiet
 from tuning_operator.reconciling.status import StatusView
@@ -159,6 +166,8 @@ class Reconciler:
         self._aftercare = aftercare or Aftercare(throttler=self.throttler, clock=clock)
         self.workers = workers or Workers()  # inline unless the manager gives it threads
         self.catalog = default_catalog()
+        self.sweep = RegionSweep(self.catalog.tuning_regions(),
+                                 max_age=settings.create_fence_seconds)
         self.executors: dict[ActionKind, Executor] = executor_table(self)
         self.status = StatusView(self.records, self)
 
@@ -340,7 +349,8 @@ class Reconciler:
         else:
             regions = regions_to_list(load, default_region=self.settings.default_region,
                                       records=self.records, extra=self.settings.quota_regions)
-        observed = observe(self.vertex, regions)
+        observed = merged(observe(self.vertex, regions),
+                          self.sweep.observe(self.vertex, listed=regions, now=self.clock()))
         report.calls["ListTuningJobs"] += observed.list_calls
         report.regions = tuple(regions)
         return observed.jobs, observed.unmanaged

@@ -14,12 +14,14 @@ from typing import Any
 
 from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbox, StatusEvent
 from tuning_operator.events.model import source_for
+from tuning_operator.events.provenance import Provenance
 from tuning_operator.planning.model import Phase
 from tuning_operator.state.ledger import cost_details
 from tuning_operator.state.records import lineage_to_json
 from tuning_operator.state.store import JobRecord
 
 OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
+NO_PROVENANCE = Provenance(None, None, None)  # outside git, or never committed
 
 
 _COSTED = frozenset({Phase.SUBMITTED.value, Phase.SUCCEEDED.value})
@@ -27,30 +29,34 @@ _COSTED = frozenset({Phase.SUBMITTED.value, Phase.SUCCEEDED.value})
 
 def _details(record: JobRecord) -> dict[str, Any] | None:
     """A continuing job's parent, on each of its phase changes (from Submitted on); what the
-    job is expected to cost and what Vertex billed, when it is submitted and when it succeeds."""
+    job is expected to cost and what Vertex billed, when it is submitted and when it succeeds;
+    at Submitted, the dataset objects' generations the job trains on."""
     details: dict[str, Any] = {}
     if record.lineage:
         details["lineage"] = lineage_to_json(record.lineage)
     if record.phase in _COSTED:
         details["cost"] = cost_details(record)
+    if record.phase == Phase.SUBMITTED and record.preflight and record.preflight.generations:
+        details["datasetGenerations"] = dict(record.preflight.generations)
     return details or None
 
 
 class EventRecorder:
     def __init__(self, *, outbox: Outbox, audit: AuditTrail, jobs_dir: Path, instance: str,
-                 provenance: GitProvenance | None = None) -> None:
+                 source: str | None = None, provenance: GitProvenance | None = None) -> None:
+        """`source`: the deployment's `ce-source` (the same for every replica and restart);
+        `instance`: this process, carried in each event's data and audit line."""
         self.outbox = outbox
         self.audit = audit
         self.jobs_dir = jobs_dir
         self.instance = instance
-        self.source = source_for(instance)
+        self.source = source_for(source or "local")
         self.provenance = provenance or GitProvenance()
         self.pending: list[StatusEvent] = []
 
     def transition(self, record: JobRecord, *, previous: str | None, reason: str) -> None:
         assert record.phase is not None  # the reconciler sets the phase before reporting it
-        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
-        now = datetime.now(UTC)
+        prov, now = self._provenance(record), datetime.now(UTC)
         self.pending.append(StatusEvent(
             job=record.name, phase=Phase(record.phase), team=record.team,
             previous_phase=Phase(previous) if previous else None,
@@ -58,9 +64,9 @@ class EventRecorder:
             tuned_model=record.tuned_model, endpoint=record.endpoint,
             error=record.vertex_error or record.last_error,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
-            git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
-            reason=reason, source=self.source, time=now,
+            reason=reason, sequence=record.transitions, source=self.source, time=now,
+            git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown,
             details=_details(record),
         ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
@@ -72,16 +78,15 @@ class EventRecorder:
                 details: Mapping[str, Any]) -> None:
         """A judgment of the job (its curves, its evaluation): an event and an audit line."""
         assert record.phase is not None
-        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
-        now = datetime.now(UTC)
+        prov, now = self._provenance(record), datetime.now(UTC)
         self.pending.append(StatusEvent(
             job=record.name, phase=Phase(record.phase), team=record.team,
             vertex_state=record.vertex_state, vertex_job=record.vertex_name,
             tuned_model=record.tuned_model, endpoint=record.endpoint,
             spec_hash=record.spec_hash[:16] if record.spec_hash else None,
-            git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
-            reason=reason, source=self.source, time=now, type=type, details=dict(details)))
+            reason=reason, source=self.source, time=now, type=type, details=dict(details),
+            git_commit=prov.commit, git_author=prov.author, provenance_unknown=prov.unknown))
         verdict = details.get("verdict") or details.get("evaluation", {}).get("verdict")
         self._audit(record, action=type.split(".")[2], reason=f"{verdict}: {reason}",
                     previous=None, now=now)
@@ -96,9 +101,14 @@ class EventRecorder:
             self.outbox.append_all(self.pending)
             self.pending = []
 
+    def _provenance(self, record: JobRecord) -> Provenance:
+        """Who asked for the job: its file's last commit, or why that is unknown."""
+        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        return prov or NO_PROVENANCE
+
     def _audit(self, record: JobRecord, *, action: str, reason: str, previous: str | None,
                now: datetime) -> None:
-        prov = self.provenance.of(self.jobs_dir / record.path) if record.path else None
+        prov = self._provenance(record)
         self.audit.record(AuditRecord(
             time=now, operator_instance=self.instance, job=record.name, action=action,
             reason=reason, team=record.team, phase=record.phase, previous_phase=previous,

@@ -131,6 +131,10 @@ class Catalog:
         """The model names a new job should use (retired ones left out), for messages."""
         return ", ".join(sorted(n for n, m in self.models.items() if not m.retired))
 
+    def tuning_regions(self) -> frozenset[str]:
+        """Every region some model is documented to tune in: where a job may run."""
+        return frozenset(r for m in self.models.values() for r in m.regions or ())
+
 
 def _hyper_parameter_values(entry: Mapping[str, Any]) -> HyperParameterValues:
     rate = entry.get("learningRateMultiplier")

@@ -8,8 +8,9 @@ files (duplicate names, `preTunedModel` chains) belong to the loader, which sees
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tuning_operator.specs import labels as label_rules
 from tuning_operator.specs.catalog import Catalog
@@ -18,6 +19,9 @@ from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.parsing import FileResult
 from tuning_operator.specs.policy import POLICY_FILE, Policy
 from tuning_operator.specs.rules import model_problems
+
+if TYPE_CHECKING:
+    from tuning_operator.specs.loader import LoadedJob
 
 
 def check_file(
@@ -57,6 +61,8 @@ def _semantic_problems(
                " be separate (leakage inflates scores)")
     rules = policy.for_team(team) if policy and team else None
     if rules is None:
+        if policy is not None and team is not None and policy.default_team == "deny":
+            yield str(policy.unlisted(team))
         return
     if spec.base_model is not None and not rules.admits_base_model(spec.base_model):
         yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models or ())}"
@@ -71,6 +77,20 @@ def _semantic_problems(
             if uri is not None and not rules.admits_dataset(uri):
                 yield (f"`spec.{field_name}`: {uri} is outside the prefixes team {team!r} may"
                        f" use: {', '.join(rules.dataset_prefixes)} ({POLICY_FILE})")
+
+
+def unlisted_team_warnings(base: Path, jobs: Mapping[str, LoadedJob],
+                           policy: Policy | None) -> tuple[SpecError, ...]:
+    """One warning per team the policy allows without naming it, on the team's first file:
+    a platform team should know which teams its policy does not restrict."""
+    if policy is None or policy.default_team != "allow":
+        return ()
+    first: dict[str, LoadedJob] = {}
+    for loaded in sorted(jobs.values(), key=lambda j: j.path):
+        first.setdefault(loaded.team, loaded)
+    return tuple(SpecError(file=str(base / loaded.path), job=loaded.name, message=why)
+                 for team, loaded in sorted(first.items())
+                 if (why := policy.unlisted(team)) is not None)
 
 
 def _team_problem(base: Path, team: str | None) -> str | None:

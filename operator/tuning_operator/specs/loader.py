@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tuning_operator.specs.catalog import Catalog, default_catalog
-from tuning_operator.specs.checks import check_file
+from tuning_operator.specs.checks import check_file, unlisted_team_warnings
 from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.evalsets import Resolved, content_digest, resolve_with_stat
@@ -255,7 +255,8 @@ def _check_across_files(
     context: tuple[Catalog, Policy | None],
 ) -> tuple[tuple[SpecError, ...], Mapping[str, str]]:
     """Dependencies between jobs and the base model each tunes: moves failing jobs to
-    `invalid` (their errors to `errors`); returns the warnings and the dependency edges."""
+    `invalid` (their errors to `errors`); returns the warnings (with the teams the policy does
+    not list) and the dependency edges."""
     catalog, policy = context
     check = check_dependencies(
         {name: loaded.job.spec for name, loaded in jobs.items()},
@@ -274,7 +275,7 @@ def _check_across_files(
                              uncreatable=check.uncreatable.get(name))
     warnings = tuple(SpecError(file=str(base / jobs[name].path), message=m, job=name)
                      for name, messages in sorted(check.warnings.items()) if name in jobs
-                     for m in messages)
+                     for m in messages) + unlisted_team_warnings(base, jobs, policy)
     depends_on = {n: p for n, p in check.depends_on.items() if n in jobs}
     return warnings, depends_on
 

@@ -2,7 +2,9 @@
 
 A platform team uses it to say which datasets, base models and how much of the concurrency
 quota each team may use. It restricts; it never grants: a team the policy does not name is
-unrestricted, and a broken policy file holds every new create until it is fixed. Because an
+unrestricted (`defaultTeam: allow`, the default, with a `validate` warning that names the team)
+or refused (`defaultTeam: deny`: its files are invalid), and a broken policy file holds every
+new create until it is fixed. Because an
 unnamed team is unrestricted, a key that names no possible team (`Assistants` for the
 directory `assistants/`) is an error, never a rule that silently applies to nobody.
 """
@@ -55,6 +57,9 @@ class Policy(MoneyBlocks):
     api_version: Literal["tuning-operator/v1"]
     kind: Literal["Policy"]
     teams: dict[str, TeamPolicy] = Field(default_factory=dict)
+    default_team: Literal["allow", "deny"] = Field(
+        default="allow", description="A team the policy does not name: allow (unrestricted,"
+        " with a warning) or deny (its job files are invalid until it is listed).")
 
     @field_validator("teams")
     @classmethod
@@ -66,3 +71,14 @@ class Policy(MoneyBlocks):
 
     def for_team(self, team: str) -> TeamPolicy | None:
         return self.teams.get(team)
+
+    def unlisted(self, team: str) -> str | None:
+        """What the policy says of a team it does not name (None: it names it)."""
+        if team in self.teams:
+            return None
+        if self.default_team == "deny":
+            return (f"team {team!r} is not in the policy and defaultTeam is deny: list it under"
+                    f" `teams` in {POLICY_FILE} with the datasets and base models it may use")
+        return (f"team {team!r} is not in the policy, so with defaultTeam: allow it may read any"
+                " dataset bucket the operator can read and tune any base model; list it under"
+                f" `teams` in {POLICY_FILE}, or set defaultTeam: deny")

@@ -54,6 +54,9 @@ class PreflightEstimate:
     epochs_assumed: bool = False
     estimated_cost: float | None = None  # by the policy's prices at the create (None: unpriced)
     currency: str | None = None
+    # Each dataset object's generation as read at the create (URI → generation): what the job
+    # was trained on, even if the object is overwritten later.
+    generations: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,9 @@ class JobRecord:
     file_removed_at: float | None = None  # the file is gone and its removal was acted on
     updated: float = 0.0
     history: list[str] = field(default_factory=list)  # phases seen, oldest first
+    # Phase changes told, ever (history keeps only the last ones): the number of the last
+    # transition, which its event's id includes, so two alike transitions have two ids.
+    transitions: int = 0
     experiment: str | None = None  # the job's Vertex AI Experiment (its metrics)
     checkpoints: tuple[Checkpoint, ...] = ()  # Vertex's, by step, refreshed every pass
     metrics_read_at: float | None = None
@@ -74,6 +77,7 @@ class JobRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
         values = {k: v for k, v in data.items() if k in _FIELD_NAMES}
+        values.setdefault("transitions", len(values.get("history") or ()))  # older records
         for key, (load, _) in _SUB_RECORDS.items():
             values[key] = load(values.get(key))
         return cls(**values)

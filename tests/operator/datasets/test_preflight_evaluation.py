@@ -102,3 +102,6 @@ def test_job_checker_reads_the_relative_evaluation_set(tmp_path: Path) -> None:
                      evaluation_dataset=loaded.evaluation_dataset))
     assert check.blocks_create
     assert check.reason.startswith(f"{evals.resolve()}:11:")
+    # What a create would train on: the training object's version, not the evaluation set's.
+    assert list(check.generations) == [str(train)]
+    assert check.generations[str(train)] == check.report.training.object.generation  # type: ignore[union-attr]

@@ -65,6 +65,24 @@ def test_id_is_a_stable_function_of_the_transition() -> None:
     )
 
 
+def test_the_sequence_number_tells_alike_transitions_apart() -> None:
+    """Succeeded → Invalid twice (a policy toggled twice) is two ids; the same number, one."""
+    first = replace(BASE, sequence=4)
+    assert replace(BASE, sequence=6).event_id != first.event_id
+    assert replace(first, reason="replayed").event_id == first.event_id
+    assert StatusEvent.from_structured(first.to_structured()).event_id == first.event_id
+
+
+@pytest.mark.parametrize(("setting", "source"), [
+    ("proj/github.com/org/jobs", "//tuning-operator/proj/github.com/org/jobs"),
+    ("//platform.example.com/tuning", "//platform.example.com/tuning"),
+    ("urn:example:tuning", "urn:example:tuning"),
+])
+def test_the_source_names_the_deployment(setting: str, source: str) -> None:
+    """`PROJECT/REPOSITORY` gets the operator's prefix; a URI given whole is kept."""
+    assert source_for(setting) == source
+
+
 def test_binary_mode_attributes() -> None:
     """Pub/Sub attributes carry the CloudEvents context, subject = job, time in RFC 3339."""
     attributes = BASE.attributes()
@@ -97,9 +115,11 @@ def test_data_has_every_field_in_camel_case_with_nulls_kept() -> None:
         "specHash",
         "gitCommit",
         "gitAuthor",
+        "provenanceUnknown",
         "gitRevision",
         "operatorInstance",
         "reason",
+        "sequence",
     ]
     assert data["phase"] == "Running" and data["previousPhase"] == "Submitted"
     assert data["tunedModel"] is None and data["error"] is None

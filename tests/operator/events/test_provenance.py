@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tuning_operator.events.provenance import GitProvenance
+from tests.support.git_repo import git
+from tuning_operator.events.provenance import GitProvenance, repository_name
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-
-
-def git(
-    repo: Path, *args: str, author: str = "Ada Lovelace", email: str = "ada@example.com"
-) -> str:
-    env = os.environ | {
-        "GIT_AUTHOR_NAME": author,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": author,
-        "GIT_COMMITTER_EMAIL": email,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=30
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture
@@ -138,3 +120,46 @@ def test_no_revision_outside_a_committed_work_tree(tmp_path: Path, where: str) -
         git(tmp_path, "init", "--quiet", "--initial-branch=main")
         (tmp_path / "jobs").mkdir()
     assert GitProvenance().revision(tmp_path / "jobs") is None
+
+
+@pytest.mark.parametrize(("url", "name"), [
+    ("https://user:token@github.com/org/jobs.git", "github.com/org/jobs"),
+    ("git@github.com:org/jobs.git", "github.com/org/jobs"),
+    ("ssh://git@git.example.com:2222/org/jobs", "git.example.com/org/jobs"),
+])
+def test_the_repository_is_named_without_credentials(url: str, name: str) -> None:
+    """The event source names the jobs repository; a token in its URL never leaks."""
+    assert repository_name(url) == name
+
+
+def test_the_repository_of_a_work_tree_is_its_origin(repo: Path) -> None:
+    """`origin` names the repository; without one there is no name (the path stands in)."""
+    assert GitProvenance().repository(repo / "support") is None
+    git(repo, "remote", "add", "origin", "https://x:secret@github.com/org/jobs.git")
+    assert GitProvenance().repository(repo / "support") == "github.com/org/jobs"
+
+
+def test_a_shallow_clone_names_no_author_it_cannot_know(tmp_path: Path) -> None:
+    """Depth 1: git shows HEAD as adding every file, so nobody is named, and the reason is;
+    depth 2: a file changed at HEAD is exact, one older than the boundary is unknown."""
+    source = tmp_path / "source"
+    source.mkdir()
+    git(source, "init", "--quiet", "--initial-branch=main")
+    for name, author in (("old", "Ada Lovelace"), ("mid", "Grace Hopper"),
+                         ("new", "Alan Turing")):
+        (source / f"{name}.yaml").write_text(f"metadata: {{name: {name}}}\n")
+        git(source, "add", ".", author=author)
+        git(source, "commit", "--quiet", "-m", name, author=author)
+    for depth in (1, 2):
+        clone = tmp_path / f"depth-{depth}"
+        git(tmp_path, "clone", "--quiet", f"--depth={depth}", source.as_uri(), clone.name)
+        provenance = GitProvenance()
+        old = provenance.of(clone / "old.yaml")
+        assert old is not None and (old.commit, old.author) == (None, None)
+        assert old.unknown is not None and "shallow" in old.unknown
+        new = provenance.of(clone / "new.yaml")
+        assert new is not None
+        assert new.author == ("Alan Turing <ada@example.com>" if depth == 2 else None)
+    full = GitProvenance().of(source / "old.yaml")
+    assert full is not None and (full.author, full.unknown) == ("Ada Lovelace <ada@example.com>",
+                                                                None)

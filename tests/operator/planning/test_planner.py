@@ -121,6 +121,8 @@ def test_team_cap_from_policy(jobs: Path) -> None:
     result = plan(load, [], PlanSettings())
     assert kinds(result.actions) == {"a": ActionKind.WAIT, "b": ActionKind.CREATE,
                                      "c": ActionKind.CREATE}
+    [wait] = [a for a in result.actions if a.kind == ActionKind.WAIT]
+    assert wait.reason == "team cap: 1/1 jobs of team 't' active"
 
 
 def test_broken_policy_holds_every_create(jobs: Path) -> None:

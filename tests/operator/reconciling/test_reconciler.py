@@ -6,6 +6,7 @@ The same scenarios run against the emulator over the wire in tests/e2e.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -272,6 +273,7 @@ class FakeCheck:
         self.epochs: int | None = 1
         self.model = default_catalog().get("gemini-2.5-flash")
         self.prediction_tokens: int | None = None
+        self.generations = {"gs://datasets/t/train.jsonl": "1700000000000001"}
 
     def summary(self) -> str:
         return f"dataset {'blocked' if self.reason else 'passed'}; ≈1,000 billable tokens"
@@ -321,6 +323,20 @@ def test_resolved_preset_is_what_the_create_sends(world: World) -> None:
     checker.answers["a"] = FakeCheck(send=resolved)
     world.reconciler.reconcile()
     assert world.vertex.sent_hyper_parameters["a"] == resolved
+
+
+def test_the_create_records_the_generation_of_each_dataset_object(world: World) -> None:
+    """What the job trains on is kept (status, the Submitted reason, the store): an object
+    overwritten later cannot change what a reproducible job was trained on."""
+    checker = FakeChecker()
+    world.use_datasets(checker)
+    write_job(world.jobs, "a", team="t")
+    world.reconciler.reconcile()
+    record = FileStatusStore(world.state).fetch()["a"]
+    assert record.preflight is not None
+    assert record.preflight.generations == {"gs://datasets/t/train.jsonl": "1700000000000001"}
+    assert record.reason == ("created on Vertex; trains on gs://datasets/t/train.jsonl"
+                             " generation 1700000000000001")
 
 
 def test_unreadable_dataset_storage_is_retried_not_invalid(world: World) -> None:
@@ -410,7 +426,8 @@ def test_a_steady_pass_replays_its_plan_and_any_change_plans_again(
     assert not planner.planned(world)
     assert steady.plan is world.reconciler.quiet.plan  # type: ignore[union-attr]
     assert steady.next_due == world.clock.now + 5.0  # the pending jobs are looked at again
-    assert world.vertex.calls["list"] == 5 and world.vertex.calls["create"] == 2
+    # A List per pass, and the catalog's other tuning region once (the clock stood still).
+    assert world.vertex.calls["list"] == 5 + 1 and world.vertex.calls["create"] == 2
 
     def replans_then_settles(change: object) -> None:
         assert planner.planned(world), change
@@ -454,3 +471,29 @@ def test_a_pass_held_by_a_gate_is_never_replayed(
     world.clock.now += 10
     world.reconciler.reconcile()
     assert world.vertex.calls["create"] == 2 and len(world.vertex.by_job("a")) == 1
+
+
+def test_a_moved_region_is_a_conflict_even_with_a_fresh_state_dir(tmp_path: Path) -> None:
+    """The job runs in europe-west4; its file now says us-central1 and the state is new: the
+    catalog's other region is listed before any create, so no second job is created."""
+    world = World(tmp_path)
+    write_job(world.jobs, "a", "  region: europe-west4\n", team="t")
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 1
+    shutil.rmtree(world.state)
+    write_job(world.jobs, "a", "  region: us-central1\n", team="t")
+    world.restart()
+    world.reconciler.reconcile()
+    assert world.vertex.calls["create"] == 1
+    assert world.phase("a") == "Conflict"
+
+
+def test_the_other_regions_are_listed_once_per_create_fence(world: World) -> None:
+    """Within the fence the last List of the other regions stands; after it, a new one."""
+    write_job(world.jobs, "a", team="t")
+    lists = []
+    for step in (0.0, 1.0, 1.0, 10.0):
+        world.clock.now += step
+        report = world.reconciler.reconcile()
+        lists.append(report.calls["ListTuningJobs"])
+    assert lists == [2, 1, 1, 2]  # us-central1 every pass; europe-west4 at 0 s and 12 s
