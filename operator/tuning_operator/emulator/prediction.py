@@ -3,7 +3,9 @@
 A tuned model is only worth what it answers, so the operator's evaluation must be tested over
 the wire against answers a test chooses. Scripts are a list of
 `{"model": BASE_MODEL_ID | "tuned:" + TUNED_MODEL_DISPLAY_NAME, "answers": {PROMPT: ANSWER},
-"default": TEXT}`, where PROMPT is the text of the request's last `user` turn; set them with
+"default": TEXT}`, where PROMPT is the text of the request's last `user` turn (a request with
+more than one `user` turn, a few-shot prompt, is answered by `"fewshot:" + BASE_MODEL_ID` when
+that script exists, so a test can make examples help the base model); set them with
 `--answers FILE` or `POST /emulator/answers`. A model is addressed as Vertex addresses it:
 `projects/P/locations/L/publishers/google/models/BASE` (a base model of the catalog) or the
 `tuned_model.endpoint` (or a checkpoint's endpoint) of a job that SUCCEEDED; anything else is
@@ -31,6 +33,7 @@ from tuning_operator.specs.catalog import Catalog
 
 METHOD = "GenerateContent"
 TUNED_PREFIX = "tuned:"
+FEW_SHOT_PREFIX = "fewshot:"
 UNSCRIPTED = "emulated answer of {model}"  # the answer when no script covers a model
 _PUBLISHER = re.compile(
     r"^(projects/[^/]+/locations/[^/]+/)?publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/]+)$"
@@ -98,6 +101,10 @@ class ScriptedAnswers:
         with self._lock:
             self._scripts = dict(scripts)
 
+    def has(self, model: str) -> bool:
+        with self._lock:
+            return model in self._scripts
+
     def answer(self, model: str, prompt: str) -> str:
         with self._lock:
             script = self._scripts.get(model)
@@ -136,6 +143,9 @@ class PredictionService:
         if not request.contents:
             raise invalid_argument("contents is not specified.")
         key = self.model_key(request.model)
+        users = sum(1 for content in request.contents if content.role == "user")
+        if users > 1 and self.answers.has(FEW_SHOT_PREFIX + key):
+            key = FEW_SHOT_PREFIX + key
         prompt = last_user_text(request.contents)
         text = self.answers.answer(key, prompt)
         words = len(prompt.split())
