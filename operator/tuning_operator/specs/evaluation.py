@@ -14,6 +14,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from tuning_operator.specs.judges import SCORE_MAX, SCORE_MIN, BaselineSpec, ModelBasedMetric
 from tuning_operator.specs.shapes import GCS_JSONL, _Strict
 
 METRICS = ("exactMatch", "bleu", "rougeL")
@@ -44,17 +45,27 @@ class GenerationConfig(_Strict):
 
 
 class MetricBar(_Strict):
-    """The gate for one metric: an absolute floor, a gain over the base model, or both."""
+    """The gate for one metric. String metrics: a floor (0-1), a gain over the baseline.
+    Pointwise model-based metrics: the same on the 1-5 scale, and `minAgreement`, the
+    autorater's least agreement with people (quadratic-weighted kappa) for its score to gate.
+    Pairwise: `minWinRate`, the tuned model's share of wins over the baseline (ties half)."""
 
-    min: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        default=None, description="The tuned model's score must be at least this (0-1).")
-    min_gain_over_baseline: Annotated[float, Field(ge=-1, le=1)] | None = Field(
-        default=None, description="tuned - baseline must be at least this (needs baseline).")
+    min: Annotated[float, Field(ge=0, le=SCORE_MAX)] | None = Field(
+        default=None, description="The tuned model's score must be at least this (0-1;"
+        " 1-5 for a pointwise model-based metric).")
+    min_gain_over_baseline: Annotated[float, Field(ge=-SCORE_MAX, le=SCORE_MAX)] | None = Field(
+        default=None, description="tuned - the stronger baseline must be at least this.")
+    min_agreement: Annotated[float, Field(ge=-1, le=1)] | None = Field(
+        default=None, description="Pointwise model-based: the autorater's kappa with the"
+        " human ratings must be at least this, else the metric is not trusted (failed).")
+    min_win_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="Pairwise model-based: wins of the tuned model (ties half).")
 
     @model_validator(mode="after")
     def _some_bar(self) -> MetricBar:
-        if self.min is None and self.min_gain_over_baseline is None:
-            raise ValueError("a metric bar needs `min`, `minGainOverBaseline` or both")
+        if (self.min is None and self.min_gain_over_baseline is None
+                and self.min_win_rate is None):
+            raise ValueError("a metric bar needs `min`, `minGainOverBaseline` or `minWinRate`")
         return self
 
 
@@ -75,14 +86,23 @@ class EvaluationSpec(_Strict):
         description=f"Any of {', '.join(METRICS)}; scores in [0, 1].",
         json_schema_extra={"items": {"enum": list(METRICS)}},
     )
-    baseline: bool = Field(default=True, description="Also ask the base model; report the gain.")
+    baseline: bool | BaselineSpec = Field(
+        default=True, description="Also ask the base model (true: zero-shot), or"
+        " {zeroShot, fewShot: N, fewShotFrom}; report the gain.")
     checkpoint: Annotated[str, StringConstraints(pattern=CHECKPOINT)] = Field(
         default="best", description="best | last | a checkpoint id (per-epoch checkpoints).")
     generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
     require: dict[str, MetricBar] = Field(
-        default_factory=dict, description="The gate: per metric (one of `metrics`), its bar.",
-        json_schema_extra={"propertyNames": {"enum": list(METRICS)}},
+        default_factory=dict,
+        description="The gate, in order: per metric (one of `metrics` or a `modelBased`"
+        " name), its bar.",
     )
+    model_based: list[ModelBasedMetric] = Field(
+        default_factory=list, description="Metrics judged by a language model (an autorater).")
+    human_ratings: str | None = Field(
+        default=None, description="A .jsonl path relative to the job file: one"
+        ' {"example": INDEX, "metric": NAME, "score": 1-5} a line, rating the tuned model\'s'
+        " answers; the autorater is trusted as far as it agrees with them.")
     give_up_after: Annotated[str, StringConstraints(pattern=DURATION)] = Field(
         default="24h", description="An endpoint unavailable this long (e.g. 90m, 24h, 7d) makes"
         " the verdict `error`; a shorter outage only delays the verdict.")
@@ -113,17 +133,80 @@ class EvaluationSpec(_Strict):
             raise ValueError("a metric is listed twice; list each once")
         return value
 
+    @property
+    def baselines(self) -> BaselineSpec:
+        """`baseline` in its long form (`true` is zero-shot only)."""
+        if isinstance(self.baseline, BaselineSpec):
+            return self.baseline
+        return BaselineSpec(zero_shot=self.baseline)
+
+    @field_validator("baseline", mode="before")
+    @classmethod
+    def _baseline_form(cls, value: object) -> object:
+        """A mapping is the long form: validated as that alone, so an error in it is not
+        doubled by the (failed) reading as a boolean."""
+        return BaselineSpec.model_validate(value) if isinstance(value, dict) else value
+
+    @field_validator("human_ratings")
+    @classmethod
+    def _ratings_form(cls, value: str | None) -> str | None:
+        problem = None if value is None else relative_path_problem(value)
+        if problem is not None:
+            raise ValueError(f"`humanRatings`: {problem}")
+        return value
+
     @model_validator(mode="after")
     def _gate_names_measured_metrics(self) -> EvaluationSpec:
+        judged = {m.name: m for m in self.model_based}
+        if len(judged) != len(self.model_based):
+            raise ValueError("`modelBased`: a metric name is used twice; name each once")
+        for name in judged.keys() & set(METRICS):
+            raise ValueError(f"`modelBased`: {name!r} is a built-in metric; choose another name")
+        few = self.baselines.few_shot_from
+        problem = None if few is None or few.startswith("gs://") else relative_path_problem(few)
+        if few is not None and few.startswith("gs://") and not _GCS.match(few):
+            problem = f"{few!r} is not gs://BUCKET/PATH/FILE.jsonl"
+        if problem is not None:
+            raise ValueError(f"`baseline.fewShotFrom`: {problem}")
         for name, bar in self.require.items():
-            if name not in METRICS:
-                raise ValueError(f"`require`: {unknown_metric(name)}")
-            if name not in self.metrics:
-                raise ValueError(f"`require` names {name!r}, which is not in `metrics`"
-                                 f" ({', '.join(self.metrics)}); add it there or drop its bar")
-            if bar.min_gain_over_baseline is not None and not self.baseline:
-                raise ValueError(f"`require.{name}.minGainOverBaseline` needs `baseline: true`")
+            problem = _bar_problem(name, bar, self, judged.get(name))
+            if problem is not None:
+                raise ValueError(problem if problem.startswith("`require`")
+                                 else f"`require.{name}`: {problem}")
         return self
+
+
+def _bar_problem(name: str, bar: MetricBar, spec: EvaluationSpec,
+                 judged: ModelBasedMetric | None) -> str | None:
+    """Why `bar` cannot gate `name` in `spec`, or None."""
+    if judged is None and name not in METRICS:
+        declared = ", ".join(m.name for m in spec.model_based) or "none"
+        return (f"`require`: {unknown_metric(name)}; declared in `modelBased`: {declared}")
+    if judged is None and name not in spec.metrics:
+        return (f"`require` names {name!r}, which is not in `metrics`"
+                f" ({', '.join(spec.metrics)}); add it there or drop its bar")
+    if bar.min_gain_over_baseline is not None and not spec.baselines.asked:
+        return "`minGainOverBaseline` needs `baseline: true` (or `baseline: {fewShot: N}`)"
+    kind = judged.kind if judged else "string"
+    if kind == "pairwise":
+        if bar.min is not None or bar.min_gain_over_baseline is not None:
+            return "a pairwise metric is gated by `minWinRate` only"
+        if bar.min_agreement is not None:
+            return "`minAgreement` applies to pointwise metrics (people rate scores, not choices)"
+        return None
+    if bar.min_win_rate is not None:
+        return "`minWinRate` applies to pairwise metrics"
+    if kind == "string":
+        if bar.min is not None and bar.min > 1:
+            return f"`min` {bar.min} is above 1 (string metrics score 0-1)"
+        if bar.min_agreement is not None:
+            return "`minAgreement` applies to model-based metrics"
+        return None
+    if bar.min is not None and not SCORE_MIN <= bar.min <= SCORE_MAX:
+        return f"`min` {bar.min} is off the {SCORE_MIN}-{SCORE_MAX} scale of pointwise scores"
+    if bar.min_agreement is not None and spec.human_ratings is None:
+        return "`minAgreement` needs `humanRatings` (the people the autorater is checked against)"
+    return None
 
 
 class SmokeTest(_Strict):
