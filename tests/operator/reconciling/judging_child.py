@@ -13,13 +13,13 @@ import structlog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the tests package's root
 
-from tests.operator.reconciling.test_judging import JUDGED_SPEC, PEOPLE, SHOTS  # noqa: E402
-from tuning_operator.datasets.evalset import read_evaluation_set  # noqa: E402
-from tuning_operator.reconciling.evaluation import run_evaluation  # noqa: E402
-from tuning_operator.state.answers import AnswerJournal  # noqa: E402
-from tuning_operator.vertex.budget import RequestBudget  # noqa: E402
-from tuning_operator.vertex.evaluation import VertexEvaluation  # noqa: E402
-from tuning_operator.vertex.prediction import VertexPrediction  # noqa: E402
+from tests.operator.reconciling.test_judging import JUDGED_SPEC, PEOPLE, SHOTS
+from tuning_operator.datasets.evalset import read_evaluation_set
+from tuning_operator.reconciling.evaluation import run_evaluation
+from tuning_operator.state.answers import AnswerJournal
+from tuning_operator.vertex.budget import RequestBudget
+from tuning_operator.vertex.evaluation import VertexEvaluation
+from tuning_operator.vertex.prediction import VertexPrediction
 
 
 def main(endpoint: str, state_dir: str, eval_set: str, tuned: str, base: str) -> None:
