@@ -123,7 +123,7 @@ def _evaluation(report: Report) -> list[str]:
         return [*parts, '<p class="note">no evaluation recorded yet</p>']
     parts.append(_pairs(wording.evaluation_rows(evaluation)))
     if evaluation.metrics:
-        parts.append(_grid(wording.METRIC_COLUMNS, wording.metric_rows(evaluation),
+        parts.append(_grid(wording.metric_columns(evaluation), wording.metric_rows(evaluation),
                            numeric=True))
     if evaluation.failures:
         parts.append("<h3>Failed examples</h3><ul>")

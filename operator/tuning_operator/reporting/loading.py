@@ -114,7 +114,11 @@ def evaluation_of(found: recorded.Evaluation | None) -> Evaluation | None:
         verdict=found.verdict,
         examples=count(found.examples),
         metrics=tuple(MetricScore(name=name, tuned=number(m.tuned), baseline=number(m.baseline),
-                                  gain=number(m.gain)) for name, m in found.metrics.items()),
+                                  gain=number(m.gain), few_shot=number(m.few_shot),
+                                  kappa=number(m.kappa), within_one=number(m.within_one),
+                                  rated=count(m.rated))
+                      for name, m in found.metrics.items()),
+        few_shot=found.few_shot,
         checkpoint=found.checkpoint,
         failures=tuple(ExampleFailure(example=text(f.example) or "?", error=text(f.error) or "")
                        for f in found.failures),

@@ -122,7 +122,7 @@ def _evaluation(report: Report) -> str:
     lines = [_pairs("Evaluation", wording.evaluation_rows(evaluation))]
     rows = wording.metric_rows(evaluation)
     if rows:
-        lines.append(_table(wording.METRIC_COLUMNS, rows[:MAX_METRICS]))
+        lines.append(_table(wording.metric_columns(evaluation), rows[:MAX_METRICS]))
         if len(rows) > MAX_METRICS:
             lines.append(f"_… and {len(rows) - MAX_METRICS} more metrics_\n")
     if evaluation.failures:

@@ -45,12 +45,17 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class MetricScore:
-    """One evaluation metric: the tuned model, the base model, and the difference."""
+    """One evaluation metric: the tuned model, the base model (zero-shot, few-shot), the
+    difference, and for a model-based metric the autorater's agreement with people."""
 
     name: str
     tuned: float | None = None
     baseline: float | None = None
     gain: float | None = None
+    few_shot: float | None = None
+    kappa: float | None = None
+    within_one: float | None = None
+    rated: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Evaluation:
     checkpoint: str | None = None
     failures: tuple[ExampleFailure, ...] = ()
     reason: str | None = None
+    few_shot: int = 0  # the few-shot baseline's shots (0: not asked)
 
 
 @dataclass(frozen=True)
