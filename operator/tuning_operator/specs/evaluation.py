@@ -162,6 +162,10 @@ class EvaluationSpec(_Strict):
             raise ValueError("`modelBased`: a metric name is used twice; name each once")
         for name in judged.keys() & set(METRICS):
             raise ValueError(f"`modelBased`: {name!r} is a built-in metric; choose another name")
+        pairwise = [m.name for m in self.model_based if m.kind == "pairwise"]
+        if pairwise and not self.baselines.asked:
+            raise ValueError(f"`modelBased` {pairwise[0]!r} is pairwise: it compares the tuned"
+                             " model with a baseline; set `baseline: true`")
         few = self.baselines.few_shot_from
         problem = None if few is None or few.startswith("gs://") else relative_path_problem(few)
         if few is not None and few.startswith("gs://") and not _GCS.match(few):

@@ -91,6 +91,8 @@ BAD = [
      "score 6 is not a whole number from 1 to 5"),
     ("rating-of-pairwise", JUDGED, RATING.replace("correctness", "preferred"),
      "metric 'preferred' is not a pointwise `modelBased` metric"),
+    ("pairwise-without-baseline", JUDGED.replace("{zeroShot: true, fewShot: 3}", "false")
+     .replace(", minGainOverBaseline: 0.1", ""), RATING, "set `baseline: true`"),
     ("few-shot-too-many", JUDGED.replace("fewShot: 3", "fewShot: 100"), RATING,
      "less than or equal to 32"),
     ("few-shot-from-missing", JUDGED.replace("fewShot: 3}", "fewShot: 3, fewShotFrom: s.jsonl}"),
