@@ -4,7 +4,8 @@ a few-shot baseline, pointwise metrics trusted only as far as people agree, pair
 One operator run settles five jobs that share an evaluation set of six questions. Every tuned
 model answers four right; the zero-shot base model one; the base model shown two examples
 (`fewShotFrom`) all six. The scripted autorater scores `correctness` as people do and `clarity`
-against them, and prefers right answers in `preferred`.
+against them, and prefers right answers in `preferred`. A sixth job evaluates all three of its
+checkpoints: the middle one answers every question right, the others half.
 """
 
 from __future__ import annotations
@@ -68,12 +69,19 @@ def write_inputs(jobs: Path) -> None:
             "    checkpoint: last\n"
             "    baseline: {zeroShot: true, fewShot: 2, fewShotFrom: evals/shots.jsonl}\n"
             f"{RUBRICS}    require: {{{gate}}}\n"))
+    job_file(jobs, "ckpt-bot", spec=(
+        "  hyperParameters: {epochCount: 3}\n"
+        "  evaluation:\n    dataset: evals/tickets.jsonl\n    metrics: [exactMatch]\n"
+        "    baseline: false\n    checkpoints: all\n    require: {exactMatch: {min: 0.8}}\n"))
 
 
 def script(emulator: EmulatorProcess) -> None:
     right = {f"question {i}": f"answer {i}" for i in range(RIGHT)}
     emulator.admin.set_answers([
         *({"model": f"tuned:{name}", "answers": right, "default": "no idea"} for name in GATES),
+        {"model": "tuned:ckpt-bot", "answers": {f"question {i}": f"answer {i}" for i in range(3)}},
+        {"model": "tuned:ckpt-bot@2", "answers": {f"question {i}": f"answer {i}"
+                                                  for i in range(N)}},
         {"model": BASE, "answers": {"question 0": "answer 0"}, "default": "something else"},
         {"model": f"fewshot:{BASE}", "answers": {f"question {i}": f"answer {i}"
                                                  for i in range(N)}},
@@ -91,7 +99,8 @@ def test_baselines_autorater_trust_and_win_rates_reach_status_and_events(
         capsys: pytest.CaptureFixture[str]) -> None:
     """Few-shot beats tuning on exact match (failed, said in status and the event); agreeing
     ratings pass, disagreeing ones fail with the kappa; a win rate of 3.5/6 passes 0.5 and
-    fails 0.7; each judgement is asked once."""
+    fails 0.7; each judgement is asked once; `checkpoints: all` picks the best checkpoint,
+    not the last."""
     jobs, state = tmp_path / "jobs", tmp_path / "state"
     write_inputs(jobs)
     script(emulator)
@@ -101,7 +110,7 @@ def test_baselines_autorater_trust_and_win_rates_reach_status_and_events(
     verdicts = {name: e["verdict"] for name, e in shown.items()}  # type: ignore[index]
     assert verdicts == {"fewshot-bot": "failed", "agree-bot": "passed",
                         "disagree-bot": "failed", "winner-bot": "passed",
-                        "loser-bot": "failed"}, shown
+                        "loser-bot": "failed", "ckpt-bot": "passed"}, shown
     few = shown["fewshot-bot"]
     exact = few["metrics"]["exactMatch"]  # type: ignore[index]
     assert (exact["tuned"], exact["baseline"], exact["fewShot"]) == pytest.approx(
@@ -112,6 +121,10 @@ def test_baselines_autorater_trust_and_win_rates_reach_status_and_events(
     assert "clarity: autorater not trusted: kappa -" in shown["disagree-bot"]["reason"]  # type: ignore[index]
     assert shown["winner-bot"]["metrics"]["preferred"]["tuned"] == pytest.approx(  # type: ignore[index]
         3.5 / 6, abs=1e-5)
+    chosen = shown["ckpt-bot"]
+    assert chosen["checkpoint"] == "2", chosen  # type: ignore[index]
+    assert [(c["checkpoint"], c["metrics"]["exactMatch"]["tuned"])  # type: ignore[index]
+            for c in chosen["checkpoints"]] == [("1", 0.5), ("2", 1.0), ("3", 0.5)]  # type: ignore[index]
     told = {e["subject"]: e["data"]["evaluation"]  # type: ignore[index]
             for e in events(state, "tuning-operator.job.evaluated.v1")}
     assert told["fewshot-bot"]["metrics"]["exactMatch"]["fewShot"] == 1.0  # type: ignore[index]

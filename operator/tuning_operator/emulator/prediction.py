@@ -5,7 +5,8 @@ the wire against answers a test chooses. Scripts are a list of
 `{"model": BASE_MODEL_ID | "tuned:" + TUNED_MODEL_DISPLAY_NAME, "answers": {PROMPT: ANSWER},
 "default": TEXT}`, where PROMPT is the text of the request's last `user` turn (a request with
 more than one `user` turn, a few-shot prompt, is answered by `"fewshot:" + BASE_MODEL_ID` when
-that script exists, so a test can make examples help the base model); set them with
+that script exists, so a test can make examples help the base model; a checkpoint's endpoint
+by `"tuned:" + DISPLAY_NAME + "@" + CHECKPOINT_ID` before `"tuned:" + DISPLAY_NAME`); set them with
 `--answers FILE` or `POST /emulator/answers`. A model is addressed as Vertex addresses it:
 `projects/P/locations/L/publishers/google/models/BASE` (a base model of the catalog) or the
 `tuned_model.endpoint` (or a checkpoint's endpoint) of a job that SUCCEEDED; anything else is
@@ -173,7 +174,12 @@ class PredictionService:
         if _ENDPOINT.match(model):
             job = self.store.served_by(model)
             if job is not None:
-                return TUNED_PREFIX + (job.tuned_model_display_name or job.name.rsplit("/", 1)[1])
+                key = TUNED_PREFIX + (job.tuned_model_display_name or job.name.rsplit("/", 1)[1])
+                for checkpoint in job.tuned_model.checkpoints:
+                    by_checkpoint = f"{key}@{checkpoint.checkpoint_id}"
+                    if checkpoint.endpoint == model and self.answers.has(by_checkpoint):
+                        return by_checkpoint
+                return key
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Endpoint `{model}` not found.")
         raise invalid_argument(
             f"model {model!r} is neither projects/P/locations/L/publishers/google/models/M nor"

@@ -55,7 +55,7 @@ def evaluation_key(loaded: LoadedJob) -> str | None:
 
 # Fields added after verdicts were first keyed: left out while unset, so an upgrade keeps
 # every verdict whose job file did not change.
-_LATER_FIELDS = ("model_based", "human_ratings")
+_LATER_FIELDS = ("model_based", "human_ratings", "checkpoints")
 _LATER_BAR_FIELDS = ("min_agreement", "min_win_rate")
 
 

@@ -35,6 +35,7 @@ from tuning_operator.planning.aftercare import evaluation_key
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import Action
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Throttler
+from tuning_operator.reconciling.checkpoints import evaluate_checkpoints
 from tuning_operator.reconciling.evaluation import (
     EndpointLimit,
     EndpointUnavailable,
@@ -189,17 +190,24 @@ class Aftercare:
                  if self.judge is not None and spec.model_based else None)
         key = f"evaluation:{record.name}"
         journal = self.answers(record.name)
+        every = spec.checkpoints == "all" and any(c.endpoint for c in observed.checkpoints)
+        predict = self.predict
+
+        def run(model: str, checkpoint_id: str | None) -> Evaluation:
+            return run_evaluation(
+                job_name=record.name, spec=spec, examples=examples, tuned_model=model,
+                base_model=base, predict=predict, journal=journal,
+                generation_config=self._config(loaded), checkpoint=checkpoint_id,
+                concurrency=self.concurrency,
+                max_calls=EVALUATION_BATCH if progress else EVALUATION_CALLS_PER_PASS,
+                stop=self.stop, shots=shots, judge=judge, ratings=loaded.human_ratings)
+
         try:
             while True:
                 try:
-                    result = run_evaluation(
-                        job_name=record.name, spec=spec, examples=examples,
-                        tuned_model=endpoint, base_model=base, predict=self.predict,
-                        journal=journal, generation_config=self._config(loaded),
-                        checkpoint=checkpoint, concurrency=self.concurrency,
-                        max_calls=EVALUATION_BATCH if progress else EVALUATION_CALLS_PER_PASS,
-                        stop=self.stop, shots=shots, judge=judge,
-                        ratings=loaded.human_ratings)
+                    result = (evaluate_checkpoints(run, observed.checkpoints,
+                                                   metric=next(iter(spec.require)))
+                              if every else run(endpoint, checkpoint))
                     if result.final:  # per-example answers beside the verdict, for people
                         journal.keep_verdict(key=str(evaluation_key(loaded)), evaluation=result,
                                              examples=verdict_examples(spec, examples))
@@ -209,7 +217,7 @@ class Aftercare:
                     return Requeue(after=self.throttler.failed(key, now=self.clock()),
                                    reason=str(exc))
                 self.throttler.succeeded(key)
-                if fallback := best_fallback(spec.checkpoint, verdict, best):
+                if not every and (fallback := best_fallback(spec.checkpoint, verdict, best)):
                     result = replace(result, reason=f"{result.reason} ({fallback})")
                 if result.final:
                     return self._tell_evaluation(record, loaded, result)

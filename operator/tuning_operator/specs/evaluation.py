@@ -10,7 +10,7 @@ business (it knows the directory). Every metric is a score in [0, 1] (BLEU too: 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
@@ -91,6 +91,10 @@ class EvaluationSpec(_Strict):
         " {zeroShot, fewShot: N, fewShotFrom}; report the gain.")
     checkpoint: Annotated[str, StringConstraints(pattern=CHECKPOINT)] = Field(
         default="best", description="best | last | a checkpoint id (per-epoch checkpoints).")
+    checkpoints: Literal["all"] | None = Field(
+        default=None, description="all: evaluate every checkpoint endpoint and choose the one"
+        " best on the first `require` metric (ties: the later); `checkpoint` then applies only"
+        " when the tuned model has no per-checkpoint endpoints.")
     generation_config: GenerationConfig = Field(default_factory=GenerationConfig)
     require: dict[str, MetricBar] = Field(
         default_factory=dict,
@@ -162,6 +166,9 @@ class EvaluationSpec(_Strict):
             raise ValueError("`modelBased`: a metric name is used twice; name each once")
         for name in judged.keys() & set(METRICS):
             raise ValueError(f"`modelBased`: {name!r} is a built-in metric; choose another name")
+        if self.checkpoints == "all" and not self.require:
+            raise ValueError("`checkpoints: all` chooses by the first `require` metric; add a"
+                             " bar to `require`")
         pairwise = [m.name for m in self.model_based if m.kind == "pairwise"]
         if pairwise and not self.baselines.asked:
             raise ValueError(f"`modelBased` {pairwise[0]!r} is pairwise: it compares the tuned"

@@ -69,6 +69,16 @@ class ExampleFailure:
 
 
 @dataclass(frozen=True)
+class CheckpointEvaluation:
+    """One checkpoint's evaluation when every checkpoint is evaluated (`checkpoints: all`)."""
+
+    checkpoint: str
+    verdict: EvaluationVerdict
+    metrics: Mapping[str, MetricFigures] = field(default_factory=dict)
+    step: int | None = None
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The tuned model's evaluation and gate; `pending` while answers are still being asked."""
 
@@ -81,6 +91,7 @@ class Evaluation:
     key: str | None = None  # what the evaluation was of (`planning.aftercare.evaluation_key`)
     unavailable_since: float | None = None  # paused by an outage since then (giveUpAfter)
     few_shot: int = 0  # the shots the few-shot baseline was shown (0: none asked)
+    checkpoints: tuple[CheckpointEvaluation, ...] = ()  # each one's, with `checkpoints: all`
 
     @property
     def final(self) -> bool:
@@ -166,7 +177,11 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
             "reason": evaluation.reason, "key": evaluation.key,
             **({"unavailableSince": evaluation.unavailable_since}
                if evaluation.unavailable_since is not None else {}),
-            **({"fewShot": evaluation.few_shot} if evaluation.few_shot else {})}
+            **({"fewShot": evaluation.few_shot} if evaluation.few_shot else {}),
+            **({"checkpoints": [
+                {"checkpoint": c.checkpoint, "step": c.step, "verdict": c.verdict,
+                 "metrics": {name: _metric_to_json(m) for name, m in c.metrics.items()}}
+                for c in evaluation.checkpoints]} if evaluation.checkpoints else {})}
 
 
 _OPTIONAL_FIGURES = (("few_shot", "fewShot"), ("kappa", "kappa"), ("within_one", "withinOne"),
@@ -214,7 +229,22 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
                        if isinstance(f, Mapping)),
         key=None if key is None else str(key),
         unavailable_since=float(since) if isinstance(since, (int, float)) else None,
-        few_shot=shots if isinstance(shots := value.get("fewShot"), int) else 0)
+        few_shot=shots if isinstance(shots := value.get("fewShot"), int) else 0,
+        checkpoints=_checkpoint_evaluations(value.get("checkpoints")))
+
+
+def _checkpoint_evaluations(value: Any) -> tuple[CheckpointEvaluation, ...]:
+    """Each readable checkpoint's evaluation; one without an id or a verdict is left out."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        CheckpointEvaluation(
+            checkpoint=str(c["checkpoint"]), verdict=c["verdict"],
+            step=c.get("step") if isinstance(c.get("step"), int) else None,
+            metrics={str(n): _metric_from_json(m) for n, m in (
+                c.get("metrics") or {}).items() if isinstance(m, Mapping)})
+        for c in value if isinstance(c, Mapping) and c.get("checkpoint") is not None
+        and c.get("verdict") in EVALUATION_VERDICTS)
 
 
 def _text(value: Any) -> str:
