@@ -137,7 +137,9 @@ class EvaluationService:
         raise invalid_argument(f"the emulator judges pointwise and pairwise metric inputs, not"
                                f" {kind or 'an empty request'}.")
 
-    def _pointwise(self, given: aiplatform_v1.PointwiseMetricInput) -> Any:
+    def _pointwise(
+        self, given: aiplatform_v1.PointwiseMetricInput
+    ) -> aiplatform_v1.EvaluateInstancesResponse:
         template = given.metric_spec.metric_prompt_template
         instance = _instance(given.instance.json_instance)
         response = instance.get("response", "")
@@ -146,7 +148,9 @@ class EvaluationService:
             pointwise_metric_result=aiplatform_v1.PointwiseMetricResult(
                 score=score, explanation=f"scripted score {score:g} for {response[:60]!r}"))
 
-    def _pairwise(self, given: aiplatform_v1.PairwiseMetricInput) -> Any:
+    def _pairwise(
+        self, given: aiplatform_v1.PairwiseMetricInput
+    ) -> aiplatform_v1.EvaluateInstancesResponse:
         spec = given.metric_spec
         template = spec.metric_prompt_template
         instance = _instance(given.instance.json_instance)
@@ -158,7 +162,7 @@ class EvaluationService:
         choice = ("CANDIDATE" if first > second else "BASELINE" if second > first else "TIE")
         return aiplatform_v1.EvaluateInstancesResponse(
             pairwise_metric_result=aiplatform_v1.PairwiseMetricResult(
-                pairwise_choice=aiplatform_v1.PairwiseChoice[choice],
+                pairwise_choice=getattr(aiplatform_v1.PairwiseChoice, choice),
                 explanation=f"scripted {first:g} vs {second:g}"))
 
 

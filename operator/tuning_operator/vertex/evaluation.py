@@ -71,7 +71,7 @@ def judgement_of(response: aiplatform_v1.EvaluateInstancesResponse,
         choice = aiplatform_v1.PairwiseChoice(result.pairwise_choice).name
         if choice not in ("CANDIDATE", "BASELINE", "TIE"):
             raise PermanentError(f"{metric.name}: the autorater made no choice ({choice})")
-        return Judgement(choice=choice, explanation=result.explanation)  # type: ignore[arg-type]
+        return Judgement(choice=choice, explanation=result.explanation)
     if not message.HasField("pointwise_metric_result"):
         raise PermanentError(f"{metric.name}: no pointwise result in the answer")
     result = message.pointwise_metric_result
