@@ -42,6 +42,7 @@ from tuning_operator.judging.judges import (
     model_based_scores,
     shots_digest,
     with_shots,
+    worst_judged,
 )
 from tuning_operator.judging.scoring import MetricScore, apply_gate, score
 from tuning_operator.reconciling.judging import Case, Judge, Judging, judge_answers
@@ -51,12 +52,14 @@ from tuning_operator.state.answers import Answers
 from tuning_operator.state.records import (
     Evaluation,
     ExampleFailure,
+    JudgedExample,
     MetricFigures,
     SmokeTestResult,
 )
 
 MAX_FAILURE_SHARE = 0.1  # more unanswered examples than this: the verdict is `error`
 MAX_LISTED_FAILURES = 10
+MAX_EXPLANATION = 500  # characters of the autorater's explanation kept per worst example
 DEFAULT_SMOKE_PROMPT = "Reply with OK."
 _log = structlog.get_logger("tuning_operator.evaluation")
 
@@ -334,6 +337,11 @@ def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], *,
             " asked on the next run (journaled judgements are kept)"))
     metrics = _scores(spec, answered, roles=roles, asking=asking, judging=judging,
                       ratings=ratings)
+    worst = tuple(JudgedExample(metric=m.name, example=index, score=j.score or 0.0,
+                                explanation=j.explanation[:MAX_EXPLANATION])
+                  for m in spec.model_based if m.kind == "pointwise"
+                  for index, j in worst_judged(m.name, judging.judged,
+                                               examples=[e.index for e in answered]))
     passed, reasons = apply_gate(spec.require, metrics)
     skipped = (f" ({len(asking.failures)} unanswered examples left out)"
                if asking.failures else "")
@@ -344,6 +352,7 @@ def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], *,
         verdict="passed" if passed else "failed",
         examples=len(answered),
         metrics={name: _figures(value) for name, value in metrics.items()},
+        worst=worst,
         reason=("; ".join(reasons) if reasons else "no bar in `require`: metrics only")
         + _few_shot_note(metrics) + skipped + unjudged,
     )

@@ -125,6 +125,14 @@ def _evaluation(report: Report) -> list[str]:
     if evaluation.metrics:
         parts.append(_grid(wording.metric_columns(evaluation), wording.metric_rows(evaluation),
                            numeric=True))
+    if evaluation.checkpoints:
+        parts.append("<h3>Checkpoints</h3>")
+        parts.append(_grid(wording.checkpoint_columns(evaluation),
+                           wording.checkpoint_rows(evaluation), numeric=True))
+    if evaluation.worst:
+        parts.append("<h3>Lowest-scored examples</h3><ul>")
+        parts.extend(f"<li>{_escape(line)}</li>" for line in wording.worst_lines(evaluation))
+        parts.append("</ul>")
     if evaluation.failures:
         parts.append("<h3>Failed examples</h3><ul>")
         parts.extend(f"<li><b>{_escape(f.example)}</b>: {_escape(f.error)}</li>"

@@ -67,6 +67,26 @@ class ExampleFailure:
 
 
 @dataclass(frozen=True)
+class CheckpointScores:
+    """One checkpoint's verdict and its tuned scores, with `checkpoints: all`."""
+
+    checkpoint: str
+    step: int | None
+    verdict: str
+    scores: tuple[tuple[str, float | None], ...] = ()  # (metric, tuned score)
+
+
+@dataclass(frozen=True)
+class WorstExample:
+    """One of the lowest-scored answers on a model-based metric, with the autorater's why."""
+
+    metric: str
+    example: int
+    score: float | None
+    explanation: str
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The gate's verdict and the numbers it was decided on."""
 
@@ -77,6 +97,8 @@ class Evaluation:
     failures: tuple[ExampleFailure, ...] = ()
     reason: str | None = None
     few_shot: int = 0  # the few-shot baseline's shots (0: not asked)
+    checkpoints: tuple[CheckpointScores, ...] = ()
+    worst: tuple[WorstExample, ...] = ()
 
 
 @dataclass(frozen=True)

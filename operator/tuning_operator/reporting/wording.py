@@ -131,6 +131,25 @@ def metric_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
     return rows
 
 
+def checkpoint_columns(evaluation: Evaluation) -> tuple[str, ...]:
+    """checkpoint, step, verdict and each metric's tuned score (`checkpoints: all`)."""
+    first = evaluation.checkpoints[0] if evaluation.checkpoints else None
+    return ("checkpoint", "step", "verdict", *(name for name, _ in first.scores)) if first else ()
+
+
+def checkpoint_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
+    """One row per evaluated checkpoint; the chosen one is marked."""
+    return [(c.checkpoint + (" (chosen)" if c.checkpoint == evaluation.checkpoint else ""),
+             whole(c.step), c.verdict, *(score(value) for _, value in c.scores))
+            for c in evaluation.checkpoints]
+
+
+def worst_lines(evaluation: Evaluation) -> list[str]:
+    """The lowest-scored answers per model-based metric, with the autorater's explanation."""
+    return [f"{w.metric} · example {w.example} · {score(w.score)}: {w.explanation}"
+            for w in evaluation.worst]
+
+
 def _rated(evaluation: Evaluation) -> bool:
     return any(m.kappa is not None for m in evaluation.metrics)
 

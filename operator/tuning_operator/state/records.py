@@ -69,6 +69,16 @@ class ExampleFailure:
 
 
 @dataclass(frozen=True)
+class JudgedExample:
+    """One of the tuned model's lowest-scored answers on a pointwise metric, and why."""
+
+    metric: str
+    example: int
+    score: float
+    explanation: str
+
+
+@dataclass(frozen=True)
 class CheckpointEvaluation:
     """One checkpoint's evaluation when every checkpoint is evaluated (`checkpoints: all`)."""
 
@@ -92,6 +102,7 @@ class Evaluation:
     unavailable_since: float | None = None  # paused by an outage since then (giveUpAfter)
     few_shot: int = 0  # the shots the few-shot baseline was shown (0: none asked)
     checkpoints: tuple[CheckpointEvaluation, ...] = ()  # each one's, with `checkpoints: all`
+    worst: tuple[JudgedExample, ...] = ()  # per pointwise metric, the lowest-scored answers
 
     @property
     def final(self) -> bool:
@@ -181,7 +192,10 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
             **({"checkpoints": [
                 {"checkpoint": c.checkpoint, "step": c.step, "verdict": c.verdict,
                  "metrics": {name: _metric_to_json(m) for name, m in c.metrics.items()}}
-                for c in evaluation.checkpoints]} if evaluation.checkpoints else {})}
+                for c in evaluation.checkpoints]} if evaluation.checkpoints else {}),
+            **({"worst": [{"metric": w.metric, "example": w.example, "score": w.score,
+                           "explanation": w.explanation} for w in evaluation.worst]}
+               if evaluation.worst else {})}
 
 
 _OPTIONAL_FIGURES = (("few_shot", "fewShot"), ("kappa", "kappa"), ("within_one", "withinOne"),
@@ -230,7 +244,17 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
         key=None if key is None else str(key),
         unavailable_since=float(since) if isinstance(since, (int, float)) else None,
         few_shot=shots if isinstance(shots := value.get("fewShot"), int) else 0,
-        checkpoints=_checkpoint_evaluations(value.get("checkpoints")))
+        checkpoints=_checkpoint_evaluations(value.get("checkpoints")),
+        worst=_worst(value.get("worst")))
+
+
+def _worst(value: Any) -> tuple[JudgedExample, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(JudgedExample(metric=str(w["metric"]), example=int(w["example"]),
+                               score=float(w["score"]), explanation=_text(w.get("explanation")))
+                 for w in value if isinstance(w, Mapping) and isinstance(w.get("example"), int)
+                 and isinstance(w.get("score"), (int, float)) and w.get("metric") is not None)
 
 
 def _checkpoint_evaluations(value: Any) -> tuple[CheckpointEvaluation, ...]:

@@ -145,7 +145,7 @@ def test_tuning_beats_zero_shot_but_not_few_shot_and_the_gain_is_over_the_strong
 def test_people_decide_whether_a_pointwise_metric_may_gate(
         emulator: EmulatorProcess, adapters: Any, tmp_path: Path) -> None:
     """correctness agrees with people (kappa 1) and passes; clarity disagrees and fails as
-    not trusted, with its kappa in the reason."""
+    not trusted, with its kappa in the reason; the lowest-scored answers are kept."""
     world = scripted_world(emulator)
     trusted = evaluate(emulator, adapters, tmp_path, world,
                        correctness={"min": 3.5, "minAgreement": 0.7})
@@ -153,6 +153,9 @@ def test_people_decide_whether_a_pointwise_metric_may_gate(
     assert trusted.verdict == "passed", trusted.reason
     assert (correctness.tuned, correctness.kappa, correctness.rated) == (
         pytest.approx((4 * 5 + 2 * 1) / 6, abs=1e-3), 1.0, N)
+    lowest = [(w.example, w.score) for w in trusted.worst if w.metric == "correctness"]
+    assert lowest == [(4, 1.0), (5, 1.0), (0, 5.0)]  # with the autorater's explanation
+    assert all(w.explanation for w in trusted.worst)
     distrusted = evaluate(emulator, adapters, tmp_path, world,
                           clarity={"min": 1.0, "minAgreement": 0.7})
     assert distrusted.verdict == "failed"
