@@ -78,32 +78,25 @@ def service_handler(service: TuningService) -> grpc.GenericRpcHandler:
     )
 
 
+def _one_method(service: str, method: str, work: Callable[[Any], Any], request_type: Any,
+                response_type: Any) -> grpc.GenericRpcHandler:
+    """A service of which the emulator implements one method."""
+    return grpc.method_handlers_generic_handler(
+        service, {method: _unary(work, request_type, response_type.serialize)})
+
+
 def prediction_handler(prediction: PredictionService) -> grpc.GenericRpcHandler:
     """PredictionService.GenerateContent, the one prediction method the emulator implements."""
-    return grpc.method_handlers_generic_handler(
-        PREDICTION_SERVICE_NAME,
-        {
-            "GenerateContent": _unary(
-                prediction.generate_content,
-                aiplatform_v1.GenerateContentRequest,
-                aiplatform_v1.GenerateContentResponse.serialize,
-            ),
-        },
-    )
+    return _one_method(PREDICTION_SERVICE_NAME, "GenerateContent", prediction.generate_content,
+                       aiplatform_v1.GenerateContentRequest,
+                       aiplatform_v1.GenerateContentResponse)
 
 
 def evaluation_handler(evaluation: EvaluationService) -> grpc.GenericRpcHandler:
     """EvaluationService.EvaluateInstances (pointwise and pairwise metric inputs)."""
-    return grpc.method_handlers_generic_handler(
-        EVALUATION_SERVICE_NAME,
-        {
-            "EvaluateInstances": _unary(
-                evaluation.evaluate_instances,
-                aiplatform_v1.EvaluateInstancesRequest,
-                aiplatform_v1.EvaluateInstancesResponse.serialize,
-            ),
-        },
-    )
+    return _one_method(EVALUATION_SERVICE_NAME, "EvaluateInstances",
+                       evaluation.evaluate_instances, aiplatform_v1.EvaluateInstancesRequest,
+                       aiplatform_v1.EvaluateInstancesResponse)
 
 
 def metrics_handlers(metrics: MetricsService) -> tuple[grpc.GenericRpcHandler, ...]:

@@ -46,6 +46,14 @@ def _message_json(message: Any, *, numeric_enums: bool) -> bytes:
     return text.encode()
 
 
+def _request_body(message_type: Any, body: bytes) -> Any:
+    """A request message from its JSON body; INVALID_ARGUMENT as Vertex words it."""
+    try:
+        return message_type.from_json(body.decode() or "{}", ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError) as error:
+        raise invalid_argument(f"Invalid JSON payload received. {error}") from None
+
+
 def _first(query: dict[str, list[str]], *names: str) -> str:
     for name in names:
         if query.get(name):
@@ -110,23 +118,13 @@ class _RestApi:
 
     def _generate(self, model: str, body: bytes) -> tuple[int, Any]:
         assert self._prediction is not None
-        try:
-            request = aiplatform_v1.GenerateContentRequest.from_json(
-                body.decode() or "{}", ignore_unknown_fields=True
-            )
-        except (json_format.ParseError, UnicodeDecodeError) as error:
-            raise invalid_argument(f"Invalid JSON payload received. {error}") from None
+        request = _request_body(aiplatform_v1.GenerateContentRequest, body)
         request.model = model
         return 200, self._prediction.generate_content(request)
 
     def _evaluate(self, location: str, body: bytes) -> tuple[int, Any]:
         assert self._evaluation is not None
-        try:
-            request = aiplatform_v1.EvaluateInstancesRequest.from_json(
-                body.decode() or "{}", ignore_unknown_fields=True
-            )
-        except (json_format.ParseError, UnicodeDecodeError) as error:
-            raise invalid_argument(f"Invalid JSON payload received. {error}") from None
+        request = _request_body(aiplatform_v1.EvaluateInstancesRequest, body)
         request.location = location
         return 200, self._evaluation.evaluate_instances(request)
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.emulator_process import EmulatorProcess, sample_job
+from tests.operator.emulator.test_prediction import tuned_endpoint
+from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.datasets.evalset import read_evaluation_set
-from tuning_operator.emulator import DURATION_LABEL
 from tuning_operator.judging.asking import publisher_model
 from tuning_operator.judging.judges import Shot
 from tuning_operator.reconciling.evaluation import run_evaluation
@@ -31,7 +31,6 @@ from tuning_operator.specs.evaluation import EvaluationSpec
 from tuning_operator.specs.ratings import HumanRating
 from tuning_operator.state.answers import AnswerJournal
 from tuning_operator.vertex.budget import RequestBudget
-from tuning_operator.vertex.clients import emulator_factory
 from tuning_operator.vertex.evaluation import VertexEvaluation
 from tuning_operator.vertex.prediction import VertexPrediction
 
@@ -84,14 +83,8 @@ def eval_set(path: Path) -> Path:
 def scripted_world(emulator: EmulatorProcess) -> tuple[str, str]:
     """A succeeded job and its base model, the answers and the autorater scripted."""
     project = f"p-{uuid.uuid4().hex[:10]}"
-    parent = f"projects/{project}/locations/us-central1"
     name = f"judged-{uuid.uuid4().hex[:6]}"
-    client = emulator_factory(emulator.grpc_endpoint)("us-central1")
-    job = sample_job(labels={DURATION_LABEL: "0"})
-    job.tuned_model_display_name = name
-    created = client.create_tuning_job(parent=parent, tuning_job=job)
-    endpoint = client.get_tuning_job(name=created.name).tuned_model.endpoint
-    client.transport.close()
+    endpoint = tuned_endpoint(emulator, f"projects/{project}/locations/us-central1", name)
     emulator.admin.set_answers([
         {"model": f"tuned:{name}",
          "answers": {f"question {i}": f"answer {i}" for i in range(RIGHT)}, "default": "no idea"},
