@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_aftercare_e2e import BASE, events, job_file, settle, status
+from tests.e2e.test_aftercare_e2e import events, job_file, settle, status
+from tests.operator.reconciling.test_judging import RIGHT, N
+from tests.operator.reconciling.test_judging import script as judged_world
 from tests.support.emulator_process import EmulatorProcess
 
 pytestmark = pytest.mark.timeout(300)
-N, RIGHT = 6, 4
 RUBRICS = """\
     modelBased:
       - name: correctness
@@ -76,22 +77,12 @@ def write_inputs(jobs: Path) -> None:
 
 
 def script(emulator: EmulatorProcess) -> None:
-    right = {f"question {i}": f"answer {i}" for i in range(RIGHT)}
-    emulator.admin.set_answers([
-        *({"model": f"tuned:{name}", "answers": right, "default": "no idea"} for name in GATES),
+    """The unit tests' world for the five judged jobs; ckpt-bot right on every question at
+    checkpoint 2 only."""
+    judged_world(emulator, list(GATES), extra=(
         {"model": "tuned:ckpt-bot", "answers": {f"question {i}": f"answer {i}" for i in range(3)}},
         {"model": "tuned:ckpt-bot@2", "answers": {f"question {i}": f"answer {i}"
-                                                  for i in range(N)}},
-        {"model": BASE, "answers": {"question 0": "answer 0"}, "default": "something else"},
-        {"model": f"fewshot:{BASE}", "answers": {f"question {i}": f"answer {i}"
-                                                 for i in range(N)}},
-    ])
-    scores = {f"answer {i}": 5 for i in range(N)}
-    emulator.admin.set_autorater([
-        {"metric": "correctness", "scores": {**scores, "no idea": 1, "something else": 1}},
-        {"metric": "clarity", "scores": {**{a: 1 for a in scores}, "no idea": 5}, "default": 3},
-        {"metric": "preferred", "scores": {**scores, "no idea": 1, "something else": 2}},
-    ])
+                                                  for i in range(N)}}))
 
 
 def test_baselines_autorater_trust_and_win_rates_reach_status_and_events(

@@ -80,14 +80,14 @@ def eval_set(path: Path) -> Path:
     return path
 
 
-def scripted_world(emulator: EmulatorProcess) -> tuple[str, str]:
-    """A succeeded job and its base model, the answers and the autorater scripted."""
-    project = f"p-{uuid.uuid4().hex[:10]}"
-    name = f"judged-{uuid.uuid4().hex[:6]}"
-    endpoint = tuned_endpoint(emulator, f"projects/{project}/locations/us-central1", name)
+def script(emulator: EmulatorProcess, tuned: list[str],
+           extra: tuple[dict[str, Any], ...] = ()) -> None:
+    """The tuned models right on RIGHT questions, zero-shot on one, few-shot on all; the
+    autorater as the module says (the e2e test scripts the same world)."""
     emulator.admin.set_answers([
-        {"model": f"tuned:{name}",
-         "answers": {f"question {i}": f"answer {i}" for i in range(RIGHT)}, "default": "no idea"},
+        *({"model": f"tuned:{name}", "default": "no idea",
+           "answers": {f"question {i}": f"answer {i}" for i in range(RIGHT)}} for name in tuned),
+        *extra,
         {"model": BASE, "answers": {"question 0": "answer 0"}, "default": "something else"},
         {"model": f"fewshot:{BASE}", "answers": {f"question {i}": f"answer {i}"
                                                  for i in range(N)}},
@@ -98,6 +98,14 @@ def scripted_world(emulator: EmulatorProcess) -> tuple[str, str]:
         {"metric": "clarity", "scores": {**{a: 1 for a in right}, "no idea": 5}, "default": 3},
         {"metric": "preferred", "scores": {**right, "no idea": 1, "something else": 2}},
     ])
+
+
+def scripted_world(emulator: EmulatorProcess) -> tuple[str, str]:
+    """A succeeded job and its base model, the answers and the autorater scripted."""
+    project = f"p-{uuid.uuid4().hex[:10]}"
+    name = f"judged-{uuid.uuid4().hex[:6]}"
+    endpoint = tuned_endpoint(emulator, f"projects/{project}/locations/us-central1", name)
+    script(emulator, [name])
     return endpoint, publisher_model(project, "us-central1", BASE)
 
 
