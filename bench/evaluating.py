@@ -24,6 +24,7 @@ from harness import Figure, Suite, median
 from tests.support.emulator_process import EmulatorProcess, sample_job
 from tuning_operator.datasets.evalset import EvaluationSet, read_evaluation_set
 from tuning_operator.emulator import DURATION_LABEL
+from tuning_operator.judging import scoring
 from tuning_operator.judging.asking import publisher_model
 from tuning_operator.reconciling.aftercare import EVALUATION_CONCURRENCY
 from tuning_operator.reconciling.evaluation import EndpointLimit, run_evaluation
@@ -86,6 +87,7 @@ def _raw(models: tuple[str, str], examples: EvaluationSet, grpc: str) -> Callabl
 def _evaluate(predict: EndpointLimit, state: Path, spec: EvaluationSpec,
               evalset: EvaluationSet, models: tuple[str, str]) -> tuple[float, str, int]:
     """Seconds of one whole `run_evaluation` on a fresh journal, its verdict, its fsyncs."""
+    scoring._bleu_against.cache_clear()  # each run tokenises its references, as a first one
     with AnswerJournal.for_job(state, NAME) as journal:
         started = time.perf_counter()
         result = run_evaluation(

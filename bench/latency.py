@@ -90,7 +90,7 @@ def change_latencies(*, background: int, changes: int, settle: float | None,
             operator.wait_for_passes(1, timeout=120)
             if journal is not None:  # the evaluation has begun: now every call fails
                 answers_at_least(journal, 200, timeout=120)
-                emulator.admin.fail_next("GenerateContent", "UNAVAILABLE", times=10**9)
+                emulator.admin.fail_next("GenerateContent", "UNAVAILABLE", times=1_000_000)
             time.sleep(1.0)
             for index in range(changes):
                 seen = creates(emulator)

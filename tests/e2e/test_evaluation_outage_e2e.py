@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,4 +87,52 @@ def test_an_endpoint_outage_pauses_the_evaluation_and_never_decides_the_verdict(
         assert verdict == "passed", reason
         assert answered(state) == EXAMPLES  # every example answered once, the kept ones reused
     finally:
+        stop(process)
+
+
+SLOW = os.environ.get("CI") == "true" or os.environ.get("TUNING_OPERATOR_SLOW_TESTS") == "1"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SLOW, reason="two minutes: runs under CI or TUNING_OPERATOR_SLOW_TESTS=1")
+def test_a_five_example_set_survives_a_minute_long_outage(
+        emulator: EmulatorProcess, project: str, tmp_path: Path) -> None:
+    """The issue's case: 5 examples, the endpoint down for 60 s from the first questions on.
+    Before, every example failed and the verdict was `error` for good; now it stays `pending`
+    with the reason through the outage, and once the endpoint is back it is `passed`."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    (jobs / "ml" / "evals").mkdir(parents=True)
+    (jobs / "ml" / "evals" / "set.jsonl").write_text("".join(json.dumps({"contents": [
+        {"role": "user", "parts": [{"text": f"question {i}"}]},
+        {"role": "model", "parts": [{"text": f"Answer {i}."}]}]}) + "\n" for i in range(5)))
+    job_file(jobs, "judge", "ml", "  evaluation: {dataset: evals/set.jsonl, maxExamples: 5,"
+             " checkpoint: last, metrics: [exactMatch]}\n")
+    emulator.admin.set_answers([{"model": "tuned:judge", "default": "no idea",
+                                 "answers": {f"question {i}": f"Answer {i}." for i in range(5)}}])
+    # Every call takes 2 s: the evaluation's first questions are still in flight when the
+    # endpoint goes down, and a fault is raised after the latency, so they fail too.
+    emulator.admin.configure_faults(latency_ms=2000)
+    process = subprocess.Popen(operator_args(emulator, project, jobs, state),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ))
+    try:
+        def smoke_tested() -> bool:
+            record = FileStatusStore(state).fetch().get("judge")
+            return record is not None and record.smoke_test is not None
+        wait_for(smoke_tested, seconds=90, what="the smoke test of the tuned endpoint")
+        emulator.admin.fail_next("GenerateContent", "UNAVAILABLE", times=100_000)
+        down = time.monotonic()
+        wait_for(lambda: "the endpoint is unavailable" in evaluation(state)[1], seconds=30,
+                 what="the evaluation paused on the outage")
+        while time.monotonic() - down < 60:
+            assert evaluation(state)[0] in ("", "pending"), evaluation(state)
+            time.sleep(1.0)
+        assert answered(state) < 10, "the outage came after the answers: nothing was tested"
+        emulator.admin.clear_faults()
+        wait_for(lambda: evaluation(state)[0] in ("passed", "failed", "error"), seconds=150,
+                 what="the verdict once the endpoint is back")
+        verdict, reason = evaluation(state)
+        assert verdict == "passed", reason
+    finally:
+        emulator.admin.clear_faults()
         stop(process)

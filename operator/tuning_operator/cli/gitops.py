@@ -20,7 +20,7 @@ import yaml
 from tuning_operator.cli.options import add_decision_options
 from tuning_operator.errors import OperatorError
 from tuning_operator.planning.model import ObservedJob
-from tuning_operator.planning.planner import plan
+from tuning_operator.planning.planner import ActionKind, plan
 from tuning_operator.planning.render import (
     errors_text,
     plan_json,
@@ -166,7 +166,10 @@ def run_plan(args: argparse.Namespace) -> int:
     result = plan(load, actual, settings)
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
     sys.stdout.write(render(result))
-    if load.errors or not load.readable or settings.dataset_blocks:
+    # A job the plan refuses (a file error, failed data, a retired model, a checkpoint its
+    # parent lacks) fails the check, though `validate` only warns of what exists on Vertex.
+    if (load.errors or not load.readable or settings.dataset_blocks
+            or any(a.kind == ActionKind.INVALID for a in result.actions)):
         return 1
     if args.detailed_exitcode and result.changes:
         return 2

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from typing import Any
 
 _COLOURS = {"Succeeded": "green", "Failed": "red", "Invalid": "red", "Conflict": "yellow",
-            "Waiting": "yellow", "Running": "cyan", "Submitted": "cyan"}
+            "Waiting": "yellow", "Blocked": "red", "Running": "cyan", "Submitted": "cyan"}
 # Columns in the order they are given up when the terminal is narrow (last one first); the
 # first four are always shown.
-_COLUMNS = ("job", "phase", "verdict", "reason", "team", "vertex state", "last change", "age")
+_COLUMNS = ("job", "phase", "verdict", "reason", "continued from", "team", "vertex state",
+            "last change", "age")
 _KEPT = 4
 
 
@@ -34,6 +35,7 @@ def status_table(records: Iterable[Any], *, title: str, width: int | None = None
         "vertex state": (r.vertex_state or "-").removeprefix("JOB_STATE_"),
         "age": _age(now - r.first_seen), "last change": _age(now - r.updated) if r.updated else "-",
         "reason": r.reason or "", "verdict": verdict(r),
+        "continued from": r.lineage.short() if r.lineage else "-",
     } for r in rows]
     columns = list(_COLUMNS)
     needed = {c: max([len(c), *(len(row[c]) for row in cells)]) for c in columns}

@@ -13,7 +13,7 @@ from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
 from tuning_operator.planning.gates import Timing
-from tuning_operator.planning.model import ObservedJob, Phase
+from tuning_operator.planning.model import Lineage, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.catalog import Catalog
 
@@ -24,6 +24,7 @@ class ActionKind(StrEnum):
     WAIT = "wait"
     CONFLICT = "conflict"
     INVALID = "invalid"
+    BLOCK = "blocked"  # needs a human (e.g. its parent failed): nothing is sent until then
     ORPHAN = "orphan"
     NOOP = "noop"
     RETIRE = "retire"  # the file is gone and the Vertex job ended: tell the end, forget the record
@@ -54,7 +55,7 @@ class Action:
     retry_after: float | None = None  # look again this soon (a gate, a job still moving)
     poll: bool = False  # retry_after only asks for a fresh List: the clock decides nothing
     stalled: bool = False  # only a change of the spec can help
-    pre_tuned_model: tuple[str, str | None] | None = None  # create: continue this tuned model
+    lineage: Lineage | None = None  # create: continue this tuned model (preTunedModel)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Remembered:
     stalled_spec: str | None = None  # Vertex refused this spec hash for good
     stalled_reason: str | None = None
     not_before: float | None = None  # backoff after a failed call
+    lineage: Lineage | None = None  # the parent it was created from (preTunedModel)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic_core import to_json
 
-from tuning_operator.judging.asking import best_fallback, trusted_best
+from tuning_operator.judging.asking import best_fallback
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs.evaluation import EvaluationSpec
@@ -153,39 +153,3 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
         f" ({fallback})" if fallback else "") + (
         f"; {loaded.evaluation_unread}" if loaded.evaluation_unread else ""))
 
-
-def resolve_pre_tuned(loaded: LoadedJob, parent: ObservedJob | None,
-                      progress: Progress | None) -> tuple[tuple[str, str | None] | None, str]:
-    """For `preTunedModel: {job: X, checkpoint}`: (tuned model, checkpoint id) or why not yet.
-
-    `checkpoint: best` of a parent whose curves diverged waits instead of continuing: the
-    parent's final model carries the NaN or exploded weights, and a tuning job started from
-    it is paid for and cannot be taken back. Nothing is sent until a person decides: the
-    reason names the ways on (`last` or a checkpoint id, or tuning the parent again). A parent
-    that is healthy but has no best checkpoint (none exported, no validation) is continued
-    from its final model, as Vertex does without a checkpoint id, and the reason says so.
-    """
-    pre = loaded.job.spec.pre_tuned_model
-    assert pre is not None and pre.job is not None
-    if parent is None or parent.phase != Phase.SUCCEEDED or not parent.tuned_model:
-        state = parent.state.removeprefix("JOB_STATE_") if parent else "not created yet"
-        return None, f"continues job {pre.job!r}, which has not succeeded ({state})"
-    choice = pre.checkpoint or "last"
-    if choice == "best":
-        if parent.experiment and not (progress and progress.metrics_final):
-            return None, f"waits for the final diagnosis of {pre.job!r} (checkpoint: best)"
-        verdict = progress.diagnosis if progress else None
-        best, why = trusted_best(verdict, progress.best_checkpoint if progress else None)
-        if verdict == "diverged":
-            return None, (f"continues {pre.job!r} from its best checkpoint, but {why}: nothing"
-                          " is continued from a diverged run; set preTunedModel.checkpoint to"
-                          f" `last` or a checkpoint id to continue anyway, or tune {pre.job!r}"
-                          " again")
-        if best is None:
-            return (parent.tuned_model, None), f"continues {pre.job!r} from its final model ({why})"
-        return (parent.tuned_model, best), f"continues {pre.job!r} from its best checkpoint"
-    if choice == "last":
-        last = max(parent.checkpoints, key=lambda c: c.step, default=None)
-        return (parent.tuned_model, last.checkpoint_id if last else None), (
-            f"continues {pre.job!r} from its last checkpoint")
-    return (parent.tuned_model, choice), f"continues {pre.job!r} from checkpoint {choice}"

@@ -23,6 +23,7 @@ class Phase(StrEnum):
     INVALID = "Invalid"
     CONFLICT = "Conflict"
     WAITING = "Waiting"
+    BLOCKED = "Blocked"  # needs a human: e.g. the parent it continues failed
     SUBMITTED = "Submitted"
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
@@ -90,6 +91,9 @@ class ObservedJob:
     experiment: str | None = None  # metadataStores/default/contexts/… once the job runs
     checkpoints: tuple[Checkpoint, ...] = ()  # tuned_model.checkpoints, by step
     data_stats: DataStats | None = None  # None until Vertex has processed the dataset
+    base_model: str | None = None  # the root base model (Vertex's, also for pre_tuned_model)
+    # pre_tuned_model (tuned model, checkpoint id) as sent: what a continuation continued
+    continued_from: tuple[str, str | None] | None = None
 
     region: str = field(init=False, repr=False, compare=False)  # from `name`
 
@@ -118,3 +122,34 @@ class ObservedJob:
     @property
     def phase(self) -> Phase:
         return _STATE_PHASE[self.state]
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The parent a job was created from: what was sent, and how the file spelled it."""
+
+    tuned_model: str  # the parent's tuned model resource, as sent
+    checkpoint_id: str | None = None  # as sent (None: Vertex's default checkpoint)
+    base_model: str | None = None  # the chain's root base model, when known
+    job: str | None = None  # the parent job's name, for `{job: X}`
+    checkpoint: str | None = None  # as written with `job`: best | last | an id
+
+    @property
+    def sent(self) -> tuple[str, str | None]:
+        """(tuned model, checkpoint id): Vertex's `pre_tuned_model`."""
+        return self.tuned_model, self.checkpoint_id
+
+    def short(self) -> str:
+        """The parent in a table cell: `parent @ 2`, or the model's id for a raw tunedModel."""
+        parent = self.job or self.tuned_model.rsplit("/", 1)[-1]
+        return parent + (f" @ {self.checkpoint_id}" if self.checkpoint_id else "")
+
+    def describe(self) -> str:
+        """One line for the create's reason, the audit trail and `status`."""
+        via = ""
+        if self.job:
+            written = f" (checkpoint: {self.checkpoint})" if self.checkpoint else ""
+            via = f"job {self.job!r}{written}: "
+        at = f" checkpoint {self.checkpoint_id}" if self.checkpoint_id else ""
+        root = f", root base model {self.base_model}" if self.base_model else ""
+        return f"continues {via}tuned model {self.tuned_model}{at}{root}"

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from tuning_operator.planning import aftercare, gates
+from tuning_operator.planning import aftercare, chains, gates
 from tuning_operator.planning.actions import (
     _AFTERCARE,
     CHANGING,
@@ -30,10 +30,11 @@ from tuning_operator.planning.actions import (
     Remembered,
 )
 from tuning_operator.planning.aftercare import Progress
-from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
+from tuning_operator.planning.identity import current_job, newest, owned_by
+from tuning_operator.planning.model import FINAL_PHASES, Lineage, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
-from tuning_operator.specs.rules import region_problem
+from tuning_operator.specs.rules import region_problem, tuned_model_region
 
 __all__ = ["CHANGING", "Action", "ActionKind", "Plan", "PlanSettings", "Remembered", "plan"]
 
@@ -47,8 +48,10 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
 
     actions = list(_invalid_actions(desired, managed))
     candidates: list[LoadedJob] = []
+    respelled = chains.respelled(desired, managed, settings)
     for loaded in desired.jobs.values():
-        step = _desired_action(loaded, managed.get(loaded.name, []), settings)
+        step = _desired_action(loaded, managed.get(loaded.name, []), settings,
+                               resolved=respelled.get(loaded.name))
         if step is None:
             candidates.append(loaded)
         else:
@@ -57,7 +60,8 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     actions.extend(_admit(candidates, desired, settings, quota, managed))
     removals, held = _removal_actions(desired, managed, settings)
     actions.extend(removals)
-    later, holding, owing, recheck = _aftercare(desired, managed, settings)
+    later, holding, owing, recheck = _aftercare(desired, managed, settings,
+                                                 respelled=respelled)
     actions.extend(later)
     if settings.dataset_notes:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
@@ -67,15 +71,8 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
                 owing=owing, recheck_after=recheck, holding=tuple(holding))
 
 
-def _current(loaded: LoadedJob, observed: Sequence[ObservedJob]) -> ObservedJob | None:
-    """The Vertex job that is this file's spec (by its spec label, current or earlier hash)."""
-    accepted = loaded.spec_labels or {loaded.spec_hash[:16]}
-    mine = [o for o in observed if o.spec_hash in accepted and _owned_by(o, loaded.team)]
-    return _newest(mine) if mine else None
-
-
 def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
-               settings: PlanSettings
+               settings: PlanSettings, *, respelled: Mapping[str, Lineage],
                ) -> tuple[list[Action], list[Action], tuple[str, ...], float | None]:
     """Post-success steps due this pass, those held (for `plan`), the jobs that still owe some,
     the next recheck. The pacing of curve reads while a job runs is no hold worth showing."""
@@ -86,7 +83,8 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     owing: list[str] = []
     recheck: float | None = None
     for name, loaded in desired.jobs.items():
-        current = _current(loaded, managed.get(name, []))
+        current = current_job(loaded, managed.get(name, []), chains.lineage_of(settings, name),
+                              respelled.get(name))
         if current is None or loaded.job.spec.cancel:
             continue
         progress = settings.progress.get(name, Progress())
@@ -108,9 +106,12 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     return actions, holding, tuple(sorted(owing)), recheck
 
 
-def _newest(jobs: Iterable[ObservedJob]) -> ObservedJob:
-    # Resource ids grow with creation; create_time breaks no tie the id does not.
-    return max(jobs, key=lambda j: (j.create_time.timestamp() if j.create_time else 0, j.name))
+def _region(loaded: LoadedJob, settings: PlanSettings) -> str:
+    """Where the job tunes: its file's region, its parent's (by the chain, or by the tuned
+    model it was created from once the parent's file has left), or the operator's default."""
+    lineage = chains.lineage_of(settings, loaded.name)
+    return (loaded.region or (tuned_model_region(lineage.tuned_model) if lineage else None)
+            or settings.default_region)
 
 
 def _team_of_file(desired: DirectoryLoad, file: str) -> str | None:
@@ -127,7 +128,7 @@ def _invalid_actions(
         first_error.setdefault(error.file, error.message)
     for file, message in first_error.items():
         job = next((e.job for e in desired.errors if e.file == file and e.job), None)
-        current = _newest(managed[job]) if job and managed.get(job) else None
+        current = newest(managed[job]) if job and managed.get(job) else None
         keep = f"; Vertex job {current.name} is left as it is" if current else ""
         yield Action(
             kind=ActionKind.INVALID, reason=message + keep, phase=Phase.INVALID, job=job,
@@ -143,23 +144,17 @@ def _template(*, job: str, team: str | None, region: str, spec_hash: str | None,
                   region=region, file=file, vertex_name=vertex_name, spec_hash=spec_hash)
 
 
-def _owned_by(job: ObservedJob, team: str) -> bool:
-    """A Vertex job is a team's only if its team label says so (jobs of the first release
-    without one count as anybody's, as they did then)."""
-    label = job.labels.get(owner.TEAM)
-    return label is None or label == team
-
-
 def _desired_action(
-    loaded: LoadedJob, observed: list[ObservedJob], settings: PlanSettings
+    loaded: LoadedJob, observed: list[ObservedJob], settings: PlanSettings, *,
+    resolved: Lineage | None = None,
 ) -> Action | None:
     """The action for a valid job, or None when it is absent and must be admitted."""
     spec = loaded.job.spec
     base = _template(job=loaded.name, team=loaded.team, file=loaded.path,
-                     region=spec.region or settings.default_region, spec_hash=loaded.spec_hash)
-    foreign = [o for o in observed if not _owned_by(o, loaded.team)]
+                     region=_region(loaded, settings), spec_hash=loaded.spec_hash)
+    foreign = [o for o in observed if not owned_by(o, loaded.team)]
     if foreign:
-        other = _newest(foreign)
+        other = newest(foreign)
         return replace(
             base, kind=ActionKind.CONFLICT, phase=Phase.CONFLICT, vertex_name=other.name,
             reason=f"Vertex job {other.name} named {loaded.name!r} belongs to team"
@@ -170,13 +165,13 @@ def _desired_action(
     active = [o for o in observed if o.active]
     if spec.cancel:
         if active:
-            return _cancel(_newest(active), "spec.cancel is true", path=loaded.path,
+            return _cancel(newest(active), "spec.cancel is true", path=loaded.path,
                            remembered=remembered, settings=settings, base=base)
-        last = _newest(observed) if observed else None
+        last = newest(observed) if observed else None
         return replace(base, kind=ActionKind.NOOP, phase=last.phase if last else Phase.CANCELLED,
                       vertex_name=last.name if last else None,
                       reason="spec.cancel is true; no active job to cancel, none is created")
-    current = _current(loaded, observed)
+    current = current_job(loaded, observed, remembered.lineage if remembered else None, resolved)
     if current is not None:
         return replace(base, kind=ActionKind.NOOP, phase=current.phase, vertex_name=current.name,
                       reason=f"Vertex job is {current.state.removeprefix('JOB_STATE_')}",
@@ -187,10 +182,10 @@ def _desired_action(
                           reason=f"Vertex refused this spec: {remembered.stalled_reason};"
                           " change the spec to try again")
         return None
-    latest = _newest(observed)
+    latest = newest(observed)
     if spec.on_spec_change == "Replace":
         if active:
-            return _cancel(_newest(active), "spec changed and onSpecChange is Replace: cancel"
+            return _cancel(newest(active), "spec changed and onSpecChange is Replace: cancel"
                            " the old job, then create the new one", path=loaded.path,
                            remembered=remembered, settings=settings, base=base)
         return None
@@ -228,30 +223,25 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
     candidates.sort(key=lambda j: (-j.job.spec.priority,
                                    settings.first_seen.get(j.name, math.inf), j.name))
     for loaded in candidates:
-        region = loaded.job.spec.region or settings.default_region
+        region = _region(loaded, settings)
         base = _template(job=loaded.name, team=loaded.team, file=loaded.path, region=region,
                          spec_hash=loaded.spec_hash)
         team_rules = desired.policy.for_team(loaded.team) if desired.policy else None
         team_cap = team_rules.max_concurrent_jobs if team_rules else None
         dataset = settings.dataset_blocks.get(loaded.name)
-        blocked = (f"dataset pre-flight failed: {dataset}" if dataset is not None
+        blocked = (loaded.uncreatable if loaded.uncreatable is not None
+                   else f"dataset pre-flight failed: {dataset}" if dataset is not None
                    else _region_rule(loaded, region, settings))
         if blocked is not None:
             yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, reason=blocked)
             continue
-        pre = loaded.job.spec.pre_tuned_model
-        if pre is not None and pre.job is not None:
-            parent_file = desired.jobs.get(pre.job)
-            observed = managed.get(pre.job, [])
-            parent = (_current(parent_file, observed) if parent_file else None) or (
-                _newest(observed) if observed else None)
-            resolved, why = aftercare.resolve_pre_tuned(loaded, parent,
-                                                        settings.progress.get(pre.job))
-            if resolved is None:
-                yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=why,
-                              retry_after=5.0)
-                continue
-            base = replace(base, pre_tuned_model=resolved)
+        parent = chains.parent_of(loaded, desired, managed=managed, settings=settings,
+                                  rules=team_rules)
+        if isinstance(parent, chains.Held):
+            yield replace(base, kind=_HELD[parent.phase], phase=parent.phase,
+                          reason=parent.reason, retry_after=parent.retry_after)
+            continue
+        base = replace(base, lineage=parent)
         full = quota.full(region)
         if desired.policy_broken:
             reason = "the policy file is invalid; no job is created until it is fixed"
@@ -267,9 +257,13 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         yield replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=reason)
 
 
+_HELD = {Phase.WAITING: ActionKind.WAIT, Phase.INVALID: ActionKind.INVALID,
+         Phase.BLOCKED: ActionKind.BLOCK}
+
+
 def _region_rule(loaded: LoadedJob, region: str, settings: PlanSettings) -> str | None:
-    """A job that names no region runs in the operator's default: the model may not tune
-    there (`validate` cannot know the default)."""
+    """A job that names no region runs in its parent's region or the operator's default: the
+    model may not tune there (`validate` cannot know the default)."""
     if settings.catalog is None or loaded.job.spec.region or not loaded.base_model:
         return None
     model = settings.catalog.get(loaded.base_model)
@@ -286,8 +280,9 @@ def _gated_create(loaded: LoadedJob, settings: PlanSettings, base: Action) -> Ac
     if gate is not None:
         return replace(base, kind=ActionKind.WAIT, phase=Phase.WAITING, reason=gate.reason,
                       retry_after=gate.retry_after)
+    lineage = f"; {base.lineage.describe()}" if base.lineage else ""
     return replace(base, kind=ActionKind.CREATE, phase=Phase.SUBMITTED,
-                  reason="no Vertex job with this name yet")
+                  reason="no Vertex job with this name yet" + lineage)
 
 
 def _removal_actions(
@@ -327,7 +322,7 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
     if not active:
         if remembered is None or held:
             return None  # history, or nothing may be concluded while removals are held
-        last = _newest(jobs) if jobs else None
+        last = newest(jobs) if jobs else None
         ended = f"its Vertex job ended {last.state.removeprefix('JOB_STATE_')}" if last else (
             "it never reached Vertex")
         phase = None if last is None else (
@@ -340,7 +335,7 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
                            reason=f"file removed and {ended}")
         return replace(base, kind=ActionKind.RETIRE, phase=phase,
                        reason=f"file removed and {ended}: the record is retired")
-    target = _newest(active)
+    target = newest(active)
     team = remembered.team if remembered else target.labels.get(owner.TEAM)
     base = _template(job=name, team=team, region=target.region, vertex_name=target.name,
                      spec_hash=target.spec_hash)
@@ -350,7 +345,7 @@ def _removal(name: str, jobs: list[ObservedJob], settings: PlanSettings,
     if remembered.on_delete != "Cancel":
         return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
                       reason="file removed; onDelete is Orphan: the Vertex job runs on, unmanaged")
-    if not _owned_by(target, remembered.team):
+    if not owned_by(target, remembered.team):
         return replace(base, kind=ActionKind.ORPHAN, phase=Phase.ORPHANED,
                       reason=f"file of team {remembered.team!r} removed, but Vertex job"
                       f" {target.name} belongs to team {target.labels.get(owner.TEAM)!r}:"

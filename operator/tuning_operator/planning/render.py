@@ -19,14 +19,15 @@ from tuning_operator.specs.walk import shown
 MARKDOWN_LIMIT = 60_000
 _SYMBOL = {
     ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
-    ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.ORPHAN: "~",
+    ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.BLOCK: "⊘",
+    ActionKind.ORPHAN: "~",
     ActionKind.NOOP: "=", ActionKind.RETIRE: "·", ActionKind.READ_METRICS: "≈",
     ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★",
 }
 _SUMMARY_WORDS = {
     ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
     ActionKind.WAIT: "waiting", ActionKind.CONFLICT: "in conflict",
-    ActionKind.INVALID: "invalid", ActionKind.ORPHAN: "to orphan",
+    ActionKind.INVALID: "invalid", ActionKind.BLOCK: "blocked", ActionKind.ORPHAN: "to orphan",
     ActionKind.NOOP: "unchanged", ActionKind.RETIRE: "to retire",
     ActionKind.READ_METRICS: "to read metrics", ActionKind.SMOKE_TEST: "to smoke-test",
     ActionKind.EVALUATE: "to evaluate",

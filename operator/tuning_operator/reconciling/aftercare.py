@@ -184,8 +184,9 @@ class Aftercare:
                 return Requeue(after=exc.retry_after, reason=str(exc))
             return self._tell_evaluation(record, loaded, Evaluation(
                 verdict="error", reason=str(exc)))
-        base = (publisher_model(self.project, observed.region, loaded.base_model)
-                if spec.baselines.asked and loaded.base_model else None)
+        root = loaded.base_model or observed.base_model  # a tunedModel's root: Vertex's word
+        base = (publisher_model(self.project, observed.region, root)
+                if spec.baselines.asked and root else None)
         judge = (partial(self.judge, observed.region)
                  if self.judge is not None and spec.model_based else None)
         key = f"evaluation:{record.name}"

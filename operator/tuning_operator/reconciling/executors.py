@@ -61,6 +61,7 @@ def executor_table(rc: Reconciler) -> dict[ActionKind, Executor]:
         ActionKind.WAIT: partial(record_phase, rc),
         ActionKind.CONFLICT: partial(record_phase, rc),
         ActionKind.INVALID: partial(record_phase, rc),
+        ActionKind.BLOCK: partial(record_phase, rc),
         ActionKind.ORPHAN: partial(record_phase, rc),
         ActionKind.NOOP: partial(record_phase, rc),
     }
@@ -112,7 +113,8 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         created = rc.vertex.create(loaded.job, team=loaded.team,
                                    region=action.region or rc.settings.default_region,
                                    hyper_parameters=check.send if check else None,
-                                   pre_tuned_model=action.pre_tuned_model)
+                                   pre_tuned_model=action.lineage.sent if action.lineage
+                                   else None)
     except QuotaExhausted as exc:
         record.create_intent_at = None
         set_phase(record, Phase.WAITING, f"Vertex quota exhausted: {exc}")
@@ -142,7 +144,9 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
         record.preflight = PreflightEstimate(summary=check.summary(),
                                              estimated_tokens=check.billable_tokens)
     refresh_record(record, created)
-    set_phase(record, Phase.SUBMITTED, "created on Vertex", spec_hash=loaded.spec_hash)
+    record.lineage = action.lineage
+    lineage = f"; {action.lineage.describe()}" if action.lineage else ""
+    set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage, spec_hash=loaded.spec_hash)
     return Done()
 
 

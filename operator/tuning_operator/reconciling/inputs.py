@@ -69,7 +69,8 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
         n: Remembered(path=r.path, team=r.team or "", on_delete=r.on_delete,
                       in_directory=r.file_removed_at is None or n in load.jobs, phase=r.phase,
                       create_intent_at=intent(r), stalled_spec=r.stalled_spec,
-                      stalled_reason=r.stalled_reason, not_before=not_before.get(n))
+                      stalled_reason=r.stalled_reason, not_before=not_before.get(n),
+                      lineage=r.lineage)
         for n, r in records.items()
     }
     for name in load.jobs.keys() - records.keys():  # as the pass's records of new files

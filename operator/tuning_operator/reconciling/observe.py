@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tuning_operator.planning.model import ObservedJob
+from tuning_operator.planning.model import Lineage, ObservedJob
 from tuning_operator.specs import DirectoryLoad
+from tuning_operator.specs.rules import tuned_model_region
 from tuning_operator.state.store import JobRecord
 
 
@@ -46,8 +47,12 @@ def regions_to_list(load: DirectoryLoad, *, default_region: str,
                     records: Mapping[str, JobRecord],
                     extra: Iterable[str] = ()) -> list[str]:
     regions = {default_region, *extra}
-    regions |= {j.job.spec.region for j in load.jobs.values() if j.job.spec.region}
+    regions |= {j.region for j in load.jobs.values() if j.region}
     regions |= {r.region for r in records.values() if r.region}
+    # A continuing job lives where its parent's tuned model does, even once the parent's file
+    # (the only other word on its region) has left.
+    regions |= {tuned_model_region(r.lineage.tuned_model) or default_region
+                for r in records.values() if r.lineage}
     return sorted(regions)
 
 
@@ -96,4 +101,9 @@ def refresh_record(record: JobRecord, observed: ObservedJob) -> None:
     record.checkpoints = observed.checkpoints
     if observed.data_stats is not None:
         record.data_stats = observed.data_stats
+    sent = observed.continued_from
+    if sent is not None and (record.lineage is None or record.lineage.sent != sent):
+        # Vertex's word on what was sent: a record lost (or written by an older release)
+        # gets its lineage back, without the spelling only the file knew.
+        record.lineage = Lineage(*sent, base_model=observed.base_model)
     record.create_intent_at = None  # the List shows the job: the intent is fulfilled

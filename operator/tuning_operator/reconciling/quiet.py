@@ -24,8 +24,8 @@ from tuning_operator.planning.planner import ActionKind, Plan
 from tuning_operator.specs import DirectoryLoad
 
 # Actions that only confirm what is: replaying them changes nothing anywhere.
-CONFIRMING = frozenset({ActionKind.NOOP, ActionKind.INVALID, ActionKind.CONFLICT,
-                        ActionKind.ORPHAN})
+CONFIRMING = frozenset({ActionKind.NOOP, ActionKind.INVALID, ActionKind.BLOCK,
+                        ActionKind.CONFLICT, ActionKind.ORPHAN})
 
 
 @dataclass(frozen=True)

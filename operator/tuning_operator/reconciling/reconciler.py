@@ -44,7 +44,7 @@ from tuning_operator.state.store import JobRecord, OperatorMemory, StatusStore, 
 __all__ = ["OperatorSettings", "PassReport", "Reconciler"]
 
 # Nothing more happens to a job in these phases until somebody changes its file.
-SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID}
+SETTLED_PHASES = FINAL_PHASES | {Phase.CONFLICT, Phase.INVALID, Phase.BLOCKED}
 
 
 class VertexJobs(Protocol):
@@ -345,7 +345,7 @@ class Reconciler:
         for name, loaded in load.jobs.items():
             record = self._record(name, now)
             record.team, record.path = loaded.team, loaded.path
-            record.region = loaded.job.spec.region or self.settings.default_region
+            record.region = loaded.region or self.settings.default_region
             record.on_delete = loaded.job.spec.on_delete
             record.file_removed_at = None
 

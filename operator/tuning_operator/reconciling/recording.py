@@ -15,6 +15,7 @@ from typing import Any
 from tuning_operator.events import AuditRecord, AuditTrail, GitProvenance, Outbox, StatusEvent
 from tuning_operator.events.model import source_for
 from tuning_operator.planning.model import Phase
+from tuning_operator.state.records import lineage_to_json
 from tuning_operator.state.store import JobRecord
 
 OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
@@ -45,6 +46,8 @@ class EventRecorder:
             git_commit=prov.commit if prov else None, git_author=prov.author if prov else None,
             git_revision=record.last_applied_revision, operator_instance=self.instance,
             reason=reason, source=self.source, time=now,
+            # A continuing job's parent, on each of its phase changes (from Submitted on).
+            details={"lineage": lineage_to_json(record.lineage)} if record.lineage else None,
         ))
         self._audit(record, action="phase-changed", reason=reason, previous=previous, now=now)
 

@@ -69,6 +69,7 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
         tuned_model=record.tuned_model,
         endpoint=record.endpoint,
         last_error=record.last_error,
+        continued_from=text(record.lineage.describe()) if record.lineage else None,
         diagnosis=diagnosis_of(record.diagnosis),
         evaluation=evaluation_of(record.evaluation),
         data_stats=data_stats(record),

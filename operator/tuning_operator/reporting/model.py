@@ -139,6 +139,7 @@ class Report:
     tuned_model: str | None = None
     endpoint: str | None = None
     last_error: str | None = None
+    continued_from: str | None = None  # the parent a `preTunedModel` job was created from
     diagnosis: Diagnosis | None = None
     evaluation: Evaluation | None = None
     data_stats: DataStats | None = None

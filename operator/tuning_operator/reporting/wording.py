@@ -63,6 +63,7 @@ def overview_rows(report: Report) -> list[Row]:
     if report.vertex_state:
         rows.append(("Vertex state", report.vertex_state.removeprefix("JOB_STATE_")))
     rows += [("Vertex job", report.vertex_name or ""), ("tuned model", report.tuned_model or ""),
+             ("continued from", report.continued_from or ""),
              ("endpoint", report.endpoint or ""), ("reason", report.reason or ""),
              ("last error", report.last_error or "")]
     return [(label, value) for label, value in rows if value]

@@ -58,9 +58,8 @@ def _semantic_problems(
     rules = policy.for_team(team) if policy and team else None
     if rules is None:
         return
-    if (rules.base_models is not None and spec.base_model is not None
-            and spec.base_model not in rules.base_models):
-        yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models)}"
+    if spec.base_model is not None and not rules.admits_base_model(spec.base_model):
+        yield (f"`spec.baseModel`: team {team!r} may use only {', '.join(rules.base_models or ())}"
                f" ({POLICY_FILE})")
     if rules.dataset_prefixes is not None:
         # A relative evaluation set lives in the reviewed jobs directory: no prefix applies.

@@ -66,6 +66,11 @@ class LoadedJob:
     # The base model the job tunes in the end: spec.baseModel, or the one its
     # `preTunedModel.job` chain starts from; None when not known offline (a tunedModel).
     base_model: str | None = None
+    # Where it tunes when its file names no region: its parent's region (None: the default).
+    inherited_region: str | None = None
+    # Why no Vertex job may be created for it (a missing parent, a retired model); a job whose
+    # Vertex job exists is kept as it is.
+    uncreatable: str | None = None
     # The evaluation's other local files: the human ratings as read and checked, and a local
     # `baseline.fewShotFrom` resolved (a gs:// one stays in the spec).
     human_ratings: tuple[HumanRating, ...] = ()
@@ -74,6 +79,11 @@ class LoadedJob:
     @property
     def name(self) -> str:
         return self.job.metadata.name
+
+    @property
+    def region(self) -> str | None:
+        """Where it tunes: its file's region, else its parent's (None: the default region)."""
+        return self.job.spec.region or self.inherited_region
 
 
 _Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values it answers to
@@ -260,7 +270,8 @@ def load_jobs_dir(
                                           base_model=result.job.spec.base_model,
                                           human_ratings=inputs.ratings,
                                           few_shot_from=inputs.few_shot_from)
-    warnings, depends_on = _check_across_files(base, jobs, invalid, errors, catalog)
+    warnings, depends_on = _check_across_files(base, jobs, invalid, errors,
+                                               context=(catalog, policy))
     load = DirectoryLoad(
         root=shown,
         jobs=jobs,
@@ -279,15 +290,17 @@ def load_jobs_dir(
 
 
 def _check_across_files(
-    base: Path, jobs: dict[str, LoadedJob], invalid: set[str], errors: list[SpecError],
-    catalog: Catalog,
+    base: Path, jobs: dict[str, LoadedJob], invalid: set[str], errors: list[SpecError], *,
+    context: tuple[Catalog, Policy | None],
 ) -> tuple[tuple[SpecError, ...], Mapping[str, str]]:
     """Dependencies between jobs and the base model each tunes: moves failing jobs to
     `invalid` (their errors to `errors`); returns the warnings and the dependency edges."""
+    catalog, policy = context
     check = check_dependencies(
         {name: loaded.job.spec for name, loaded in jobs.items()},
         file_of=lambda name: str(base / jobs[name].path),
-        broken=frozenset(invalid), catalog=catalog)
+        broken=frozenset(invalid), catalog=catalog,
+        teams={name: loaded.team for name, loaded in jobs.items()}, policy=policy)
     for name, messages in sorted(check.errors.items()):
         errors.extend(SpecError(file=str(base / jobs[name].path), message=m, job=name)
                       for m in messages)
@@ -295,6 +308,9 @@ def _check_across_files(
         del jobs[name]
     for name in check.depends_on.keys() & jobs.keys():  # the others name their base model
         jobs[name] = replace(jobs[name], base_model=check.base_models.get(name))
+    for name in (check.regions.keys() | check.uncreatable.keys()) & jobs.keys():
+        jobs[name] = replace(jobs[name], inherited_region=check.regions.get(name),
+                             uncreatable=check.uncreatable.get(name))
     warnings = tuple(SpecError(file=str(base / jobs[name].path), message=m, job=name)
                      for name, messages in sorted(check.warnings.items()) if name in jobs
                      for m in messages)

@@ -33,6 +33,13 @@ class TeamPolicy(_Strict):
     max_concurrent_jobs: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="At most this many of the team's jobs active at once."
     )
+    allow_continuing_from: list[str] = Field(
+        default_factory=list, description="Other teams whose jobs this team's jobs may continue"
+        " (`preTunedModel.job`); a team always may continue its own.")
+
+    def admits_base_model(self, model: str) -> bool:
+        """True when no list is set, or `model` is on it."""
+        return self.base_models is None or model in self.base_models
 
     def admits_dataset(self, uri: str) -> bool:
         """True when no prefix is set, or `uri` lies under one of them segment by segment."""

@@ -18,6 +18,9 @@ from typing import Any, Literal, cast
 
 from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import VERDICTS, Diagnosis
+from tuning_operator.planning.model import Lineage
+
+__all__ = ["Lineage"]  # the planner decides it at the create; stored here like the others
 
 SmokeVerdict = Literal["healthy", "unhealthy"]
 EvaluationVerdict = Literal["passed", "failed", "error", "pending"]
@@ -269,6 +272,29 @@ def _checkpoint_evaluations(value: Any) -> tuple[CheckpointEvaluation, ...]:
                 c.get("metrics") or {}).items() if isinstance(m, Mapping)})
         for c in value if isinstance(c, Mapping) and c.get("checkpoint") is not None
         and c.get("verdict") in EVALUATION_VERDICTS)
+
+
+_LINEAGE_KEYS = (("tuned_model", "tunedModel"), ("checkpoint_id", "checkpointId"),
+                 ("base_model", "baseModel"), ("job", "job"), ("checkpoint", "checkpoint"))
+
+
+def lineage_to_json(lineage: Lineage) -> dict[str, Any]:
+    """The `continuedFrom` block of `status`, the events and the store (camelCase)."""
+    return {key: getattr(lineage, name) for name, key in _LINEAGE_KEYS
+            if getattr(lineage, name) is not None}
+
+
+def lineage_from_json(value: Any) -> Lineage | None:
+    """A stored lineage; without its tuned model it is dropped (nothing else identifies it)."""
+    if isinstance(value, Lineage):
+        return value
+    if not isinstance(value, Mapping) or not isinstance(value.get("tunedModel"), str):
+        return None
+    found = {name: None if value.get(key) is None else str(value[key])
+             for name, key in _LINEAGE_KEYS}
+    return Lineage(tuned_model=value["tunedModel"], checkpoint_id=found["checkpoint_id"],
+                   base_model=found["base_model"], job=found["job"],
+                   checkpoint=found["checkpoint"])
 
 
 def _text(value: Any) -> str:

@@ -25,7 +25,12 @@ from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.planning.model import DataStats
 from tuning_operator.state import records as stored
-from tuning_operator.state.records import Evaluation, PreflightEstimate, SmokeTestResult
+from tuning_operator.state.records import (
+    Evaluation,
+    Lineage,
+    PreflightEstimate,
+    SmokeTestResult,
+)
 
 
 @dataclass
@@ -64,6 +69,7 @@ class JobRecord:
     preflight: PreflightEstimate | None = None  # the dataset pre-flight's word at the create
     last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
     evaluation_set_generation: str | None = None  # a gs:// set's generation last read
+    lineage: Lineage | None = None  # the parent it was created from (preTunedModel)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
@@ -118,6 +124,7 @@ _SUB_RECORDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "smoke_test": (stored.smoke_test_from_json, stored.smoke_test_to_json),
     "diagnosis": (stored.diagnosis_from_json, stored.diagnosis_to_json),
     "evaluation": (stored.evaluation_from_json, stored.evaluation_to_json),
+    "lineage": (stored.lineage_from_json, stored.lineage_to_json),
 }
 
 

@@ -191,4 +191,24 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         experiment=message.experiment or None,
         checkpoints=checkpoints_of(message),
         data_stats=data_stats(message),
+        base_model=root_base_model(message),
+        continued_from=continued_from(message),
     )
+
+
+def continued_from(message: aiplatform_v1.TuningJob) -> tuple[str, str | None] | None:
+    """The (tuned model, checkpoint id) a continuation was sent with; None for a base model."""
+    if "pre_tuned_model" not in message or not message.pre_tuned_model.tuned_model_name:
+        return None
+    sent = message.pre_tuned_model
+    return sent.tuned_model_name, sent.checkpoint_id or None
+
+
+def root_base_model(message: aiplatform_v1.TuningJob) -> str | None:
+    """The base model a job tunes in the end: `base_model`, or for a continuation the
+    output-only `pre_tuned_model.base_model` Vertex fills in (the chain's root)."""
+    if message.base_model:
+        return sys.intern(message.base_model)
+    if "pre_tuned_model" in message and message.pre_tuned_model.base_model:
+        return sys.intern(message.pre_tuned_model.base_model)
+    return None

@@ -150,3 +150,19 @@ def test_observed_job_phase_mapping() -> None:
     assert ObservedJob(name="x", state="JOB_STATE_QUEUED").phase == Phase.SUBMITTED
     assert ObservedJob(name="x", state="JOB_STATE_EXPIRED").phase == Phase.FAILED
     assert ObservedJob(name="x", state="JOB_STATE_CANCELLING").phase == Phase.CANCELLING
+
+
+def test_plan_fails_on_a_new_job_it_refuses(jobs: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A new job on a retired model passes `validate` (a warning: an existing one is kept) but
+    `plan` shows it invalid and exits 1, so the pull request's check fails before the merge."""
+    old = jobs / "legacy" / "old-classifier-v1.yaml"
+    old.parent.mkdir()
+    old.write_text((jobs / "support" / "reply-tone-v1.yaml").read_text()
+                   .replace("reply-tone-v1", "old-classifier-v1")
+                   .replace("gemini-2.5-flash-lite", "gemini-1.5-flash-002"))
+    assert main(["validate", "--jobs-dir", str(jobs)]) == 0
+    capsys.readouterr()
+    assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--format", "json"]) == 1
+    actions = {a["job"]: a for a in json.loads(capsys.readouterr().out)["actions"]}
+    assert actions["old-classifier-v1"]["action"] == "invalid"

@@ -148,6 +148,26 @@ def test_status_table_never_breaks_a_name_on_a_narrow_terminal() -> None:
         assert record.name in text
 
 
+def test_status_table_shows_what_a_job_continued_from() -> None:
+    """On a wide terminal the table has a `continued from` column: parent job and checkpoint."""
+    from rich.console import Console
+
+    from tuning_operator.cli.status import status_table
+    from tuning_operator.planning.model import Lineage
+    from tuning_operator.state.store import JobRecord
+
+    records = [
+        JobRecord(name="child", first_seen=0.0, team="t", phase="Succeeded",
+                  lineage=Lineage("projects/p/locations/l/models/7@1", "2", job="parent",
+                                  checkpoint="best")),
+        JobRecord(name="orphan", first_seen=0.0, team="t", phase="Blocked",
+                  reason="continues job 'gone', whose Vertex job ended FAILED")]
+    console = Console(width=200, record=True, color_system=None)
+    console.print(status_table(records, title="2 jobs", width=200))
+    text = console.export_text()
+    assert "continued from" in text and "parent @ 2" in text and "Blocked" in text
+
+
 def test_demo_runs_without_the_test_only_storage_emulator(tmp_path: Path) -> None:
     """`demo` from a plain install (no fake-gcs-server wrapper): runs, skips the pre-flight."""
     examples = Path(__file__).parents[3] / "examples" / "jobs"

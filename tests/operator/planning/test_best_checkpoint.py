@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.job_files import write_job
-from tuning_operator.planning.aftercare import Progress, due, resolve_pre_tuned
+from tuning_operator.planning.aftercare import Progress, due
+from tuning_operator.planning.chains import Held, resolve
 from tuning_operator.planning.gates import Timing
-from tuning_operator.planning.model import ObservedJob
+from tuning_operator.planning.model import Lineage, ObservedJob, Phase
 from tuning_operator.specs import LoadedJob, load_jobs_dir
 
 NOW = 1_800_000_000.0
@@ -63,25 +64,21 @@ def test_the_plan_says_when_checkpoint_best_asks_the_final_model(
         assert words in step.reason, step.reason
 
 
-def test_a_child_of_a_diverged_parent_waits_with_the_ways_on(tmp_path: Path) -> None:
-    """No checkpoint of a diverged run, not even one before the divergence, is continued."""
-    resolved, why = resolve_pre_tuned(child_of_best(tmp_path), PARENT, Progress(
-        metrics_final=True, diagnosis="diverged", best_checkpoint="1"))
-    assert resolved is None
-    assert "the curves diverged, no best checkpoint" in why and "`last`" in why
+def test_a_child_of_a_diverged_parent_is_blocked_with_the_ways_on(tmp_path: Path) -> None:
+    """No checkpoint of a diverged run, not even one before the divergence, is continued: the
+    child is Blocked (waiting would not help) and the reason names the ways on."""
+    held = resolve(child_of_best(tmp_path), PARENT, best="1", diagnosed=True,
+                   verdict="diverged")
+    assert isinstance(held, Held) and held.phase == Phase.BLOCKED
+    assert "the curves diverged, no best checkpoint" in held.reason and "`last`" in held.reason
 
 
-def test_a_child_of_a_healthy_parent_without_a_best_checkpoint_continues_its_final_model(
-        tmp_path: Path) -> None:
-    """No best checkpoint but a sound run: the parent's final model, and the reason says so."""
-    resolved, why = resolve_pre_tuned(child_of_best(tmp_path), PARENT, Progress(
-        metrics_final=True, diagnosis="healthy"))
-    assert resolved == (PARENT.tuned_model, None)
-    assert "from its final model (the diagnosis chose no best checkpoint)" in why
-
-
-def test_a_child_of_a_healthy_parent_continues_its_best_checkpoint(tmp_path: Path) -> None:
-    """The usual case is unchanged: the diagnosis' best checkpoint goes out with the create."""
-    resolved, _ = resolve_pre_tuned(child_of_best(tmp_path), PARENT, Progress(
-        metrics_final=True, diagnosis="overfitting", best_checkpoint="3"))
-    assert resolved == (PARENT.tuned_model, "3")
+@pytest.mark.parametrize(("verdict", "best", "sent"), [("healthy", None, None),
+                                                       ("overfitting", "3", "3")])
+def test_a_child_of_a_sound_parent_continues_its_best_checkpoint_or_its_final_model(
+        tmp_path: Path, verdict: str, best: str | None, sent: str | None) -> None:
+    """The diagnosis' best checkpoint goes out with the create; without one, the final model."""
+    lineage = resolve(child_of_best(tmp_path), PARENT, best=best, diagnosed=True,
+                      verdict=verdict)
+    assert isinstance(lineage, Lineage)
+    assert (lineage.tuned_model, lineage.checkpoint_id) == (PARENT.tuned_model, sent)

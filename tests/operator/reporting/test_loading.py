@@ -137,3 +137,15 @@ def test_nothing_recorded_is_an_error_naming_the_fix(tmp_path: Path, setup: Any,
     with pytest.raises(ReportUnavailable, match=r"state-dir|run --once") as raised:
         load_report(directory, "ghost")
     assert message in str(raised.value)
+
+
+def test_a_continuing_job_says_what_it_continued_from(tmp_path: Path) -> None:
+    """The recorded lineage is a line of the report: parent job, tuned model, checkpoint."""
+    write_job(tmp_path, "a", {"lineage": {
+        "tunedModel": "projects/p/locations/us-central1/models/7@1", "checkpointId": "2",
+        "baseModel": "gemini-2.5-flash", "job": "parent", "checkpoint": "best"}})
+    shown = load_report(tmp_path, "a").continued_from
+    assert shown is not None and "job 'parent' (checkpoint: best)" in shown
+    assert "models/7@1 checkpoint 2" in shown and "gemini-2.5-flash" in shown
+    write_job(tmp_path, "b", {"lineage": {"job": "parent"}})
+    assert load_report(tmp_path, "b").continued_from is None

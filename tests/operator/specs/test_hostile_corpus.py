@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tuning_operator.planning.planner import PlanSettings, plan
+from tuning_operator.planning.planner import ActionKind, PlanSettings, plan
 from tuning_operator.planning.render import plan_markdown, validation_document
 from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.loader import MAX_FILE_BYTES
@@ -31,6 +31,12 @@ def job(name: str = "hostile", *, meta: str = "", spec: str = "",
     """A job file; `meta` and `spec` lines go under metadata and spec."""
     return (f"apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata:\n  name: {name}\n{meta}"
             f"spec:\n  baseModel: gemini-2.5-flash\n  trainingDataset: {dataset}\n{spec}")
+
+
+def continuing(pre_tuned: str, *, spec: str = "") -> str:
+    """A job file that continues tuning (`preTunedModel`) instead of naming a base model."""
+    return job(spec=spec).replace("  baseModel: gemini-2.5-flash\n",
+                                  f"  preTunedModel: {pre_tuned}\n")
 
 
 POLICY = ("apiVersion: tuning-operator/v1\nkind: Policy\nteams:\n"
@@ -227,6 +233,26 @@ CASES = [
          _all(_write("_policy.yaml", POLICY.format(prefix="gs://acme/ok/")),
               _write("alpha/x.yaml", job(dataset="gs://acme/ok/../secret/x.jsonl"))),
          "alpha/x.yaml", "has a '..' path segment", holds="hostile"),
+    # Continuous tuning: chains answer to their root, their team and their region.
+    Case("chain-continues-itself", _write("alpha/x.yaml", continuing("{job: hostile}")),
+         "alpha/x.yaml", "dependency cycle", holds="hostile"),
+    Case("chain-cycle-of-two",
+         _all(_write("alpha/x.yaml", continuing("{job: other}")),
+              _write("alpha/y.yaml", continuing("{job: hostile}").replace(
+                  "name: hostile", "name: other"))),
+         "alpha/x.yaml", "dependency cycle", holds="hostile"),
+    Case("chain-continues-another-teams-job",
+         _write("alpha/x.yaml", continuing("{job: good-job, checkpoint: '2'}")),
+         "alpha/x.yaml", "is a job of team 'beta'", holds="hostile"),
+    Case("chain-model-in-another-region",
+         _write("alpha/x.yaml", continuing(
+             "{tunedModel: 'projects/p/locations/europe-west4/models/1'}",
+             spec="  region: us-central1\n")),
+         "alpha/x.yaml", "set `spec.region: europe-west4`", holds="hostile"),
+    Case("chain-checkpoint-with-tuned-model",
+         _write("alpha/x.yaml", continuing(
+             "{tunedModel: 'projects/p/locations/us-central1/models/1', checkpoint: best}")),
+         "alpha/x.yaml", "`checkpoint` goes with `job`", holds="hostile"),
 ]
 
 
@@ -419,3 +445,21 @@ def test_directory_swapped_for_a_link_after_the_walk_is_not_read_through(tmp_pat
         read_regular(str(tmp_path / "jobs"), "alpha/x.yaml", limit=MAX_FILE_BYTES)
     _, raw = read_regular(str(tmp_path), "elsewhere/x.yaml", limit=MAX_FILE_BYTES)
     assert b"name: outside" in raw
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    (continuing("{job: nowhere}"), "no job named 'nowhere'"),
+    (job(spec="").replace("gemini-2.5-flash", "gemini-1.5-flash-002"), "is retired"),
+], ids=["chain-missing-parent", "chain-retired-root"])
+def test_a_chain_that_cannot_be_created_is_a_warning_and_never_created(
+        tmp_path: Path, entry: str, message: str) -> None:
+    """A missing parent or a retired model: `validate` warns (an existing Vertex job of it is
+    kept), and the plan refuses the create with the reason; beta's job is created."""
+    jobs = tmp_path / "jobs"
+    _write("beta/ok.yaml", job("good-job", dataset="gs://datasets/beta/train.jsonl"))(jobs)
+    _write("alpha/x.yaml", entry)(jobs)
+    load = load_jobs_dir(jobs)
+    assert load.errors == () and any(message in w.message for w in load.warnings)
+    actions = {a.job: a for a in plan(load, [], PlanSettings()).actions}
+    assert actions["hostile"].kind == ActionKind.INVALID and message in actions["hostile"].reason
+    assert actions["good-job"].kind == ActionKind.CREATE

@@ -56,14 +56,17 @@ def test_base_model_and_pre_tuned_model_are_exclusive(tmp_path: Path) -> None:
     assert "set exactly one of `baseModel` and `preTunedModel`" in error.message
 
 
-def test_a_dependency_on_an_unknown_job_is_an_error(tmp_path: Path) -> None:
-    """`preTunedModel.job` must name a job file of the directory."""
+def test_a_dependency_on_an_unknown_job_is_a_warning_and_uncreatable(tmp_path: Path) -> None:
+    """A parent's file may leave once its child exists: a missing parent is a warning naming
+    the file, and the job is marked uncreatable (the planner refuses only a new create)."""
     path = write_continuing(tmp_path, "next-job", "{job: nowhere}")
     load = load_jobs_dir(tmp_path)
-    (error,) = load.errors
-    assert error.file == str(path)
-    assert "no job named 'nowhere'" in error.message
-    assert load.invalid_names == {"next-job"}
+    assert load.errors == ()
+    (warning,) = load.warnings
+    assert warning.file == str(path)
+    assert "no job named 'nowhere'" in warning.message
+    uncreatable = load.jobs["next-job"].uncreatable
+    assert uncreatable is not None and "cannot be created" in uncreatable
 
 
 def test_a_dependency_on_a_broken_file_is_not_unknown(tmp_path: Path) -> None:

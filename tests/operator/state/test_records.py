@@ -13,6 +13,7 @@ from tuning_operator.judging import Checkpoint, Diagnosis
 from tuning_operator.state.records import (
     Evaluation,
     ExampleFailure,
+    Lineage,
     MetricFigures,
     SmokeTestResult,
 )
@@ -104,3 +105,29 @@ def test_the_memory_store_keeps_typed_sub_records_through_their_stored_form() ->
     assert store.fetch() == {"a": record}
     assert record.to_dict()["smoke_test"] == {"endpoint": "unhealthy", "error": "404", "at": 2.0}
     assert record.to_dict()["evaluation"]["failures"] == [{"example": 1, "error": "busy"}]
+
+
+@pytest.mark.parametrize("lineage", [
+    Lineage("projects/p/locations/europe-west4/models/7@1", "2",
+            base_model="gemini-2.5-flash", job="parent", checkpoint="best"),
+    Lineage("projects/p/locations/us-central1/models/7"),
+])
+def test_the_lineage_is_stored_in_camel_case_and_read_back_typed(
+        tmp_path: Path, lineage: Lineage) -> None:
+    """The parent a job was created from survives a restart; its stored keys are the words of
+    `status --format json` (tunedModel, checkpointId, baseModel, job, checkpoint)."""
+    FileStatusStore(tmp_path).store({"a": JobRecord(name="a", first_seen=1.0,
+                                                    lineage=lineage)})
+    stored = jobs_in(tmp_path / FileStatusStore.FILE)["a"]["lineage"]
+    assert stored["tunedModel"] == lineage.tuned_model
+    assert set(stored) <= {"tunedModel", "checkpointId", "baseModel", "job", "checkpoint"}
+    assert FileStatusStore(tmp_path).fetch()["a"].lineage == lineage
+
+
+@pytest.mark.parametrize("damaged", ["parent", {"job": "parent"}, {"tunedModel": 7}])
+def test_a_lineage_without_its_tuned_model_is_dropped(tmp_path: Path, damaged: Any) -> None:
+    """Nothing but the tuned model identifies a parent: without it the lineage is absent."""
+    document = {"version": 1, "jobs": {"a": {"name": "a", "first_seen": 1.0,
+                                             "lineage": damaged}}}
+    (tmp_path / FileStatusStore.FILE).write_text(json.dumps(document))
+    assert FileStatusStore(tmp_path).fetch()["a"].lineage is None

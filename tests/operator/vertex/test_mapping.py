@@ -238,3 +238,28 @@ def test_observed_job_reads_vertex_data_stats() -> None:
     assert (stats.examples, stats.billable_tokens, stats.truncated_examples) == (120, 45_000, 2)
     bare = aiplatform_v1.TuningJob(name="projects/p/locations/us-central1/tuningJobs/1")
     assert observed_job(bare).data_stats is None
+
+
+@pytest.mark.parametrize(("fields", "root"), [
+    ({"base_model": "gemini-2.5-flash"}, "gemini-2.5-flash"),
+    ({"pre_tuned_model": {"tuned_model_name": "projects/p/locations/l/models/1",
+                          "base_model": "gemini-2.5-pro"}}, "gemini-2.5-pro"),
+    ({"pre_tuned_model": {"tuned_model_name": "projects/p/locations/l/models/1"}}, None),
+])
+def test_observed_job_reads_the_root_base_model(fields: dict[str, Any], root: str | None) -> None:
+    """The root: `base_model`, or for a continuation the `pre_tuned_model.base_model` Vertex
+    fills in (what policy and baselines of a `tunedModel` continuation go by)."""
+    message = aiplatform_v1.TuningJob(
+        name="projects/p/locations/us-central1/tuningJobs/1", state="JOB_STATE_RUNNING", **fields)
+    assert observed_job(message).base_model == root
+
+
+def test_observed_job_reads_what_a_continuation_was_sent_with() -> None:
+    """`pre_tuned_model` as sent (tuned model, checkpoint id) is read back from the List."""
+    name = "projects/p/locations/us-central1/tuningJobs/1"
+    message = aiplatform_v1.TuningJob(name=name, state="JOB_STATE_RUNNING", pre_tuned_model={
+        "tuned_model_name": "projects/p/locations/us-central1/models/1@2", "checkpoint_id": "3"})
+    assert observed_job(message).continued_from == (
+        "projects/p/locations/us-central1/models/1@2", "3")
+    assert observed_job(aiplatform_v1.TuningJob(
+        name=name, state="JOB_STATE_RUNNING", base_model="gemini-2.5-flash")).continued_from is None
