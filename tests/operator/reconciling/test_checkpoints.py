@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 from tuning_operator.judging.asking import best_by_evaluation
 from tuning_operator.judging.curves import Checkpoint
+from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.reconciling.checkpoints import evaluate_checkpoints
-from tuning_operator.state.records import Evaluation, MetricFigures
+from tuning_operator.reconciling.inputs import best_checkpoint
+from tuning_operator.state.records import CheckpointEvaluation, Evaluation, MetricFigures
+from tuning_operator.state.store import JobRecord
 
 CHECKPOINTS = tuple(Checkpoint(str(e), epoch=e, step=10 * e, endpoint=f"projects/p/locations/l/"
                                f"endpoints/{e}") for e in (3, 1, 2))
@@ -52,3 +55,18 @@ def test_a_pending_checkpoint_makes_the_evaluation_pending() -> None:
     result = evaluate_checkpoints(run, CHECKPOINTS, metric="exactMatch")
     assert result.verdict == "pending" and asked == ["1", "2"]
     assert result.reason.startswith("checkpoint 2: ")
+
+
+def test_best_means_the_evaluations_choice_once_it_evaluated_every_checkpoint() -> None:
+    """A child's `checkpoint: best` follows the parent's evaluation when it chose among all its
+    checkpoints; otherwise the diagnosis of the curves."""
+    record = JobRecord(name="parent", first_seen=0.0)
+    record.diagnosis = Diagnosis(verdict="overfitting", reason="", mitigation="",
+                                 best_checkpoint=CHECKPOINTS[1])
+    assert best_checkpoint(record) == "1"
+    record.evaluation = Evaluation(verdict="passed", reason="", checkpoint="2", checkpoints=(
+        CheckpointEvaluation(checkpoint="1", verdict="failed"),
+        CheckpointEvaluation(checkpoint="2", verdict="passed")))
+    assert best_checkpoint(record) == "2"
+    record.evaluation = Evaluation(verdict="pending", reason="", checkpoints=())
+    assert best_checkpoint(record) == "1"
