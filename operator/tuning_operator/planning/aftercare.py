@@ -147,9 +147,24 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
     again = (progress.evaluation_verdict in FINAL_VERDICTS
              and progress.evaluation_key != evaluation_key(loaded))
     fallback = best_fallback(evaluation.checkpoint, progress.diagnosis, progress.best_checkpoint)
+    if evaluation.checkpoints == "all":
+        fallback = None  # the evaluation chooses the checkpoint itself
     return Due("evaluation", ("the evaluation set or its settings changed since the verdict: "
                               if again else "") + "evaluate the tuned model" + (
-        " and the base model" if evaluation.baselines.asked else "") + (
+        " (every checkpoint)" if evaluation.checkpoints == "all" else "") + _whom(evaluation) + (
         f" ({fallback})" if fallback else "") + (
         f"; {loaded.evaluation_unread}" if loaded.evaluation_unread else ""))
+
+
+def _whom(evaluation: EvaluationSpec) -> str:
+    """Who else the evaluation asks, in the plan's words."""
+    baselines = evaluation.baselines
+    shots = [label for label, asked in (("zero-shot", baselines.zero_shot),
+                                        (f"{baselines.few_shot}-shot", baselines.few_shot))
+             if asked]
+    base = f" and the base model ({', '.join(shots)})" if shots and shots != ["zero-shot"] else (
+        " and the base model" if shots else "")
+    judged = len(evaluation.model_based)
+    return base + (f"; {judged} model-based metric{'s' if judged > 1 else ''} judged by the"
+                   " autorater" if judged else "")
 

@@ -1,8 +1,14 @@
-"""The evaluation key leaves out the judging fields a job file does not set (verdicts stay)."""
+"""The judging fields in the plan: the evaluation key leaves out those a job file does not set
+(verdicts stay), and the plan's reason says whom a judged evaluation asks."""
 
 from __future__ import annotations
 
-from tuning_operator.planning.aftercare import evaluation_block
+from pathlib import Path
+
+from tests.operator.planning.test_aftercare_due import NOW, SUCCEEDED
+from tuning_operator.planning.aftercare import Progress, due, evaluation_block
+from tuning_operator.planning.gates import Timing
+from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.evaluation import EvaluationSpec
 
 # The block as the 0.1 release keyed it (model_dump_json of that model, giveUpAfter left out).
@@ -29,3 +35,22 @@ def test_judges_enter_the_key() -> None:
             "modelBased": [{"name": "correctness", "kind": "pointwise", "rubric": rubric}]}))
 
     assert block("Score {response}") != block("Rate {response} 1-5")
+
+
+def test_the_plan_says_whom_a_judged_evaluation_asks(tmp_path: Path) -> None:
+    """The plan's reason names every checkpoint, both baselines and the autorater's metrics."""
+    (tmp_path / "team" / "evals").mkdir(parents=True)
+    (tmp_path / "team" / "evals" / "set.jsonl").write_text(
+        '{"contents": [{"role": "user", "parts": [{"text": "q"}]},'
+        ' {"role": "model", "parts": [{"text": "a"}]}]}\n')
+    (tmp_path / "team" / "judged.yaml").write_text(
+        "apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata: {name: judged}\nspec:\n"
+        "  baseModel: gemini-2.5-flash\n  trainingDataset: gs://datasets/team/train.jsonl\n"
+        "  evaluation:\n    dataset: evals/set.jsonl\n    checkpoints: all\n"
+        "    baseline: {fewShot: 3}\n    require: {exactMatch: {min: 0.5}}\n"
+        "    modelBased: [{name: correctness, kind: pointwise, rubric: '{response}'}]\n")
+    loaded = load_jobs_dir(tmp_path).jobs["judged"]
+    [step] = [s for s in due(loaded, SUCCEEDED, Progress(smoke="healthy"), Timing(now=NOW))
+              if s.step == "evaluation"]
+    assert step.reason == ("evaluate the tuned model (every checkpoint) and the base model"
+                           " (zero-shot, 3-shot); 1 model-based metric judged by the autorater")
