@@ -3,8 +3,10 @@
 Both are operator-only (they never enter the spec hash): changing the bar or the evaluation set
 re-runs the evaluation, it never conflicts with the Vertex job. Shape, names and ranges are
 checked here; whether a relative dataset path stays inside the jobs directory is the loader's
-business (it knows the directory). Every metric is a score in [0, 1] (BLEU too: sacrebleu's
-0-100 divided by 100), so one bar reads the same for every metric.
+business (it knows the directory). Every string metric is a score in [0, 1] (BLEU too:
+sacrebleu's 0-100 divided by 100), so one bar reads the same for every one of them; the
+model-based metrics (`specs.judges`) are the autorater's 1-5 scale (pointwise) or a win rate in
+[0, 1] (pairwise), and `_bar_problem` keeps each bar on its metric's scale.
 """
 
 from __future__ import annotations
@@ -118,11 +120,7 @@ class EvaluationSpec(_Strict):
     @field_validator("dataset")
     @classmethod
     def _dataset_form(cls, value: str) -> str:
-        if value.startswith("gs://"):
-            if not _GCS.match(value):
-                raise ValueError(f"{value!r} is not gs://BUCKET/PATH/FILE.jsonl")
-            return value
-        problem = relative_path_problem(value)
+        problem = dataset_problem(value)
         if problem is not None:
             raise ValueError(problem)
         return value
@@ -174,9 +172,7 @@ class EvaluationSpec(_Strict):
             raise ValueError(f"`modelBased` {pairwise[0]!r} is pairwise: it compares the tuned"
                              " model with a baseline; set `baseline: true`")
         few = self.baselines.few_shot_from
-        problem = None if few is None or few.startswith("gs://") else relative_path_problem(few)
-        if few is not None and few.startswith("gs://") and not _GCS.match(few):
-            problem = f"{few!r} is not gs://BUCKET/PATH/FILE.jsonl"
+        problem = None if few is None else dataset_problem(few)
         if problem is not None:
             raise ValueError(f"`baseline.fewShotFrom`: {problem}")
         for name, bar in self.require.items():
@@ -225,6 +221,13 @@ class SmokeTest(_Strict):
 
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=32_768)] = Field(
         description="The user turn sent to the tuned endpoint.")
+
+
+def dataset_problem(value: str) -> str | None:
+    """Why `value` is neither gs://BUCKET/PATH/FILE.jsonl nor a relative .jsonl path, or None."""
+    if value.startswith("gs://"):
+        return None if _GCS.match(value) else f"{value!r} is not gs://BUCKET/PATH/FILE.jsonl"
+    return relative_path_problem(value)
 
 
 def relative_path_problem(path: str) -> str | None:
