@@ -6,8 +6,10 @@
 - `with_shots`: an example's turns with the shots before it, as prior user/model turns.
 - `Judgement`: what the autorater said of one answer (a 1-5 score, or a pairwise choice) and
   why; its JSON form is what the journal keeps, so a judgement paid for is never asked again.
+- `roles_asked`: who an evaluation asks (tuned, zero-shot, few-shot), by the journal's key.
 - `model_based_scores`: per metric, the mean score (tuned, zero-shot, few-shot) or the tuned
   model's win rate, and the autorater's agreement with the people who rated the same answers.
+- `few_shot_note`: the metrics on which a prompt with examples does as well as tuning.
 Nothing here asks a model.
 """
 
@@ -22,6 +24,7 @@ import orjson
 
 from tuning_operator.judging.agreement import agreement
 from tuning_operator.judging.scoring import MetricScore
+from tuning_operator.specs.evaluation import EvaluationSpec
 from tuning_operator.specs.judges import ModelBasedMetric
 from tuning_operator.specs.ratings import HumanRating
 
@@ -108,6 +111,32 @@ def model_based_scores(metrics: Sequence[ModelBasedMetric], judged: Judged, *,
         result[metric.name] = MetricScore(tuned=means["tuned"], baseline=means.get("zero-shot"),
                                           few_shot=means.get("few-shot"), agreement=calibration)
     return result
+
+
+def few_shot_key(base_model: str, shots: Sequence[Shot]) -> str:
+    """How the few-shot baseline's answers are journaled: the base model and its shots."""
+    return f"{base_model}#{len(shots)}-shot:{shots_digest(shots)}"
+
+
+def roles_asked(spec: EvaluationSpec, tuned_model: str, base_model: str | None,
+                shots: Sequence[Shot]) -> dict[Role, str]:
+    """Who is asked, by role → the journal's model key; the tuned model first."""
+    baselines = spec.baselines
+    roles: dict[Role, str] = {"tuned": tuned_model}
+    if base_model and baselines.zero_shot:
+        roles["zero-shot"] = base_model
+    if base_model and baselines.few_shot and shots:
+        roles["few-shot"] = few_shot_key(base_model, shots)
+    return roles
+
+
+def few_shot_note(metrics: Mapping[str, MetricScore]) -> str:
+    """Seed 004's question, answered where it bites: the metrics a prompt does as well on."""
+    behind = [name for name, m in metrics.items()
+              if m.few_shot is not None and m.tuned <= m.few_shot]
+    if not behind:
+        return ""
+    return f"; the tuned model does not beat the few-shot baseline on {', '.join(behind)}"
 
 
 def win_rate(choices: Sequence[Choice | None]) -> float:

@@ -39,8 +39,9 @@ from tuning_operator.errors import (
 from tuning_operator.judging.judges import (
     Role,
     Shot,
+    few_shot_note,
     model_based_scores,
-    shots_digest,
+    roles_asked,
     with_shots,
     worst_judged,
 )
@@ -237,7 +238,7 @@ def run_evaluation(
     """
     config = generation_config or spec.generation_config
     chosen = examples.examples[: spec.max_examples]
-    roles = _roles(spec, tuned_model, base_model, shots)
+    roles = roles_asked(spec, tuned_model, base_model, shots)
     routes = {key: (base_model, tuple(shots)) for role, key in roles.items()
               if role == "few-shot" and base_model}
     models = list(roles.values())
@@ -275,23 +276,6 @@ def run_evaluation(
                          + result.reason)
         raise EndpointUnavailable(paused, outage)
     return result
-
-
-def few_shot_key(base_model: str, shots: Sequence[Shot]) -> str:
-    """How the few-shot baseline's answers are journaled: the base model and its shots."""
-    return f"{base_model}#{len(shots)}-shot:{shots_digest(shots)}"
-
-
-def _roles(spec: EvaluationSpec, tuned_model: str, base_model: str | None,
-           shots: Sequence[Shot]) -> dict[Role, str]:
-    """Who is asked, by role → the journal's model key; the tuned model first."""
-    baselines = spec.baselines
-    roles: dict[Role, str] = {"tuned": tuned_model}
-    if base_model and baselines.zero_shot:
-        roles["zero-shot"] = base_model
-    if base_model and baselines.few_shot and shots:
-        roles["few-shot"] = few_shot_key(base_model, shots)
-    return roles
 
 
 def _all_answered(chosen: Sequence[EvaluationExample], models: Sequence[str],
@@ -345,6 +329,12 @@ def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], *,
         return replace(error, verdict="pending", reason=(
             f"every answer is in; {judging.unasked} judgements of the model-based metrics are"
             " asked on the next run (journaled judgements are kept)"))
+    unjudged_examples = {index for _, index in judging.failures}
+    if len(unjudged_examples) > MAX_FAILURE_SHARE * len(answered):
+        (metric, index), why = next(iter(sorted(judging.failures.items())))
+        return replace(error, reason=(
+            f"the autorater could not judge {len(unjudged_examples)} of {len(answered)}"
+            f" examples (first: {metric} on example {index}: {why})"))
     metrics = _scores(spec, answered, roles=roles, asking=asking, judging=judging,
                       ratings=ratings)
     worst = tuple(JudgedExample(metric=m.name, example=index, score=j.score or 0.0,
@@ -364,7 +354,7 @@ def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], *,
         metrics={name: _figures(value) for name, value in metrics.items()},
         worst=worst,
         reason=("; ".join(reasons) if reasons else "no bar in `require`: metrics only")
-        + _few_shot_note(metrics) + skipped + unjudged,
+        + few_shot_note(metrics) + skipped + unjudged,
     )
 
 
@@ -387,15 +377,6 @@ def _scores(spec: EvaluationSpec, answered: Sequence[EvaluationExample], *,
                                       examples=judged_examples, roles=list(roles),
                                       ratings=ratings))
     return metrics
-
-
-def _few_shot_note(metrics: Mapping[str, MetricScore]) -> str:
-    """Seed 004's question, answered where it bites: the metrics a prompt does as well on."""
-    behind = [name for name, m in metrics.items()
-              if m.few_shot is not None and m.tuned <= m.few_shot]
-    if not behind:
-        return ""
-    return f"; the tuned model does not beat the few-shot baseline on {', '.join(behind)}"
 
 
 def _figures(score: MetricScore) -> MetricFigures:

@@ -232,3 +232,16 @@ def _lines(path: Path) -> int:
         return path.read_bytes().count(b"\n")
     except FileNotFoundError:
         return 0
+
+
+def test_judgements_the_autorater_cannot_give_make_the_verdict_error(
+        emulator: EmulatorProcess, adapters: Any, tmp_path: Path) -> None:
+    """A permanent error on more than a tenth of the examples is no verdict on the model."""
+    world = scripted_world(emulator)
+    emulator.admin.fail_next("EvaluateInstances", "INVALID_ARGUMENT", times=3)
+    try:
+        result = evaluate(emulator, adapters, tmp_path, world, correctness={"min": 1.0})
+    finally:
+        emulator.admin.clear_faults()
+    assert result.verdict == "error"
+    assert result.reason.startswith("the autorater could not judge ")
