@@ -119,6 +119,9 @@ def test_baselines_autorater_trust_and_win_rates_reach_status_and_events(
     told = {e["subject"]: e["data"]["evaluation"]  # type: ignore[index]
             for e in events(state, "tuning-operator.job.evaluated.v1")}
     assert told["fewshot-bot"]["metrics"]["exactMatch"]["fewShot"] == 1.0  # type: ignore[index]
+    [reason] = [e["data"]["reason"] for e in events(  # type: ignore[index]
+        state, "tuning-operator.job.evaluated.v1") if e["subject"] == "fewshot-bot"]
+    assert "does not beat the few-shot baseline on exactMatch" in reason  # type: ignore[operator]
     # 5 jobs × (2 pointwise × 3 models + 1 pairwise) × 6 examples: nothing judged twice
     judged = emulator.admin.calls()["EvaluateInstances"] - before
     assert judged == 5 * (2 * 3 + 1) * N
