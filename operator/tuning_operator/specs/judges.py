@@ -42,6 +42,12 @@ class BaselineSpec(_Strict):
     def asked(self) -> bool:
         return self.zero_shot or self.few_shot > 0
 
+    @model_validator(mode="after")
+    def _shots_wanted(self) -> BaselineSpec:
+        if self.few_shot_from is not None and not self.few_shot:
+            raise ValueError("`fewShotFrom` without `fewShot: N` shows no example; set how many")
+        return self
+
 
 class ModelBasedMetric(_Strict):
     """A language model as the judge: a rubric scored 1-5 (pointwise) or a preference

@@ -93,6 +93,9 @@ BAD = [
      "metric 'preferred' is not a pointwise `modelBased` metric"),
     ("pairwise-without-baseline", JUDGED.replace("{zeroShot: true, fewShot: 3}", "false")
      .replace(", minGainOverBaseline: 0.1", ""), RATING, "set `baseline: true`"),
+    ("shots-from-without-shots", JUDGED.replace("fewShot: 3}", "fewShot: 0, fewShotFrom:"
+                                                " evals/human.jsonl}"), RATING,
+     "`fewShotFrom` without `fewShot: N`"),
     ("few-shot-too-many", JUDGED.replace("fewShot: 3", "fewShot: 100"), RATING,
      "less than or equal to 32"),
     ("few-shot-from-missing", JUDGED.replace("fewShot: 3}", "fewShot: 3, fewShotFrom: s.jsonl}"),
