@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.operator.planning.test_aftercare_due import NOW, SUCCEEDED
+from tests.operator.planning.test_aftercare_due import NOW, SUCCEEDED, judged_job
 from tuning_operator.planning.aftercare import Progress, due, evaluation_block
 from tuning_operator.planning.gates import Timing
-from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.evaluation import EvaluationSpec
 
 # The block as the 0.1 release keyed it (model_dump_json of that model, giveUpAfter left out).
@@ -39,17 +38,10 @@ def test_judges_enter_the_key() -> None:
 
 def test_the_plan_says_whom_a_judged_evaluation_asks(tmp_path: Path) -> None:
     """The plan's reason names every checkpoint, both baselines and the autorater's metrics."""
-    (tmp_path / "team" / "evals").mkdir(parents=True)
-    (tmp_path / "team" / "evals" / "set.jsonl").write_text(
-        '{"contents": [{"role": "user", "parts": [{"text": "q"}]},'
-        ' {"role": "model", "parts": [{"text": "a"}]}]}\n')
-    (tmp_path / "team" / "judged.yaml").write_text(
-        "apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata: {name: judged}\nspec:\n"
-        "  baseModel: gemini-2.5-flash\n  trainingDataset: gs://datasets/team/train.jsonl\n"
+    loaded = judged_job(tmp_path, (
         "  evaluation:\n    dataset: evals/set.jsonl\n    checkpoints: all\n"
         "    baseline: {fewShot: 3}\n    require: {exactMatch: {min: 0.5}}\n"
-        "    modelBased: [{name: correctness, kind: pointwise, rubric: '{response}'}]\n")
-    loaded = load_jobs_dir(tmp_path).jobs["judged"]
+        "    modelBased: [{name: correctness, kind: pointwise, rubric: '{response}'}]\n"))
     [step] = [s for s in due(loaded, SUCCEEDED, Progress(smoke="healthy"), Timing(now=NOW))
               if s.step == "evaluation"]
     assert step.reason == ("evaluate the tuned model (every checkpoint) and the base model"
