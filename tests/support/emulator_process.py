@@ -132,11 +132,18 @@ class EmulatorAdmin:
 
     def set_answers(self, scripts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replace the scripted GenerateContent answers: [{model, answers, default}, …]."""
+        return self._set_scripts("answers", scripts)
+
+    def set_autorater(self, scripts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the scripted EvaluateInstances scores: [{metric, scores, default}, …]."""
+        return self._set_scripts("autorater", scripts)
+
+    def _set_scripts(self, route: str, scripts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         data = json.dumps(scripts).encode()
-        url = f"{self.rest_endpoint}/emulator/answers"
+        url = f"{self.rest_endpoint}/emulator/{route}"
         status, document = http_json("POST", url, data, timeout=self.timeout)
         if status >= 400:
-            raise RuntimeError(f"admin POST answers: {document}")
+            raise RuntimeError(f"admin POST {route}: {document}")
         return list(document)
 
 

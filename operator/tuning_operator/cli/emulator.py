@@ -72,6 +72,10 @@ def register(sub: Any) -> None:
         "--answers", type=Path, default=None, metavar="FILE",
         help="scripted GenerateContent answers: a JSON list of {model, answers, default}",
     )
+    parser.add_argument(
+        "--autorater", type=Path, default=None, metavar="FILE",
+        help="scripted EvaluateInstances scores: a JSON list of {metric, scores, default}",
+    )
     parser.set_defaults(handler=run_emulator)
 
 
@@ -95,6 +99,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             state_file=args.state,
             seed=args.seed,
             answers_file=args.answers,
+            autorater_file=args.autorater,
         )
         emulator = VertexEmulator(settings)
     except (ValueError, OSError, RuntimeError) as error:

@@ -17,6 +17,8 @@ Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like th
     POST /emulator/faults:clear             → {} (rates, latency and scripted faults to zero)
     GET  /emulator/answers                  → the scripted answers of GenerateContent
     POST /emulator/answers                  [{"model", "answers", "default"}, …] (replaces all)
+    GET  /emulator/autorater                → the scripted scores of EvaluateInstances
+    POST /emulator/autorater                [{"metric", "scores", "default"}, …] (replaces all)
 
 Admin calls are not counted and never faulted. This module must never change jobs.
 """
@@ -29,6 +31,7 @@ from typing import Any
 import grpc
 import orjson
 
+from tuning_operator.emulator.autorater import ScriptedAutorater, parse_autorater
 from tuning_operator.emulator.faults import CallLedger, FaultInjector
 from tuning_operator.emulator.prediction import ScriptedAnswers, parse_scripts
 from tuning_operator.emulator.status import ApiError, invalid_argument
@@ -48,17 +51,21 @@ class AdminRoutes:
 
     def __init__(self, faults: FaultInjector, ledger: CallLedger,
                  answers: ScriptedAnswers | None = None, *,
-                 active: Callable[[], dict[str, Any]] | None = None) -> None:
+                 active: Callable[[], dict[str, Any]] | None = None,
+                 autorater: ScriptedAutorater | None = None) -> None:
         self._faults = faults
         self._ledger = ledger
         self._answers = answers
         self._active = active or dict
+        self._autorater = autorater
 
     def handle(self, method: str, path: str, body: bytes) -> Reply | tuple[int, list[Any]]:
         route = (method, path.removeprefix(self.PREFIX))
         try:
             if route[1] == "answers" and self._answers is not None:
                 return self._answer_route(route[0], body)
+            if route[1] == "autorater" and self._autorater is not None:
+                return self._autorater_route(route[0], body)
             return self._route(route, self._document(body))
         except (ValueError, TypeError) as error:
             raise invalid_argument(str(error)) from None
@@ -101,12 +108,22 @@ class AdminRoutes:
     def _answer_route(self, method: str, body: bytes) -> Reply | tuple[int, list[Any]]:
         assert self._answers is not None
         if method == "POST":
-            try:
-                document = orjson.loads(body or b"[]")
-            except orjson.JSONDecodeError as error:
-                raise invalid_argument(f"admin body is not JSON: {error}") from None
-            self._answers.replace(parse_scripts(document))
+            self._answers.replace(parse_scripts(self._list(body)))
         return 200, self._answers.describe()
+
+    def _autorater_route(self, method: str, body: bytes) -> tuple[int, list[Any]]:
+        assert self._autorater is not None
+        if method == "POST":
+            self._autorater.replace(parse_autorater(self._list(body)))
+        return 200, self._autorater.describe()
+
+    @staticmethod
+    def _list(body: bytes) -> Any:
+        """A script route's body: JSON (an empty body is no script)."""
+        try:
+            return orjson.loads(body or b"[]")
+        except orjson.JSONDecodeError as error:
+            raise invalid_argument(f"admin body is not JSON: {error}") from None
 
     def _described(self) -> dict[str, Any]:
         return {_camel(key): value for key, value in self._faults.describe().items()}

@@ -23,7 +23,8 @@ import grpc
 from tuning_operator.emulator.status import ApiError, status_code
 
 METHODS = ("CreateTuningJob", "GetTuningJob", "ListTuningJobs", "CancelTuningJob")
-PREDICTION_METHODS = ("GenerateContent",)  # counted once called, faulted like the others
+# Counted once called, faulted like the others.
+PREDICTION_METHODS = ("GenerateContent", "EvaluateInstances")
 # The metadata and TensorBoard calls that read a job's metrics (emulator/metrics.py).
 METRICS_METHODS = (
     "GetContext",

@@ -16,6 +16,7 @@ import grpc
 from google.cloud import aiplatform_v1
 from google.protobuf import empty_pb2
 
+from tuning_operator.emulator.autorater import EvaluationService
 from tuning_operator.emulator.metrics import MetricsService
 from tuning_operator.emulator.ports import PortInUse, ensure_port_free
 from tuning_operator.emulator.prediction import PredictionService
@@ -24,6 +25,7 @@ from tuning_operator.emulator.status import ApiError
 
 SERVICE_NAME = "google.cloud.aiplatform.v1.GenAiTuningService"
 PREDICTION_SERVICE_NAME = "google.cloud.aiplatform.v1.PredictionService"
+EVALUATION_SERVICE_NAME = "google.cloud.aiplatform.v1.EvaluationService"
 METADATA_SERVICE = "google.cloud.aiplatform.v1.MetadataService"
 TENSORBOARD_SERVICE = "google.cloud.aiplatform.v1.TensorboardService"
 
@@ -76,18 +78,25 @@ def service_handler(service: TuningService) -> grpc.GenericRpcHandler:
     )
 
 
+def _one_method(service: str, method: str, work: Callable[[Any], Any], request_type: Any,
+                response_type: Any) -> grpc.GenericRpcHandler:
+    """A service of which the emulator implements one method."""
+    return grpc.method_handlers_generic_handler(
+        service, {method: _unary(work, request_type, response_type.serialize)})
+
+
 def prediction_handler(prediction: PredictionService) -> grpc.GenericRpcHandler:
     """PredictionService.GenerateContent, the one prediction method the emulator implements."""
-    return grpc.method_handlers_generic_handler(
-        PREDICTION_SERVICE_NAME,
-        {
-            "GenerateContent": _unary(
-                prediction.generate_content,
-                aiplatform_v1.GenerateContentRequest,
-                aiplatform_v1.GenerateContentResponse.serialize,
-            ),
-        },
-    )
+    return _one_method(PREDICTION_SERVICE_NAME, "GenerateContent", prediction.generate_content,
+                       aiplatform_v1.GenerateContentRequest,
+                       aiplatform_v1.GenerateContentResponse)
+
+
+def evaluation_handler(evaluation: EvaluationService) -> grpc.GenericRpcHandler:
+    """EvaluationService.EvaluateInstances (pointwise and pairwise metric inputs)."""
+    return _one_method(EVALUATION_SERVICE_NAME, "EvaluateInstances",
+                       evaluation.evaluate_instances, aiplatform_v1.EvaluateInstancesRequest,
+                       aiplatform_v1.EvaluateInstancesResponse)
 
 
 def metrics_handlers(metrics: MetricsService) -> tuple[grpc.GenericRpcHandler, ...]:
@@ -144,6 +153,7 @@ class GrpcFront:
         workers: int = 8,
         metrics: MetricsService | None = None,
         prediction: PredictionService | None = None,
+        evaluation: EvaluationService | None = None,
     ) -> None:
         if port:
             ensure_port_free(host, port, "gRPC")
@@ -156,6 +166,8 @@ class GrpcFront:
             handlers.extend(metrics_handlers(metrics))
         if prediction is not None:
             handlers.append(prediction_handler(prediction))
+        if evaluation is not None:
+            handlers.append(evaluation_handler(evaluation))
         self._server.add_generic_rpc_handlers(handlers)
         try:
             self.port: int = self._server.add_insecure_port(f"{host}:{port}")

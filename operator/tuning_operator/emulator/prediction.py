@@ -3,7 +3,10 @@
 A tuned model is only worth what it answers, so the operator's evaluation must be tested over
 the wire against answers a test chooses. Scripts are a list of
 `{"model": BASE_MODEL_ID | "tuned:" + TUNED_MODEL_DISPLAY_NAME, "answers": {PROMPT: ANSWER},
-"default": TEXT}`, where PROMPT is the text of the request's last `user` turn; set them with
+"default": TEXT}`, where PROMPT is the text of the request's last `user` turn (a request with
+more than one `user` turn, a few-shot prompt, is answered by `"fewshot:" + BASE_MODEL_ID` when
+that script exists, so a test can make examples help the base model; a checkpoint's endpoint
+by `"tuned:" + DISPLAY_NAME + "@" + CHECKPOINT_ID` before `"tuned:" + DISPLAY_NAME`); set them with
 `--answers FILE` or `POST /emulator/answers`. A model is addressed as Vertex addresses it:
 `projects/P/locations/L/publishers/google/models/BASE` (a base model of the catalog) or the
 `tuned_model.endpoint` (or a checkpoint's endpoint) of a job that SUCCEEDED; anything else is
@@ -32,6 +35,7 @@ from tuning_operator.specs.tokens import estimate_tokens
 
 METHOD = "GenerateContent"
 TUNED_PREFIX = "tuned:"
+FEW_SHOT_PREFIX = "fewshot:"
 UNSCRIPTED = "emulated answer of {model}"  # the answer when no script covers a model
 _PUBLISHER = re.compile(
     r"^(projects/[^/]+/locations/[^/]+/)?publishers/(?P<publisher>[^/]+)/models/(?P<model>[^/]+)$"
@@ -99,6 +103,10 @@ class ScriptedAnswers:
         with self._lock:
             self._scripts = dict(scripts)
 
+    def has(self, model: str) -> bool:
+        with self._lock:
+            return model in self._scripts
+
     def answer(self, model: str, prompt: str) -> str:
         with self._lock:
             script = self._scripts.get(model)
@@ -137,6 +145,9 @@ class PredictionService:
         if not request.contents:
             raise invalid_argument("contents is not specified.")
         key = self.model_key(request.model)
+        users = sum(1 for content in request.contents if content.role == "user")
+        if users > 1 and self.answers.has(FEW_SHOT_PREFIX + key):
+            key = FEW_SHOT_PREFIX + key
         prompt = last_user_text(request.contents)
         text = self.answers.answer(key, prompt)
         # The one token estimate of the pre-flight, so evaluation costs add up the same way.
@@ -165,7 +176,12 @@ class PredictionService:
         if _ENDPOINT.match(model):
             job = self.store.served_by(model)
             if job is not None:
-                return TUNED_PREFIX + (job.tuned_model_display_name or job.name.rsplit("/", 1)[1])
+                key = TUNED_PREFIX + (job.tuned_model_display_name or job.name.rsplit("/", 1)[1])
+                for checkpoint in job.tuned_model.checkpoints:
+                    by_checkpoint = f"{key}@{checkpoint.checkpoint_id}"
+                    if checkpoint.endpoint == model and self.answers.has(by_checkpoint):
+                        return by_checkpoint
+                return key
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Endpoint `{model}` not found.")
         raise invalid_argument(
             f"model {model!r} is neither projects/P/locations/L/publishers/google/models/M nor"

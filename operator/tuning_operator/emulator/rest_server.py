@@ -24,6 +24,7 @@ from google.protobuf import json_format
 
 from tuning_operator.emulator import rest_metrics
 from tuning_operator.emulator.admin import AdminRoutes
+from tuning_operator.emulator.autorater import EvaluationService
 from tuning_operator.emulator.metrics import MetricsService
 from tuning_operator.emulator.ports import PortInUse
 from tuning_operator.emulator.prediction import PredictionService
@@ -34,6 +35,7 @@ _COLLECTION = re.compile(r"^/v1/(?P<parent>projects/[^/]+/locations/[^/]+)/tunin
 _JOB = re.compile(r"^/v1/(?P<name>projects/[^/]+/locations/[^/]+/tuningJobs/[^/:]+)$")
 _CANCEL = re.compile(r"^/v1/(?P<name>projects/[^/]+/locations/[^/]+/tuningJobs/[^/:]+):cancel$")
 _GENERATE = re.compile(r"^/v1/(?P<model>[^:]+):generateContent$")
+_EVALUATE = re.compile(r"^/v1/(?P<location>projects/[^/]+/locations/[^/:]+):evaluateInstances$")
 
 Reply = tuple[int, dict[str, Any] | bytes]
 
@@ -42,6 +44,14 @@ def _message_json(message: Any, *, numeric_enums: bool) -> bytes:
     pb = type(message).pb(message)
     text: str = json_format.MessageToJson(pb, indent=None, use_integers_for_enums=numeric_enums)
     return text.encode()
+
+
+def _request_body(message_type: Any, body: bytes) -> Any:
+    """A request message from its JSON body; INVALID_ARGUMENT as Vertex words it."""
+    try:
+        return message_type.from_json(body.decode() or "{}", ignore_unknown_fields=True)
+    except (json_format.ParseError, UnicodeDecodeError) as error:
+        raise invalid_argument(f"Invalid JSON payload received. {error}") from None
 
 
 def _first(query: dict[str, list[str]], *names: str) -> str:
@@ -55,10 +65,12 @@ class _RestApi:
     """Routes one REST request to the service; returns (HTTP status, body)."""
 
     def __init__(self, service: TuningService, prediction: PredictionService | None = None,
-                 metrics: MetricsService | None = None) -> None:
+                 metrics: MetricsService | None = None,
+                 evaluation: EvaluationService | None = None) -> None:
         self._service = service
         self._prediction = prediction
         self._metrics = metrics
+        self._evaluation = evaluation
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
         # The GAPIC REST transport asks for `$alt=json;enum-encoding=int`; Vertex then answers
@@ -81,6 +93,8 @@ class _RestApi:
             return 200, self._service.get_tuning_job(request)
         if method == "POST" and self._prediction and (match := _GENERATE.fullmatch(path)):
             return self._generate(match["model"], body)
+        if method == "POST" and self._evaluation and (match := _EVALUATE.fullmatch(path)):
+            return self._evaluate(match["location"], body)
         if method == "POST" and (match := _CANCEL.fullmatch(path)):
             self._service.cancel_tuning_job(
                 aiplatform_v1.CancelTuningJobRequest(name=match["name"])
@@ -104,14 +118,15 @@ class _RestApi:
 
     def _generate(self, model: str, body: bytes) -> tuple[int, Any]:
         assert self._prediction is not None
-        try:
-            request = aiplatform_v1.GenerateContentRequest.from_json(
-                body.decode() or "{}", ignore_unknown_fields=True
-            )
-        except (json_format.ParseError, UnicodeDecodeError) as error:
-            raise invalid_argument(f"Invalid JSON payload received. {error}") from None
+        request = _request_body(aiplatform_v1.GenerateContentRequest, body)
         request.model = model
         return 200, self._prediction.generate_content(request)
+
+    def _evaluate(self, location: str, body: bytes) -> tuple[int, Any]:
+        assert self._evaluation is not None
+        request = _request_body(aiplatform_v1.EvaluateInstancesRequest, body)
+        request.location = location
+        return 200, self._evaluation.evaluate_instances(request)
 
     def _list(self, parent: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         size_text = _first(query, "pageSize", "page_size") or "0"
@@ -184,8 +199,9 @@ class RestFront:
         port: int,
         prediction: PredictionService | None = None,
         metrics: MetricsService | None = None,
+        evaluation: EvaluationService | None = None,
     ) -> None:
-        handler = _handler_class(_RestApi(service, prediction, metrics), admin)
+        handler = _handler_class(_RestApi(service, prediction, metrics, evaluation), admin)
         try:
             self._server = _ExclusiveHTTPServer((host, port), handler)
         except OSError as error:

@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from tuning_operator.emulator.admin import AdminRoutes
+from tuning_operator.emulator.autorater import (
+    EvaluationService,
+    ScriptedAutorater,
+    load_autorater,
+)
 from tuning_operator.emulator.faults import CallLedger, FaultInjector, FaultSettings
 from tuning_operator.emulator.grpc_server import GrpcFront
 from tuning_operator.emulator.metrics import MetricsService
@@ -49,6 +54,7 @@ class EmulatorSettings:
     state_file: Path | None = None
     seed: int | None = None
     answers_file: Path | None = None  # scripted GenerateContent answers (JSON list)
+    autorater_file: Path | None = None  # scripted EvaluateInstances scores (JSON list)
     # Count each job's training file for its tuning_data_stats when a Cloud Storage emulator
     # serves it: at `storage_host`, or (None) at STORAGE_EMULATOR_HOST when the job is created.
     read_training_data: bool = True
@@ -102,16 +108,22 @@ class VertexEmulator:
                                        answers=self.answers, faults=self.faults,
                                        ledger=self.ledger)
         metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
+        self.autorater = ScriptedAutorater(
+            load_autorater(s.autorater_file) if s.autorater_file else None)
+        evaluation = EvaluationService(autorater=self.autorater, faults=self.faults,
+                                       ledger=self.ledger)
         # REST first: an HTTP server that never started frees its port on close, an unstarted
         # gRPC server does not; so a port in use on either side leaves no port held.
         rest = RestFront(
             service, admin=AdminRoutes(self.faults, self.ledger, self.answers,
-                                       active=self.store.active_summary),
+                                       active=self.store.active_summary,
+                                       autorater=self.autorater),
             host=s.host, port=s.rest_port, prediction=prediction, metrics=metrics,
+            evaluation=evaluation,
         )
         try:
             self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
-                                   prediction=prediction)
+                                   prediction=prediction, evaluation=evaluation)
         except OSError:
             rest.stop()
             raise

@@ -9,6 +9,7 @@ Pure decisions from the job file, the catalog and what Vertex reported: no call 
 - `effective_generation_config`: the job's config, with the model's lowest thinking budget when
   the job names none (Vertex's advice for tuned models); models that do not think get none.
 - `publisher_model`: the resource name of a base model in a project and region.
+- `best_by_evaluation`: with `checkpoints: all`, the checkpoint the evaluation prefers.
 """
 
 from __future__ import annotations
@@ -99,3 +100,14 @@ def effective_generation_config(
 def publisher_model(project: str, region: str, base_model: str) -> str:
     """`projects/P/locations/L/publishers/google/models/M`: how a base model is asked."""
     return f"projects/{project}/locations/{region}/publishers/google/models/{base_model}"
+
+
+def best_by_evaluation(scores: Sequence[tuple[str, float | None]]) -> str | None:
+    """With `checkpoints: all`: the checkpoint scoring highest on the gate's first metric, given
+    in step order; a tie goes to the later one (as good, and trained on more); None when no
+    checkpoint has the score."""
+    best: tuple[str, float] | None = None
+    for checkpoint_id, value in scores:
+        if value is not None and (best is None or value >= best[1]):
+            best = (checkpoint_id, value)
+    return best[0] if best else None

@@ -126,7 +126,7 @@ class Manager:
         stack = self._stack
         state_dir, jobs_dir = Path(options.state_dir), Path(options.jobs_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        vertex, metrics_reader, prediction = _open_vertex(options, state_dir, stack)
+        vertex, metrics_reader, prediction, evaluation = _open_vertex(options, state_dir, stack)
         sink = open_sink(options.events or f"file:{state_dir / 'events.jsonl'}")
         stack.callback(sink.close)
         outbox = Outbox(state_dir / "outbox", sink)
@@ -146,7 +146,8 @@ class Manager:
             throttler=throttler, clock=time.time, state_dir=state_dir,
             metrics=metrics_reader, predict=prediction.generate,
             project=options.project or "local-project", stop=self.shutdown.stop,
-            leading=self.lease.acquire, answers=artifacts.answers if artifacts else None)
+            leading=self.lease.acquire, answers=artifacts.answers if artifacts else None,
+            judge=evaluation.judge)
         # Post-success work off the pass; closed (after the stop is set) before the adapters.
         # `--once` is one pass that does its own work (inline), as a one-shot tool expects.
         workers = Workers(0 if options.once else AFTERCARE_THREADS, wake=self.shutdown.wake.set)
@@ -225,9 +226,11 @@ def _dataset_checker(options: argparse.Namespace) -> Any:
 
 
 def _open_vertex(options: argparse.Namespace, state_dir: Path,
-                 stack: ExitStack) -> tuple[Any, Any, Any]:
-    """The tuning, metrics and prediction adapters: real Vertex, or one emulator for all."""
+                 stack: ExitStack) -> tuple[Any, Any, Any, Any]:
+    """The tuning, metrics, prediction and evaluation adapters: real Vertex, or one emulator
+    for all."""
     from tuning_operator.vertex.budget import RequestBudget
+    from tuning_operator.vertex.evaluation import VertexEvaluation
     from tuning_operator.vertex.jobs import VertexTuningJobs
     from tuning_operator.vertex.metrics import VertexMetrics
     from tuning_operator.vertex.prediction import VertexPrediction
@@ -237,11 +240,14 @@ def _open_vertex(options: argparse.Namespace, state_dir: Path,
     # Predictions have quotas of their own: a budget of their own, so an evaluation never
     # starves the tuning calls.
     prediction_budget = RequestBudget(crud_per_minute=options.predictions_per_minute)
+    project = options.project or "local-project"
     if options.project and not options.vertex_endpoint:
         return (stack.enter_context(VertexTuningJobs.for_vertex(project=options.project,
                                                                 budget=budget)),
                 stack.enter_context(VertexMetrics.for_vertex(budget=budget)),
-                stack.enter_context(VertexPrediction.for_vertex(budget=prediction_budget)))
+                stack.enter_context(VertexPrediction.for_vertex(budget=prediction_budget)),
+                stack.enter_context(VertexEvaluation.for_vertex(budget=prediction_budget,
+                                                                project=project)))
     endpoint = options.vertex_endpoint
     if endpoint is None:  # the embedded default: an emulator in this process
         from tuning_operator.emulator import VertexEmulator
@@ -261,7 +267,9 @@ def _open_vertex(options: argparse.Namespace, state_dir: Path,
             stack.enter_context(VertexMetrics.for_emulator(endpoint, budget=budget,
                                                            transport=transport)),
             stack.enter_context(VertexPrediction.for_emulator(
-                endpoint, budget=prediction_budget, transport=transport)))
+                endpoint, budget=prediction_budget, transport=transport)),
+            stack.enter_context(VertexEvaluation.for_emulator(
+                endpoint, budget=prediction_budget, project=project, transport=transport)))
 
 
 def _deployment(options: argparse.Namespace, provenance: GitProvenance) -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from pydantic_core import to_json
+
 from tuning_operator.judging.asking import best_fallback
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
+from tuning_operator.specs.evaluation import EvaluationSpec
 from tuning_operator.specs.loader import LoadedJob
 
 METRICS_EVERY_SECONDS = 60.0  # while a job runs, its curves are read at most this often
@@ -42,12 +45,30 @@ def evaluation_key(loaded: LoadedJob) -> str | None:
     evaluation = loaded.job.spec.evaluation
     if evaluation is None:
         return None
-    block = evaluation.model_dump_json(exclude={"give_up_after"})  # steers, judges nothing
+    block = evaluation_block(evaluation)
     if loaded.evaluation_digest is not None:
         block += f"\x1f{loaded.evaluation_digest}"
     if loaded.evaluation_generation is not None:
         block += f"\x1fgeneration {loaded.evaluation_generation}"
     return hashlib.sha256(block.encode()).hexdigest()[:16]
+
+
+# Fields added after verdicts were first keyed: left out while unset, so an upgrade keeps
+# every verdict whose job file did not change.
+_LATER_FIELDS = ("model_based", "human_ratings", "checkpoints")
+_LATER_BAR_FIELDS = ("min_agreement", "min_win_rate")
+
+
+def evaluation_block(evaluation: EvaluationSpec) -> str:
+    """The JSON an evaluation key digests: the block without what only steers (giveUpAfter)
+    and without the later fields it does not set."""
+    document = evaluation.model_dump(mode="json", exclude={"give_up_after", *(
+        name for name in _LATER_FIELDS if not getattr(evaluation, name))})
+    for bar in document["require"].values():
+        for name in _LATER_BAR_FIELDS:
+            if bar.get(name) is None:
+                bar.pop(name, None)
+    return to_json(document).decode()
 
 
 def needs_smoke_test(loaded: LoadedJob) -> bool:
@@ -126,9 +147,24 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
     again = (progress.evaluation_verdict in FINAL_VERDICTS
              and progress.evaluation_key != evaluation_key(loaded))
     fallback = best_fallback(evaluation.checkpoint, progress.diagnosis, progress.best_checkpoint)
+    if evaluation.checkpoints == "all":
+        fallback = None  # the evaluation chooses the checkpoint itself
     return Due("evaluation", ("the evaluation set or its settings changed since the verdict: "
                               if again else "") + "evaluate the tuned model" + (
-        " and the base model" if evaluation.baseline else "") + (
+        " (every checkpoint)" if evaluation.checkpoints == "all" else "") + _whom(evaluation) + (
         f" ({fallback})" if fallback else "") + (
         f"; {loaded.evaluation_unread}" if loaded.evaluation_unread else ""))
+
+
+def _whom(evaluation: EvaluationSpec) -> str:
+    """Who else the evaluation asks, in the plan's words."""
+    baselines = evaluation.baselines
+    shots = [label for label, asked in (("zero-shot", baselines.zero_shot),
+                                        (f"{baselines.few_shot}-shot", baselines.few_shot))
+             if asked]
+    base = f" and the base model ({', '.join(shots)})" if shots and shots != ["zero-shot"] else (
+        " and the base model" if shots else "")
+    judged = len(evaluation.model_based)
+    return base + (f"; {judged} model-based metric{'s' if judged > 1 else ''} judged by the"
+                   " autorater" if judged else "")
 

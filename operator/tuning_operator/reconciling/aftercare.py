@@ -10,8 +10,9 @@ evaluation answer to the job's answer journal, so a restart never asks twice.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,10 +30,12 @@ from tuning_operator.judging.asking import (
     resolve_checkpoint,
     trusted_best,
 )
+from tuning_operator.judging.judges import Judgement, Shot, choose_shots
 from tuning_operator.planning.aftercare import evaluation_key
 from tuning_operator.planning.model import ObservedJob
 from tuning_operator.planning.planner import Action
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Throttler
+from tuning_operator.reconciling.checkpoints import evaluate_checkpoints
 from tuning_operator.reconciling.evaluation import (
     EndpointLimit,
     EndpointUnavailable,
@@ -44,6 +47,7 @@ from tuning_operator.reconciling.evaluation import (
 from tuning_operator.specs import LoadedJob
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.evaluation import GenerationConfig
+from tuning_operator.specs.judges import ModelBasedMetric
 from tuning_operator.state.answers import AnswerJournal, Answers
 from tuning_operator.state.records import Evaluation, SmokeTestResult
 from tuning_operator.state.store import JobRecord, write_atomically
@@ -52,6 +56,14 @@ EVALUATION_CALLS_PER_PASS = 50  # inline (no workers): a pass stays short; the n
 EVALUATION_BATCH = 500  # in a worker: progress is posted and the lease asked between batches
 EVALUATION_CONCURRENCY = 8  # requests in flight per endpoint, across every evaluation
 METRICS_DIR = "metrics"
+SHOT_POOL = 1000  # the first examples of the training set the few-shot baseline picks from
+
+
+class RegionalJudge(Protocol):
+    """`vertex.evaluation.VertexEvaluation.judge`: one judgement by the autorater."""
+
+    def __call__(self, region: str, metric: ModelBasedMetric,
+                 instance: Mapping[str, str]) -> Judgement: ...
 
 
 class MetricsReader(Protocol):
@@ -70,7 +82,8 @@ class Aftercare:
                  stop: threading.Event | None = None,
                  answers: Callable[[str], Answers] | None = None,
                  leading: Callable[[], bool] | None = None,
-                 concurrency: int = EVALUATION_CONCURRENCY) -> None:
+                 concurrency: int = EVALUATION_CONCURRENCY,
+                 judge: RegionalJudge | None = None) -> None:
         self.throttler = throttler
         self.clock = clock
         self.state_dir = state_dir
@@ -84,6 +97,7 @@ class Aftercare:
             lambda job: AnswerJournal.for_job(self.state_dir or Path("."), job))
         self.leading = leading or (lambda: True)
         self.concurrency = concurrency
+        self.judge = judge  # the autorater of the model-based metrics
         self.log = structlog.get_logger("tuning_operator.aftercare")
 
     def read_metrics(self, action: Action, record: JobRecord, observed: ObservedJob) -> Outcome:
@@ -164,6 +178,7 @@ class Aftercare:
                 spec.checkpoint, tuned_endpoint=observed.tuned_endpoint,
                 checkpoints=observed.checkpoints, best=trusted_best(verdict, best)[0])
             examples = self._examples(loaded, limit=spec.max_examples)
+            shots = self._shots(loaded, examples) if spec.baselines.few_shot else ()
         except (CheckpointUnavailable, OperatorError) as exc:
             if isinstance(exc, TemporaryError):
                 return Requeue(after=exc.retry_after, reason=str(exc))
@@ -171,19 +186,29 @@ class Aftercare:
                 verdict="error", reason=str(exc)))
         root = loaded.base_model or observed.base_model  # a tunedModel's root: Vertex's word
         base = (publisher_model(self.project, observed.region, root)
-                if spec.baseline and root else None)
+                if spec.baselines.asked and root else None)
+        judge = (partial(self.judge, observed.region)
+                 if self.judge is not None and spec.model_based else None)
         key = f"evaluation:{record.name}"
         journal = self.answers(record.name)
+        every = spec.checkpoints == "all" and any(c.endpoint for c in observed.checkpoints)
+        predict = self.predict
+
+        def run(model: str, checkpoint_id: str | None) -> Evaluation:
+            return run_evaluation(
+                job_name=record.name, spec=spec, examples=examples, tuned_model=model,
+                base_model=base, predict=predict, journal=journal,
+                generation_config=self._config(loaded), checkpoint=checkpoint_id,
+                concurrency=self.concurrency,
+                max_calls=EVALUATION_BATCH if progress else EVALUATION_CALLS_PER_PASS,
+                stop=self.stop, shots=shots, judge=judge, ratings=loaded.human_ratings)
+
         try:
             while True:
                 try:
-                    result = run_evaluation(
-                        job_name=record.name, spec=spec, examples=examples,
-                        tuned_model=endpoint, base_model=base, predict=self.predict,
-                        journal=journal, generation_config=self._config(loaded),
-                        checkpoint=checkpoint, concurrency=self.concurrency,
-                        max_calls=EVALUATION_BATCH if progress else EVALUATION_CALLS_PER_PASS,
-                        stop=self.stop)
+                    result = (evaluate_checkpoints(run, observed.checkpoints,
+                                                   metric=next(iter(spec.require)))
+                              if every else run(endpoint, checkpoint))
                     if result.final:  # per-example answers beside the verdict, for people
                         journal.keep_verdict(key=str(evaluation_key(loaded)), evaluation=result,
                                              examples=verdict_examples(spec, examples))
@@ -193,7 +218,7 @@ class Aftercare:
                     return Requeue(after=self.throttler.failed(key, now=self.clock()),
                                    reason=str(exc))
                 self.throttler.succeeded(key)
-                if fallback := best_fallback(spec.checkpoint, verdict, best):
+                if not every and (fallback := best_fallback(spec.checkpoint, verdict, best)):
                     result = replace(result, reason=f"{result.reason} ({fallback})")
                 if result.final:
                     return self._tell_evaluation(record, loaded, result)
@@ -238,6 +263,20 @@ class Aftercare:
 
         assert loaded.evaluation_dataset is not None
         return read_evaluation_set(loaded.evaluation_dataset, limit=limit)
+
+    def _shots(self, loaded: LoadedJob, examples: Any) -> tuple[Shot, ...]:
+        """The few-shot baseline's shots: from `fewShotFrom`, else the training set; never
+        a question of the evaluation set."""
+        from tuning_operator.datasets.evalset import read_evaluation_set
+
+        spec = loaded.job.spec.evaluation
+        assert spec is not None
+        source = (loaded.few_shot_from or spec.baselines.few_shot_from
+                  or loaded.job.spec.training_dataset)
+        pool = read_evaluation_set(source, limit=SHOT_POOL).examples
+        return choose_shots([Shot(contents=e.contents, reference=e.reference) for e in pool],
+                            spec.baselines.few_shot,
+                            exclude_prompts=frozenset(e.prompt for e in examples.examples))
 
     def _config(self, loaded: LoadedJob) -> GenerationConfig:
         evaluation = loaded.job.spec.evaluation

@@ -3,11 +3,15 @@
 The executors of the `SmokeTest` and `Evaluate` actions call these; they connect the prediction
 adapter (which asks), the answers journal (which remembers what was paid for) and the pure
 scoring (which judges). `run_evaluation` asks every example of the tuned model and, with
-`baseline`, of the base model, with bounded concurrency; every answer is journaled before it
-counts, so a run killed at any point resumes without asking a journaled example again, and an
-example whose turns are unchanged keeps its answers when the set changes.
-At most `len(examples) × (1 + baseline)` generateContent calls per run, fewer when answers are
-journaled; `max_calls` caps a run (the verdict is then `pending` and the next run goes on). An
+`baseline`, of the base model (zero-shot, and few-shot with N solved examples as prior turns),
+with bounded concurrency; every answer is journaled before it counts, so a run killed at any
+point resumes without asking a journaled example again, and an example whose turns are
+unchanged keeps its answers when the set changes. Once every answer is in, the model-based
+metrics are judged (`judging.py`, journaled the same way).
+At most `E × (1 + zero-shot + few-shot)` generateContent calls and
+`E × (pointwise metrics × models asked + pairwise metrics)` evaluateInstances calls per
+evaluation (E examples), fewer when answers or judgements are journaled; `max_calls` caps a
+run (the verdict is then `pending` and the next run goes on). An
 outage (a temporary error) halts the run at once and raises `EndpointUnavailable` with the
 pending result: the caller backs off across passes, and an outage never decides a verdict.
 Nothing here decides *when* to evaluate.
@@ -32,18 +36,31 @@ from tuning_operator.errors import (
     OperatorError,
     TemporaryError,
 )
+from tuning_operator.judging.judges import (
+    Role,
+    Shot,
+    few_shot_note,
+    model_based_scores,
+    roles_asked,
+    with_shots,
+    worst_judged,
+)
 from tuning_operator.judging.scoring import MetricScore, apply_gate, score
+from tuning_operator.reconciling.judging import Case, Judge, Judging, judge_answers
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig
+from tuning_operator.specs.ratings import HumanRating
 from tuning_operator.state.answers import Answers
 from tuning_operator.state.records import (
     Evaluation,
     ExampleFailure,
+    JudgedExample,
     MetricFigures,
     SmokeTestResult,
 )
 
 MAX_FAILURE_SHARE = 0.1  # more unanswered examples than this: the verdict is `error`
 MAX_LISTED_FAILURES = 10
+MAX_EXPLANATION = 500  # characters of the autorater's explanation kept per worst example
 DEFAULT_SMOKE_PROMPT = "Reply with OK."
 _log = structlog.get_logger("tuning_operator.evaluation")
 
@@ -100,8 +117,10 @@ class _Asking:
 
     def __init__(self, *, predict: Predict, journal: Answers, digest: str,
                  config: GenerationConfig, max_calls: int | None,
-                 stop: threading.Event | None) -> None:
+                 stop: threading.Event | None,
+                 routes: Mapping[str, tuple[str, Sequence[Shot]]] | None = None) -> None:
         self.predict, self.journal, self.digest, self.config = predict, journal, digest, config
+        self.routes = routes or {}  # a few-shot key → (the base model, the shots it is shown)
         self.max_calls, self.stop = max_calls, stop
         self.lock = threading.Lock()
         self.calls = 0
@@ -139,8 +158,9 @@ class _Asking:
             with self.lock:
                 self.unasked += 1
             return
+        target, shots = self.routes.get(model, (model, ()))
         try:
-            answer = self.predict(model, example.contents, self.config,
+            answer = self.predict(target, with_shots(shots, example.contents), self.config,
                                   system_instruction=example.system_instruction)
         except TemporaryError as exc:
             with self.lock:
@@ -208,16 +228,23 @@ def run_evaluation(
     concurrency: int = 4,
     max_calls: int | None = None,
     stop: threading.Event | None = None,
+    shots: Sequence[Shot] = (),
+    judge: Judge | None = None,
+    ratings: Sequence[HumanRating] = (),
 ) -> Evaluation:
-    """Ask, journal, score and gate: the job's evaluation (passed, failed, error or pending),
-    its metrics (tuned, baseline, gain), the checkpoint asked and the examples not answered.
+    """Ask, journal, judge, score and gate: the job's evaluation (passed, failed, error or
+    pending), its metrics (tuned, baselines, gain, the autorater's agreement with `ratings`),
+    the checkpoint asked and the examples not answered. `shots`: the few-shot baseline's.
     """
     config = generation_config or spec.generation_config
     chosen = examples.examples[: spec.max_examples]
-    models = [tuned_model] + ([base_model] if spec.baseline and base_model else [])
+    roles = roles_asked(spec, tuned_model, base_model, shots)
+    routes = {key: (base_model, tuple(shots)) for role, key in roles.items()
+              if role == "few-shot" and base_model}
+    models = list(roles.values())
     digest = answers_digest(config)
     asking = _Asking(predict=predict, journal=journal, digest=digest, config=config,
-                     max_calls=max_calls, stop=stop)
+                     max_calls=max_calls, stop=stop, routes=routes)
     try:
         journaled = journal.load(digest)  # by example digest: a rewritten set keeps what it can
     except ArtifactsUnavailable as exc:
@@ -233,14 +260,37 @@ def run_evaluation(
         with ThreadPoolExecutor(workers, thread_name_prefix=f"evaluate-{job_name}") as pool:
             for future in [pool.submit(asking.ask_all, pending) for _ in range(workers)]:
                 future.result()
-    result = _verdict(spec, chosen, models, asking, checkpoint)
+    judging: Judging | None = None if judge is None and spec.model_based else Judging()
+    if judge is not None and spec.model_based and _all_answered(chosen, models, asking):
+        judging = judge_answers(
+            metrics=spec.model_based, cases=_cases(chosen, roles, asking), roles=list(roles),
+            judge=judge, journal=journal, journaled=journaled, digest=digest, stop=stop,
+            max_calls=None if max_calls is None else max(0, max_calls - asking.calls))
+    result = _verdict(spec, chosen, roles=roles, asking=asking, checkpoint=checkpoint,
+                      judging=judging, ratings=ratings)
     _log.info("evaluation.done", job=job_name, verdict=result.verdict, calls=asking.calls,
-              reason=result.reason)
-    if asking.outage is not None and not result.final:
-        paused = replace(result, reason=f"the endpoint is unavailable ({asking.outage}); "
+              judgements=judging.calls if judging else 0, reason=result.reason)
+    outage = asking.outage or (judging.outage if judging else None)
+    if outage is not None and not result.final:
+        paused = replace(result, reason=f"the endpoint is unavailable ({outage}); "
                          + result.reason)
-        raise EndpointUnavailable(paused, asking.outage)
+        raise EndpointUnavailable(paused, outage)
     return result
+
+
+def _all_answered(chosen: Sequence[EvaluationExample], models: Sequence[str],
+                  asking: _Asking) -> bool:
+    return not asking.unasked and all(
+        (m, e.index) in asking.answers for e in chosen for m in models
+        if e.index not in asking.failures)
+
+
+def _cases(chosen: Sequence[EvaluationExample], roles: Mapping[Role, str],
+           asking: _Asking) -> list[Case]:
+    return [Case(index=e.index, digest=example_digest(e), prompt=e.prompt,
+                 reference=e.reference,
+                 answers={role: asking.answers[(model, e.index)] for role, model in roles.items()})
+            for e in chosen if e.index not in asking.failures]
 
 
 def verdict_examples(spec: EvaluationSpec, examples: EvaluationSet) -> dict[int, str]:
@@ -248,11 +298,15 @@ def verdict_examples(spec: EvaluationSpec, examples: EvaluationSet) -> dict[int,
     return {e.index: example_digest(e) for e in examples.examples[: spec.max_examples]}
 
 
-def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], models: list[str],
-             asking: _Asking, checkpoint: str | None) -> Evaluation:
+def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], *,
+             roles: Mapping[Role, str], asking: _Asking, checkpoint: str | None,
+             judging: Judging | None, ratings: Sequence[HumanRating]) -> Evaluation:
+    """The verdict on what was asked; `judging` None: no autorater client to judge with."""
+    models = list(roles.values())
     failures = tuple(ExampleFailure(example=i, error=e) for i, e in sorted(asking.failures.items()))
     error = Evaluation(verdict="error", reason="", checkpoint=checkpoint,
-                       failures=failures[:MAX_LISTED_FAILURES])
+                       failures=failures[:MAX_LISTED_FAILURES],
+                       few_shot=spec.baselines.few_shot if "few-shot" in roles else 0)
     if asking.abort is not None:
         return replace(error, reason=f"the model cannot be asked: {asking.abort}")
     if not chosen:
@@ -268,24 +322,68 @@ def _verdict(spec: EvaluationSpec, chosen: Sequence[EvaluationExample], models: 
         return replace(error, reason=(
             f"{len(asking.failures)} of {len(chosen)} examples could not be"
             f" answered (first: example {first.example}: {first.error})"))
-    references = [e.reference for e in answered]
-    tuned = [asking.answers[(models[0], e.index)] for e in answered]
-    baseline = [asking.answers[(models[1], e.index)] for e in answered] if len(models) > 1 else None
-    metrics = score(spec.metrics, references, tuned, baseline)
+    if judging is None:
+        return replace(error, reason="the model-based metrics need an autorater: the operator"
+                       " has no EvaluationService client")
+    if judging.unasked:
+        return replace(error, verdict="pending", reason=(
+            f"every answer is in; {judging.unasked} judgements of the model-based metrics are"
+            " asked on the next run (journaled judgements are kept)"))
+    unjudged_examples = {index for _, index in judging.failures}
+    if len(unjudged_examples) > MAX_FAILURE_SHARE * len(answered):
+        (metric, index), why = next(iter(sorted(judging.failures.items())))
+        return replace(error, reason=(
+            f"the autorater could not judge {len(unjudged_examples)} of {len(answered)}"
+            f" examples (first: {metric} on example {index}: {why})"))
+    metrics = _scores(spec, answered, roles=roles, asking=asking, judging=judging,
+                      ratings=ratings)
+    worst = tuple(JudgedExample(metric=m.name, example=index, score=j.score or 0.0,
+                                explanation=j.explanation[:MAX_EXPLANATION])
+                  for m in spec.model_based if m.kind == "pointwise"
+                  for index, j in worst_judged(m.name, judging.judged,
+                                               examples=[e.index for e in answered]))
     passed, reasons = apply_gate(spec.require, metrics)
     skipped = (f" ({len(asking.failures)} unanswered examples left out)"
                if asking.failures else "")
+    unjudged = (f" ({len(judging.failures)} judgements the autorater could not give left out)"
+                if judging.failures else "")
     return replace(
         error,
         verdict="passed" if passed else "failed",
         examples=len(answered),
         metrics={name: _figures(value) for name, value in metrics.items()},
-        reason=("; ".join(reasons) if reasons else "no bar in `require`: metrics only") + skipped,
+        worst=worst,
+        reason=("; ".join(reasons) if reasons else "no bar in `require`: metrics only")
+        + few_shot_note(metrics) + skipped + unjudged,
     )
+
+
+def _scores(spec: EvaluationSpec, answered: Sequence[EvaluationExample], *,
+            roles: Mapping[Role, str], asking: _Asking, judging: Judging,
+            ratings: Sequence[HumanRating]) -> dict[str, MetricScore]:
+    """The string metrics of every model asked, then the model-based ones over the examples
+    every judgement covers."""
+    def answers(role: Role) -> list[str] | None:
+        model = roles.get(role)
+        return None if model is None else [asking.answers[(model, e.index)] for e in answered]
+
+    tuned = answers("tuned")
+    assert tuned is not None
+    metrics = score(spec.metrics, [e.reference for e in answered], tuned,
+                    answers("zero-shot"), answers("few-shot"))
+    judged_examples = [e.index for e in answered
+                       if all((m.name, e.index) not in judging.failures for m in spec.model_based)]
+    metrics.update(model_based_scores(spec.model_based, judging.judged,
+                                      examples=judged_examples, roles=list(roles),
+                                      ratings=ratings))
+    return metrics
 
 
 def _figures(score: MetricScore) -> MetricFigures:
     """A metric as recorded: rounded as shown, so a restart reads back the same figures."""
     shown = score.to_dict()
+    rated = shown.get("rated")
     return MetricFigures(tuned=cast(float, shown["tuned"]), baseline=shown["baseline"],
-                         gain=shown["gain"])
+                         gain=shown["gain"], few_shot=shown.get("fewShot"),
+                         kappa=shown.get("kappa"), within_one=shown.get("withinOne"),
+                         rated=None if rated is None else int(rated))

@@ -114,11 +114,21 @@ def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,
                 evaluation_not_before: float | None = None) -> Progress:
     """What the store remembers of a job's post-success steps."""
     smoke, evaluation = record.smoke_test, record.evaluation
-    best = record.diagnosis.best_checkpoint if record.diagnosis else None
     return Progress(metrics_read_at=record.metrics_read_at, metrics_final=record.metrics_final,
-                    best_checkpoint=best.checkpoint_id if best else None,
+                    best_checkpoint=best_checkpoint(record),
                     diagnosis=record.diagnosis.verdict if record.diagnosis else None,
                     smoke=smoke.endpoint if smoke else None, smoke_not_before=smoke_not_before,
                     evaluation_verdict=evaluation.verdict if evaluation else None,
                     evaluation_key=evaluation.key if evaluation else None,
                     evaluation_not_before=evaluation_not_before)
+
+
+def best_checkpoint(record: JobRecord) -> str | None:
+    """The checkpoint a job's `best` means: the one its evaluation chose when it evaluated
+    every checkpoint (`checkpoints: all`: seed 004's choice by evaluation), else the one the
+    diagnosis of its curves names."""
+    evaluation = record.evaluation
+    if evaluation is not None and evaluation.final and evaluation.checkpoints:
+        return evaluation.checkpoint
+    best = record.diagnosis.best_checkpoint if record.diagnosis else None
+    return best.checkpoint_id if best else None

@@ -123,8 +123,16 @@ def _evaluation(report: Report) -> list[str]:
         return [*parts, '<p class="note">no evaluation recorded yet</p>']
     parts.append(_pairs(wording.evaluation_rows(evaluation)))
     if evaluation.metrics:
-        parts.append(_grid(wording.METRIC_COLUMNS, wording.metric_rows(evaluation),
+        parts.append(_grid(wording.metric_columns(evaluation), wording.metric_rows(evaluation),
                            numeric=True))
+    if evaluation.checkpoints:
+        parts.append("<h3>Checkpoints</h3>")
+        parts.append(_grid(wording.checkpoint_columns(evaluation),
+                           wording.checkpoint_rows(evaluation), numeric=True))
+    if evaluation.worst:
+        parts.append("<h3>Lowest-scored examples</h3><ul>")
+        parts.extend(f"<li>{_escape(line)}</li>" for line in wording.worst_lines(evaluation))
+        parts.append("</ul>")
     if evaluation.failures:
         parts.append("<h3>Failed examples</h3><ul>")
         parts.extend(f"<li><b>{_escape(f.example)}</b>: {_escape(f.error)}</li>"

@@ -15,6 +15,7 @@ from tuning_operator import judging
 from tuning_operator.errors import ReportUnavailable
 from tuning_operator.reporting.model import (
     Checkpoint,
+    CheckpointScores,
     DataStats,
     Diagnosis,
     Evaluation,
@@ -22,6 +23,7 @@ from tuning_operator.reporting.model import (
     MetricScore,
     Report,
     TrainingCurves,
+    WorstExample,
     count,
     number,
     parse_curves,
@@ -115,7 +117,18 @@ def evaluation_of(found: recorded.Evaluation | None) -> Evaluation | None:
         verdict=found.verdict,
         examples=count(found.examples),
         metrics=tuple(MetricScore(name=name, tuned=number(m.tuned), baseline=number(m.baseline),
-                                  gain=number(m.gain)) for name, m in found.metrics.items()),
+                                  gain=number(m.gain), few_shot=number(m.few_shot),
+                                  kappa=number(m.kappa), within_one=number(m.within_one),
+                                  rated=count(m.rated))
+                      for name, m in found.metrics.items()),
+        few_shot=found.few_shot,
+        checkpoints=tuple(CheckpointScores(
+            checkpoint=c.checkpoint, step=count(c.step), verdict=c.verdict,
+            scores=tuple((name, number(m.tuned)) for name, m in c.metrics.items()))
+            for c in found.checkpoints),
+        worst=tuple(WorstExample(metric=w.metric, example=w.example, score=number(w.score),
+                                 explanation=text(w.explanation) or "")
+                    for w in found.worst),
         checkpoint=found.checkpoint,
         failures=tuple(ExampleFailure(example=text(f.example) or "?", error=text(f.error) or "")
                        for f in found.failures),

@@ -122,9 +122,16 @@ def _evaluation(report: Report) -> str:
     lines = [_pairs("Evaluation", wording.evaluation_rows(evaluation))]
     rows = wording.metric_rows(evaluation)
     if rows:
-        lines.append(_table(wording.METRIC_COLUMNS, rows[:MAX_METRICS]))
+        lines.append(_table(wording.metric_columns(evaluation), rows[:MAX_METRICS]))
         if len(rows) > MAX_METRICS:
             lines.append(f"_… and {len(rows) - MAX_METRICS} more metrics_\n")
+    if evaluation.checkpoints:
+        lines.append(_table(wording.checkpoint_columns(evaluation),
+                            wording.checkpoint_rows(evaluation)[:MAX_METRICS]))
+    if evaluation.worst:
+        lines.append("Lowest-scored examples:\n")
+        lines += [f"- {_md(line)}" for line in wording.worst_lines(evaluation)]
+        lines.append("")
     if evaluation.failures:
         lines.append("Failed examples:\n")
         lines += [f"- **{_md(f.example)}**: {_md(f.error)}"

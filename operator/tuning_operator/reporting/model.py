@@ -45,12 +45,17 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class MetricScore:
-    """One evaluation metric: the tuned model, the base model, and the difference."""
+    """One evaluation metric: the tuned model, the base model (zero-shot, few-shot), the
+    difference, and for a model-based metric the autorater's agreement with people."""
 
     name: str
     tuned: float | None = None
     baseline: float | None = None
     gain: float | None = None
+    few_shot: float | None = None
+    kappa: float | None = None
+    within_one: float | None = None
+    rated: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,26 @@ class ExampleFailure:
 
     example: str
     error: str
+
+
+@dataclass(frozen=True)
+class CheckpointScores:
+    """One checkpoint's verdict and its tuned scores, with `checkpoints: all`."""
+
+    checkpoint: str
+    step: int | None
+    verdict: str
+    scores: tuple[tuple[str, float | None], ...] = ()  # (metric, tuned score)
+
+
+@dataclass(frozen=True)
+class WorstExample:
+    """One of the lowest-scored answers on a model-based metric, with the autorater's why."""
+
+    metric: str
+    example: int
+    score: float | None
+    explanation: str
 
 
 @dataclass(frozen=True)
@@ -71,6 +96,9 @@ class Evaluation:
     checkpoint: str | None = None
     failures: tuple[ExampleFailure, ...] = ()
     reason: str | None = None
+    few_shot: int = 0  # the few-shot baseline's shots (0: not asked)
+    checkpoints: tuple[CheckpointScores, ...] = ()
+    worst: tuple[WorstExample, ...] = ()
 
 
 @dataclass(frozen=True)

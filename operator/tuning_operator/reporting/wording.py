@@ -15,6 +15,7 @@ from tuning_operator.reporting.model import (
     Checkpoint,
     DataStats,
     Evaluation,
+    MetricScore,
     Report,
     TrainingCurves,
 )
@@ -112,11 +113,54 @@ def evaluation_rows(evaluation: Evaluation) -> list[Row]:
     return [(label, value) for label, value in rows if value]
 
 
-METRIC_COLUMNS = ("metric", "tuned", "baseline", "gain")
+def metric_columns(evaluation: Evaluation) -> tuple[str, ...]:
+    """metric, tuned, the baselines (named by their shots when there is a few-shot one), the
+    gain, and the autorater's agreement with people when any metric was rated."""
+    few = evaluation.few_shot
+    baselines = (("baseline (zero-shot)", f"baseline ({few}-shot)") if few else ("baseline",))
+    agreement = ("agreement (κ, within ±1)",) if _rated(evaluation) else ()
+    return ("metric", "tuned", *baselines, "gain", *agreement)
 
 
-def metric_rows(evaluation: Evaluation) -> list[tuple[str, str, str, str]]:
-    return [(m.name, score(m.tuned), score(m.baseline), gain(m.gain)) for m in evaluation.metrics]
+def metric_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
+    """One row per metric, in the columns of `metric_columns`."""
+    rows = []
+    for m in evaluation.metrics:
+        few = (score(m.few_shot),) if evaluation.few_shot else ()
+        agreement = (_agreement(m),) if _rated(evaluation) else ()
+        rows.append((m.name, score(m.tuned), score(m.baseline), *few, gain(m.gain), *agreement))
+    return rows
+
+
+def checkpoint_columns(evaluation: Evaluation) -> tuple[str, ...]:
+    """checkpoint, step, verdict and each metric's tuned score (`checkpoints: all`)."""
+    first = evaluation.checkpoints[0] if evaluation.checkpoints else None
+    return ("checkpoint", "step", "verdict", *(name for name, _ in first.scores)) if first else ()
+
+
+def checkpoint_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
+    """One row per evaluated checkpoint; the chosen one is marked."""
+    return [(c.checkpoint + (" (chosen)" if c.checkpoint == evaluation.checkpoint else ""),
+             whole(c.step), c.verdict, *(score(value) for _, value in c.scores))
+            for c in evaluation.checkpoints]
+
+
+def worst_lines(evaluation: Evaluation) -> list[str]:
+    """The lowest-scored answers per model-based metric, with the autorater's explanation."""
+    return [f"{w.metric} · example {w.example} · {score(w.score)}: {w.explanation}"
+            for w in evaluation.worst]
+
+
+def _rated(evaluation: Evaluation) -> bool:
+    return any(m.kappa is not None for m in evaluation.metrics)
+
+
+def _agreement(metric: MetricScore) -> str:
+    if metric.kappa is None:
+        return "–"
+    within = "" if metric.within_one is None else f", {metric.within_one:.0%}"
+    rated = "" if metric.rated is None else f" on {metric.rated}"
+    return f"{metric.kappa:.2f}{within}{rated}"
 
 
 DATA_COLUMNS = ("", "pre-flight estimate", "Vertex")

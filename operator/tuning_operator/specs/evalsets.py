@@ -1,10 +1,11 @@
-"""Where a job's evaluation set is: a gs:// URI as written, or a file inside the jobs directory.
+"""Where a job's evaluation files are: a gs:// URI as written, or a file inside the jobs directory.
 
 A relative `evaluation.dataset` is reviewed in the same pull request as the job file, so it must
 be a regular file below the jobs directory: `..` is refused by the model, and a symlink that
 leads outside the directory is refused here (the operator must never read a file the review did
-not see). Checked on every load, not cached with the job file: the set can appear or vanish
-without the job file changing.
+not see). The same holds for the evaluation's other files (`humanRatings`, a local
+`baseline.fewShotFrom`). Checked on every load, not cached with the job file: a file can appear
+or vanish without the job file changing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 from pathlib import Path, PurePosixPath
 
 from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.ratings import HumanRating, parse_human_ratings
 
 
 def resolve_evaluation_dataset(
@@ -23,16 +25,34 @@ def resolve_evaluation_dataset(
     evaluation = job.spec.evaluation
     if evaluation is None:
         return None, None
-    dataset = evaluation.dataset
-    if dataset.startswith("gs://"):
-        return dataset, None
-    shown = f"`spec.evaluation.dataset`: {dataset!r}"
-    candidate = base / PurePosixPath(rel).parent / dataset
+    if evaluation.dataset.startswith("gs://"):
+        return evaluation.dataset, None
+    return resolve_local_file(base, rel, "dataset", evaluation.dataset)
+
+
+def side_files(job: TuningJob) -> tuple[tuple[str, str], ...]:
+    """The evaluation's other local files, (field, path as written): the human ratings and
+    the few-shot examples when they are not on gs://."""
+    evaluation = job.spec.evaluation
+    if evaluation is None:
+        return ()
+    named = (("humanRatings", evaluation.human_ratings),
+             ("baseline.fewShotFrom", evaluation.baselines.few_shot_from))
+    return tuple((name, path) for name, path in named
+                 if path is not None and not path.startswith("gs://"))
+
+
+def resolve_local_file(base: Path, rel: str, name: str,
+                       path: str) -> tuple[str | None, str | None]:
+    """(the real path of `path`, written in the job file at `rel`, None), or (None, what is
+    wrong with `spec.evaluation.<name>` and how to fix it)."""
+    shown = f"`spec.evaluation.{name}`: {path!r}"
+    candidate = base / PurePosixPath(rel).parent / path
     try:
         real = candidate.resolve(strict=True)
         root = base.resolve(strict=True)
     except FileNotFoundError:
-        return None, (f"{shown}: no such file {candidate}; add the evaluation set there (the"
+        return None, (f"{shown}: no such file {candidate}; add the file there (the"
                       " path is relative to the job file) or point at a gs:// URI")
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         return None, f"{shown}: cannot be resolved ({exc}); fix the path"
@@ -46,20 +66,35 @@ def resolve_evaluation_dataset(
     return str(real), None
 
 
-Resolved = tuple[str | None, str | None, tuple[int, int, int] | None]  # + the file's stat
+Stat = tuple[int, int, int]
+# (dataset, problem, the stats of every local file, the side files resolved: (field, path))
+Resolved = tuple[str | None, str | None, tuple[Stat | None, ...] | None,
+                 tuple[tuple[str, str], ...]]
 
 
 def resolve_with_stat(base: Path, rel: str, job: TuningJob) -> Resolved:
-    """As `resolve_evaluation_dataset`, with the local file's (mtime_ns, size, inode): a
-    rewritten set changes it, so a load that depended on the old content is not reused."""
+    """As `resolve_evaluation_dataset`, with the side files, and the local files'
+    (mtime_ns, size, inode): a rewritten file changes them, so a load that depended on the old
+    content is not reused."""
     dataset, problem = resolve_evaluation_dataset(base, rel, job)
-    if dataset is None or dataset.startswith("gs://"):
-        return dataset, problem, None
+    sides: list[tuple[str, str]] = []
+    for name, path in side_files(job):
+        real, trouble = resolve_local_file(base, rel, name, path)
+        problem = problem or trouble
+        if real is not None:
+            sides.append((name, real))
+    local = [dataset] if dataset is not None and not dataset.startswith("gs://") else []
+    local += [real for _, real in sides]
+    stats = tuple(_stat(path) for path in local) if local else None
+    return dataset, problem, stats, tuple(sides)
+
+
+def _stat(path: str) -> Stat | None:
     try:
-        stat = os.stat(dataset)
+        stat = os.stat(path)
     except OSError:
-        return dataset, problem, None
-    return dataset, problem, (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def content_digest(path: str) -> str | None:
@@ -72,3 +107,23 @@ def content_digest(path: str) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()[:16]
+
+
+def read_human_ratings(path: str, job: TuningJob,
+                       dataset: str | None) -> tuple[tuple[HumanRating, ...], str | None]:
+    """The ratings at `path` (resolved), checked against the job's pointwise metrics and, for
+    a local evaluation set, its size; or (), what is wrong."""
+    evaluation = job.spec.evaluation
+    assert evaluation is not None
+    try:
+        raw = Path(path).read_bytes()
+        size = (None if dataset is None or dataset.startswith("gs://")
+                else sum(1 for line in Path(dataset).read_bytes().splitlines() if line.strip()))
+    except OSError as exc:
+        return (), f"`spec.evaluation.humanRatings`: cannot be read ({exc.strerror or exc})"
+    pointwise = {m.name for m in evaluation.model_based if m.kind == "pointwise"}
+    ratings, problems = parse_human_ratings(raw, pointwise=pointwise, examples=size)
+    if problems:
+        return (), f"`spec.evaluation.humanRatings` {evaluation.human_ratings!r}: " + "; ".join(
+            problems)
+    return ratings, None

@@ -19,7 +19,12 @@ from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.checks import check_file, unlisted_team_warnings
 from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
-from tuning_operator.specs.evalsets import Resolved, content_digest, resolve_with_stat
+from tuning_operator.specs.evalsets import (
+    Resolved,
+    content_digest,
+    read_human_ratings,
+    resolve_with_stat,
+)
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.money import money_problems
 from tuning_operator.specs.parsing import (
@@ -30,6 +35,7 @@ from tuning_operator.specs.parsing import (
     parse_policy_file,
 )
 from tuning_operator.specs.policy import POLICY_FILE, Policy
+from tuning_operator.specs.ratings import HumanRating
 from tuning_operator.specs.walk import (
     FileRefused,
     JobTree,
@@ -66,6 +72,10 @@ class LoadedJob:
     # Why no Vertex job may be created for it (a missing parent, a retired model); a job whose
     # Vertex job exists is kept as it is.
     uncreatable: str | None = None
+    # The evaluation's other local files: the human ratings as read and checked, and a local
+    # `baseline.fewShotFrom` resolved (a gs:// one stays in the spec).
+    human_ratings: tuple[HumanRating, ...] = ()
+    few_shot_from: str | None = None
 
     @property
     def name(self) -> str:
@@ -95,7 +105,7 @@ class LoadCache:
     checked: dict[str, tuple[tuple[StatKey, StatKey | None], FileResult, _Digest | None]] = (
         field(default_factory=dict))
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
-    digests: dict[str, tuple[StatKey, str | None]] = field(default_factory=dict)  # local sets
+    digests: dict[str, tuple[object, str | None]] = field(default_factory=dict)  # local files
     parses: int = 0
     last: _Unchanged | None = None  # the previous load, returned while nothing changed
 
@@ -146,12 +156,44 @@ class DirectoryLoad:
         return len(self.jobs) + len(self.invalid_names) + self.unnamed_failures
 
 
-def _set_digest(cache: LoadCache, path: str, stat: StatKey) -> str | None:
-    """A local evaluation set's content digest, read again only when its stat changed."""
-    hit = cache.digests.get(path)
-    if hit is None or hit[0] != stat:
-        cache.digests[path] = hit = (stat, content_digest(path))
-    return hit[1]
+@dataclass(frozen=True)
+class _EvaluationInputs:
+    """What a job's evaluation reads besides its spec, as the loader found it."""
+
+    dataset: str | None = None
+    digest: str | None = None
+    ratings: tuple[HumanRating, ...] = ()
+    few_shot_from: str | None = None
+
+
+def _evaluation_inputs(cache: LoadCache, job: TuningJob,
+                       resolved: Resolved) -> tuple[_EvaluationInputs, str | None]:
+    """The evaluation's files resolved and the human ratings read, or what is wrong."""
+    dataset, problem, _, found = resolved
+    sides = dict(found)
+    ratings: tuple[HumanRating, ...] = ()
+    if problem is None and "humanRatings" in sides:
+        ratings, problem = read_human_ratings(sides["humanRatings"], job, dataset)
+    return _EvaluationInputs(dataset=dataset, digest=_set_digest(cache, resolved),
+                             ratings=ratings,
+                             few_shot_from=sides.get("baseline.fewShotFrom")), problem
+
+
+def _set_digest(cache: LoadCache, resolved: Resolved) -> str | None:
+    """The content digest of the evaluation's local files (the set, the human ratings, the
+    few-shot examples), each read again only when its stat changed; None: none is local."""
+    dataset, _, stats, sides = resolved
+    local = [dataset] if dataset is not None and not dataset.startswith("gs://") else []
+    local += [path for _, path in sides]
+    if not local or stats is None:
+        return None
+    digests = []
+    for path, stat in zip(local, stats, strict=True):
+        hit = cache.digests.get(path)
+        if hit is None or hit[0] != stat:
+            cache.digests[path] = hit = (stat, content_digest(path))
+        digests.append(hit[1] or "")
+    return digests[0] if len(digests) == 1 and local[0] == dataset else ":".join(digests)
 
 
 def load_jobs_dir(
@@ -210,13 +252,11 @@ def load_jobs_dir(
                     " are unique in the whole jobs directory: rename one of them",
                 )
             )
-        evaluation_dataset, problem, evaluation_digest = None, None, None
+        inputs, problem = _EvaluationInputs(), None
         if result.job is not None and result.job.spec.evaluation is not None:
             resolved = resolve_with_stat(base, result.path, result.job)
-            evaluation_dataset, problem, set_stat = resolved
             evaluation_sets.append((result.path, result.job, resolved))
-            if evaluation_dataset is not None and set_stat is not None:
-                evaluation_digest = _set_digest(cache, evaluation_dataset, set_stat)
+            inputs, problem = _evaluation_inputs(cache, result.job, resolved)
         if problem is not None:
             errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
         if result.name is None:
@@ -228,9 +268,11 @@ def load_jobs_dir(
             spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
                                           spec_hash=spec_hash, spec_labels=spec_labels,
-                                          evaluation_dataset=evaluation_dataset,
-                                          evaluation_digest=evaluation_digest,
-                                          base_model=result.job.spec.base_model)
+                                          evaluation_dataset=inputs.dataset,
+                                          evaluation_digest=inputs.digest,
+                                          base_model=result.job.spec.base_model,
+                                          human_ratings=inputs.ratings,
+                                          few_shot_from=inputs.few_shot_from)
     warnings, depends_on = _check_across_files(base, jobs, invalid, errors,
                                                context=(catalog, policy))
     load = DirectoryLoad(

@@ -61,11 +61,17 @@ class PreflightEstimate:
 
 @dataclass(frozen=True)
 class MetricFigures:
-    """One metric's scores as recorded (rounded): tuned, base model (None: not asked), gain."""
+    """One metric's scores as recorded (rounded): tuned, base model zero-shot (None: not
+    asked), gain over it, base model few-shot; for a model-based metric rated by people, the
+    autorater's agreement with them (kappa, share within one step, examples rated)."""
 
     tuned: float
     baseline: float | None = None
     gain: float | None = None
+    few_shot: float | None = None
+    kappa: float | None = None
+    within_one: float | None = None
+    rated: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,26 @@ class ExampleFailure:
 
     example: int
     error: str
+
+
+@dataclass(frozen=True)
+class JudgedExample:
+    """One of the tuned model's lowest-scored answers on a pointwise metric, and why."""
+
+    metric: str
+    example: int
+    score: float
+    explanation: str
+
+
+@dataclass(frozen=True)
+class CheckpointEvaluation:
+    """One checkpoint's evaluation when every checkpoint is evaluated (`checkpoints: all`)."""
+
+    checkpoint: str
+    verdict: EvaluationVerdict
+    metrics: Mapping[str, MetricFigures] = field(default_factory=dict)
+    step: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,9 @@ class Evaluation:
     failures: tuple[ExampleFailure, ...] = ()
     key: str | None = None  # what the evaluation was of (`planning.aftercare.evaluation_key`)
     unavailable_since: float | None = None  # paused by an outage since then (giveUpAfter)
+    few_shot: int = 0  # the shots the few-shot baseline was shown (0: none asked)
+    checkpoints: tuple[CheckpointEvaluation, ...] = ()  # each one's, with `checkpoints: all`
+    worst: tuple[JudgedExample, ...] = ()  # per pointwise metric, the lowest-scored answers
 
     @property
     def final(self) -> bool:
@@ -167,13 +196,37 @@ def diagnosis_from_json(value: Any) -> Diagnosis | None:
 def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
     """The `evaluation` block; the evaluated event carries it without `key` and `reason`."""
     return {"verdict": evaluation.verdict, "examples": evaluation.examples,
-            "metrics": {name: {"tuned": m.tuned, "baseline": m.baseline, "gain": m.gain}
-                        for name, m in evaluation.metrics.items()},
+            "metrics": {name: _metric_to_json(m) for name, m in evaluation.metrics.items()},
             "checkpoint": evaluation.checkpoint,
             "failures": [{"example": f.example, "error": f.error} for f in evaluation.failures],
             "reason": evaluation.reason, "key": evaluation.key,
             **({"unavailableSince": evaluation.unavailable_since}
-               if evaluation.unavailable_since is not None else {})}
+               if evaluation.unavailable_since is not None else {}),
+            **({"fewShot": evaluation.few_shot} if evaluation.few_shot else {}),
+            **({"checkpoints": [
+                {"checkpoint": c.checkpoint, "step": c.step, "verdict": c.verdict,
+                 "metrics": {name: _metric_to_json(m) for name, m in c.metrics.items()}}
+                for c in evaluation.checkpoints]} if evaluation.checkpoints else {}),
+            **({"worst": [{"metric": w.metric, "example": w.example, "score": w.score,
+                           "explanation": w.explanation} for w in evaluation.worst]}
+               if evaluation.worst else {})}
+
+
+_OPTIONAL_FIGURES = (("few_shot", "fewShot"), ("kappa", "kappa"), ("within_one", "withinOne"),
+                     ("rated", "rated"))
+
+
+def _metric_to_json(m: MetricFigures) -> dict[str, Any]:
+    """tuned, baseline and gain always (the 0.1 form); the newer figures when measured."""
+    return {"tuned": m.tuned, "baseline": m.baseline, "gain": m.gain,
+            **{key: getattr(m, name) for name, key in _OPTIONAL_FIGURES
+               if getattr(m, name) is not None}}
+
+
+def _metric_from_json(m: Mapping[str, Any]) -> MetricFigures:
+    return MetricFigures(tuned=cast(float, m.get("tuned")), baseline=m.get("baseline"),
+                         gain=m.get("gain"),
+                         **{name: m.get(key) for name, key in _OPTIONAL_FIGURES})
 
 
 def evaluation_from_json(value: Any) -> Evaluation | None:
@@ -194,8 +247,7 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
         verdict=cast(EvaluationVerdict, value["verdict"]),
         reason=_text(value.get("reason")),
         examples=value.get("examples", 0),
-        metrics={str(name): MetricFigures(tuned=cast(float, m.get("tuned")),
-                                          baseline=m.get("baseline"), gain=m.get("gain"))
+        metrics={str(name): _metric_from_json(m)
                  for name, m in (metrics.items() if isinstance(metrics, Mapping) else ())
                  if isinstance(m, Mapping)},
         checkpoint=None if checkpoint is None else str(checkpoint),
@@ -204,7 +256,33 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
                        for f in (failures if isinstance(failures, list) else ())
                        if isinstance(f, Mapping)),
         key=None if key is None else str(key),
-        unavailable_since=float(since) if isinstance(since, (int, float)) else None)
+        unavailable_since=float(since) if isinstance(since, (int, float)) else None,
+        few_shot=shots if isinstance(shots := value.get("fewShot"), int) else 0,
+        checkpoints=_checkpoint_evaluations(value.get("checkpoints")),
+        worst=_worst(value.get("worst")))
+
+
+def _worst(value: Any) -> tuple[JudgedExample, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(JudgedExample(metric=str(w["metric"]), example=int(w["example"]),
+                               score=float(w["score"]), explanation=_text(w.get("explanation")))
+                 for w in value if isinstance(w, Mapping) and isinstance(w.get("example"), int)
+                 and isinstance(w.get("score"), (int, float)) and w.get("metric") is not None)
+
+
+def _checkpoint_evaluations(value: Any) -> tuple[CheckpointEvaluation, ...]:
+    """Each readable checkpoint's evaluation; one without an id or a verdict is left out."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        CheckpointEvaluation(
+            checkpoint=str(c["checkpoint"]), verdict=c["verdict"],
+            step=c.get("step") if isinstance(c.get("step"), int) else None,
+            metrics={str(n): _metric_from_json(m) for n, m in (
+                c.get("metrics") or {}).items() if isinstance(m, Mapping)})
+        for c in value if isinstance(c, Mapping) and c.get("checkpoint") is not None
+        and c.get("verdict") in EVALUATION_VERDICTS)
 
 
 _LINEAGE_KEYS = (("tuned_model", "tunedModel"), ("checkpoint_id", "checkpointId"),

@@ -17,7 +17,9 @@ SUCCEEDED = ObservedJob(name="projects/p/locations/us-central1/tuningJobs/1",
                         tuned_endpoint="projects/p/locations/us-central1/endpoints/1")
 
 
-def judged_job(tmp_path: Path) -> LoadedJob:
+def judged_job(tmp_path: Path,
+               evaluation: str = "  evaluation: {dataset: evals/set.jsonl}\n") -> LoadedJob:
+    """The job `judged` with an evaluation block (and its one-example set)."""
     (tmp_path / "team" / "evals").mkdir(parents=True)
     (tmp_path / "team" / "evals" / "set.jsonl").write_text(
         '{"contents": [{"role": "user", "parts": [{"text": "q"}]},'
@@ -25,7 +27,7 @@ def judged_job(tmp_path: Path) -> LoadedJob:
     (tmp_path / "team" / "judged.yaml").write_text(
         "apiVersion: tuning-operator/v1\nkind: TuningJob\nmetadata: {name: judged}\nspec:\n"
         "  baseModel: gemini-2.5-flash\n  trainingDataset: gs://datasets/team/train.jsonl\n"
-        "  evaluation: {dataset: evals/set.jsonl}\n")
+        + evaluation)
     return load_jobs_dir(tmp_path).jobs["judged"]
 
 

@@ -103,9 +103,9 @@ BAD = [
     ("require-unknown", "    dataset: evals/tickets.jsonl\n    require: {accuracy: {min: 0.5}}\n",
      "unknown metric 'accuracy'"),
     ("bar-empty", "    dataset: evals/tickets.jsonl\n    require: {bleu: {}}\n",
-     "needs `min`, `minGainOverBaseline` or both"),
-    ("bar-above-one", "    dataset: evals/tickets.jsonl\n    require: {bleu: {min: 30}}\n",
-     "less than or equal to 1"),
+     "needs `min`, `minGainOverBaseline` or `minWinRate`"),
+    ("bar-above-one", "    dataset: evals/tickets.jsonl\n    require: {bleu: {min: 3}}\n",
+     "`min` 3.0 is above 1 (string metrics score 0-1)"),
     ("gain-without-baseline", "    dataset: evals/tickets.jsonl\n    baseline: false\n"
      "    require: {bleu: {minGainOverBaseline: 0.1}}\n", "needs `baseline: true`"),
     ("absolute-path", "    dataset: /etc/evals.jsonl\n", "is absolute"),
