@@ -24,6 +24,7 @@ from tuning_operator.emulator.admin import AdminRoutes
 from tuning_operator.emulator.faults import CallLedger, FaultInjector, FaultSettings
 from tuning_operator.emulator.grpc_server import GrpcFront
 from tuning_operator.emulator.metrics import MetricsService
+from tuning_operator.emulator.models import ModelService
 from tuning_operator.emulator.prediction import PredictionService, ScriptedAnswers, load_scripts
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
@@ -102,16 +103,18 @@ class VertexEmulator:
                                        answers=self.answers, faults=self.faults,
                                        ledger=self.ledger)
         metrics = MetricsService(self.store, faults=self.faults, ledger=self.ledger)
+        models = ModelService(self.store, faults=self.faults, ledger=self.ledger)
         # REST first: an HTTP server that never started frees its port on close, an unstarted
         # gRPC server does not; so a port in use on either side leaves no port held.
         rest = RestFront(
             service, admin=AdminRoutes(self.faults, self.ledger, self.answers,
                                        active=self.store.active_summary),
             host=s.host, port=s.rest_port, prediction=prediction, metrics=metrics,
+            models=models,
         )
         try:
             self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
-                                   prediction=prediction)
+                                   prediction=prediction, models=models)
         except OSError:
             rest.stop()
             raise
