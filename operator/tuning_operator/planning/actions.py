@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.alias_model import AliasInputs, AliasMove
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import ObservedJob, Phase
 from tuning_operator.specs import labels as owner
@@ -30,6 +31,7 @@ class ActionKind(StrEnum):
     READ_METRICS = "read-metrics"  # the loss curves from the job's Experiment, then a diagnosis
     SMOKE_TEST = "smoke-test"  # one generateContent to the tuned endpoint
     EVALUATE = "evaluate"  # the evaluation set, tuned (and base) model, metrics and the gate
+    PROMOTE = "promote"  # a ModelAlias onto a job's tuned model version (`planning/aliases.py`)
 
 
 CHANGING = frozenset({ActionKind.CREATE, ActionKind.CANCEL})
@@ -55,6 +57,7 @@ class Action:
     poll: bool = False  # retry_after only asks for a fresh List: the clock decides nothing
     stalled: bool = False  # only a change of the spec can help
     pre_tuned_model: tuple[str, str | None] | None = None  # create: continue this tuned model
+    alias: AliasMove | None = None  # promote: the move (job is None; file is `team/alias`)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class PlanSettings:
     timing: Timing | None = None  # None (offline plan): no clock, no timing gates
     progress: Mapping[str, Progress] = field(default_factory=dict)  # post-success steps done
     catalog: Catalog | None = None  # for rules the job file cannot check (the default region)
+    aliases: AliasInputs = field(default_factory=AliasInputs)  # where aliases are, the gates
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from tuning_operator.planning.actions import (
     Remembered,
 )
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.aliases import alias_steps
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
@@ -59,6 +60,11 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     actions.extend(removals)
     later, holding, owing, recheck = _aftercare(desired, managed, settings)
     actions.extend(later)
+    promotions, alias_holds = alias_steps(desired, {
+        name: _current(loaded, managed.get(name, [])) for name, loaded in desired.jobs.items()
+    }, settings.aliases)
+    actions.extend(promotions)
+    holding = [*holding, *alias_holds]
     if settings.dataset_notes:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or "")) for a in actions]
     order = {kind: i for i, kind in enumerate(ActionKind)}

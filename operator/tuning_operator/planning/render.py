@@ -21,7 +21,7 @@ _SYMBOL = {
     ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
     ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.ORPHAN: "~",
     ActionKind.NOOP: "=", ActionKind.RETIRE: "·", ActionKind.READ_METRICS: "≈",
-    ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★",
+    ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★", ActionKind.PROMOTE: "⇑",
 }
 _SUMMARY_WORDS = {
     ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
@@ -29,7 +29,7 @@ _SUMMARY_WORDS = {
     ActionKind.INVALID: "invalid", ActionKind.ORPHAN: "to orphan",
     ActionKind.NOOP: "unchanged", ActionKind.RETIRE: "to retire",
     ActionKind.READ_METRICS: "to read metrics", ActionKind.SMOKE_TEST: "to smoke-test",
-    ActionKind.EVALUATE: "to evaluate",
+    ActionKind.EVALUATE: "to evaluate", ActionKind.PROMOTE: "to promote",
 }
 
 
@@ -83,6 +83,7 @@ def _action_dict(a: Action) -> dict[str, object]:
         "file": a.file, "phase": a.phase.value if a.phase else None,
         "vertexJob": a.vertex_name, "specHash": a.spec_hash[:16] if a.spec_hash else None,
         "reason": a.reason, "dataset": a.dataset,
+        **({"alias": a.file} if a.alias is not None or a.kind == ActionKind.PROMOTE else {}),
     }
 
 

@@ -1,0 +1,117 @@
+"""Plan the aliases: promote when the gate holds, hold when it fails, wait while it cannot tell.
+
+An alias moves only on a reviewed file and a passed gate: the job it names must have
+succeeded and, unless the file says `requireEvaluation: none`, its evaluation must be `passed`
+for the job's current evaluation spec and set (a verdict of an older set is no verdict). A
+failed gate holds the alias where it is, with the reason a reviewer reads in the plan; a job
+still running or being evaluated is a wait. A removed alias file takes the alias off Vertex,
+unless the directory looks damaged (the same guard that holds job removals). Pure, like the
+planner: the reconciler executes the promotions (`reconciling/promotion.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from tuning_operator.judging.asking import CheckpointUnavailable, resolve_checkpoint
+from tuning_operator.planning.actions import Action, ActionKind
+from tuning_operator.planning.aftercare import FINAL_VERDICTS, evaluation_key
+from tuning_operator.planning.alias_model import AliasInputs, AliasMove, AliasTarget
+from tuning_operator.planning.model import ObservedJob, Phase
+from tuning_operator.specs.aliases import LoadedAlias
+from tuning_operator.specs.loader import DirectoryLoad
+
+
+def alias_steps(desired: DirectoryLoad, current: Mapping[str, ObservedJob | None],
+                inputs: AliasInputs) -> tuple[list[Action], list[Action]]:
+    """(actions: promotions, removals and waits; holds, shown but never executed).
+
+    `current`: each valid job's Vertex job for its current spec (None: not created yet).
+    """
+    actions: list[Action] = []
+    holds: list[Action] = []
+    for _, loaded in sorted(desired.aliases.items()):
+        step = _step(loaded, desired, current.get(loaded.job), inputs)
+        if step is not None:
+            (holds if step.kind == ActionKind.PROMOTE and step.alias is None else actions
+             ).append(step)
+    actions.extend(_removals(desired, inputs))
+    return actions, holds
+
+
+def _was(target: AliasTarget | None) -> str:
+    return f"stays on {target.job}" if target else "stays unset"
+
+
+def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | None,
+          inputs: AliasInputs) -> Action | None:
+    target = inputs.targets.get(loaded.key)
+    job, spec = loaded.job, loaded.alias.spec
+
+    def wait(why: str) -> Action:
+        return _action(ActionKind.WAIT, loaded, f"{why}; {_was(target)}")
+
+    def hold(why: str) -> Action:  # a PROMOTE without a move: listed as held, never executed
+        return _action(ActionKind.PROMOTE, loaded, f"{why}; {_was(target)}")
+
+    job_file = desired.jobs.get(job)
+    if job_file is None:
+        return hold(f"the file of job {job} is invalid")
+    if observed is None or observed.phase not in (Phase.SUCCEEDED, Phase.FAILED,
+                                                  Phase.CANCELLED):
+        return wait(f"{job} is {observed.phase.value if observed else 'not created yet'}")
+    if observed.phase != Phase.SUCCEEDED or not observed.tuned_model:
+        return hold(f"{job} ended {observed.phase.value}")
+    gate = inputs.gates.get(job)
+    checkpoint_choice = spec.checkpoint
+    if spec.require_evaluation == "passed":
+        if gate is None or gate.key != evaluation_key(job_file) or (
+                gate.verdict not in FINAL_VERDICTS):
+            return wait(f"the evaluation of {job} is pending")
+        if gate.verdict != "passed":
+            return hold(f"evaluation of {job} {gate.verdict} ({gate.reason})")
+    if checkpoint_choice == "evaluated":
+        checkpoint, endpoint = (gate.checkpoint if gate else None), observed.tuned_endpoint
+        for c in observed.checkpoints:
+            if c.checkpoint_id == checkpoint and c.endpoint:
+                endpoint = c.endpoint
+    else:
+        try:
+            endpoint, checkpoint = resolve_checkpoint(
+                checkpoint_choice, tuned_endpoint=observed.tuned_endpoint or "",
+                checkpoints=observed.checkpoints, best=gate.checkpoint if gate else None)
+        except CheckpointUnavailable as exc:
+            return hold(str(exc))
+    if target is not None and (target.job, target.model_version, target.checkpoint) == (
+            job, observed.tuned_model, checkpoint):
+        return None  # already there
+    gate_word = "evaluation passed" if spec.require_evaluation == "passed" else "no gate"
+    shown = checkpoint or "final"
+    was = f", was {target.job}" if target else ""
+    move = AliasMove(key=loaded.key, alias=loaded.name, job=job,
+                     model_version=observed.tuned_model, checkpoint=checkpoint,
+                     endpoint=endpoint or None, gate=spec.require_evaluation, previous=target)
+    return _action(ActionKind.PROMOTE, loaded,
+                   f"→ {job} (checkpoint {shown}, {gate_word}{was})",
+                   move=move)
+
+
+def _removals(desired: DirectoryLoad, inputs: AliasInputs) -> Iterator[Action]:
+    """Aliases whose file is gone: taken off Vertex, unless the directory looks damaged."""
+    gone = [k for k in sorted(inputs.targets)
+            if k not in desired.aliases and k not in desired.invalid_aliases]
+    if not gone or not desired.readable or desired.unnamed_failures:
+        return  # a file that failed before its name could be read may be one of them
+    for key in gone:
+        target = inputs.targets[key]
+        team, _, name = key.partition("/")
+        yield Action(kind=ActionKind.PROMOTE, team=team, file=key, phase=None,
+                     reason=f"remove: its file is gone; off {target.job}",
+                     alias=AliasMove(key=key, alias=name, job=None, model_version=None,
+                                     previous=target, remove=True))
+
+
+def _action(kind: ActionKind, loaded: LoadedAlias, reason: str, *,
+            move: AliasMove | None = None) -> Action:
+    return Action(kind=kind, reason=reason, phase=None, team=loaded.team, file=loaded.key,
+                  alias=move)
