@@ -12,7 +12,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-COMMAND_MODULES = ("gitops", "operate", "status", "emulator", "datasets", "events", "report")
+COMMAND_MODULES = ("gitops", "operate", "status", "emulator", "datasets", "events", "report",
+                   "aliases")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(handler=status_command)
 
-    history = sub.add_parser("history", help="one job's audit trail, newest last")
+    history = sub.add_parser("history", help="one job's (or alias's) audit trail, newest last")
     history.add_argument("name")
     history.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     history.add_argument("--format", choices=("text", "json"), default="text")
@@ -92,13 +92,15 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def history_command(args: argparse.Namespace) -> int:
-    from tuning_operator.events import read_history
+    from tuning_operator.events import read_history, read_trail
 
     trail = Path(args.state_dir) / "audit.jsonl"
     if not trail.exists():
         print(f"no audit trail at {trail}", file=sys.stderr)
         return 1
-    records = read_history(trail, args.name)
+    # An alias is recorded as `team/alias`: its bare name finds it too.
+    records = read_history(trail, args.name) or [
+        r for r in read_trail(trail) if r.job.endswith(f"/{args.name}")]
     if not records:
         print(f"no history for job {args.name!r} in {trail}", file=sys.stderr)
         return 1

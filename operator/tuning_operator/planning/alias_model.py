@@ -48,3 +48,4 @@ class AliasMove:
     gate: str = "passed"  # passed | none: what let it move
     previous: AliasTarget | None = None  # where it was: `-alias` there when another Model
     remove: bool = False  # the file is gone: take the alias off Vertex and forget it
+    path: str | None = None  # the alias file, relative to the jobs directory

@@ -90,7 +90,8 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
     was = f", was {target.job}" if target else ""
     move = AliasMove(key=loaded.key, alias=loaded.name, job=job,
                      model_version=observed.tuned_model, checkpoint=checkpoint,
-                     endpoint=endpoint or None, gate=spec.require_evaluation, previous=target)
+                     endpoint=endpoint or None, gate=spec.require_evaluation, previous=target,
+                     path=loaded.path)
     return _action(ActionKind.PROMOTE, loaded,
                    f"→ {job} (checkpoint {shown}, {gate_word}{was})",
                    move=move)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.alias_model import AliasInputs, AliasTarget, GateResult
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.planner import PlanSettings, Remembered
 from tuning_operator.reconciling.observe import FileAges
@@ -97,7 +98,19 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                                     evaluation_not_before=not_before.get(f"evaluation:{n}"))
                      for n, r in records.items()}},
         catalog=catalog,
+        aliases=alias_inputs(records, memory),
     )
+
+
+def alias_inputs(records: Mapping[str, JobRecord], memory: OperatorMemory) -> AliasInputs:
+    """Where each alias is (the memory's alias records) and each job's gate (its record)."""
+    return AliasInputs(
+        targets={k: AliasTarget(job=r.job, model_version=r.model_version,
+                                checkpoint=r.checkpoint)
+                 for k, r in memory.aliases.items() if r.job and r.model_version},
+        gates={n: GateResult(verdict=e.verdict, reason=e.reason, key=e.key,
+                             checkpoint=e.checkpoint)
+               for n, r in records.items() if (e := r.evaluation) is not None})
 
 
 def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,
