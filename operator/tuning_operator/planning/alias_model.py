@@ -33,6 +33,7 @@ class GateResult:
 class AliasInputs:
     targets: Mapping[str, AliasTarget] = field(default_factory=dict)  # by `team/alias`
     gates: Mapping[str, GateResult] = field(default_factory=dict)  # by job name
+    allow_mass_deletion: bool = False  # most aliases' files gone at once is still a removal
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ def alias_steps(desired: DirectoryLoad, current: Mapping[str, ObservedJob | None
         if step is not None:
             (holds if step.kind == ActionKind.PROMOTE and step.alias is None else actions
              ).append(step)
-    actions.extend(_removals(desired, inputs))
+    for removal in _removals(desired, inputs):
+        (actions if removal.alias is not None else holds).append(removal)
     return actions, holds
 
 
@@ -98,14 +99,26 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
 
 
 def _removals(desired: DirectoryLoad, inputs: AliasInputs) -> Iterator[Action]:
-    """Aliases whose file is gone: taken off Vertex, unless the directory looks damaged."""
+    """Aliases whose file is gone: taken off Vertex, unless the directory looks damaged (the
+    job removals' guard: unreadable or empty, a file failed unnamed, most vanished at once)."""
     gone = [k for k in sorted(inputs.targets)
             if k not in desired.aliases and k not in desired.invalid_aliases]
-    if not gone or not desired.readable or desired.unnamed_failures:
-        return  # a file that failed before its name could be read may be one of them
+    held = None
+    if not desired.readable or desired.file_count == 0:
+        held = "the jobs directory is empty or unreadable"
+    elif desired.unnamed_failures:
+        held = f"{desired.unnamed_failures} file(s) failed before their names could be read"
+    elif (len(inputs.targets) >= 2 and len(gone) * 2 > len(inputs.targets)
+          and not inputs.allow_mass_deletion):
+        held = (f"{len(gone)} of {len(inputs.targets)} aliases vanished at once (pass"
+                " --allow-mass-deletion if this is intended)")
     for key in gone:
         target = inputs.targets[key]
         team, _, name = key.partition("/")
+        if held is not None:
+            yield Action(kind=ActionKind.PROMOTE, team=team, file=key, phase=None,
+                         reason=f"not removed: {held}; stays on {target.job}")
+            continue
         yield Action(kind=ActionKind.PROMOTE, team=team, file=key, phase=None,
                      reason=f"remove: its file is gone; off {target.job}",
                      alias=AliasMove(key=key, alias=name, job=None, model_version=None,

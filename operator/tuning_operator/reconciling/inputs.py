@@ -98,13 +98,15 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
                                     evaluation_not_before=not_before.get(f"evaluation:{n}"))
                      for n, r in records.items()}},
         catalog=catalog,
-        aliases=alias_inputs(records, memory),
+        aliases=alias_inputs(records, memory, allow_mass_deletion=settings.allow_mass_deletion),
     )
 
 
-def alias_inputs(records: Mapping[str, JobRecord], memory: OperatorMemory) -> AliasInputs:
+def alias_inputs(records: Mapping[str, JobRecord], memory: OperatorMemory, *,
+                 allow_mass_deletion: bool = False) -> AliasInputs:
     """Where each alias is (the memory's alias records) and each job's gate (its record)."""
     return AliasInputs(
+        allow_mass_deletion=allow_mass_deletion,
         targets={k: AliasTarget(job=r.job, model_version=r.model_version,
                                 checkpoint=r.checkpoint)
                  for k, r in memory.aliases.items() if r.job and r.model_version},

@@ -150,7 +150,21 @@ def test_a_removed_file_removes_the_alias_unless_the_directory_looks_damaged(
     (removal,), _ = alias_steps(load_jobs_dir(tmp_path), {}, inputs)
     assert removal.alias is not None and removal.alias.remove
     (tmp_path / "support" / "broken.yaml").write_text("::: not yaml")
-    assert alias_steps(load_jobs_dir(tmp_path), {}, inputs) == ([], [])
+    actions, (held,) = alias_steps(load_jobs_dir(tmp_path), {}, inputs)
+    assert actions == [] and held.reason.startswith("not removed: 1 file(s) failed")
+
+
+def test_most_aliases_vanishing_at_once_removes_none(tmp_path: Path) -> None:
+    """Two of three alias files gone in one pass: held, unless mass deletion is allowed."""
+    directory(tmp_path)
+    targets = {f"support/{n}": PREVIOUS for n in ("ticket-router", "gone-a", "gone-b")}
+    actions, holds = alias_steps(load_jobs_dir(tmp_path), {}, AliasInputs(targets=targets))
+    assert [a.kind for a in actions] == [ActionKind.WAIT]  # ticket-router: not created yet
+    assert [h.file for h in holds] == ["support/gone-a", "support/gone-b"]
+    assert "2 of 3 aliases vanished at once" in holds[0].reason
+    allowed = AliasInputs(targets=targets, allow_mass_deletion=True)
+    actions, _ = alias_steps(load_jobs_dir(tmp_path), {}, allowed)
+    assert sum(1 for a in actions if a.alias is not None and a.alias.remove) == 2
 
 
 def test_plan_shows_promote_and_hold_in_every_form(tmp_path: Path) -> None:
