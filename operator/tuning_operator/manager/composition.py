@@ -157,7 +157,8 @@ class Manager:
             still_leader=self.lease.acquire, aftercare=aftercare, workers=workers,
             revision_of=recorder.provenance.revision,
             promotions=Promotions(models=models, teller=recorder, clock=time.time,
-                                  author_of=lambda path: _author(recorder, jobs_dir / path)))
+                                  author_of=lambda path: _author(recorder, jobs_dir / path),
+                                  objects=artifacts.aliases() if artifacts else None))
         if store.recovered:
             recorder.audit_operator(action="state-recovered", reason=store.recovered)
         self.metrics = OperatorMetrics()

@@ -36,6 +36,14 @@ class AliasModels(Protocol):
     def merge_aliases(self, version: str, aliases: Sequence[str]) -> list[str]: ...
 
 
+class AliasPublisher(Protocol):
+    """The alias objects of the artifacts bucket (`state/alias_objects.py`)."""
+
+    def publish(self, key: str, record: AliasRecord) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+
 class AliasTeller(Protocol):
     """Where alias events and audit lines go (`EventRecorder`)."""
 
@@ -54,8 +62,10 @@ class Promotions:
     """Executes a pass's alias steps; owns the alias records between passes."""
 
     def __init__(self, *, models: AliasModels, teller: AliasTeller,
-                 author_of: Callable[[str], str | None], clock: Callable[[], float]) -> None:
+                 author_of: Callable[[str], str | None], clock: Callable[[], float],
+                 objects: AliasPublisher | None = None) -> None:
         self._models = models
+        self._objects = objects  # with --artifacts: one object per alias for applications
         self._teller = teller
         self._author_of = author_of  # alias file (relative path) → the git author, if any
         self._clock = clock
@@ -98,6 +108,8 @@ class Promotions:
                                           reason=action.reason)
                 if previous is not None:
                     self._take_off(previous.model_version, move.alias)
+                if self._objects is not None:
+                    self._objects.remove(move.key)
                 self.records.pop(move.key, None)
                 return None
             assert move.model_version is not None
@@ -106,18 +118,21 @@ class Promotions:
             if previous is not None and _model(previous.model_version) != _model(
                     move.model_version):
                 self._take_off(previous.model_version, move.alias)
+            path = move.path
+            record = AliasRecord(
+                alias=move.alias, team=action.team or old.team, job=move.job,
+                model_version=move.model_version, checkpoint=move.checkpoint,
+                endpoint=move.endpoint, gate=move.gate, since=self._clock(),
+                previous_job=previous.job if previous else None,
+                previous_model_version=previous.model_version if previous else None,
+                git_author=self._author_of(path) if path else None, git_revision=revision,
+                path=path)
+            if self._objects is not None:
+                self._objects.publish(move.key, record)
         except OperatorError as exc:
             self.log.warning("promotion_failed", alias=move.key, error=str(exc))
             return exc.retry_after if isinstance(exc, TemporaryError) else 30.0
-        path = move.path
-        self.records[move.key] = AliasRecord(
-            alias=move.alias, team=action.team or old.team, job=move.job,
-            model_version=move.model_version, checkpoint=move.checkpoint,
-            endpoint=move.endpoint, gate=move.gate, since=self._clock(),
-            previous_job=previous.job if previous else None,
-            previous_model_version=previous.model_version if previous else None,
-            git_author=self._author_of(path) if path else None, git_revision=revision,
-            path=path)
+        self.records[move.key] = record
         return None
 
     def _take_off(self, version: str, alias: str) -> None:
