@@ -52,5 +52,5 @@ def aliases_command(args: argparse.Namespace) -> int:
         table.add_row(r.alias, r.team, r.job or "-", r.model_version or "-",
                       r.checkpoint or "final", r.endpoint or "-", since, r.git_author or "-",
                       (r.git_revision or "-")[:12], r.hold or "")
-    Console(width=200).print(table)
+    Console().print(table)
     return 0
