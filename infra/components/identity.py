@@ -2,9 +2,13 @@
 
 Least privilege, each grant on the narrowest resource that works:
 - operator: `roles/aiplatform.user` on the project (Vertex has no narrower resource for creating,
-  listing and cancelling tuning jobs), publisher on the status topic only, object viewer on the
-  datasets bucket (it checks dataset files), object admin on the state bucket (its lease) and on
-  the artifacts bucket (evaluation answers and verdicts every replica reads), and
+  listing and cancelling tuning jobs; it also holds `aiplatform.models.get`, `.list` and
+  `.update`, which promoting a ModelAlias needs: GetModel, ListModelVersions,
+  MergeVersionAliases; tuned models live in the project, so no narrower grant exists),
+  publisher on the status topic only, object viewer on the datasets bucket (it checks dataset
+  files), object admin on the state bucket (its lease) and on the artifacts bucket (evaluation
+  answers and verdicts every replica reads, and the alias objects applications resolve: written
+  and deleted with generation preconditions), and
   `roles/iam.serviceAccountUser` on the tuning-job account only, so it can name that account on a
   job and act as no other;
 - the tuning-job account (a job's `serviceAccount`) and the Vertex AI service agent: object viewer
