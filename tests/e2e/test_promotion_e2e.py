@@ -5,6 +5,9 @@ holds on a failed one, moves between versions of one Model, and a revert moves i
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ import pytest
 from google.api_core import exceptions as api
 from google.cloud import aiplatform_v1
 
-from tests.e2e.conftest import run_operator
+from tests.e2e.conftest import operator_args, run_operator
 from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.cli import main
 from tuning_operator.vertex.clients import emulator_service_factory
@@ -153,3 +156,56 @@ def test_promote_hold_move_within_a_model_and_revert(
     capsys.readouterr()
     assert main(["history", "ticket-router", "--state-dir", str(state)]) == 0
     assert capsys.readouterr().out.count(" promoted: ") == 4
+
+
+def test_kill_during_a_promotion_converges_after_restart(
+        emulator: EmulatorProcess, models: Any, project: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """kill -9 while MergeVersionAliases is being retried: after a restart the alias is on
+    exactly one version (the new one) and the record, `aliases` and the events agree."""
+    jobs, state = tmp_path / "jobs", tmp_path / "state"
+    (jobs / "support" / "evals").mkdir(parents=True)
+    (jobs / "support" / "evals" / "tickets.jsonl").write_text(json.dumps({"contents": [
+        {"role": "user", "parts": [{"text": "ticket 0"}]},
+        {"role": "model", "parts": [{"text": "queue-0"}]}]}) + "\n")
+    emulator.admin.set_answers([{"model": "tuned:router-k", "answers": {"ticket 0": "queue-0"},
+                                 "default": "?"}])
+    job_file(jobs, "router-k1", BASE + "  tunedModelDisplayName: router-k\n")
+    job_file(jobs, "router-k2", "  preTunedModel: {job: router-k1, checkpoint: last}\n"
+             "  tunedModelDisplayName: router-k\n")
+    alias_file(jobs, "router-k1")
+    settle(emulator, project, jobs, state)
+    model = tuned_models(state, capsys)["router-k1"].partition("@")[0]
+
+    alias_file(jobs, "router-k2")
+    emulator.admin.fail_next("MergeVersionAliases", "UNAVAILABLE", times=1000)
+    process = subprocess.Popen(operator_args(emulator, project, jobs, state),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "→ router-k2" not in _trail(state):
+            time.sleep(0.05)
+        assert "→ router-k2" in _trail(state)  # the promote is under way (audited first)
+        time.sleep(0.5)  # inside the retries of MergeVersionAliases
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        emulator.admin.clear_faults()
+    assert aliases(state, capsys)["job"] == "router-k1"  # the record was not moved early
+    settle(emulator, project, jobs, state)
+    carrying = [m.version_id for m in models.list_model_versions(name=model)
+                if "ticket-router" in m.version_aliases]
+    assert carrying == ["2"]
+    shown = aliases(state, capsys)
+    assert (shown["job"], shown["modelVersion"], shown["previousJob"]) == (
+        "router-k2", f"{model}@2", "router-k1")
+    told = {e["id"]: e["data"]["job"]
+            for e in events(state, "tuning-operator.alias.promoted.v1")}
+    assert sorted(told.values()) == ["router-k1", "router-k2"]
+
+
+def _trail(state: Path) -> str:
+    path = state / "audit.jsonl"
+    return path.read_text() if path.exists() else ""
