@@ -132,6 +132,10 @@ def test_promote_hold_move_within_a_model_and_revert(
     held = aliases(state, capsys)
     assert held["job"] == "router-v2" and "evaluation of router-v3 failed" in held["hold"]
     assert len(events(state, "tuning-operator.alias.held.v1")) == 1
+    capsys.readouterr()
+    assert main(["status", "--state-dir", str(state), "--format", "json"]) == 0
+    status = json.loads(capsys.readouterr().out)["aliases"]["support/ticket-router"]
+    assert status["hold"] == held["hold"]
 
     v4, v5 = tuned["router-v4"], tuned["router-v5"]
     model = v4.partition("@")[0]

@@ -143,5 +143,6 @@ def validation_document(load: DirectoryLoad) -> dict[str, object]:
         return [{"file": e.file, "line": e.line, "column": e.column, "job": e.job,
                  "message": e.message} for e in problems]
 
-    return {"valid": sorted(load.jobs), "skipped": list(load.skipped),
+    return {"valid": sorted(load.jobs), "aliases": sorted(load.aliases),
+            "skipped": list(load.skipped),
             "errors": entries(load.errors), "warnings": entries(load.warnings)}

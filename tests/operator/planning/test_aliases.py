@@ -186,3 +186,15 @@ def test_plan_shows_promote_and_hold_in_every_form(tmp_path: Path) -> None:
     held = plan(load, [observed(spec=spec)], failed)
     markdown = plan_markdown(held)
     assert "**1 held**" in markdown and "exactMatch 0.62 &lt; 0.80" in markdown
+
+
+def test_a_verdict_that_turns_failed_keeps_the_alias_and_holds(tmp_path: Path) -> None:
+    """Promoted on passed, then its set changed and it failed: the alias stays, flagged held."""
+    load = directory(tmp_path)
+    there = AliasTarget(job="router-v3", model_version=MODEL, checkpoint="1")
+    inputs = AliasInputs(targets={"support/ticket-router": there}, gates={
+        "router-v3": gate(load, "failed", reason="exactMatch 0.70 < 0.80")})
+    actions, (hold,) = alias_steps(load, {"router-v3": observed()}, inputs)
+    assert actions == []
+    assert hold.reason == ("evaluation of router-v3 failed (exactMatch 0.70 < 0.80);"
+                           " stays on router-v3")

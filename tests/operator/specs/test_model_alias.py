@@ -144,3 +144,18 @@ def test_the_schema_covers_both_kinds() -> None:
     schema = jobs_file_schema()
     mapping = schema["discriminator"]["mapping"]  # type: ignore[index]
     assert mapping.keys() == {"TuningJob", "ModelAlias"}
+
+
+def test_validate_names_another_teams_job(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`validate` fails on an alias of another team's job; its JSON lists the valid aliases."""
+    from tuning_operator.cli import main
+
+    write_job(tmp_path, "router-v3", EVALUATED, team="support")
+    write_alias(tmp_path, "ticket-router", "router-v3", team="support")
+    assert main(["validate", "--jobs-dir", str(tmp_path), "--format", "json"]) == 0
+    assert '"support/ticket-router"' in capsys.readouterr().out
+    write_alias(tmp_path, "ticket-router", "router-v3", team="sales")
+    assert main(["validate", "--jobs-dir", str(tmp_path)]) == 1
+    shown = capsys.readouterr()
+    assert "belongs to team 'support'" in shown.out + shown.err
