@@ -34,6 +34,8 @@ class AliasInputs:
     targets: Mapping[str, AliasTarget] = field(default_factory=dict)  # by `team/alias`
     gates: Mapping[str, GateResult] = field(default_factory=dict)  # by job name
     allow_mass_deletion: bool = False  # most aliases' files gone at once is still a removal
+    # job → the best checkpoint of its curves, when it can be trusted (`checkpoint: best`)
+    best_checkpoints: Mapping[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

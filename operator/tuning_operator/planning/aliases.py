@@ -16,7 +16,12 @@ from collections.abc import Iterator, Mapping
 from tuning_operator.judging.asking import CheckpointUnavailable, resolve_checkpoint
 from tuning_operator.planning.actions import Action, ActionKind
 from tuning_operator.planning.aftercare import FINAL_VERDICTS, evaluation_key
-from tuning_operator.planning.alias_model import AliasInputs, AliasMove, AliasTarget
+from tuning_operator.planning.alias_model import (
+    AliasInputs,
+    AliasMove,
+    AliasTarget,
+    GateResult,
+)
 from tuning_operator.planning.model import ObservedJob, Phase
 from tuning_operator.specs.aliases import LoadedAlias
 from tuning_operator.specs.loader import DirectoryLoad
@@ -64,25 +69,18 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
     if observed.phase != Phase.SUCCEEDED or not observed.tuned_model:
         return hold(f"{job} ended {observed.phase.value}")
     gate = inputs.gates.get(job)
-    checkpoint_choice = spec.checkpoint
-    if spec.require_evaluation == "passed":
-        if gate is None or gate.key != evaluation_key(job_file) or (
-                gate.verdict not in FINAL_VERDICTS):
-            return wait(f"the evaluation of {job} is pending")
-        if gate.verdict != "passed":
-            return hold(f"evaluation of {job} {gate.verdict} ({gate.reason})")
-    if checkpoint_choice == "evaluated":
-        checkpoint, endpoint = (gate.checkpoint if gate else None), observed.tuned_endpoint
-        for c in observed.checkpoints:
-            if c.checkpoint_id == checkpoint and c.endpoint:
-                endpoint = c.endpoint
-    else:
-        try:
-            endpoint, checkpoint = resolve_checkpoint(
-                checkpoint_choice, tuned_endpoint=observed.tuned_endpoint or "",
-                checkpoints=observed.checkpoints, best=gate.checkpoint if gate else None)
-        except CheckpointUnavailable as exc:
-            return hold(str(exc))
+    judged = gate is not None and gate.key == evaluation_key(job_file) and (
+        gate.verdict in FINAL_VERDICTS)
+    if not judged and (spec.require_evaluation == "passed" or spec.checkpoint == "evaluated"):
+        return wait(f"the evaluation of {job} is pending")
+    if spec.require_evaluation == "passed" and gate is not None and gate.verdict != "passed":
+        return hold(f"evaluation of {job} {_VERDICT_WORDS.get(gate.verdict, gate.verdict)}"
+                    f" ({gate.reason})")
+    try:
+        endpoint, checkpoint = _checkpoint(spec.checkpoint, observed, gate,
+                                           inputs.best_checkpoints.get(job))
+    except CheckpointUnavailable as exc:
+        return hold(str(exc))
     if target is not None and (target.job, target.model_version, target.checkpoint) == (
             job, observed.tuned_model, checkpoint):
         return None  # already there
@@ -91,11 +89,31 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
     was = f", was {target.job}" if target else ""
     move = AliasMove(key=loaded.key, alias=loaded.name, job=job,
                      model_version=observed.tuned_model, checkpoint=checkpoint,
-                     endpoint=endpoint or None, gate=spec.require_evaluation, previous=target,
+                     endpoint=endpoint, gate=spec.require_evaluation, previous=target,
                      path=loaded.path)
     return _action(ActionKind.PROMOTE, loaded,
                    f"→ {job} (checkpoint {shown}, {gate_word}{was})",
                    move=move)
+
+
+_VERDICT_WORDS = {"failed": "failed", "error": "ended in an error"}
+
+
+def _checkpoint(choice: str, observed: ObservedJob, gate: GateResult | None,
+                best: str | None) -> tuple[str | None, str | None]:
+    """(endpoint, checkpoint id or None for the final model) of `checkpoint: choice`:
+    `evaluated` is the checkpoint the evaluation asked, `best` the diagnosis's (when it can be
+    trusted), `last` or an id as the tuned model lists them."""
+    tuned = observed.tuned_endpoint or ""
+    if choice == "evaluated":
+        wanted = gate.checkpoint if gate else None
+        for c in observed.checkpoints:
+            if c.checkpoint_id == wanted and c.endpoint:
+                return c.endpoint, wanted
+        return tuned or None, None
+    endpoint, checkpoint = resolve_checkpoint(choice, tuned_endpoint=tuned,
+                                              checkpoints=observed.checkpoints, best=best)
+    return endpoint or None, checkpoint
 
 
 def _removals(desired: DirectoryLoad, inputs: AliasInputs) -> Iterator[Action]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from tuning_operator.judging.asking import trusted_best
 from tuning_operator.planning.aftercare import Progress
 from tuning_operator.planning.alias_model import AliasInputs, AliasTarget, GateResult
 from tuning_operator.planning.gates import Timing
@@ -112,7 +113,10 @@ def alias_inputs(records: Mapping[str, JobRecord], memory: OperatorMemory, *,
                  for k, r in memory.aliases.items() if r.job and r.model_version},
         gates={n: GateResult(verdict=e.verdict, reason=e.reason, key=e.key,
                              checkpoint=e.checkpoint)
-               for n, r in records.items() if (e := r.evaluation) is not None})
+               for n, r in records.items() if (e := r.evaluation) is not None},
+        best_checkpoints={n: trusted_best(d.verdict, d.best_checkpoint.checkpoint_id
+                                          if d.best_checkpoint else None)[0]
+                          for n, r in records.items() if (d := r.diagnosis) is not None})
 
 
 def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,

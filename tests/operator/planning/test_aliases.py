@@ -66,16 +66,18 @@ def test_a_passed_gate_promotes_with_the_evaluated_checkpoint(tmp_path: Path) ->
         MODEL, "1", f"{US}/endpoints/101", PREVIOUS)
 
 
-@pytest.mark.parametrize(("spec", "checkpoint", "endpoint"), [
-    ("  checkpoint: last\n", "2", f"{US}/endpoints/1"),
-    ("  checkpoint: best\n", "1", f"{US}/endpoints/101"),
-    ("  checkpoint: '1'\n", "1", f"{US}/endpoints/101"),
+@pytest.mark.parametrize(("spec", "best", "checkpoint", "endpoint"), [
+    ("  checkpoint: last\n", None, "2", f"{US}/endpoints/1"),
+    ("  checkpoint: best\n", "1", "1", f"{US}/endpoints/101"),
+    ("  checkpoint: best\n", None, None, f"{US}/endpoints/1"),  # none trusted: the final model
+    ("  checkpoint: '1'\n", None, "1", f"{US}/endpoints/101"),
 ])
-def test_the_checkpoint_choice(tmp_path: Path, spec: str, checkpoint: str,
-                               endpoint: str) -> None:
-    """last, best (the one the gate judged) or an id pick the endpoint recorded for the alias."""
+def test_the_checkpoint_choice(tmp_path: Path, spec: str, best: str | None,
+                               checkpoint: str | None, endpoint: str) -> None:
+    """last, best (of the curves' diagnosis) or an id pick the endpoint the alias records."""
     load = directory(tmp_path, spec)
-    inputs = AliasInputs(gates={"router-v3": gate(load, "passed")})
+    inputs = AliasInputs(gates={"router-v3": gate(load, "passed", checkpoint="2")},
+                         best_checkpoints={"router-v3": best})
     (action,), _ = alias_steps(load, {"router-v3": observed()}, inputs)
     assert action.alias is not None
     assert (action.alias.checkpoint, action.alias.endpoint) == (checkpoint, endpoint)
@@ -116,6 +118,26 @@ def test_wait_while_the_job_runs_or_is_evaluated(tmp_path: Path, state: str,
     (action,), holds = alias_steps(load, {"router-v3": observed(state)}, inputs)
     assert holds == [] and action.kind == ActionKind.WAIT and action.job is None
     assert expected in action.reason
+
+
+def test_no_gate_with_the_evaluated_checkpoint_waits_for_the_evaluation(
+        tmp_path: Path) -> None:
+    """requireEvaluation: none, checkpoint: evaluated: the checkpoint is the evaluation's, so
+    the alias waits for it, then moves whatever the verdict."""
+    load = directory(tmp_path, "  requireEvaluation: none\n")
+    (wait,), _ = alias_steps(load, {"router-v3": observed()}, AliasInputs())
+    assert wait.kind == ActionKind.WAIT
+    inputs = AliasInputs(gates={"router-v3": gate(load, "failed", checkpoint="1")})
+    (action,), _ = alias_steps(load, {"router-v3": observed()}, inputs)
+    assert action.reason == "→ router-v3 (checkpoint 1, no gate)"
+
+
+def test_an_evaluation_error_holds(tmp_path: Path) -> None:
+    """An evaluation that ended in an error is no pass."""
+    load = directory(tmp_path)
+    inputs = AliasInputs(gates={"router-v3": gate(load, "error", reason="endpoint gone")})
+    _, (hold,) = alias_steps(load, {"router-v3": observed()}, inputs)
+    assert hold.reason.startswith("evaluation of router-v3 ended in an error (endpoint gone)")
 
 
 def test_a_failed_job_holds(tmp_path: Path) -> None:
