@@ -1,5 +1,9 @@
 """The executor of the `promote` action, and the alias records it keeps.
 
+An alias has no job record, so its action (`job` None, `file` = `team/alias`) is not in the
+job executors' table (`executors.py`): the reconciler hands the pass's plan here after the job
+actions, and the alias records travel in the operator's memory beside the job records.
+
 The alias planner (`planning/aliases.py`) decides; this module carries a move out: one
 MergeVersionAliases onto the new version and, when the alias was on a version of another
 Model, one `-alias` there (within one Model Vertex moves an alias by itself). The new one goes

@@ -305,7 +305,8 @@ class Reconciler:
     def _check_state(self, result: Plan) -> None:
         """Before any action that needs an intent or an audit line: can the state take it?"""
         if self.state is None or not any(
-                a.kind in (ActionKind.CREATE, ActionKind.CANCEL, ActionKind.RETIRE)
+                a.kind in (ActionKind.CREATE, ActionKind.CANCEL, ActionKind.RETIRE,
+                           ActionKind.PROMOTE)
                 or (a.job and a.phase and self._phase_of(a.job) != a.phase.value)
                 for a in result.actions):
             return
