@@ -86,21 +86,22 @@ class Promotions:
         """Carry out the promotions and removals, note holds and waits; a retry delay when a
         call failed (the record then stays as it was, and the next pass plans it again)."""
         retry: float | None = None
+        held = {a.file: a for a in result.holding
+                if a.kind == ActionKind.PROMOTE and a.job is None and a.file}
         for action in result.actions:
-            key = action.file or ""
             if action.alias is not None:
                 if not still_leader():
                     return 5.0
                 delay = self._move(action, action.alias, revision=revision)
-                retry = delay if retry is None or delay is None else min(retry, delay)
-            elif action.kind == ActionKind.WAIT and key in self.records and action.job is None:
-                self.records[key] = replace(self.records[key], hold=None)
-        for held in result.holding:
-            if held.kind == ActionKind.PROMOTE and held.job is None and held.file:
-                name = held.file.partition("/")[2]
-                record = self.records.get(held.file) or AliasRecord(alias=name,
-                                                                    team=held.team or "")
-                self.records[held.file] = replace(record, hold=held.reason)
+                if delay is not None:
+                    retry = delay if retry is None else min(retry, delay)
+        for key, record in list(self.records.items()):  # a hold lasts while the plan says so
+            if record.hold is not None and key not in held:
+                self.records[key] = replace(record, hold=None)
+        for key, hold in held.items():
+            record = self.records.get(key) or AliasRecord(alias=key.partition("/")[2],
+                                                          team=hold.team or "")
+            self.records[key] = replace(record, hold=hold.reason)
         return retry
 
     def _move(self, action: Action, move: AliasMove, *, revision: str | None) -> float | None:

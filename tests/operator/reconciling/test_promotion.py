@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -144,3 +145,32 @@ def test_alias_records_round_trip_in_the_operator_memory() -> None:
     memory = OperatorMemory(aliases={KEY: record})
     assert OperatorMemory.from_dict(memory.to_dict()) == memory
     assert "aliases" not in OperatorMemory().to_dict()  # older readers see what they knew
+
+
+def test_a_hold_ends_when_the_plan_no_longer_holds_it() -> None:
+    """Held, then passing again with the alias already there: the hold is cleared."""
+    runner = promotions(FakeModels(), FakeTeller())
+    runner.load({KEY: AliasRecord(alias="ticket-router", team="support", job="router-v3",
+                                  model_version=f"{US}/models/1@2", hold="evaluation failed")})
+    runner.apply(Plan(actions=(), held=()), revision=None, still_leader=lambda: True)
+    assert runner.records[KEY].hold is None and runner.records[KEY].job == "router-v3"
+
+
+def test_one_failed_move_asks_for_a_retry_whatever_follows() -> None:
+    """A failure, then a success in the same pass: the pass still requeues."""
+    models = FakeModels()
+    runner = promotions(models, FakeTeller())
+    calls = {"n": 0}
+
+    def flaky(version: str, aliases: Sequence[str]) -> list[str]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TemporaryError("UNAVAILABLE", retry_after=3.0)
+        return list(aliases)
+
+    models.merge_aliases = flaky  # type: ignore[method-assign]
+    other = replace(promote(f"{US}/models/2@1", "other-v1"), file="support/other")
+    other = replace(other, alias=replace(other.alias, key="support/other"))  # type: ignore[arg-type]
+    plan = Plan(actions=(promote(f"{US}/models/1@2", "router-v3"), other), held=())
+    assert runner.apply(plan, revision=None, still_leader=lambda: True) == 3.0
+    assert list(runner.records) == ["support/other"]
