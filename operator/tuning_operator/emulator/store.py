@@ -112,6 +112,7 @@ class JobStore:
         self._index: dict[str, int] = {}
         self._ids: set[str] = set()
         # The Model versions the succeeded jobs registered; their aliases beside the state file.
+        self._unregistrable: set[str] = set()  # jobs that ended without a tuned model
         self.models = ModelRegistry(aliases_file=None if state_file is None else
                                     state_file.with_name(f"{state_file.name}.models"))
         self._quota = ConcurrentJobQuota(max_active=settings.max_active,
@@ -283,10 +284,12 @@ class JobStore:
         """Each job that succeeded by `now` and has no Model version yet gets one."""
         ended = []
         for record in self._records:
-            if self.models.of_job(record.name) is not None:
+            if record.name in self._unregistrable or self.models.of_job(record.name):
                 continue
             seen = observe(record, now)
-            if seen.state == SUCCEEDED and seen.end_time is not None:
+            if not seen.active and seen.state != SUCCEEDED:
+                self._unregistrable.add(record.name)  # ended otherwise: never a Model version
+            elif seen.state == SUCCEEDED and seen.end_time is not None:
                 submitted = record.submitted
                 ended.append(Registration(
                     job=record.name, ended_at=seen.end_time,
