@@ -6,7 +6,9 @@ Least privilege, each grant on the narrowest resource that works:
   cancelling tuning jobs), never `roles/aiplatform.user`, publisher on the status topic only,
   object viewer on the datasets bucket (it checks dataset files), object admin on the state
   bucket (its lease) and on the artifacts bucket (evaluation answers and verdicts every replica
-  reads), and
+  reads, and the alias objects applications resolve: written and deleted with generation
+  preconditions; the custom role holds `aiplatform.models.get`, `.list` and `.update` for
+  promoting a ModelAlias: GetModel, ListModelVersions, MergeVersionAliases), and
   `roles/iam.serviceAccountUser` on the tuning-job account only, so it can name that account on a
   job and act as no other;
 - the tuning-job account (a job's `serviceAccount`), the Vertex AI service agent and the Vertex

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 COMMAND_MODULES = ("gitops", "operate", "status", "emulator", "datasets", "events", "report",
-                   "spend")
+                   "spend", "aliases")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -31,7 +31,7 @@ from tuning_operator.planning.render import (
     validation_document,
 )
 from tuning_operator.specs import DirectoryLoad, SpecError, load_jobs_dir
-from tuning_operator.specs.model import json_schema
+from tuning_operator.specs.schema import jobs_file_schema
 
 DEFAULT_JOBS_DIR = "jobs"
 
@@ -194,7 +194,7 @@ def _estimates(load: DirectoryLoad, found: DatasetChecks) -> dict[str, Estimate]
 
 def run_schema(args: argparse.Namespace) -> int:
     del args
-    print(json.dumps(json_schema(), indent=2))
+    print(json.dumps(jobs_file_schema(), indent=2))
     return 0
 
 

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     status.add_argument("--format", choices=("table", "json"), default="table")
     status.set_defaults(handler=status_command)
 
-    history = sub.add_parser("history", help="one job's audit trail, newest last")
+    history = sub.add_parser("history", help="one job's (or alias's) audit trail, newest last")
     history.add_argument("name")
     history.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     history.add_argument("--format", choices=("text", "json"), default="text")
@@ -62,6 +62,7 @@ def vertex_line(health: dict[str, Any]) -> str | None:
 
 def status_command(args: argparse.Namespace) -> int:
     from tuning_operator.reconciling.health import read_health
+    from tuning_operator.state.records import alias_to_json
     from tuning_operator.state.store import FileStatusStore
 
     store = FileStatusStore(args.state_dir)
@@ -70,10 +71,11 @@ def status_command(args: argparse.Namespace) -> int:
     # The same warnings, errors and exit code for every format; JSON goes to stdout regardless.
     if store.recovered:
         print(f"warning: {store.recovered}", file=sys.stderr)
+    aliases = {k: alias_to_json(r) for k, r in sorted(store.memory.aliases.items())}
     if args.format == "json":
         jobs = [{_camel(k): _shown(v) for k, v in r.to_dict().items()}
                 for r in sorted(records.values(), key=lambda r: r.name)]
-        print(json.dumps({"operator": health, "jobs": jobs}, indent=2))
+        print(json.dumps({"operator": health, "jobs": jobs, "aliases": aliases}, indent=2))
     elif line := vertex_line(health):
         print(line)
     if not records:
@@ -88,17 +90,22 @@ def status_command(args: argparse.Namespace) -> int:
     revision = next(iter(revisions)) if len(revisions) == 1 else None
     at = f" at {revision[:12]}" if revision else ""
     Console().print(status_table(records.values(), title=f"{len(records)} jobs{at}"))
+    for key, alias in aliases.items():  # the aliases a failed gate holds (`aliases` has all)
+        if alias["hold"]:
+            print(f"hold {key}: {alias['hold']}")
     return 0
 
 
 def history_command(args: argparse.Namespace) -> int:
-    from tuning_operator.events import read_history
+    from tuning_operator.events import read_history, read_trail
 
     trail = Path(args.state_dir) / "audit.jsonl"
     if not trail.exists():
         print(f"no audit trail at {trail}", file=sys.stderr)
         return 1
-    records = read_history(trail, args.name)
+    # An alias is recorded as `team/alias`: its bare name finds it too.
+    records = read_history(trail, args.name) or [
+        r for r in read_trail(trail) if r.job.endswith(f"/{args.name}")]
     if not records:
         print(f"no history for job {args.name!r} in {trail}", file=sys.stderr)
         return 1

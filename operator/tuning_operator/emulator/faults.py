@@ -34,7 +34,8 @@ METRICS_METHODS = (
     "BatchReadTensorboardTimeSeriesData",
     "ReadTensorboardTimeSeriesData",
 )
-ALL_METHODS = METHODS + METRICS_METHODS + PREDICTION_METHODS
+MODEL_METHODS = ("GetModel", "ListModelVersions", "MergeVersionAliases")  # emulator/models.py
+ALL_METHODS = METHODS + METRICS_METHODS + PREDICTION_METHODS + MODEL_METHODS
 RANDOM_FAULT_CODES = (
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.RESOURCE_EXHAUSTED,

@@ -18,6 +18,7 @@ from google.protobuf import empty_pb2
 
 from tuning_operator.emulator.autorater import EvaluationService
 from tuning_operator.emulator.metrics import MetricsService
+from tuning_operator.emulator.models import ModelService
 from tuning_operator.emulator.ports import PortInUse, ensure_port_free
 from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
@@ -28,6 +29,7 @@ PREDICTION_SERVICE_NAME = "google.cloud.aiplatform.v1.PredictionService"
 EVALUATION_SERVICE_NAME = "google.cloud.aiplatform.v1.EvaluationService"
 METADATA_SERVICE = "google.cloud.aiplatform.v1.MetadataService"
 TENSORBOARD_SERVICE = "google.cloud.aiplatform.v1.TensorboardService"
+MODEL_SERVICE = "google.cloud.aiplatform.v1.ModelService"
 
 
 def _unary(
@@ -141,6 +143,25 @@ def metrics_handlers(metrics: MetricsService) -> tuple[grpc.GenericRpcHandler, .
     return metadata, tensorboard
 
 
+def models_handler(models: ModelService) -> grpc.GenericRpcHandler:
+    """The ModelService methods promoting an alias needs."""
+    v1 = aiplatform_v1
+    return grpc.method_handlers_generic_handler(
+        MODEL_SERVICE,
+        {
+            "GetModel": _unary(models.get_model, v1.GetModelRequest, v1.Model.serialize),
+            "ListModelVersions": _unary(
+                models.list_model_versions,
+                v1.ListModelVersionsRequest,
+                v1.ListModelVersionsResponse.serialize,
+            ),
+            "MergeVersionAliases": _unary(
+                models.merge_version_aliases, v1.MergeVersionAliasesRequest, v1.Model.serialize
+            ),
+        },
+    )
+
+
 class GrpcFront:
     """A gRPC server for one TuningService, its metrics and predictions, on a loopback port."""
 
@@ -154,6 +175,7 @@ class GrpcFront:
         metrics: MetricsService | None = None,
         prediction: PredictionService | None = None,
         evaluation: EvaluationService | None = None,
+        models: ModelService | None = None,
     ) -> None:
         if port:
             ensure_port_free(host, port, "gRPC")
@@ -168,6 +190,8 @@ class GrpcFront:
             handlers.append(prediction_handler(prediction))
         if evaluation is not None:
             handlers.append(evaluation_handler(evaluation))
+        if models is not None:
+            handlers.append(models_handler(models))
         self._server.add_generic_rpc_handlers(handlers)
         try:
             self.port: int = self._server.add_insecure_port(f"{host}:{port}")

@@ -22,10 +22,11 @@ import orjson
 from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
-from tuning_operator.emulator import rest_metrics
+from tuning_operator.emulator import rest_metrics, rest_models
 from tuning_operator.emulator.admin import AdminRoutes
 from tuning_operator.emulator.autorater import EvaluationService
 from tuning_operator.emulator.metrics import MetricsService
+from tuning_operator.emulator.models import ModelService
 from tuning_operator.emulator.ports import PortInUse
 from tuning_operator.emulator.prediction import PredictionService
 from tuning_operator.emulator.service import TuningService
@@ -66,11 +67,13 @@ class _RestApi:
 
     def __init__(self, service: TuningService, prediction: PredictionService | None = None,
                  metrics: MetricsService | None = None,
-                 evaluation: EvaluationService | None = None) -> None:
+                 evaluation: EvaluationService | None = None,
+                 models: ModelService | None = None) -> None:
         self._service = service
         self._prediction = prediction
         self._metrics = metrics
         self._evaluation = evaluation
+        self._models = models
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> Reply:
         # The GAPIC REST transport asks for `$alt=json;enum-encoding=int`; Vertex then answers
@@ -100,6 +103,10 @@ class _RestApi:
                 aiplatform_v1.CancelTuningJobRequest(name=match["name"])
             )
             return 200, None
+        if self._models is not None:
+            model = rest_models.route(self._models, method, path, query, body)
+            if model is not None:
+                return 200, model
         if self._metrics is not None:
             answer = rest_metrics.route(self._metrics, method, path, query)
             if answer is not None:
@@ -200,8 +207,9 @@ class RestFront:
         prediction: PredictionService | None = None,
         metrics: MetricsService | None = None,
         evaluation: EvaluationService | None = None,
+        models: ModelService | None = None,
     ) -> None:
-        handler = _handler_class(_RestApi(service, prediction, metrics, evaluation), admin)
+        handler = _handler_class(_RestApi(service, prediction, metrics, evaluation, models), admin)
         try:
             self._server = _ExclusiveHTTPServer((host, port), handler)
         except OSError as error:

@@ -29,6 +29,7 @@ from tuning_operator.emulator.autorater import (
 from tuning_operator.emulator.faults import CallLedger, FaultInjector, FaultSettings
 from tuning_operator.emulator.grpc_server import GrpcFront
 from tuning_operator.emulator.metrics import MetricsService
+from tuning_operator.emulator.models import ModelService
 from tuning_operator.emulator.prediction import PredictionService, ScriptedAnswers, load_scripts
 from tuning_operator.emulator.rest_server import RestFront
 from tuning_operator.emulator.service import TuningService
@@ -112,6 +113,7 @@ class VertexEmulator:
             load_autorater(s.autorater_file) if s.autorater_file else None)
         evaluation = EvaluationService(autorater=self.autorater, faults=self.faults,
                                        ledger=self.ledger)
+        models = ModelService(self.store, faults=self.faults, ledger=self.ledger)
         # REST first: an HTTP server that never started frees its port on close, an unstarted
         # gRPC server does not; so a port in use on either side leaves no port held.
         rest = RestFront(
@@ -120,10 +122,12 @@ class VertexEmulator:
                                        autorater=self.autorater),
             host=s.host, port=s.rest_port, prediction=prediction, metrics=metrics,
             evaluation=evaluation,
+            models=models,
         )
         try:
             self._grpc = GrpcFront(service, host=s.host, port=s.port, metrics=metrics,
-                                   prediction=prediction, evaluation=evaluation)
+                                   prediction=prediction, evaluation=evaluation,
+                                   models=models)
         except OSError:
             rest.stop()
             raise

@@ -47,7 +47,11 @@ def counted_from(document: dict[str, Any]) -> CountedData | None:
 
 def save(path: Path, records: Iterable[JobRecord]) -> None:
     """Replace the state file atomically with these records."""
-    document = {"version": FORMAT_VERSION, "jobs": [_record_document(r) for r in records]}
+    write_json(path, {"version": FORMAT_VERSION, "jobs": [_record_document(r) for r in records]})
+
+
+def write_json(path: Path, document: Any) -> None:
+    """Replace `path` atomically with `document` as JSON (the job state, the model aliases)."""
     payload = orjson.dumps(document, option=orjson.OPT_INDENT_2)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -29,6 +29,7 @@ from tuning_operator.emulator import experiments, statefile
 from tuning_operator.emulator.datastats import CountedData, data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.quota import ConcurrentJobQuota
+from tuning_operator.emulator.registry import ModelRegistry, Registration
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.timeline import (
     CANCELLING,
@@ -110,6 +111,10 @@ class JobStore:
         self._records: list[JobRecord] = []
         self._index: dict[str, int] = {}
         self._ids: set[str] = set()
+        # The Model versions the succeeded jobs registered; their aliases beside the state file.
+        self._unregistrable: set[str] = set()  # jobs that ended without a tuned model
+        self.models = ModelRegistry(aliases_file=None if state_file is None else
+                                    state_file.with_name(f"{state_file.name}.models"))
         self._quota = ConcurrentJobQuota(max_active=settings.max_active,
                                          quota_scope=settings.quota_scope,
                                          current=lambda n: self._records[self._index[n]])
@@ -135,6 +140,7 @@ class JobStore:
                     if self._training_data is not None else None)
         with self._lock:
             now = self._clock()
+            self._register_models(now)
             base = check_create(job, self._catalog, region=location.region,
                                 tuned_models=lambda name: self._tuned_model(name, now))
             counted = None
@@ -167,7 +173,9 @@ class JobStore:
     def get(self, name: str) -> aiplatform_v1.TuningJob:
         with self._lock:
             record = self._find(name)
-            return self._render(record, self._clock())
+            now = self._clock()
+            self._register_models(now)
+            return self._render(record, now)
 
     def cancel(self, name: str) -> None:
         with self._lock:
@@ -203,6 +211,7 @@ class JobStore:
         page_end = after
         with self._lock:
             now = self._clock()
+            self._register_models(now)
             for record in self._records[after:]:
                 if record.parent != location.parent:
                     continue
@@ -223,6 +232,7 @@ class JobStore:
         parent, _, endpoint_id = endpoint.rpartition("/endpoints/")
         with self._lock:
             now = self._clock()
+            self._register_models(now)
             direct = self._index.get(f"{parent}/tuningJobs/{endpoint_id}")
             candidates = ([self._records[direct]] if direct is not None
                           else [r for r in self._records if r.parent == parent])
@@ -231,6 +241,11 @@ class JobStore:
                 if endpoint in (tuned.endpoint, *(c.endpoint for c in tuned.checkpoints)):
                     return self._render(record, now)
         return None
+
+    def sync_models(self) -> None:
+        """Register the Model versions of the jobs that succeeded by now (ModelService calls)."""
+        with self._lock:
+            self._register_models(self._clock())
 
     def observe_job(self, name: str) -> tuple[JobRecord, Observation, float]:
         """A job's record, its state now, and now (NOT_FOUND when there is no such job)."""
@@ -265,11 +280,29 @@ class JobStore:
 
     # -- internals (callers hold the lock) ------------------------------------------------
 
+    def _register_models(self, now: float) -> None:
+        """Each job that succeeded by `now` and has no Model version yet gets one."""
+        ended = []
+        for record in self._records:
+            if record.name in self._unregistrable or self.models.of_job(record.name):
+                continue
+            seen = observe(record, now)
+            if not seen.active and seen.state != SUCCEEDED:
+                self._unregistrable.add(record.name)  # ended otherwise: never a Model version
+            elif seen.state == SUCCEEDED and seen.end_time is not None:
+                submitted = record.submitted
+                ended.append(Registration(
+                    job=record.name, ended_at=seen.end_time,
+                    display_name=str(submitted.get("tunedModelDisplayName", "")),
+                    parent_model=submitted.get("preTunedModel", {}).get("tunedModelName")))
+        if ended:
+            self.models.register(ended)
+
     def _tuned_model(self, model: str, now: float) -> TunedModelFacts | None:
-        """The base model and checkpoint ids of `model` (projects/P/locations/L/models/ID) when
+        """The base model and checkpoint ids of `model` (…/models/ID, @VERSION or @ALIAS) when
         it is the tuned model of a job here that succeeded; None otherwise."""
-        parent, _, model_id = model.partition("/models/")
-        position = self._index.get(f"{parent}/tuningJobs/{model_id}")
+        version = self.models.resolve(model)
+        position = self._index.get(version.job) if version is not None else None
         if position is None:
             return None
         record = self._records[position]
@@ -345,8 +378,9 @@ class JobStore:
             job.tuning_data_stats = data_stats(record.labels, record.submitted, record.counted)
         if seen.state == SUCCEEDED:
             prefix = record.parent
+            version = self.models.of_job(record.name)
             job.tuned_model = aiplatform_v1.TunedModel(
-                model=f"{prefix}/models/{record.job_id}@1",
+                model=version.name if version else f"{prefix}/models/{record.job_id}@1",
                 endpoint=f"{prefix}/endpoints/{record.job_id}",
                 checkpoints=experiments.checkpoints(record),
             )

@@ -91,8 +91,8 @@ class TunedModelFacts:
     checkpoints: tuple[str, ...]  # its checkpoint ids, as tuned_model.checkpoints lists them
 
 
-# A tuned model's name (without its @version) → its facts, or None when this emulator does not
-# know it (NOT_FOUND).
+# A tuned model's name (`…/models/ID`, `@VERSION` or `@ALIAS`) → its facts, or None when this
+# emulator does not know it (NOT_FOUND: e.g. an alias no version carries).
 TunedModelLookup = Callable[[str], TunedModelFacts | None]
 
 
@@ -166,7 +166,7 @@ def _starting_model(job: aiplatform_v1.TuningJob, catalog: Catalog, region: str 
             raise invalid_argument(
                 f"pre_tuned_model {name} is in {home}; a tuning job that continues it must be"
                 f" created in {home}, not {region}.")
-        found = tuned_models(name.split("@", 1)[0])
+        found = tuned_models(name)
         if found is None:
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Model {name} not found.")
         checkpoint = job.pre_tuned_model.checkpoint_id

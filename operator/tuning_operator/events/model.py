@@ -27,7 +27,13 @@ SPEC_VERSION = "1.0"
 EVENT_TYPE = "tuning-operator.job.phase-changed.v1"
 DIAGNOSED_TYPE = "tuning-operator.job.diagnosed.v1"  # data adds the diagnosis of the curves
 EVALUATED_TYPE = "tuning-operator.job.evaluated.v1"  # data adds the evaluation and its gate
-EVENT_TYPES = frozenset({EVENT_TYPE, DIAGNOSED_TYPE, EVALUATED_TYPE})
+# A ModelAlias moved, held (one event per cause) or removed: subject and ordering key are the
+# alias (`team/alias`), data adds the alias record (`state.records.alias_to_json`).
+ALIAS_PROMOTED_TYPE = "tuning-operator.alias.promoted.v1"
+ALIAS_HELD_TYPE = "tuning-operator.alias.held.v1"
+ALIAS_REMOVED_TYPE = "tuning-operator.alias.removed.v1"
+EVENT_TYPES = frozenset({EVENT_TYPE, DIAGNOSED_TYPE, EVALUATED_TYPE, ALIAS_PROMOTED_TYPE,
+                         ALIAS_HELD_TYPE, ALIAS_REMOVED_TYPE})
 CONTENT_TYPE = "application/json"
 SOURCE_PREFIX = "//tuning-operator/"
 

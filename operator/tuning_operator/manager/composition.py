@@ -114,6 +114,7 @@ class Manager:
         from tuning_operator.reconciling.health import VertexHealth
         from tuning_operator.reconciling.loop import LoopSettings, OperatorLoop
         from tuning_operator.reconciling.metrics import OperatorMetrics
+        from tuning_operator.reconciling.promotion import Promotions
         from tuning_operator.reconciling.reconciler import Reconciler
         from tuning_operator.reconciling.recording import EventRecorder
         from tuning_operator.reconciling.watch import DirectoryWatch
@@ -126,7 +127,8 @@ class Manager:
         stack = self._stack
         state_dir, jobs_dir = Path(options.state_dir), Path(options.jobs_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        vertex, metrics_reader, prediction, evaluation = _open_vertex(options, state_dir, stack)
+        vertex, metrics_reader, prediction, evaluation, models = _open_vertex(
+            options, state_dir, stack)
         sink = open_sink(options.events or f"file:{state_dir / 'events.jsonl'}")
         stack.callback(sink.close)
         outbox = Outbox(state_dir / "outbox", sink)
@@ -158,7 +160,10 @@ class Manager:
             vertex=vertex, store=store, recorder=recorder, throttler=throttler,
             datasets=_dataset_checker(options), state=StateDirectory(state_dir),
             still_leader=self.lease.acquire, aftercare=aftercare, workers=workers,
-            revision_of=recorder.provenance.revision)
+            revision_of=recorder.provenance.revision,
+            promotions=Promotions(models=models, teller=recorder, clock=time.time,
+                                  author_of=lambda path: _author(recorder, jobs_dir / path),
+                                  objects=artifacts.aliases() if artifacts else None))
         if store.recovered:
             recorder.audit_operator(action="state-recovered", reason=store.recovered)
         self.metrics = OperatorMetrics()
@@ -225,14 +230,21 @@ def _dataset_checker(options: argparse.Namespace) -> Any:
     return JobDatasetChecker()
 
 
+def _author(recorder: Any, path: Path) -> str | None:
+    """The git author of the last commit of `path` (an alias file), if it is in git."""
+    provenance = recorder.provenance.of(path)
+    return provenance.author if provenance else None
+
+
 def _open_vertex(options: argparse.Namespace, state_dir: Path,
-                 stack: ExitStack) -> tuple[Any, Any, Any, Any]:
-    """The tuning, metrics, prediction and evaluation adapters: real Vertex, or one emulator
-    for all."""
+                 stack: ExitStack) -> tuple[Any, Any, Any, Any, Any]:
+    """The tuning, metrics, prediction, evaluation and model registry adapters: real Vertex, or
+    one emulator for all."""
     from tuning_operator.vertex.budget import RequestBudget
     from tuning_operator.vertex.evaluation import VertexEvaluation
     from tuning_operator.vertex.jobs import VertexTuningJobs
     from tuning_operator.vertex.metrics import VertexMetrics
+    from tuning_operator.vertex.models import VertexModels
     from tuning_operator.vertex.prediction import VertexPrediction
 
     budget = RequestBudget(crud_per_minute=options.crud_per_minute,
@@ -247,7 +259,8 @@ def _open_vertex(options: argparse.Namespace, state_dir: Path,
                 stack.enter_context(VertexMetrics.for_vertex(budget=budget)),
                 stack.enter_context(VertexPrediction.for_vertex(budget=prediction_budget)),
                 stack.enter_context(VertexEvaluation.for_vertex(budget=prediction_budget,
-                                                                project=project)))
+                                                                project=project)),
+                stack.enter_context(VertexModels.for_vertex(budget=budget)))
     endpoint = options.vertex_endpoint
     if endpoint is None:  # the embedded default: an emulator in this process
         from tuning_operator.emulator import VertexEmulator
@@ -269,7 +282,9 @@ def _open_vertex(options: argparse.Namespace, state_dir: Path,
             stack.enter_context(VertexPrediction.for_emulator(
                 endpoint, budget=prediction_budget, transport=transport)),
             stack.enter_context(VertexEvaluation.for_emulator(
-                endpoint, budget=prediction_budget, project=project, transport=transport)))
+                endpoint, budget=prediction_budget, project=project, transport=transport)),
+            stack.enter_context(VertexModels.for_emulator(endpoint, budget=budget,
+                                                          transport=transport)))
 
 
 def _deployment(options: argparse.Namespace, provenance: GitProvenance) -> str:

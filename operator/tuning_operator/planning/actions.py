@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Literal
 
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.alias_model import AliasInputs, AliasMove
 from tuning_operator.planning.budgets import Spent, TeamMoney
 from tuning_operator.planning.cost import Estimate
 from tuning_operator.planning.gates import Timing
@@ -33,6 +34,7 @@ class ActionKind(StrEnum):
     READ_METRICS = "read-metrics"  # the loss curves from the job's Experiment, then a diagnosis
     SMOKE_TEST = "smoke-test"  # one generateContent to the tuned endpoint
     EVALUATE = "evaluate"  # the evaluation set, tuned (and base) model, metrics and the gate
+    PROMOTE = "promote"  # a ModelAlias onto a job's tuned model version (`planning/aliases.py`)
 
 
 CHANGING = frozenset({ActionKind.CREATE, ActionKind.CANCEL})
@@ -61,6 +63,7 @@ class Action:
     estimate: Estimate | None = None  # tokens and cost, when the datasets were read
     budget_wait: bool = False  # waits for a raised budget or a new month: settled
     unsure: bool = False  # a plan without memory cannot tell this orphan from a cancel
+    alias: AliasMove | None = None  # promote: the move (job is None; file is `team/alias`)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class PlanSettings:
     # False: a plan with neither the operator's state nor the base revision, which cannot know
     # the `onDelete` of a file that is gone.
     removals_known: bool = True
+    aliases: AliasInputs = field(default_factory=AliasInputs)  # where aliases are, the gates
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,10 @@ class Plan:
     @property
     def pending(self) -> bool:
         """What a reviewer approves (`plan --detailed-exitcode`): a create, also one that
-        waits (for quota, a gate, its parent), a cancel or a replace, or a removal that may be
-        a cancel."""
-        return any(a.kind in CHANGING or a.kind == ActionKind.WAIT or a.unsure
-                   for a in self.actions)
+        waits (for quota, a gate, its parent), a cancel or a replace, a removal that may be a
+        cancel, or an alias moved (an alias waiting on its job's verdict is no change yet)."""
+        return any(a.kind in CHANGING or a.kind == ActionKind.PROMOTE or a.unsure
+                   or (a.kind == ActionKind.WAIT and a.job is not None) for a in self.actions)
 
     def counts(self) -> Counter[ActionKind]:
         return Counter(a.kind for a in self.actions)

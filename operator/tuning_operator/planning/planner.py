@@ -30,6 +30,7 @@ from tuning_operator.planning.actions import (
     Remembered,
 )
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.aliases import alias_steps
 from tuning_operator.planning.budgets import Budgets
 from tuning_operator.planning.identity import current_job, newest, owned_by
 from tuning_operator.planning.model import FINAL_PHASES, Lineage, ObservedJob, Phase
@@ -65,6 +66,12 @@ def plan(desired: DirectoryLoad, actual: Sequence[ObservedJob], settings: PlanSe
     later, holding, owing, recheck = _aftercare(desired, managed, settings,
                                                  respelled=respelled)
     actions.extend(later)
+    promotions, alias_holds = alias_steps(desired, {
+        name: current_job(loaded, managed.get(name, []), chains.lineage_of(settings, name),
+                          respelled.get(name)) for name, loaded in desired.jobs.items()
+    }, settings.aliases)
+    actions.extend(promotions)
+    holding = [*holding, *alias_holds]
     if settings.dataset_notes or settings.estimates:
         actions = [replace(a, dataset=settings.dataset_notes.get(a.job or ""),
                            estimate=settings.estimates.get(a.job or "")) for a in actions]

@@ -33,7 +33,7 @@ CHANGE_SHARE = 4  # the file changes take at most 1/4 of a comment; the plan row
 # starts or stops, down to what stays as it is.
 REVIEW_ORDER = (
     ActionKind.INVALID, ActionKind.CONFLICT, ActionKind.BLOCK, ActionKind.CANCEL, ActionKind.CREATE,
-    ActionKind.WAIT, ActionKind.ORPHAN, ActionKind.RETIRE, ActionKind.EVALUATE,
+    ActionKind.PROMOTE, ActionKind.WAIT, ActionKind.ORPHAN, ActionKind.RETIRE, ActionKind.EVALUATE,
     ActionKind.SMOKE_TEST, ActionKind.READ_METRICS, ActionKind.NOOP,
 )
 _CHANGE_SYMBOL = {ChangeKind.REMOVED: "-", ChangeKind.MOVED: ">", ChangeKind.CHANGED: "~",
@@ -43,7 +43,7 @@ _SYMBOL = {
     ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.BLOCK: "⊘",
     ActionKind.ORPHAN: "~",
     ActionKind.NOOP: "=", ActionKind.RETIRE: "·", ActionKind.READ_METRICS: "≈",
-    ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★",
+    ActionKind.SMOKE_TEST: "?", ActionKind.EVALUATE: "★", ActionKind.PROMOTE: "⇑",
 }
 _SUMMARY_WORDS = {
     ActionKind.CREATE: "to create", ActionKind.CANCEL: "to cancel",
@@ -51,7 +51,7 @@ _SUMMARY_WORDS = {
     ActionKind.INVALID: "invalid", ActionKind.BLOCK: "blocked", ActionKind.ORPHAN: "to orphan",
     ActionKind.NOOP: "unchanged", ActionKind.RETIRE: "to retire",
     ActionKind.READ_METRICS: "to read metrics", ActionKind.SMOKE_TEST: "to smoke-test",
-    ActionKind.EVALUATE: "to evaluate",
+    ActionKind.EVALUATE: "to evaluate", ActionKind.PROMOTE: "to promote",
 }
 
 
@@ -137,6 +137,7 @@ def _action_dict(a: Action) -> dict[str, object]:
         "vertexJob": a.vertex_name, "specHash": a.spec_hash[:16] if a.spec_hash else None,
         "reason": a.reason, "dataset": a.dataset,
         "estimate": a.estimate.to_dict() if a.estimate is not None else None,
+        **({"alias": a.file} if a.alias is not None or a.kind == ActionKind.PROMOTE else {}),
     }
 
 
@@ -241,5 +242,6 @@ def validation_document(load: DirectoryLoad) -> dict[str, object]:
         return [{"file": e.file, "line": e.line, "column": e.column, "job": e.job,
                  "message": e.message} for e in problems]
 
-    return {"valid": sorted(load.jobs), "skipped": list(load.skipped),
+    return {"valid": sorted(load.jobs), "aliases": sorted(load.aliases),
+            "skipped": list(load.skipped),
             "errors": entries(load.errors), "warnings": entries(load.warnings)}

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from tuning_operator.judging.asking import trusted_best
 from tuning_operator.planning.aftercare import Progress
+from tuning_operator.planning.alias_model import AliasInputs, AliasTarget, GateResult
 from tuning_operator.planning.cost import Estimate
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.planner import PlanSettings, Remembered
@@ -107,7 +109,24 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
         estimates=dict(estimates or {}),
         spent=spend_of(records, now=now, prices=load.policy.prices if load.policy else None),
         removals_known=removals_known,
+        aliases=alias_inputs(records, memory, allow_mass_deletion=settings.allow_mass_deletion),
     )
+
+
+def alias_inputs(records: Mapping[str, JobRecord], memory: OperatorMemory, *,
+                 allow_mass_deletion: bool = False) -> AliasInputs:
+    """Where each alias is (the memory's alias records) and each job's gate (its record)."""
+    return AliasInputs(
+        allow_mass_deletion=allow_mass_deletion,
+        targets={k: AliasTarget(job=r.job, model_version=r.model_version,
+                                checkpoint=r.checkpoint)
+                 for k, r in memory.aliases.items() if r.job and r.model_version},
+        gates={n: GateResult(verdict=e.verdict, reason=e.reason, key=e.key,
+                             checkpoint=e.checkpoint)
+               for n, r in records.items() if (e := r.evaluation) is not None},
+        best_checkpoints={n: trusted_best(d.verdict, d.best_checkpoint.checkpoint_id
+                                          if d.best_checkpoint else None)[0]
+                          for n, r in records.items() if (d := r.diagnosis) is not None})
 
 
 def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,

@@ -40,6 +40,7 @@ from tuning_operator.reconciling.observe import (
     regions_to_list,
 )
 from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
+from tuning_operator.reconciling.promotion import Promotions
 from tuning_operator.reconciling.quiet import QuietPass, quiet
 from tuning_operator.reconciling.status import StatusView
 from tuning_operator.reconciling.workers import Workers, apply
@@ -126,7 +127,8 @@ class Reconciler:
                  aftercare: Aftercare | None = None,
                  workers: Workers | None = None,
                  revision_of: Callable[[Path], str | None] | None = None,
-                 evaluation_sets: EvaluationSetVersions | None = None) -> None:
+                 evaluation_sets: EvaluationSetVersions | None = None,
+                 promotions: Promotions | None = None) -> None:
         self.settings = settings
         self.vertex = vertex
         self.store = store
@@ -157,6 +159,11 @@ class Reconciler:
         self.throttler.attempts.update(memory.attempts)
         self.throttler.not_before.update(memory.not_before)
         self.fence_all_from: float | None = memory.fence_all_from
+        # The ModelAlias records live in the promotions (kept as stored when there are none).
+        self.promotions = promotions
+        self._aliases = memory.aliases
+        if promotions is not None:
+            promotions.load(memory.aliases)
         recovered = getattr(store, "recovered", None)
         if recovered:
             self.log.error("state_recovered", why=recovered,
@@ -224,6 +231,7 @@ class Reconciler:
             self._check_state(result)
             self._note_intents(result, now)
             self._execute(result, PassContext(load, report, now, {o.name: o for o in actual}))
+            self._promote(result, report, now)
             self._collect_post_success()  # inline results, and what the workers posted meanwhile
             did_nothing = report.errors == 0 and quiet(
                 result, records_changed=any(changed(r) for r in self.records.values()),
@@ -280,6 +288,17 @@ class Reconciler:
             elif isinstance(outcome, Stalled):
                 ctx.report.stalled.append(record.name)
 
+    def _promote(self, result: Plan, report: PassReport, now: float) -> None:
+        """The alias steps of the plan (`promotion.py`): moves, holds and waits."""
+        if self.promotions is None:
+            return
+        retry = self.promotions.apply(result, revision=report.revision,
+                                      still_leader=self.still_leader)
+        if retry is not None:
+            report.errors += 1
+            due = now + retry
+            report.next_due = due if report.next_due is None else min(report.next_due, due)
+
     def _collect_post_success(self) -> bool:
         """Apply what the post-success tasks posted to the live records; an endpoint's new
         smoke-test result is an audit line. True when a record changed."""
@@ -299,7 +318,8 @@ class Reconciler:
     def _check_state(self, result: Plan) -> None:
         """Before any action that needs an intent or an audit line: can the state take it?"""
         if self.state is None or not any(
-                a.kind in (ActionKind.CREATE, ActionKind.CANCEL, ActionKind.RETIRE)
+                a.kind in (ActionKind.CREATE, ActionKind.CANCEL, ActionKind.RETIRE,
+                           ActionKind.PROMOTE)
                 or (a.job and a.phase and self._phase_of(a.job) != a.phase.value)
                 for a in result.actions):
             return
@@ -322,6 +342,8 @@ class Reconciler:
     def _persist(self) -> None:
         self._told = notify(self._told, self.records, teller=self.recorder, clock=self.clock,
                             log=self.log, generation=self.generation)
+        if self.promotions is not None:
+            self.promotions.tell()
         self.recorder.flush()  # the retired jobs' last transitions are durable from here on
         for name in self.retiring:
             self.records.pop(name, None)
@@ -335,7 +357,9 @@ class Reconciler:
         """What the next pass, a restart and a live `plan` decide by beside the records."""
         return OperatorMemory(attempts=dict(self.throttler.attempts),
                               not_before=dict(self.throttler.not_before),
-                              fence_all_from=self.fence_all_from)
+                              fence_all_from=self.fence_all_from,
+                              aliases=dict(self.promotions.records) if self.promotions
+                              else self._aliases)
 
     def _finish(self, report: PassReport, started: float) -> PassReport:
         report.duration = time.perf_counter() - started

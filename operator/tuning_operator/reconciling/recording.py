@@ -17,7 +17,7 @@ from tuning_operator.events.model import source_for
 from tuning_operator.events.provenance import Provenance
 from tuning_operator.planning.model import Phase
 from tuning_operator.state.ledger import cost_details
-from tuning_operator.state.records import lineage_to_json
+from tuning_operator.state.records import AliasRecord, lineage_to_json
 from tuning_operator.state.store import JobRecord
 
 OPERATOR_JOB = "(operator)"  # the audit trail's name for lines about the operator itself
@@ -90,6 +90,23 @@ class EventRecorder:
         verdict = details.get("verdict") or details.get("evaluation", {}).get("verdict")
         self._audit(record, action=type.split(".")[2], reason=f"{verdict}: {reason}",
                     previous=None, now=now)
+
+    def alias(self, record: AliasRecord, *, key: str, type: str, reason: str,
+              details: Mapping[str, Any]) -> None:
+        """An alias promoted, held or removed: an event (subject: the alias) and an audit line."""
+        now = datetime.now(UTC)
+        self.pending.append(StatusEvent(
+            job=key, phase=Phase.SUCCEEDED, team=record.team, tuned_model=record.model_version,
+            endpoint=record.endpoint, git_author=record.git_author,
+            git_revision=record.git_revision, operator_instance=self.instance, reason=reason,
+            source=self.source, time=now, type=type, details=dict(details)))
+        self.alias_action(record, key=key, action=type.split(".")[2], reason=reason)
+
+    def alias_action(self, record: AliasRecord, *, key: str, action: str, reason: str) -> None:
+        """An act on an alias (written before its request goes out)."""
+        self.audit.record(AuditRecord(time=datetime.now(UTC), operator_instance=self.instance,
+                                      job=key, action=action, reason=reason, team=record.team,
+                                      git_revision=record.git_revision))
 
     def audit_operator(self, *, action: str, reason: str) -> None:
         """An act of the operator itself (e.g. state recovered), not of one job."""

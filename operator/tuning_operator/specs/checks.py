@@ -9,6 +9,7 @@ files (duplicate names, `preTunedModel` chains) belong to the loader, which sees
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,11 +35,14 @@ def check_file(
     if job is not None:
         problems.extend(_semantic_problems(job, result.team, catalog,
                                            None if team_problem else policy))
+    if result.alias is not None and result.team is None:
+        problems.append("an alias file must sit in a team directory (jobs/<team>/<file>.yaml),"
+                        " beside the jobs it may point at; move the file")
     if not problems:
         return result
     shown = str(base / result.path)
     extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
-    return FileResult(result.path, result.team, result.name, None, result.errors + extra)
+    return replace(result, job=None, alias=None, errors=result.errors + extra)
 
 
 def _semantic_problems(

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tuning_operator.specs.alias import KIND as ALIAS_KIND
+from tuning_operator.specs.aliases import AliasCheck, JobFacts, LoadedAlias, check_aliases
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.checks import check_file, unlisted_team_warnings
 from tuning_operator.specs.dependencies import check_dependencies
@@ -150,6 +152,10 @@ class DirectoryLoad:
     warnings: tuple[SpecError, ...] = ()  # e.g. a retired base model; they fail nothing
     # job → the job whose tuned model it continues (`spec.preTunedModel.job`), valid jobs only
     depends_on: Mapping[str, str] = field(default_factory=dict)
+    # The `ModelAlias` files: valid ones by `team/name`, and the keys of those that failed
+    # (an alias whose file is broken stays where it is, like a broken job).
+    aliases: Mapping[str, LoadedAlias] = field(default_factory=dict)
+    invalid_aliases: frozenset[str] = frozenset()
 
     @property
     def file_count(self) -> int:
@@ -230,6 +236,7 @@ def load_jobs_dir(
     errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
     checked, hashes = _check_files(base, paths, cache, stats=(keys, refused),
                                    context=(catalog, policy, policy_key))
+    checked, alias_files = _by_kind(checked)  # alias names are unique per team: checked apart
     by_name: dict[str, list[FileResult]] = {}
     for result in checked:
         if result.name is not None:
@@ -275,18 +282,21 @@ def load_jobs_dir(
                                           few_shot_from=inputs.few_shot_from)
     warnings, depends_on = _check_across_files(base, jobs, invalid, errors,
                                                context=(catalog, policy))
+    aliases = _check_alias_files(base, alias_files, jobs, invalid, errors)
     load = DirectoryLoad(
         root=shown,
         jobs=jobs,
         errors=tuple(errors),
         invalid_names=frozenset(invalid),
-        unnamed_failures=unnamed + len(tree.problems),
+        unnamed_failures=unnamed + len(tree.problems) + aliases.unnamed,
         policy=policy,
         policy_broken=policy_broken,
         readable=True,
         skipped=tree.skipped,
         warnings=warnings,
         depends_on=depends_on,
+        aliases=aliases.aliases,
+        invalid_aliases=aliases.broken,
     )
     cache.last = _Unchanged(tree, keys, policy_state, catalog, tuple(evaluation_sets), load)
     return load
@@ -320,6 +330,22 @@ def _check_across_files(
                      for m in messages) + unlisted_team_warnings(base, jobs, policy)
     depends_on = {n: p for n, p in check.depends_on.items() if n in jobs}
     return warnings, depends_on
+
+
+def _by_kind(results: list[FileResult]) -> tuple[list[FileResult], list[FileResult]]:
+    """The job files and the alias files."""
+    return ([r for r in results if r.kind != ALIAS_KIND],
+            [r for r in results if r.kind == ALIAS_KIND])
+
+
+def _check_alias_files(base: Path, files: list[FileResult], jobs: Mapping[str, LoadedJob],
+                       invalid: set[str], errors: list[SpecError]) -> AliasCheck:
+    """The `ModelAlias` files against the valid jobs (their errors go to `errors`)."""
+    check = check_aliases(base, files, broken_jobs=invalid, jobs={
+        name: JobFacts(team=j.team, evaluated=j.job.spec.evaluation is not None)
+        for name, j in jobs.items()})
+    errors.extend(check.errors)
+    return check
 
 
 def _check_files(

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tuning_operator.specs.alias import KIND as ALIAS_KIND
+from tuning_operator.specs.alias import ModelAlias
 from tuning_operator.specs.diagnostics import (
     DuplicateKeyLoader,
     SpecError,
@@ -31,13 +33,18 @@ _MAX_NAME = 63  # a Vertex label value; the job name is one
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """One job file: its team and name when they can be read, the job when it is valid."""
+    """One job file: its team and name when they can be read, the job when it is valid.
+
+    An alias file (`kind: ModelAlias`) says so in `kind`, and carries its alias when valid.
+    """
 
     path: str
     team: str | None
     name: str | None
     job: TuningJob | None
     errors: tuple[SpecError, ...]
+    kind: str = "TuningJob"
+    alias: ModelAlias | None = None
 
 
 def failed_file(base: Path, rel: str, name: str | None, message: str, *,
@@ -68,12 +75,27 @@ def parse_job_file(base: Path, rel: str, raw: bytes) -> FileResult:
         SpecError(file=str(base / rel), message=message, line=line, column=col, job=name)
         for message, line, col in duplicates
     ]
+    if data.get("kind") == ALIAS_KIND:
+        return _alias_file(base, rel, (node, data), name, errors)
     try:
         job: TuningJob | None = TuningJob.model_validate(data)
     except ValidationError as exc:
         job = None
         errors.extend(validation_errors(base, rel, node, exc, name=name, model=TuningJob))
     return FileResult(path=rel, team=team_of(rel), name=name, job=job, errors=tuple(errors))
+
+
+def _alias_file(base: Path, rel: str, parsed: tuple[yaml.Node, Any], name: str | None,
+                errors: list[SpecError]) -> FileResult:
+    """A `ModelAlias` file, validated against its own model."""
+    node, data = parsed
+    try:
+        alias: ModelAlias | None = ModelAlias.model_validate(data)
+    except ValidationError as exc:
+        alias = None
+        errors.extend(validation_errors(base, rel, node, exc, name=name, model=ModelAlias))
+    return FileResult(path=rel, team=team_of(rel), name=name, job=None, errors=tuple(errors),
+                      kind=ALIAS_KIND, alias=alias if not errors else None)
 
 
 def _alias_mark(text: str) -> yaml.Mark | None:

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from tuning_operator.errors import ArtifactsUnavailable, ConfigError
+from tuning_operator.state.alias_objects import AliasObjects
 from tuning_operator.state.answers import AnswerKey, job_folder
 from tuning_operator.state.lease import default_holder
 from tuning_operator.state.records import Evaluation, evaluation_to_json
@@ -65,6 +66,10 @@ class SharedArtifacts:
         # One sequence for every store handed out: with the holder (unique per process) it
         # makes every object name unique, which is what lets a 412 mean "already written".
         self._sequence = itertools.count(1)
+
+    def aliases(self) -> AliasObjects:
+        """The alias objects (`PREFIX/aliases/<team>/<alias>.json`) applications read."""
+        return AliasObjects(bucket=self.bucket, prefix=self.prefix)
 
     def answers(self, job: str) -> SharedAnswers:
         """The answers store of `job` (the `Aftercare(answers=…)` factory)."""

@@ -60,6 +60,56 @@ class PreflightEstimate:
 
 
 @dataclass(frozen=True)
+class AliasRecord:
+    """Where the operator put one `ModelAlias` (`team/alias`), on whose word, and any hold.
+
+    `job` and `model_version` are None until the first promotion; `hold` is the reason the
+    alias does not move now (a failed gate, a failed job), None when nothing holds it.
+    """
+
+    alias: str
+    team: str
+    job: str | None = None
+    model_version: str | None = None  # projects/P/locations/L/models/ID@VERSION
+    checkpoint: str | None = None  # None: the tuned model's final endpoint
+    endpoint: str | None = None
+    gate: str = "passed"  # passed | none: what let it move
+    since: float | None = None  # when it was put there
+    previous_job: str | None = None
+    previous_model_version: str | None = None
+    git_author: str | None = None  # of the alias file, at the promotion
+    git_revision: str | None = None  # the jobs directory's commit the promotion applied
+    path: str | None = None  # the alias file, relative to the jobs directory
+    hold: str | None = None
+
+
+_ALIAS_KEYS = {"alias": "alias", "team": "team", "job": "job", "model_version": "modelVersion",
+               "checkpoint": "checkpoint", "endpoint": "endpoint", "gate": "gate",
+               "since": "since", "previous_job": "previousJob",
+               "previous_model_version": "previousModelVersion", "git_author": "gitAuthor",
+               "git_revision": "gitRevision", "path": "path", "hold": "hold"}
+
+
+def alias_to_json(record: AliasRecord) -> dict[str, Any]:
+    """The stored form, camelCase as in `aliases --format json` and the alias events."""
+    return {key: getattr(record, name) for name, key in _ALIAS_KEYS.items()}
+
+
+def alias_from_json(value: Any) -> AliasRecord | None:
+    """A stored alias record; None when it lacks its name or team (it is then forgotten, and
+    the next pass promotes again from the file: MergeVersionAliases is idempotent)."""
+    if not isinstance(value, Mapping):
+        return None
+    fields: dict[str, Any] = {name: value.get(key) for name, key in _ALIAS_KEYS.items()
+                              if key in value}
+    if not isinstance(fields.get("alias"), str) or not isinstance(fields.get("team"), str):
+        return None
+    if not isinstance(fields.get("gate", "passed"), str):
+        return None
+    return AliasRecord(**fields)
+
+
+@dataclass(frozen=True)
 class MetricFigures:
     """One metric's scores as recorded (rounded): tuned, base model zero-shot (None: not
     asked), gain over it, base model few-shot; for a model-based metric rated by people, the

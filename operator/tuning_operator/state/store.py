@@ -26,6 +26,7 @@ from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.planning.model import DataStats
 from tuning_operator.state import records as stored
 from tuning_operator.state.records import (
+    AliasRecord,
     Evaluation,
     Lineage,
     PreflightEstimate,
@@ -144,12 +145,16 @@ class OperatorMemory:
     attempts: Mapping[str, int] = field(default_factory=dict)  # failures in a row, per key
     not_before: Mapping[str, float] = field(default_factory=dict)  # next attempt, per key
     fence_all_from: float | None = None  # the state was recovered then: every create is fenced
+    # Where each ModelAlias (`team/alias`) was put: the alias planner's "was", and `aliases`.
+    aliases: Mapping[str, AliasRecord] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         keys = sorted(self.attempts.keys() | self.not_before.keys())
         return {"backoff": {k: {"attempts": self.attempts.get(k, 0),
                                 "notBefore": self.not_before.get(k)} for k in keys},
-                "fenceAllFrom": self.fence_all_from}
+                "fenceAllFrom": self.fence_all_from,
+                **({"aliases": {k: stored.alias_to_json(r) for k, r in
+                                sorted(self.aliases.items())}} if self.aliases else {})}
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any]) -> OperatorMemory:
@@ -157,10 +162,15 @@ class OperatorMemory:
         if not isinstance(backoff, dict):
             raise ValueError("`backoff` is not an object")
         fence = document.get("fenceAllFrom")
+        aliases = document.get("aliases") or {}
+        if not isinstance(aliases, dict):
+            raise ValueError("`aliases` is not an object")
+        loaded = {k: stored.alias_from_json(v) for k, v in aliases.items()}
         return cls(attempts={k: int(v.get("attempts", 0)) for k, v in backoff.items()},
                    not_before={k: float(v["notBefore"]) for k, v in backoff.items()
                                if v.get("notBefore") is not None},
-                   fence_all_from=None if fence is None else float(fence))
+                   fence_all_from=None if fence is None else float(fence),
+                   aliases={k: r for k, r in loaded.items() if r is not None})
 
 
 def changed(record: JobRecord) -> bool:

@@ -126,7 +126,7 @@ def test_markdown_stays_under_the_comment_limit() -> None:
 def test_schema_file_is_current(capsys: pytest.CaptureFixture[str]) -> None:
     """The committed JSON Schema matches what `schema` prints (regenerate it if not)."""
     assert main(["schema"]) == 0
-    committed = json.loads((ROOT / "schema" / "tuningjob-v1.json").read_text())
+    committed = json.loads((ROOT / "schema" / "jobs-v1.json").read_text())
     assert json.loads(capsys.readouterr().out) == committed
 
 
