@@ -11,6 +11,7 @@ that answers to another version are never reused.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,3 +99,29 @@ def read_evaluation_set(
             examples.append(EvaluationExample(len(examples), number, contents, system, reference))
     return EvaluationSet(uri=uri, version=obj.generation, examples=tuple(examples),
                          skipped=skipped)
+
+
+class EvaluationSetCache:
+    """The sets last read, by URI and limit: an evaluation resumed after an outage (or a smoke
+    test) does not parse 10,000 examples again, which would take the pass's interpreter for a
+    tenth of a second; a new version (mtime and size, or generation) is read anew."""
+
+    def __init__(self, objects: DatasetObjects | None = None, *, size: int = 8) -> None:
+        self.objects = objects or DatasetObjects()
+        self.size = size
+        self._lock = threading.Lock()
+        self._sets: dict[tuple[str, int], EvaluationSet] = {}
+
+    def read(self, uri: str, *, limit: int) -> EvaluationSet:
+        version = self.objects.stat(uri).generation
+        with self._lock:
+            hit = self._sets.get((uri, limit))
+        if hit is not None and hit.version == version:
+            return hit
+        fresh = read_evaluation_set(uri, limit=limit, objects=self.objects)
+        with self._lock:
+            self._sets.pop((uri, limit), None)
+            self._sets[(uri, limit)] = fresh
+            while len(self._sets) > self.size:
+                del self._sets[next(iter(self._sets))]  # the oldest
+        return fresh

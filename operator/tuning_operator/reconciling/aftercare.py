@@ -96,6 +96,7 @@ class Aftercare:
         self.answers = answers or (
             lambda job: AnswerJournal.for_job(self.state_dir or Path("."), job))
         self.leading = leading or (lambda: True)
+        self._sets: Any = None  # the evaluation sets last read (datasets.evalset, imported late)
         self.concurrency = concurrency
         self.judge = judge  # the autorater of the model-based metrics
         self.log = structlog.get_logger("tuning_operator.aftercare")
@@ -259,10 +260,12 @@ class Aftercare:
         return Done()
 
     def _examples(self, loaded: LoadedJob, *, limit: int) -> Any:
-        from tuning_operator.datasets.evalset import read_evaluation_set
+        from tuning_operator.datasets.evalset import EvaluationSetCache
 
         assert loaded.evaluation_dataset is not None
-        return read_evaluation_set(loaded.evaluation_dataset, limit=limit)
+        if self._sets is None:
+            self._sets = EvaluationSetCache()
+        return self._sets.read(loaded.evaluation_dataset, limit=limit)
 
     def _shots(self, loaded: LoadedJob, examples: Any) -> tuple[Shot, ...]:
         """The few-shot baseline's shots: from `fewShotFrom`, else the training set; never

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tuning_operator.datasets.evalset import example_from, read_evaluation_set
+from tuning_operator.datasets.evalset import EvaluationSetCache, example_from, read_evaluation_set
 from tuning_operator.datasets.objects import DatasetNotFound
 
 U = {"role": "user", "parts": [{"text": "q"}]}
@@ -67,3 +67,17 @@ def test_gcs_set_is_read_over_the_wire_with_its_generation(gcs_bucket: Any) -> N
     blob.reload()
     read = read_evaluation_set(f"gs://{gcs_bucket.name}/evals/set.jsonl", limit=2)
     assert len(read.examples) == 2 and read.version == str(blob.generation)
+
+
+def test_the_cache_reads_a_set_once_per_version(tmp_path: Path) -> None:
+    """The same version twice: the same object, not parsed again; rewritten: read anew."""
+    path = tmp_path / "set.jsonl"
+    line = {"text_input": "q", "output": "a"}
+    path.write_text(json.dumps(line) + "\n")
+    cache = EvaluationSetCache()
+    first = cache.read(str(path), limit=10)
+    assert cache.read(str(path), limit=10) is first
+    second = {"text_input": "q2", "output": "b"}
+    path.write_text(json.dumps(line) + "\n" + json.dumps(second) + "\n")
+    again = cache.read(str(path), limit=10)
+    assert again is not first and len(again.examples) == 2
