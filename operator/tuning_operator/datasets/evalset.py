@@ -11,6 +11,8 @@ that answers to another version are never reused.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +34,13 @@ class EvaluationExample:
     contents: tuple[Turn, ...]
     system_instruction: Turn | None
     reference: str
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """The turns asked and the system instruction, hashed: an answer to them is an answer
+        to this example wherever it stands in the set and whatever its reference."""
+        document = {"contents": self.contents, "system": self.system_instruction}
+        return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
 
     @property
     def prompt(self) -> str:

@@ -107,9 +107,8 @@ def answers_digest(generation_config: GenerationConfig) -> str:
 
 def example_digest(example: EvaluationExample) -> str:
     """What makes an answer reusable for an example: the turns asked and the system
-    instruction (not its place in the set, not its reference)."""
-    document = {"contents": example.contents, "system": example.system_instruction}
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
+    instruction (not its place in the set, not its reference); computed once per example."""
+    return example.digest
 
 
 class _Asking:
