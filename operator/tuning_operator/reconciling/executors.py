@@ -69,7 +69,13 @@ def executor_table(rc: Reconciler) -> dict[ActionKind, Executor]:
 
 def post_success(rc: Reconciler, step: str, action: Action, record: JobRecord,
                  ctx: PassContext) -> Outcome:
-    """Hand the step to the aftercare workers: the pass goes on, the result comes back later."""
+    """Hand the step to the aftercare workers: the pass goes on, the result comes back later.
+    A step whose last attempt backed off while this pass was planning waits out its backoff
+    (the planner saw the attempt still running, not its outcome)."""
+    key = f"{step}:{record.name}"  # the aftercare's backoff key
+    if not rc.throttler.ready(key, now=ctx.now):
+        wait = rc.throttler.not_before.get(key, ctx.now) - ctx.now
+        return Requeue(after=max(wait, 0.05), reason=f"{step} backs off")
     aftercare, jobs = rc.aftercare, ctx.load.jobs
     observed = ctx.observed[action.vertex_name or ""]
     work: dict[str, Work] = {
