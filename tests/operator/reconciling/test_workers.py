@@ -16,10 +16,14 @@ from typing import Any
 from tests.support.fake_vertex import FakeVertex, RecordingRecorder
 from tests.support.job_files import write_job
 from tuning_operator.judging import Diagnosis
+from tuning_operator.planning.model import ObservedJob
+from tuning_operator.planning.planner import Action, ActionKind
 from tuning_operator.reconciling.aftercare import Aftercare
 from tuning_operator.reconciling.backoff import Done, Requeue, Throttler
-from tuning_operator.reconciling.reconciler import OperatorSettings, Reconciler
+from tuning_operator.reconciling.executors import PassContext, post_success
+from tuning_operator.reconciling.reconciler import OperatorSettings, PassReport, Reconciler
 from tuning_operator.reconciling.workers import Posted, Workers, apply
+from tuning_operator.specs import load_jobs_dir
 from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.state.records import Evaluation
 from tuning_operator.state.store import FileStatusStore, JobRecord
@@ -160,3 +164,26 @@ def test_a_failing_task_is_a_requeue_not_a_dead_worker(tmp_path: Path) -> None:
     outcomes = {p.record.name: p.outcome for p in workers.collect()}
     assert isinstance(outcomes["a"], Requeue) and "bug" in outcomes["a"].reason
     assert outcomes["b"] == Done()
+
+
+def test_a_step_still_backing_off_is_not_started_again(tmp_path: Path) -> None:
+    """A pass planned the smoke test while its last attempt was still running; that attempt
+    backed off meanwhile: the executor waits out the backoff instead of asking the failing
+    endpoint again a moment later (it did, 30 ms after, before)."""
+    endpoint = HangingEndpoint()
+    workers = Workers(1)
+    reconciler, _, _ = world(tmp_path, endpoint, workers)
+    now = reconciler.clock()
+    reconciler.throttler.not_before["smoke:judge"] = now + 30
+    action = Action(kind=ActionKind.SMOKE_TEST, reason="smoke-test", phase=None, job="judge",
+                    vertex_name="jobs/1")
+    context = PassContext(load_jobs_dir(tmp_path / "jobs"), PassReport(1, None, None), now,
+                          {"jobs/1": ObservedJob(name="jobs/1", state="JOB_STATE_SUCCEEDED",
+                                                 tuned_endpoint=ENDPOINT)})
+    try:
+        outcome = post_success(reconciler, "smoke", action,
+                               JobRecord(name="judge", first_seen=0.0), context)
+        assert isinstance(outcome, Requeue) and 29 <= outcome.after <= 30
+        assert not workers.running("smoke", "judge") and endpoint.calls == 0
+    finally:
+        workers.close()
