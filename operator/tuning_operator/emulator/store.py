@@ -9,8 +9,6 @@ module's business.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import random
 import threading
 from collections.abc import Callable
@@ -25,7 +23,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from tuning_operator.emulator import experiments, statefile
+from tuning_operator.emulator import experiments, paging, statefile
 from tuning_operator.emulator.datastats import CountedData, data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.quota import ConcurrentJobQuota
@@ -205,8 +203,8 @@ class JobStore:
             matches = compile_filter(request.filter)
         except FilterError as error:
             raise invalid_argument(f"Invalid filter {request.filter!r}: {error}") from None
-        fingerprint = _fingerprint(location.parent, request.filter)
-        after = _read_page_token(request.page_token, fingerprint)
+        fingerprint = paging.fingerprint(location.parent, request.filter)
+        after = paging.read_page_token(request.page_token, fingerprint)
         page: list[aiplatform_v1.TuningJob] = []
         page_end = after
         with self._lock:
@@ -219,7 +217,7 @@ class JobStore:
                 if not matches(JobFacts(labels=record.labels, state=seen.state)):
                     continue
                 if len(page) == size:
-                    token = _page_token(page_end=page_end, fingerprint=fingerprint)
+                    token = paging.page_token(page_end=page_end, fingerprint=fingerprint)
                     return aiplatform_v1.ListTuningJobsResponse(
                         tuning_jobs=page, next_page_token=token
                     )
@@ -385,29 +383,3 @@ class JobStore:
                 checkpoints=experiments.checkpoints(record),
             )
         return job
-
-
-def _fingerprint(parent: str, filter_text: str) -> str:
-    return hashlib.sha256(f"{parent}\n{filter_text}".encode()).hexdigest()[:16]
-
-
-def _page_token(*, page_end: int, fingerprint: str) -> str:
-    raw = orjson.dumps({"after": page_end, "query": fingerprint})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _read_page_token(token: str, fingerprint: str) -> int:
-    """The create-order position after which the page starts (0 for the first page)."""
-    if not token:
-        return 0
-    try:
-        padded = token + "=" * (-len(token) % 4)
-        document = orjson.loads(base64.urlsafe_b64decode(padded))
-        after, query = int(document["after"]), str(document["query"])
-    except (ValueError, KeyError, TypeError):
-        raise invalid_argument(f"Invalid page_token {token!r}.") from None
-    if query != fingerprint:
-        raise invalid_argument(
-            "page_token was issued for another parent or filter; repeat the first request."
-        )
-    return after

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tuning_operator.specs.model import TuningJob
@@ -127,3 +128,44 @@ def read_human_ratings(path: str, job: TuningJob,
         return (), f"`spec.evaluation.humanRatings` {evaluation.human_ratings!r}: " + "; ".join(
             problems)
     return ratings, None
+
+
+@dataclass(frozen=True)
+class EvaluationInputs:
+    """What a job's evaluation reads besides its spec, as the loader found it."""
+
+    dataset: str | None = None
+    digest: str | None = None
+    ratings: tuple[HumanRating, ...] = ()
+    few_shot_from: str | None = None
+
+
+def evaluation_inputs(digests: dict[str, tuple[object, str | None]], job: TuningJob,
+                      resolved: Resolved) -> tuple[EvaluationInputs, str | None]:
+    """The evaluation's files resolved and the human ratings read, or what is wrong."""
+    dataset, problem, _, found = resolved
+    sides = dict(found)
+    ratings: tuple[HumanRating, ...] = ()
+    if problem is None and "humanRatings" in sides:
+        ratings, problem = read_human_ratings(sides["humanRatings"], job, dataset)
+    return EvaluationInputs(dataset=dataset, digest=_set_digest(digests, resolved),
+                             ratings=ratings,
+                             few_shot_from=sides.get("baseline.fewShotFrom")), problem
+
+
+def _set_digest(digests: dict[str, tuple[object, str | None]],
+                resolved: Resolved) -> str | None:
+    """The content digest of the evaluation's local files (the set, the human ratings, the
+    few-shot examples), each read again only when its stat changed; None: none is local."""
+    dataset, _, stats, sides = resolved
+    local = [dataset] if dataset is not None and not dataset.startswith("gs://") else []
+    local += [path for _, path in sides]
+    if not local or stats is None:
+        return None
+    found = []
+    for path, stat in zip(local, stats, strict=True):
+        hit = digests.get(path)
+        if hit is None or hit[0] != stat:
+            digests[path] = hit = (stat, content_digest(path))
+        found.append(hit[1] or "")
+    return found[0] if len(found) == 1 and local[0] == dataset else ":".join(found)

@@ -22,13 +22,12 @@ from tuning_operator.specs.checks import check_file, unlisted_team_warnings
 from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.evalsets import (
+    EvaluationInputs,
     Resolved,
-    content_digest,
-    read_human_ratings,
+    evaluation_inputs,
     resolve_with_stat,
 )
 from tuning_operator.specs.model import TuningJob
-from tuning_operator.specs.money import money_problems
 from tuning_operator.specs.parsing import (
     MAX_FILE_BYTES,
     FileResult,
@@ -36,7 +35,7 @@ from tuning_operator.specs.parsing import (
     parse_job_file,
     parse_policy_file,
 )
-from tuning_operator.specs.policy import POLICY_FILE, Policy
+from tuning_operator.specs.policy import POLICY_FILE, Policy, money_errors
 from tuning_operator.specs.ratings import HumanRating
 from tuning_operator.specs.walk import (
     FileRefused,
@@ -90,10 +89,6 @@ class LoadedJob:
 
 
 _Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values it answers to
-
-
-def _digest(job: TuningJob) -> _Digest:
-    return job.spec_digest()
 
 
 @dataclass
@@ -162,46 +157,6 @@ class DirectoryLoad:
         return len(self.jobs) + len(self.invalid_names) + self.unnamed_failures
 
 
-@dataclass(frozen=True)
-class _EvaluationInputs:
-    """What a job's evaluation reads besides its spec, as the loader found it."""
-
-    dataset: str | None = None
-    digest: str | None = None
-    ratings: tuple[HumanRating, ...] = ()
-    few_shot_from: str | None = None
-
-
-def _evaluation_inputs(cache: LoadCache, job: TuningJob,
-                       resolved: Resolved) -> tuple[_EvaluationInputs, str | None]:
-    """The evaluation's files resolved and the human ratings read, or what is wrong."""
-    dataset, problem, _, found = resolved
-    sides = dict(found)
-    ratings: tuple[HumanRating, ...] = ()
-    if problem is None and "humanRatings" in sides:
-        ratings, problem = read_human_ratings(sides["humanRatings"], job, dataset)
-    return _EvaluationInputs(dataset=dataset, digest=_set_digest(cache, resolved),
-                             ratings=ratings,
-                             few_shot_from=sides.get("baseline.fewShotFrom")), problem
-
-
-def _set_digest(cache: LoadCache, resolved: Resolved) -> str | None:
-    """The content digest of the evaluation's local files (the set, the human ratings, the
-    few-shot examples), each read again only when its stat changed; None: none is local."""
-    dataset, _, stats, sides = resolved
-    local = [dataset] if dataset is not None and not dataset.startswith("gs://") else []
-    local += [path for _, path in sides]
-    if not local or stats is None:
-        return None
-    digests = []
-    for path, stat in zip(local, stats, strict=True):
-        hit = cache.digests.get(path)
-        if hit is None or hit[0] != stat:
-            cache.digests[path] = hit = (stat, content_digest(path))
-        digests.append(hit[1] or "")
-    return digests[0] if len(digests) == 1 and local[0] == dataset else ":".join(digests)
-
-
 def load_jobs_dir(
     root: str | os.PathLike[str],
     *,
@@ -230,7 +185,7 @@ def load_jobs_dir(
     if (cache.last is not None and not refused
             and cache.last.holds(tree, keys, policy_state, catalog, base)):
         return cache.last.load  # the same object: the reconciler knows nothing changed
-    money = _money_errors(base, policy, catalog)  # a broken price or budget holds creates too
+    money = money_errors(base, policy, catalog)  # a broken price or budget holds creates too
     errors: list[SpecError] = [*policy_errors, *money]
     policy_broken = policy_broken or bool(money)
     errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
@@ -259,11 +214,11 @@ def load_jobs_dir(
                     " are unique in the whole jobs directory: rename one of them",
                 )
             )
-        inputs, problem = _EvaluationInputs(), None
+        inputs, problem = EvaluationInputs(), None
         if result.job is not None and result.job.spec.evaluation is not None:
             resolved = resolve_with_stat(base, result.path, result.job)
             evaluation_sets.append((result.path, result.job, resolved))
-            inputs, problem = _evaluation_inputs(cache, result.job, resolved)
+            inputs, problem = evaluation_inputs(cache.digests, result.job, resolved)
         if problem is not None:
             errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
         if result.name is None:
@@ -272,7 +227,7 @@ def load_jobs_dir(
               or result.team is None):
             invalid.add(result.name)
         else:
-            spec_hash, spec_labels = hashes[result.path] or _digest(result.job)
+            spec_hash, spec_labels = hashes[result.path] or result.job.spec_digest()
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
                                           spec_hash=spec_hash, spec_labels=spec_labels,
                                           evaluation_dataset=inputs.dataset,
@@ -364,7 +319,7 @@ def _check_files(
             result, digest = hit[1], hit[2]
         else:
             result = check_file(base, parsed, catalog, policy)
-            digest = _digest(result.job) if result.job is not None else None
+            digest = result.job.spec_digest() if result.job is not None else None
             if key is not None:
                 cache.checked[rel] = ((key, policy_key), result, digest)
         checked.append(result)
@@ -435,15 +390,6 @@ def _cached_policy(
         policy, broken = parse_policy_file(base, raw.decode("utf-8", errors="replace"), errors)
     cache.policy = (key, policy, broken, tuple(errors))
     return cache.policy
-
-
-def _money_errors(base: Path, policy: Policy | None, catalog: Catalog) -> list[SpecError]:
-    """Prices for models the catalog does not know, budgets for teams without a directory."""
-    if policy is None:
-        return []
-    teams = [team for team in policy.budgets if (base / team).is_dir()]
-    return [SpecError(file=str(base / POLICY_FILE), message=problem)
-            for problem in money_problems(policy, catalog=catalog, team_directories=teams)]
 
 
 def _policy_unreadable(base: Path, exc: OSError | FileRefused) -> SpecError:

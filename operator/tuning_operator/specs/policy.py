@@ -11,14 +11,17 @@ directory `assistants/`) is an error, never a rule that silently applies to nobo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
+from tuning_operator.specs.catalog import Catalog
+from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.gcs import gcs_segments, within
 from tuning_operator.specs.labels import team_name_problem
 from tuning_operator.specs.model import _Strict
-from tuning_operator.specs.money import MoneyBlocks
+from tuning_operator.specs.money import MoneyBlocks, money_problems
 
 POLICY_FILE = "_policy.yaml"
 
@@ -82,3 +85,12 @@ class Policy(MoneyBlocks):
         return (f"team {team!r} is not in the policy, so with defaultTeam: allow it may read any"
                 " dataset bucket the operator can read and tune any base model; list it under"
                 f" `teams` in {POLICY_FILE}, or set defaultTeam: deny")
+
+
+def money_errors(base: Path, policy: Policy | None, catalog: Catalog) -> list[SpecError]:
+    """Prices for models the catalog does not know, budgets for teams without a directory."""
+    if policy is None:
+        return []
+    teams = [team for team in policy.budgets if (base / team).is_dir()]
+    return [SpecError(file=str(base / POLICY_FILE), message=problem)
+            for problem in money_problems(policy, catalog=catalog, team_directories=teams)]
