@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
+from tuning_operator.datasets.evalset import EvaluationSetCache
 from tuning_operator.errors import ArtifactsUnavailable, OperatorError, TemporaryError
 from tuning_operator.judging import Curves, Diagnosis, diagnose
 from tuning_operator.judging.asking import (
@@ -96,7 +97,7 @@ class Aftercare:
         self.answers = answers or (
             lambda job: AnswerJournal.for_job(self.state_dir or Path("."), job))
         self.leading = leading or (lambda: True)
-        self._sets: Any = None  # the evaluation sets last read (datasets.evalset, imported late)
+        self._sets = EvaluationSetCache()  # the evaluation sets last read, by version
         self.concurrency = concurrency
         self.judge = judge  # the autorater of the model-based metrics
         self.log = structlog.get_logger("tuning_operator.aftercare")
@@ -260,11 +261,7 @@ class Aftercare:
         return Done()
 
     def _examples(self, loaded: LoadedJob, *, limit: int) -> Any:
-        from tuning_operator.datasets.evalset import EvaluationSetCache
-
         assert loaded.evaluation_dataset is not None
-        if self._sets is None:
-            self._sets = EvaluationSetCache()
         return self._sets.read(loaded.evaluation_dataset, limit=limit)
 
     def _shots(self, loaded: LoadedJob, examples: Any) -> tuple[Shot, ...]:

@@ -43,7 +43,7 @@ from tuning_operator.reconciling.preflight import DatasetChecker, Preflight
 from tuning_operator.reconciling.promotion import Promotions
 from tuning_operator.reconciling.quiet import QuietPass, quiet
 from tuning_operator.reconciling.status import StatusView
-from tuning_operator.reconciling.workers import Workers, apply
+from tuning_operator.reconciling.workers import Workers, apply_posted
 from tuning_operator.specs import DirectoryLoad, LoadCache, TuningJob, load_jobs_dir
 from tuning_operator.specs.catalog import default_catalog
 from tuning_operator.specs.model import HyperParameters
@@ -211,7 +211,7 @@ class Reconciler:
         self.throttler.succeeded("list")
         self.vertex_reached, self.vertex_failing = now, None
         load = report.load = self.evaluation_sets.stamp(load, actual, self.records, now=now)
-        if self._collect_post_success():
+        if apply_posted(self.workers, self.records, self.recorder):
             self.quiet = None  # a worker's result may change the plan
         if self._replayed(load, actual, unmanaged, report, now):
             return self._finish(report, started)
@@ -232,7 +232,8 @@ class Reconciler:
             self._note_intents(result, now)
             self._execute(result, PassContext(load, report, now, {o.name: o for o in actual}))
             self._promote(result, report, now)
-            self._collect_post_success()  # inline results, and what the workers posted meanwhile
+            # Inline results, and what the workers posted meanwhile.
+            apply_posted(self.workers, self.records, self.recorder)
             did_nothing = report.errors == 0 and quiet(
                 result, records_changed=any(changed(r) for r in self.records.values()),
                 preflight_ran=bool(blocks or checked))
@@ -298,22 +299,6 @@ class Reconciler:
             report.errors += 1
             due = now + retry
             report.next_due = due if report.next_due is None else min(report.next_due, due)
-
-    def _collect_post_success(self) -> bool:
-        """Apply what the post-success tasks posted to the live records; an endpoint's new
-        smoke-test result is an audit line. True when a record changed."""
-        applied = False
-        for posted in self.workers.collect():
-            live = self.records.get(posted.record.name)
-            smoke = live.smoke_test if live else None
-            if live is None or not apply(live, posted):
-                continue  # the job is gone or was re-created since the task started
-            applied = True
-            now = live.smoke_test
-            if now is not None and (smoke is None or smoke.endpoint != now.endpoint):
-                self.recorder.action(live, action="smoke-test", reason=f"endpoint {now.endpoint}"
-                                     + (f": {now.error}" if now.error is not None else ""))
-        return applied
 
     def _check_state(self, result: Plan) -> None:
         """Before any action that needs an intent or an audit line: can the state take it?"""

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 
@@ -106,6 +107,27 @@ class Workers:
                 self._running.discard(key)
         if self._pool is not None:
             self._wake()
+
+
+class AuditTrail(Protocol):
+    def action(self, record: JobRecord, *, action: str, reason: str) -> None: ...
+
+
+def apply_posted(workers: Workers, records: Mapping[str, JobRecord], audit: AuditTrail) -> bool:
+    """Apply what the tasks posted to the live records; an endpoint's new smoke-test result is
+    an audit line. True when a record changed."""
+    applied = False
+    for posted in workers.collect():
+        live = records.get(posted.record.name)
+        smoke = live.smoke_test if live else None
+        if live is None or not apply(live, posted):
+            continue  # the job is gone or was re-created since the task started
+        applied = True
+        now = live.smoke_test
+        if now is not None and (smoke is None or smoke.endpoint != now.endpoint):
+            audit.action(live, action="smoke-test", reason=f"endpoint {now.endpoint}"
+                         + (f": {now.error}" if now.error is not None else ""))
+    return applied
 
 
 def apply(live: JobRecord, posted: Posted) -> bool:
