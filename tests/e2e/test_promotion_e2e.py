@@ -161,6 +161,16 @@ def test_promote_hold_move_within_a_model_and_revert(
     assert main(["history", "ticket-router", "--state-dir", str(state)]) == 0
     assert capsys.readouterr().out.count(" promoted: ") == 4
 
+    (jobs / "support" / "evals" / "tickets.jsonl").write_text("".join(json.dumps({"contents": [
+        {"role": "user", "parts": [{"text": f"ticket {i}"}]},
+        {"role": "model", "parts": [{"text": f"queue-{i + 1}"}]}]}) + "\n" for i in range(5)))
+    settle(emulator, project, jobs, state)  # a new set: router-v2 is judged again and fails
+    stale = aliases(state, capsys)
+    assert (stale["job"], stale["noLongerPassing"]) == ("router-v2", True)
+    assert stale["hold"].startswith("no longer passing: evaluation of router-v2 failed")
+    assert on(models, v2) == ["ticket-router"]  # it stays: a human decides
+    assert events(state, "tuning-operator.alias.held.v1")[-1]["data"]["noLongerPassing"]
+
 
 def test_kill_during_a_promotion_converges_after_restart(
         emulator: EmulatorProcess, models: Any, project: str, tmp_path: Path,

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+# A hold's reason starts with this when the alias already sits on the job whose verdict turned
+# failed (its evaluation set changed): the alias stays, and its record is flagged.
+NO_LONGER_PASSING = "no longer passing"
+
 
 @dataclass(frozen=True)
 class AliasTarget:

@@ -3,7 +3,8 @@
 An alias moves only on a reviewed file and a passed gate: the job it names must have
 succeeded and, unless the file says `requireEvaluation: none`, its evaluation must be `passed`
 for the job's current evaluation spec and set (a verdict of an older set is no verdict). A
-failed gate holds the alias where it is, with the reason a reviewer reads in the plan; a job
+failed gate holds the alias where it is, with the reason a reviewer reads in the plan (flagged
+"no longer passing" when the alias already sits on that job: its set changed since); a job
 still running or being evaluated is a wait. A removed alias file takes the alias off Vertex,
 unless the directory looks damaged (the same guard that holds job removals). Pure, like the
 planner: the reconciler executes the promotions (`reconciling/promotion.py`).
@@ -17,6 +18,7 @@ from tuning_operator.judging.asking import CheckpointUnavailable, resolve_checkp
 from tuning_operator.planning.actions import Action, ActionKind
 from tuning_operator.planning.aftercare import FINAL_VERDICTS, evaluation_key
 from tuning_operator.planning.alias_model import (
+    NO_LONGER_PASSING,
     AliasInputs,
     AliasMove,
     AliasTarget,
@@ -74,8 +76,11 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
     if not judged and (spec.require_evaluation == "passed" or spec.checkpoint == "evaluated"):
         return wait(f"the evaluation of {job} is pending")
     if spec.require_evaluation == "passed" and gate is not None and gate.verdict != "passed":
-        return hold(f"evaluation of {job} {_VERDICT_WORDS.get(gate.verdict, gate.verdict)}"
-                    f" ({gate.reason})")
+        there = target is not None and (target.job, target.model_version) == (
+            job, observed.tuned_model)
+        flag = f"{NO_LONGER_PASSING}: " if there else ""
+        return hold(f"{flag}evaluation of {job}"
+                    f" {_VERDICT_WORDS.get(gate.verdict, gate.verdict)} ({gate.reason})")
     try:
         endpoint, checkpoint = _checkpoint(spec.checkpoint, observed, gate,
                                            inputs.best_checkpoints.get(job))

@@ -8,8 +8,9 @@ The alias planner (`planning/aliases.py`) decides; this module carries a move ou
 MergeVersionAliases onto the new version and, when the alias was on a version of another
 Model, one `-alias` there (within one Model Vertex moves an alias by itself). The new one goes
 first, so applications never find the name on no model; a crash in between leaves the old
-record, and the next pass sends the (idempotent) pair again. A held or waiting alias is only
-written onto its record. Events come from a diff of the records against what was last told,
+record, and the next pass sends the (idempotent) pair again. A hold is written onto the
+record and, for an alias that points somewhere, onto its object (`no longer passing` when its
+job's verdict turned failed). Events come from a diff of the records against what was last told,
 as for jobs (`notify`): a moved alias is one `alias.promoted.v1`, a new hold reason one
 `alias.held.v1`, a removal one `alias.removed.v1`; nothing is told twice.
 """
@@ -29,7 +30,7 @@ from tuning_operator.events.model import (
     ALIAS_PROMOTED_TYPE,
     ALIAS_REMOVED_TYPE,
 )
-from tuning_operator.planning.alias_model import AliasMove
+from tuning_operator.planning.alias_model import NO_LONGER_PASSING, AliasMove
 from tuning_operator.planning.planner import Action, ActionKind, Plan
 from tuning_operator.state.records import AliasRecord, alias_to_json
 
@@ -56,6 +57,10 @@ class AliasTeller(Protocol):
 
     def alias_action(self, record: AliasRecord, *, key: str, action: str,
                      reason: str) -> None: ...
+
+
+def _sooner(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _model(version: str | None) -> str | None:
@@ -92,17 +97,33 @@ class Promotions:
             if action.alias is not None:
                 if not still_leader():
                     return 5.0
-                delay = self._move(action, action.alias, revision=revision)
-                if delay is not None:
-                    retry = delay if retry is None else min(retry, delay)
+                retry = _sooner(retry, self._move(action, action.alias, revision=revision))
         for key, record in list(self.records.items()):  # a hold lasts while the plan says so
             if record.hold is not None and key not in held:
-                self.records[key] = replace(record, hold=None)
+                retry = _sooner(retry, self._note(key, replace(
+                    record, hold=None, no_longer_passing=False)))
         for key, hold in held.items():
             record = self.records.get(key) or AliasRecord(alias=key.partition("/")[2],
                                                           team=hold.team or "")
-            self.records[key] = replace(record, hold=hold.reason)
+            retry = _sooner(retry, self._note(key, replace(
+                record, hold=hold.reason,
+                no_longer_passing=hold.reason.startswith(NO_LONGER_PASSING))))
         return retry
+
+    def _note(self, key: str, record: AliasRecord) -> float | None:
+        """A hold begun, changed or ended: onto the record and, for an alias that points
+        somewhere, onto its object, so applications see a model that no longer passes. A
+        failed write keeps the old record: the next pass notes it again."""
+        if record == self.records.get(key):
+            return None
+        if self._objects is not None and record.model_version:
+            try:
+                self._objects.publish(key, record)
+            except OperatorError as exc:
+                self.log.warning("alias_object_failed", alias=key, error=str(exc))
+                return exc.retry_after if isinstance(exc, TemporaryError) else 30.0
+        self.records[key] = record
+        return None
 
     def _move(self, action: Action, move: AliasMove, *, revision: str | None) -> float | None:
         old = self.records.get(move.key) or AliasRecord(alias=move.alias, team=action.team or "")

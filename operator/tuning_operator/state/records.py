@@ -81,13 +81,17 @@ class AliasRecord:
     git_revision: str | None = None  # the jobs directory's commit the promotion applied
     path: str | None = None  # the alias file, relative to the jobs directory
     hold: str | None = None
+    # The job it sits on no longer passes its gate (its evaluation set changed and the new
+    # verdict failed): the alias stays, and `aliases`, the held event and the object say so.
+    no_longer_passing: bool = False
 
 
 _ALIAS_KEYS = {"alias": "alias", "team": "team", "job": "job", "model_version": "modelVersion",
                "checkpoint": "checkpoint", "endpoint": "endpoint", "gate": "gate",
                "since": "since", "previous_job": "previousJob",
                "previous_model_version": "previousModelVersion", "git_author": "gitAuthor",
-               "git_revision": "gitRevision", "path": "path", "hold": "hold"}
+               "git_revision": "gitRevision", "path": "path", "hold": "hold",
+               "no_longer_passing": "noLongerPassing"}
 
 
 def alias_to_json(record: AliasRecord) -> dict[str, Any]:
@@ -104,7 +108,8 @@ def alias_from_json(value: Any) -> AliasRecord | None:
                               if key in value}
     if not isinstance(fields.get("alias"), str) or not isinstance(fields.get("team"), str):
         return None
-    if not isinstance(fields.get("gate", "passed"), str):
+    if not isinstance(fields.get("gate", "passed"), str) or not isinstance(
+            fields.get("no_longer_passing", False), bool):
         return None
     return AliasRecord(**fields)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -218,5 +219,9 @@ def test_a_verdict_that_turns_failed_keeps_the_alias_and_holds(tmp_path: Path) -
         "router-v3": gate(load, "failed", reason="exactMatch 0.70 < 0.80")})
     actions, (hold,) = alias_steps(load, {"router-v3": observed()}, inputs)
     assert actions == []
-    assert hold.reason == ("evaluation of router-v3 failed (exactMatch 0.70 < 0.80);"
-                           " stays on router-v3")
+    assert hold.reason == ("no longer passing: evaluation of router-v3 failed"
+                           " (exactMatch 0.70 < 0.80); stays on router-v3")
+    elsewhere = AliasTarget(job="router-v2", model_version=f"{US}/models/11@1")
+    _, (other,) = alias_steps(load, {"router-v3": observed()},
+                              replace(inputs, targets={"support/ticket-router": elsewhere}))
+    assert other.reason.startswith("evaluation of router-v3 failed")  # v2 may well pass

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tuning_operator.errors import TemporaryError
+from tuning_operator.errors import ArtifactsUnavailable, TemporaryError
 from tuning_operator.events.model import (
     ALIAS_HELD_TYPE,
     ALIAS_PROMOTED_TYPE,
@@ -174,3 +174,44 @@ def test_one_failed_move_asks_for_a_retry_whatever_follows() -> None:
     plan = Plan(actions=(promote(f"{US}/models/1@2", "router-v3"), other), held=())
     assert runner.apply(plan, revision=None, still_leader=lambda: True) == 3.0
     assert list(runner.records) == ["support/other"]
+
+
+class FakeObjects:
+    def __init__(self, fail: bool = False) -> None:
+        self.published: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def publish(self, key: str, record: AliasRecord) -> None:
+        if self.fail:
+            raise ArtifactsUnavailable("gs://artifacts/aliases: 503")
+        self.published.append(alias_to_json(record))
+
+    def remove(self, key: str) -> None:
+        raise AssertionError("nothing is removed here")
+
+
+def test_a_job_no_longer_passing_is_flagged_on_the_record_the_event_and_the_object() -> None:
+    """The alias sits on router-v3 whose verdict turned failed: the record, the held event's
+    details and the alias object say `noLongerPassing`; passing again clears it everywhere.
+    A failed object write keeps the old record and asks for a retry."""
+    teller, objects = FakeTeller(), FakeObjects(fail=True)
+    runner = Promotions(models=FakeModels(), teller=teller, author_of=lambda path: None,
+                        clock=lambda: 1.0, objects=objects)
+    there = AliasRecord(alias="ticket-router", team="support", job="router-v3",
+                        model_version=f"{US}/models/1@2")
+    runner.load({KEY: there})
+    reason = ("no longer passing: evaluation of router-v3 failed (exactMatch 0.70 < 0.80);"
+              " stays on router-v3")
+    failing = Plan(actions=(), held=(), holding=(Action(
+        kind=ActionKind.PROMOTE, reason=reason, phase=None, team="support", file=KEY),))
+    assert runner.apply(failing, revision=None, still_leader=lambda: True) is not None
+    assert runner.records[KEY] == there and objects.published == []
+    objects.fail = False
+    assert runner.apply(failing, revision=None, still_leader=lambda: True) is None
+    runner.tell()
+    assert runner.records[KEY].no_longer_passing and runner.records[KEY].job == "router-v3"
+    assert objects.published[-1]["noLongerPassing"] is True
+    assert teller.events == [(KEY, ALIAS_HELD_TYPE, reason)]
+    runner.apply(Plan(actions=(), held=()), revision=None, still_leader=lambda: True)
+    assert not runner.records[KEY].no_longer_passing and runner.records[KEY].hold is None
+    assert objects.published[-1]["noLongerPassing"] is False and len(objects.published) == 2
