@@ -6,20 +6,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from google.cloud import aiplatform_v1
 
 from tests.e2e.conftest import REGION, jobs_by_name, run_operator, write_job
 from tests.operator.cli.test_gitops_datasets import good, upload
 from tests.support.emulator_process import EmulatorProcess
+from tuning_operator.cli import main
 from tuning_operator.datasets.local_gcs import LocalGcsServer
 from tuning_operator.vertex.clients import emulator_factory
 
 
 def test_bad_dataset_is_invalid_then_created_once_fixed(
     emulator: EmulatorProcess, project: str, tmp_path: Path, gcs_bucket: Any,
-    fake_gcs: LocalGcsServer,
+    fake_gcs: LocalGcsServer, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The operator refuses a job whose dataset fails (Invalid, event), creates it once fixed."""
+    """The operator refuses a job whose dataset fails (Invalid, event), creates it once fixed;
+    `status --check-datasets` names the object overwritten, then deleted, since."""
     jobs, state = tmp_path / "jobs", tmp_path / "state"
     broken = [*good(30), {"contents": [{"role": "model", "parts": [{"text": "first"}]}]}]
     train = upload(gcs_bucket, "t/train.jsonl", broken)
@@ -55,3 +58,15 @@ def test_bad_dataset_is_invalid_then_created_once_fixed(
     lines = (state / "events.jsonl").read_text().splitlines()
     [submitted] = [e for e in map(json.loads, lines) if e["data"]["phase"] == "Submitted"]
     assert submitted["data"]["datasetGenerations"] == {train: generation}
+
+    upload(gcs_bucket, "t/train.jsonl", good(40))  # overwritten after the job trained on it
+    now = str(gcs_bucket.get_blob("t/train.jsonl").generation)
+    assert main(["status", "--state-dir", str(state), "--check-datasets"]) == 0
+    told = capsys.readouterr().out
+    assert f"data-job: trained on {train} generation {generation}, now {now}" in told
+    assert main(["status", "--state-dir", str(state), "--check-datasets", "--format", "json"]) == 0
+    [shown] = json.loads(capsys.readouterr().out)["jobs"]
+    assert shown["datasetsChanged"] == {train: {"trainedOn": generation, "now": now}}
+    gcs_bucket.blob("t/train.jsonl").delete()
+    assert main(["status", "--state-dir", str(state), "--check-datasets"]) == 0
+    assert f"generation {generation}, now unreadable (" in capsys.readouterr().out

@@ -1,7 +1,9 @@
 """`status` and `history`: what the operator knows, read offline from its state directory.
 
 The table itself is drawn by `manager.live`, shared with `run --live`. The JSON uses the same
-camelCase words as the events.
+camelCase words as the events. `status --check-datasets` is the one part that reads more than
+the state directory: it stats each recorded dataset object and names those overwritten since
+the job trained on them (`trained on generation G, now H`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ def register(sub: Any) -> None:
     status = sub.add_parser("status", help="every job's phase, from the state directory")
     status.add_argument("--state-dir", default=DEFAULT_STATE_DIR)
     status.add_argument("--format", choices=("table", "json"), default="table")
+    status.add_argument("--check-datasets", action="store_true",
+                        help="stat each job's dataset objects: say which were overwritten"
+                             " since the job trained on them")
     status.set_defaults(handler=status_command)
 
     history = sub.add_parser("history", help="one job's (or alias's) audit trail, newest last")
@@ -60,6 +65,35 @@ def vertex_line(health: dict[str, Any]) -> str | None:
     return line
 
 
+def dataset_drift(records: Any) -> dict[str, dict[str, dict[str, str | None]]]:
+    """Per job, each dataset object whose generation is no longer the one it trained on (URI →
+    trainedOn, now: None when the object is gone, or why it could not be read)."""
+    from tuning_operator.datasets.objects import DatasetObjects
+    from tuning_operator.errors import OperatorError
+
+    objects = DatasetObjects()
+    now_of: dict[str, dict[str, str | None]] = {}
+    drift: dict[str, dict[str, dict[str, str | None]]] = {}
+    for record in sorted(records, key=lambda r: r.name):
+        trained = record.preflight.generations if record.preflight else {}
+        for uri, generation in sorted(trained.items()):
+            if uri not in now_of:
+                try:
+                    now_of[uri] = {"now": objects.stat(uri, deadline=10.0).generation}
+                except OperatorError as exc:  # DatasetNotFound, TemporaryError, ConfigError
+                    now_of[uri] = {"now": None, "error": str(exc)}
+            if now_of[uri]["now"] != generation:
+                drift.setdefault(record.name, {})[uri] = {"trainedOn": generation,
+                                                          **now_of[uri]}
+    return drift
+
+
+def _drift_lines(drift: dict[str, dict[str, dict[str, str | None]]]) -> list[str]:
+    return [f"{job}: trained on {uri} generation {seen['trainedOn']}, now "
+            + (seen["now"] or f"unreadable ({seen.get('error')})")
+            for job, uris in drift.items() for uri, seen in uris.items()]
+
+
 def status_command(args: argparse.Namespace) -> int:
     from tuning_operator.reconciling.health import read_health
     from tuning_operator.state.records import alias_to_json
@@ -72,9 +106,13 @@ def status_command(args: argparse.Namespace) -> int:
     if store.recovered:
         print(f"warning: {store.recovered}", file=sys.stderr)
     aliases = {k: alias_to_json(r) for k, r in sorted(store.memory.aliases.items())}
+    drift = dataset_drift(records.values()) if args.check_datasets else {}
     if args.format == "json":
         jobs = [{_camel(k): _shown(v) for k, v in r.to_dict().items()}
                 for r in sorted(records.values(), key=lambda r: r.name)]
+        if args.check_datasets:
+            for job in jobs:
+                job["datasetsChanged"] = drift.get(job["name"], {})
         print(json.dumps({"operator": health, "jobs": jobs, "aliases": aliases}, indent=2))
     elif line := vertex_line(health):
         print(line)
@@ -93,6 +131,8 @@ def status_command(args: argparse.Namespace) -> int:
     for key, alias in aliases.items():  # the aliases a failed gate holds (`aliases` has all)
         if alias["hold"]:
             print(f"hold {key}: {alias['hold']}")
+    for line in _drift_lines(drift):
+        print(line)
     return 0
 
 
