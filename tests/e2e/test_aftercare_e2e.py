@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import adapter, operator_args, run_operator
+from tests.e2e.conftest import adapter, operator_args, run_in_process, run_operator
 from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.cli import main
 from tuning_operator.emulator import METRICS_METHODS
@@ -60,8 +60,8 @@ def events(state: Path, kind: str) -> list[dict[str, object]]:
 
 def settle(emulator: EmulatorProcess, project: str, jobs: Path, state: Path, *extra: str,
            deadline: int = 120) -> None:
-    done = run_operator(emulator, project, jobs, state, "--until-settled", "--deadline",
-                        str(deadline), *extra, timeout=deadline + 60)
+    done = run_in_process(emulator, project, jobs, state, "--until-settled", "--deadline",
+                          str(deadline), *extra, timeout=deadline + 60)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
 
 

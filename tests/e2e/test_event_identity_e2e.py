@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import operator_args, run_operator
+from tests.e2e.conftest import operator_args, run_in_process
 from tests.support.emulator_process import EmulatorProcess
 from tests.support.git_repo import shallow_jobs_checkout
 
@@ -39,7 +39,7 @@ def test_toggles_restarts_and_a_replay_from_a_shallow_clone(
     jobs, state = shallow_jobs_checkout(tmp_path), tmp_path / "state"
 
     def one(*extra: str) -> None:
-        done = run_operator(emulator, project, jobs, state, *extra)
+        done = run_in_process(emulator, project, jobs, state, *extra)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
     one("--until-settled", "--deadline", "60")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import CLI, adapter, run_operator, write_job
+from tests.e2e.conftest import CLI, adapter, run_in_process, write_job
 from tests.support.emulator_process import EmulatorProcess
 
 
@@ -17,7 +17,7 @@ def test_a_moved_region_with_a_fresh_state_dir_creates_nothing(
     """europe-west4 → us-central1, new state: 0 creates, `conflict` in run and in live plan."""
     jobs = tmp_path / "jobs"
     write_job(jobs, "mover", "  region: europe-west4\n", team="t")
-    done = run_operator(emulator, project, jobs, tmp_path / "first", "--once")
+    done = run_in_process(emulator, project, jobs, tmp_path / "first", "--once")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     write_job(jobs, "mover", "  region: us-central1\n", team="t")
 
@@ -28,7 +28,7 @@ def test_a_moved_region_with_a_fresh_state_dir_creates_nothing(
     [action] = json.loads(live.stdout)["actions"]
     assert action["action"] == "conflict" and "europe-west4" in action["vertexJob"]
 
-    done = run_operator(emulator, project, jobs, tmp_path / "fresh", "--once")
+    done = run_in_process(emulator, project, jobs, tmp_path / "fresh", "--once")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     with adapter(emulator, project) as vertex:
         names = [j.job_name for region in ("us-central1", "europe-west4")

@@ -16,7 +16,7 @@ import pytest
 from google.api_core import exceptions as api
 from google.cloud import aiplatform_v1
 
-from tests.e2e.conftest import operator_args, run_operator
+from tests.e2e.conftest import operator_args, run_in_process
 from tests.support.emulator_process import EmulatorProcess
 from tuning_operator.cli import main
 from tuning_operator.vertex.clients import emulator_service_factory
@@ -58,8 +58,8 @@ def alias_file(jobs: Path, job: str) -> None:
 
 
 def settle(emulator: EmulatorProcess, project: str, jobs: Path, state: Path) -> None:
-    done = run_operator(emulator, project, jobs, state, "--until-settled", "--deadline", "90",
-                        timeout=150)
+    done = run_in_process(emulator, project, jobs, state, "--until-settled", "--deadline", "90",
+                          timeout=150)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
 
 
