@@ -163,7 +163,7 @@ def run_stats(args: argparse.Namespace) -> int:
     print(f"{args.file} ({model.name}; tokens are estimates: UTF-8 bytes / 4)")
     print("  " + render_stats(stats))
     if billable is not None:
-        print(f"  billable training tokens ≈ {billable:,} ({stats.tokens_total:,} × {epochs}"
+        print(f"  billable training tokens ≈ {billable:,} ({stats.tokens_trained:,} × {epochs}"
               " epochs)")
     print(render_recommendation(report.recommendation, stats))
     print(f"  dataset check: {report.verdict.value} (run `dataset validate` for the findings)")

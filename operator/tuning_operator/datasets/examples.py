@@ -81,6 +81,7 @@ class ExampleRules:
         self.near_tokens = int(model.max_tokens_per_example * NEAR_LIMIT_SHARE)
         self._modalities = frozenset(model.modalities)
         self.gemini_api_examples = 0  # valid examples seen in the Gemini API format
+        self.truncated_tokens = 0  # tokens past the limit, summed over the examples seen
 
     def check(self, obj: Any, line: int, log: FindingLog) -> ExampleFacts | None:
         """The example's facts, or None after logging its first structural problem."""
@@ -296,6 +297,7 @@ class ExampleRules:
     def _token_finding(self, tokens: int, line: int, log: FindingLog) -> None:
         limit = self.max_tokens
         if tokens > limit:
+            self.truncated_tokens += tokens - limit
             log.add(
                 FindingKind.TOO_MANY_TOKENS,
                 lambda: f"about {tokens:,} tokens (estimate: UTF-8 bytes / 4), over"

@@ -113,7 +113,7 @@ class JobDatasetChecker:
             epochs = rec.epoch_count
         tokens = report.billable_tokens(epochs) if epochs is not None else None
         return JobDatasetCheck(loaded.name, report.verdict, report.reason(), tokens, chosen,
-                               send, report, training_tokens=report.training.stats.tokens_total,
+                               send, report, training_tokens=report.training.stats.tokens_trained,
                                epochs=epochs, model=model,
                                prediction_tokens=_prediction_tokens(loaded, report))
 

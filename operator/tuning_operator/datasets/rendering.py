@@ -66,7 +66,9 @@ def render_stats(stats: DatasetStats) -> str:
         f"{stats.examples:,} examples in {stats.lines:,} lines, {stats.turns_mean:.1f} turns on"
         f" average (max {stats.turns_max}); estimated tokens per example: mean"
         f" {stats.tokens_mean:,.0f}, p50 {stats.tokens_p50:,}, p95 {stats.tokens_p95:,}, max"
-        f" {stats.tokens_max:,}; {stats.tokens_total:,} tokens per epoch"
+        f" {stats.tokens_max:,}; {stats.tokens_trained:,} tokens per epoch"
+        + (f" ({stats.tokens_truncated:,} more past the per-example limit, truncated)"
+           if stats.tokens_truncated else "")
     )
 
 
@@ -78,7 +80,7 @@ def render_recommendation(recommendation: Recommendation, stats: DatasetStats) -
     billable = recommendation.billable_tokens(stats)
     cost = (
         f"≈ {billable:,} billable training tokens" if billable is not None
-        else f"≈ {stats.tokens_total:,} billable tokens per epoch (Vertex picks the epochs)"
+        else f"≈ {stats.tokens_trained:,} billable tokens per epoch (Vertex picks the epochs)"
     )
     return (
         f"  recommended: epochCount {value(recommendation.epoch_count)}, learningRateMultiplier"

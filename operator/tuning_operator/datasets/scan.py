@@ -11,7 +11,7 @@ duplicates, and the bounded sample.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -171,7 +171,7 @@ def scan_lines(
     add_stats = stats.add
     add_hygiene = hygiene.add
     loads = orjson.loads
-    gemini_api_before = rules.gemini_api_examples
+    gemini_api_before, truncated_before = rules.gemini_api_examples, rules.truncated_tokens
     line = 0
     for line, raw in enumerate(lines, 1):
         try:
@@ -187,7 +187,7 @@ def scan_lines(
         add_hygiene(obj, facts, line)
     stats.lines = line
     hygiene.report()
-    result = stats.result()
+    result = replace(stats.result(), tokens_truncated=rules.truncated_tokens - truncated_before)
     file_format = DatasetFormat.UNKNOWN
     if result.examples:
         gemini_api = rules.gemini_api_examples - gemini_api_before

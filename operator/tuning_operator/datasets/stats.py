@@ -82,10 +82,19 @@ class DatasetStats:
     tokens_max: int
     examples_with_system_instruction: int
     file_parts: int
+    # The tokens past the model's per-example limit (`scan_lines`): Vertex truncates them, so
+    # they are neither trained on nor billed.
+    tokens_truncated: int = 0
+
+    @property
+    def tokens_trained(self) -> int:
+        """The tokens one epoch trains on: every example's, up to the model's limit."""
+        return self.tokens_total - self.tokens_truncated
 
     def billable_tokens(self, epochs: int) -> int:
-        """Estimated training tokens Vertex bills: every example's tokens, once per epoch."""
-        return self.tokens_total * epochs
+        """Estimated training tokens Vertex bills: every example's tokens up to the model's
+        limit (the rest is truncated), once per epoch."""
+        return self.tokens_trained * epochs
 
 
 EMPTY_STATS = DatasetStats(

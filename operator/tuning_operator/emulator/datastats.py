@@ -40,7 +40,7 @@ class CountedData:
     """What the emulator counted in a job's training file (see `training_data`)."""
 
     examples: int
-    tokens: int  # estimated, the pre-flight's way
+    tokens: int  # estimated, the pre-flight's way, up to the model's per-example limit
     characters: int  # of text
     truncated: int  # examples over the base model's tokens-per-example limit
 

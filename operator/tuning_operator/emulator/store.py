@@ -144,10 +144,10 @@ class JobStore:
             counted = None
             if training is not None:
                 model = self._catalog.get(base)
+                limit = model.max_tokens_per_example if model else None
                 counted = CountedData(
-                    examples=training.examples, tokens=training.tokens,
-                    characters=training.characters,
-                    truncated=training.over(model.max_tokens_per_example if model else None))
+                    examples=training.examples, tokens=training.trained(limit),
+                    characters=training.characters, truncated=training.over(limit))
             if "pre_tuned_model" in clean:
                 clean.pre_tuned_model.base_model = base  # output only: Vertex fills it in
             self._quota.check(location, now)

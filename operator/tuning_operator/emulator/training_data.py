@@ -53,6 +53,10 @@ class TrainingFile:
     def tokens(self) -> int:
         return sum(self.example_tokens)
 
+    def trained(self, limit: int | None) -> int:
+        """Tokens trained on (and billed): each example's up to `limit`, the rest truncated."""
+        return self.tokens if limit is None else sum(min(t, limit) for t in self.example_tokens)
+
     def over(self, limit: int | None) -> int:
         """Examples whose estimate is over `limit` tokens (Vertex truncates them)."""
         return 0 if limit is None else sum(1 for t in self.example_tokens if t > limit)

@@ -63,6 +63,24 @@ def test_cache_rechecks_only_when_the_file_or_the_model_changes(
     assert len(objects.opened) == 3
 
 
+def test_tokens_past_the_per_example_limit_are_not_billed(
+    jsonl: Callable[..., Path], flash: BaseModel
+) -> None:
+    """Vertex truncates an example at the model's limit: the estimate bills up to it."""
+    def text(i: int, size: int) -> dict[str, object]:
+        return {"contents": [{"role": "user", "parts": [{"text": f"{i:04d}" + "a" * size}]},
+                             {"role": "model", "parts": [{"text": "b" * 36}]}]}
+
+    path = jsonl([text(i, 76) for i in range(20)] + [text(i, 396) for i in range(20, 30)])
+    small = dataclasses.replace(flash, name="small", max_tokens_per_example=50)
+    stats = check_dataset(str(path), model=small, objects=DatasetObjects()).training.stats
+    assert stats.tokens_total == 20 * 29 + 10 * 109  # (4 + size + 36 bytes + 3) // 4 each
+    assert stats.tokens_truncated == 10 * (109 - 50)
+    assert stats.billable_tokens(3) == 3 * (20 * 29 + 10 * 50)
+    whole = check_dataset(str(path), model=flash, objects=DatasetObjects()).training.stats
+    assert whole.tokens_truncated == 0 and whole.billable_tokens(3) == 3 * whole.tokens_total
+
+
 def test_a_missing_file_is_a_finding_and_is_not_cached(
     tmp_path: Path, jsonl: Callable[..., Path], flash: BaseModel
 ) -> None:

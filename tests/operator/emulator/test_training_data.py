@@ -70,13 +70,16 @@ def _job(uri: str, labels: dict[str, str] | None = None) -> aiplatform_v1.Tuning
 
 def test_stats_count_the_real_file_and_labels_still_override(gcs_bucket: Any) -> None:
     """37 examples on fake-gcs-server: 37 counted, tokens the sum of the estimates, billable
-    = tokens × epochs, one example over the model's limit truncated; labels still win."""
+    = tokens × epochs, one example over the model's limit truncated (its tokens past the
+    limit neither trained on nor billed); labels still win."""
     examples = distinct_examples(36)
     examples.append(example("word " * 110_000, "billing"))  # > 131,072 tokens: truncated
     data = _lines(examples)
     gcs_bucket.blob("support/train.jsonl").upload_from_string(data)
     uri = f"gs://{gcs_bucket.name}/support/train.jsonl"
-    tokens = count_examples(data).tokens
+    counted_file = count_examples(data)
+    tokens = counted_file.trained(131_072)
+    assert tokens < counted_file.tokens  # the long example is cut at the limit
     with VertexEmulator(job_seconds=0.5) as emulator:
         counted = emulator.store.create(PARENT, _job(uri))
         scripted = emulator.store.create(
