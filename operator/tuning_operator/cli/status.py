@@ -11,11 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuning_operator.manager.live import status_table
+
+if TYPE_CHECKING:
+    from tuning_operator.state.records import JobRecord
 
 DEFAULT_STATE_DIR = ".tuning-operator"
 
@@ -65,7 +69,7 @@ def vertex_line(health: dict[str, Any]) -> str | None:
     return line
 
 
-def dataset_drift(records: Any) -> dict[str, dict[str, dict[str, str | None]]]:
+def dataset_drift(records: Iterable[JobRecord]) -> dict[str, dict[str, dict[str, str | None]]]:
     """Per job, each dataset object whose generation is no longer the one it trained on (URI →
     trainedOn, now: None when the object is gone, or why it could not be read)."""
     from tuning_operator.datasets.objects import DatasetObjects
