@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tuning_operator.manager.live import status_table
 
 if TYPE_CHECKING:
-    from tuning_operator.state.records import JobRecord
+    from tuning_operator.state.store import JobRecord
 
 DEFAULT_STATE_DIR = ".tuning-operator"
 
