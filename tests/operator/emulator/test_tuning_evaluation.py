@@ -4,6 +4,7 @@ and one run per checkpoint once the job has succeeded."""
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 import grpc
@@ -126,3 +127,24 @@ def test_the_config_travels_both_transports(client: Any, parent: str) -> None:
     with pytest.raises(exceptions.BadRequest):  # InvalidArgument over gRPC, 400 over REST
         client.create_tuning_job(parent=parent, tuning_job=evaluated_job(
             evaluation=config(output="")))
+
+
+def test_runs_travel_the_rest_transport() -> None:
+    """A succeeded job's runs reach the real client over REST (JSON) as over gRPC."""
+    from tuning_operator.emulator import VertexEmulator
+    from tuning_operator.vertex.clients import emulator_factory
+
+    with VertexEmulator(job_seconds=0.3) as emulated:
+        client = emulator_factory(emulated.rest_endpoint.removeprefix("http://"),
+                                  transport="rest")("us-central1")
+        try:
+            created = client.create_tuning_job(parent=PARENT, tuning_job=evaluated_job())
+            deadline = time.monotonic() + 10
+            while (job := client.get_tuning_job(name=created.name)).state.name != (
+                    "JOB_STATE_SUCCEEDED") and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            client.transport.close()
+    runs = observed_job(job).evaluation_runs
+    assert [r.checkpoint_id for r in runs] == ["1", "2", "3"]
+    assert all(set(r.metrics) == {"exactMatch", "rougeL"} for r in runs)
