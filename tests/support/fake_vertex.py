@@ -37,6 +37,7 @@ class FakeVertex:
     fail_next: dict[str, list[OperatorError]] = field(default_factory=dict)
     ghost_next_create: bool = False
     sent_hyper_parameters: dict[str, HyperParameters | None] = field(default_factory=dict)
+    sent_evaluation_output: dict[str, str | None] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def list_managed(self, region: str) -> Listed:
@@ -54,8 +55,10 @@ class FakeVertex:
 
     def create(self, job: TuningJob, *, team: str, region: str,
                hyper_parameters: HyperParameters | None = None,
-               pre_tuned_model: tuple[str, str | None] | None = None) -> ObservedJob:
+               pre_tuned_model: tuple[str, str | None] | None = None,
+               evaluation_output: str | None = None) -> ObservedJob:
         self.calls["create"] += 1
+        self.sent_evaluation_output[job.name] = evaluation_output
         self.sent_hyper_parameters[job.name] = hyper_parameters
         self._maybe_fail("create")
         active = sum(1 for j in self.jobs.values() if j.active and j.region == region)

@@ -44,9 +44,6 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     add("--lease", help="file:PATH or gs://BUCKET/OBJECT: only the holder acts")
     add("--lease-term", type=float, metavar="SECONDS",
         help="a gs:// lease lapses this long after its holder's last renewal (default: 30)")
-    add("--artifacts", metavar="gs://BUCKET/PREFIX",
-        help="keep evaluation answers and verdicts here, shared by every replica (the state"
-        " directory is then their cache); default: the state directory only")
     add("--metrics-port", type=int, help="serve /metrics, /healthz, /readyz on this port")
     add("--metrics-address", help="the address the metrics port listens on (default: 127.0.0.1;"
         " 0.0.0.0 in a container, for the probes)")

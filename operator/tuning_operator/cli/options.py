@@ -23,3 +23,8 @@ def add_decision_options(parser: argparse.ArgumentParser) -> None:
         help="let more than half of the jobs vanish at once and still cancel onDelete: Cancel")
     add("--create-fence", type=float, help="seconds a create with unknown outcome blocks retries")
     add("--settle", type=float, help="seconds a changed file must be quiet before a create")
+    add("--artifacts", metavar="gs://BUCKET/PREFIX",
+        help="keep evaluation answers and verdicts here, shared by every replica (the state"
+        " directory is then their cache), and have Vertex write evaluations during tuning"
+        " here (a job with `evaluation.duringTuning` is not created without it); default: the"
+        " state directory only")

@@ -53,6 +53,18 @@ def _shown(value: Any) -> Any:
     return value
 
 
+def job_json(stored: dict[str, Any]) -> dict[str, Any]:
+    """One record as `status --format json` shows it: camelCase keys, and Vertex's evaluation
+    during tuning inside the `evaluation` block, beside the operator's own (an `evaluation` of
+    only `duringTuning` until the operator has evaluated)."""
+    # Keyed by checkpoint id: those keys are Vertex's, never camel-cased.
+    during = stored.get("during_tuning")
+    job = {_camel(k): _shown(v) for k, v in stored.items() if k != "during_tuning"}
+    if during:
+        job["evaluation"] = {**(job.get("evaluation") or {}), "duringTuning": during}
+    return job
+
+
 def _when(at: float | None) -> str | None:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds") if at else None
 
@@ -112,8 +124,7 @@ def status_command(args: argparse.Namespace) -> int:
     aliases = {k: alias_to_json(r) for k, r in sorted(store.memory.aliases.items())}
     drift = dataset_drift(records.values()) if args.check_datasets else {}
     if args.format == "json":
-        jobs = [{_camel(k): _shown(v) for k, v in r.to_dict().items()}
-                for r in sorted(records.values(), key=lambda r: r.name)]
+        jobs = [job_json(r.to_dict()) for r in sorted(records.values(), key=lambda r: r.name)]
         if args.check_datasets:
             for job in jobs:
                 job["datasetsChanged"] = drift.get(job["name"], {})

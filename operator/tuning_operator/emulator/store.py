@@ -23,7 +23,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from tuning_operator.emulator import experiments, paging, statefile
+from tuning_operator.emulator import experiments, paging, statefile, tuning_evaluation
 from tuning_operator.emulator.datastats import CountedData, data_stats
 from tuning_operator.emulator.filtering import FilterError, JobFacts, compile_filter
 from tuning_operator.emulator.quota import ConcurrentJobQuota
@@ -61,6 +61,7 @@ _OUTPUT_ONLY = (
     "tuned_model",
     "tuning_data_stats",
     "experiment",
+    "evaluate_dataset_runs",
 )
 QUOTA_SCOPES = ("global", "region")
 
@@ -382,4 +383,5 @@ class JobStore:
                 endpoint=f"{prefix}/endpoints/{record.job_id}",
                 checkpoints=experiments.checkpoints(record),
             )
+            job.evaluate_dataset_runs = tuning_evaluation.evaluate_dataset_runs(record)
         return job

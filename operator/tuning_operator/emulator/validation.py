@@ -19,6 +19,7 @@ import grpc
 from google.cloud import aiplatform_v1
 
 from tuning_operator.emulator.status import ApiError, invalid_argument
+from tuning_operator.emulator.tuning_evaluation import check_evaluation_config
 from tuning_operator.specs import labels as vertex_labels
 from tuning_operator.specs.catalog import BaseModel, Catalog
 from tuning_operator.specs.model import GCS_JSONL, TUNED_MODEL
@@ -121,6 +122,7 @@ def check_create(job: aiplatform_v1.TuningJob, catalog: Catalog, *, region: str 
     spec = job.supervised_tuning_spec
     _check_uri("training_dataset_uri", spec.training_dataset_uri, required=True)
     _check_uri("validation_dataset_uri", spec.validation_dataset_uri, required=False)
+    check_evaluation_config(spec, region=region)
     hyper = spec.hyper_parameters
     size_name = getattr(hyper.adapter_size, "name", str(hyper.adapter_size))
     if size_name != "ADAPTER_SIZE_UNSPECIFIED":

@@ -84,7 +84,8 @@ def operator_settings(options: argparse.Namespace) -> OperatorSettings:
         max_concurrent_jobs=options.max_concurrent_jobs, quota_scope=options.quota_scope,
         quota_regions=tuple(r for r in str(options.quota_regions or "").split(",") if r),
         create_fence_seconds=float(options.create_fence), settle_seconds=float(options.settle),
-        allow_mass_deletion=bool(options.allow_mass_deletion))
+        allow_mass_deletion=bool(options.allow_mass_deletion),
+        artifacts=getattr(options, "artifacts", None) or None)
 
 
 def _coerce(text: str, default: Any) -> Any:

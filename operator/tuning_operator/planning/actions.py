@@ -103,6 +103,9 @@ class PlanSettings:
     # the `onDelete` of a file that is gone.
     removals_known: bool = True
     aliases: AliasInputs = field(default_factory=AliasInputs)  # where aliases are, the gates
+    # The operator's --artifacts (gs://BUCKET/PREFIX): where Vertex writes an evaluation during
+    # tuning; None refuses the create of a job that asks for one (`specs.during`).
+    artifacts: str | None = None
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,9 @@ _LATER_BAR_FIELDS = ("min_agreement", "min_win_rate")
 
 def evaluation_block(evaluation: EvaluationSpec) -> str:
     """The JSON an evaluation key digests: the block without what only steers (giveUpAfter)
-    and without the later fields it does not set."""
-    document = evaluation.model_dump(mode="json", exclude={"give_up_after", *(
+    or is Vertex's business (duringTuning: the operator's own evaluation is the same), and
+    without the later fields it does not set."""
+    document = evaluation.model_dump(mode="json", exclude={"give_up_after", "during_tuning", *(
         name for name in _LATER_FIELDS if not getattr(evaluation, name))})
     for bar in document["require"].values():
         for name in _LATER_BAR_FIELDS:

@@ -78,6 +78,17 @@ class DataStats:
 
 
 @dataclass(frozen=True)
+class TuningEvaluationRun:
+    """Vertex's evaluation of one checkpoint during tuning (`evaluate_dataset_runs[]`), when the
+    create asked for it (`evaluation.duringTuning`): the operator's metric names → the average
+    Vertex computed, or the error of the run."""
+
+    checkpoint_id: str | None  # None: Vertex named no checkpoint (the tuned model's)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ObservedJob:
     """A Vertex tuning job as one List call returns it."""
 
@@ -94,6 +105,7 @@ class ObservedJob:
     base_model: str | None = None  # the root base model (Vertex's, also for pre_tuned_model)
     # pre_tuned_model (tuned model, checkpoint id) as sent: what a continuation continued
     continued_from: tuple[str, str | None] | None = None
+    evaluation_runs: tuple[TuningEvaluationRun, ...] = ()  # evaluate_dataset_runs, in order
 
     region: str = field(init=False, repr=False, compare=False)  # from `name`
 

@@ -34,6 +34,7 @@ from tuning_operator.planning.aliases import alias_steps
 from tuning_operator.planning.budgets import Budgets
 from tuning_operator.planning.identity import current_job, newest, owned_by
 from tuning_operator.planning.model import FINAL_PHASES, Lineage, ObservedJob, Phase
+from tuning_operator.specs import during
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.loader import DirectoryLoad, LoadedJob
 from tuning_operator.specs.rules import region_problem, tuned_model_region
@@ -245,7 +246,9 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         dataset = settings.dataset_blocks.get(loaded.name)
         blocked = (loaded.uncreatable if loaded.uncreatable is not None
                    else f"dataset pre-flight failed: {dataset}" if dataset is not None
-                   else _region_rule(loaded, region, settings))
+                   else _region_rule(loaded, region, settings)
+                   or during.create_problem(loaded.job, region=region,
+                                            artifacts=settings.artifacts))
         if blocked is not None:
             yield replace(base, kind=ActionKind.INVALID, phase=Phase.INVALID, reason=blocked)
             continue

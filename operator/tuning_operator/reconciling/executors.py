@@ -28,7 +28,8 @@ from tuning_operator.planning.planner import Action, ActionKind
 from tuning_operator.reconciling.backoff import Done, Outcome, Requeue, Stalled
 from tuning_operator.reconciling.observe import refresh_record
 from tuning_operator.reconciling.workers import Work
-from tuning_operator.specs import DirectoryLoad
+from tuning_operator.specs import DirectoryLoad, during
+from tuning_operator.specs.model import TuningJob
 from tuning_operator.state.ledger import preflight_at_create
 from tuning_operator.state.store import JobRecord
 
@@ -120,7 +121,8 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
                                    region=action.region or rc.settings.default_region,
                                    hyper_parameters=check.send if check else None,
                                    pre_tuned_model=action.lineage.sent if action.lineage
-                                   else None)
+                                   else None,
+                                   evaluation_output=_evaluation_output(rc, loaded.job))
     except QuotaExhausted as exc:
         record.create_intent_at = None
         set_phase(record, Phase.WAITING, f"Vertex quota exhausted: {exc}")
@@ -160,6 +162,15 @@ def create(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) 
     set_phase(record, Phase.SUBMITTED, "created on Vertex" + lineage + data,
               spec_hash=loaded.spec_hash)
     return Done()
+
+
+def _evaluation_output(rc: Reconciler, job: TuningJob) -> str | None:
+    """Where Vertex writes the job's evaluation during tuning; None when it asks for none (or
+    without --artifacts, where the planner refused the create)."""
+    artifacts = rc.settings.artifacts
+    if not during.asked(job.spec.evaluation) or not artifacts:
+        return None
+    return during.output_uri(artifacts, job.name)
 
 
 def cancel(rc: Reconciler, action: Action, record: JobRecord, ctx: PassContext) -> Outcome:

@@ -39,6 +39,7 @@ class OperatorSettings:
     settle_seconds: float = 0.5  # a file changed this recently may be half-written: wait
     dataset_recheck_seconds: float = 60.0  # a waiting job's dataset is stat'ed at most this often
     allow_mass_deletion: bool = False
+    artifacts: str | None = None  # --artifacts: also where Vertex writes during-tuning results
 
 
 def remembered(store: StatusStore, *, now: float) -> OperatorMemory:
@@ -110,6 +111,7 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
         spent=spend_of(records, now=now, prices=load.policy.prices if load.policy else None),
         removals_known=removals_known,
         aliases=alias_inputs(records, memory, allow_mass_deletion=settings.allow_mass_deletion),
+        artifacts=settings.artifacts,
     )
 
 

@@ -131,6 +131,7 @@ def refresh_record(record: JobRecord, observed: ObservedJob) -> None:
     record.region = observed.region or record.region
     record.experiment = observed.experiment
     record.checkpoints = observed.checkpoints
+    record.during_tuning = observed.evaluation_runs
     if observed.data_stats is not None:
         record.data_stats = observed.data_stats
     sent = observed.continued_from

@@ -64,7 +64,8 @@ class VertexJobs(Protocol):
 
     def create(self, job: TuningJob, *, team: str, region: str,
                hyper_parameters: HyperParameters | None = None,
-               pre_tuned_model: tuple[str, str | None] | None = None) -> ObservedJob: ...
+               pre_tuned_model: tuple[str, str | None] | None = None,
+               evaluation_output: str | None = None) -> ObservedJob: ...
 
     def cancel(self, name: str) -> None: ...
 

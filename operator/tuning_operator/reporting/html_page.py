@@ -120,7 +120,7 @@ def _evaluation(report: Report) -> list[str]:
     parts = ['<h2 id="evaluation">Evaluation</h2>']
     evaluation = report.evaluation
     if evaluation is None:
-        return [*parts, '<p class="note">no evaluation recorded yet</p>']
+        return [*parts, '<p class="note">no evaluation recorded yet</p>', *_during(report)]
     parts.append(_pairs(wording.evaluation_rows(evaluation)))
     if evaluation.metrics:
         parts.append(_grid(wording.metric_columns(evaluation), wording.metric_rows(evaluation),
@@ -140,7 +140,16 @@ def _evaluation(report: Report) -> list[str]:
         parts.append("</ul>")
         if note := wording.failure_note(evaluation):
             parts.append(f'<p class="note">{_escape(note)}</p>')
-    return parts
+    return [*parts, *_during(report)]
+
+
+def _during(report: Report) -> list[str]:
+    """Vertex's own evaluation of each checkpoint while it tuned (`duringTuning`), if any."""
+    if not report.during_tuning:
+        return []
+    return ["<h3>During tuning (Vertex)</h3>",
+            _grid(wording.during_columns(report.during_tuning),
+                  wording.during_rows(report.during_tuning), numeric=True)]
 
 
 def _data(report: Report) -> list[str]:

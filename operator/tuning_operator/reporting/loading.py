@@ -18,6 +18,7 @@ from tuning_operator.reporting.model import (
     CheckpointScores,
     DataStats,
     Diagnosis,
+    DuringTuningRun,
     Evaluation,
     ExampleFailure,
     MetricScore,
@@ -76,6 +77,11 @@ def load_report(state_dir: str | os.PathLike[str], name: str) -> Report:
         dataset=text(record.preflight.summary) if record.preflight else None,
         curves=curves,
         curves_note=note,
+        during_tuning=tuple(
+            DuringTuningRun(checkpoint=run.checkpoint_id or "default",
+                            scores=tuple((m, number(v)) for m, v in run.metrics.items()),
+                            error=text(run.error))
+            for run in record.during_tuning),
     )
 
 

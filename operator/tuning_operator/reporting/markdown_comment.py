@@ -117,8 +117,9 @@ def _chart(title: str, y_label: str, named: Sequence[tuple[str, Points]],
 
 def _evaluation(report: Report) -> str:
     evaluation = report.evaluation
+    during = _during(report)
     if evaluation is None:
-        return "#### Evaluation\n\n_no evaluation recorded yet_\n"
+        return "\n".join(["#### Evaluation\n\n_no evaluation recorded yet_\n", *during])
     lines = [_pairs("Evaluation", wording.evaluation_rows(evaluation))]
     rows = wording.metric_rows(evaluation)
     if rows:
@@ -139,7 +140,16 @@ def _evaluation(report: Report) -> str:
         if note := wording.failure_note(evaluation):
             lines.append(f"- _{_md(note)}_")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join([*lines, *during])
+
+
+def _during(report: Report) -> list[str]:
+    """Vertex's own evaluation of each checkpoint while it tuned (`duringTuning`), if any."""
+    runs = report.during_tuning
+    if not runs:
+        return []
+    return ["During tuning (Vertex):\n",
+            _table(wording.during_columns(runs), wording.during_rows(runs)[:MAX_METRICS])]
 
 
 def _data(report: Report) -> str:

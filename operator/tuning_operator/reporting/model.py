@@ -77,6 +77,15 @@ class CheckpointScores:
 
 
 @dataclass(frozen=True)
+class DuringTuningRun:
+    """Vertex's evaluation of one checkpoint while it tuned (`evaluation.duringTuning`)."""
+
+    checkpoint: str  # `default`: Vertex named none
+    scores: tuple[tuple[str, float | None], ...] = ()  # (metric, average)
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class WorstExample:
     """One of the lowest-scored answers on a model-based metric, with the autorater's why."""
 
@@ -146,6 +155,7 @@ class Report:
     dataset: str | None = None
     curves: TrainingCurves | None = None
     curves_note: str = "no metrics read yet"  # why `curves` is None, or what is missing
+    during_tuning: tuple[DuringTuningRun, ...] = ()  # Vertex's, per checkpoint
 
     @property
     def best_checkpoint(self) -> Checkpoint | None:

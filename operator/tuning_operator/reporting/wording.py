@@ -7,6 +7,8 @@ reader two different things about the same job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tuning_operator.reporting.model import (
     EVAL_ACCURACY,
     EVAL_LOSS,
@@ -14,6 +16,7 @@ from tuning_operator.reporting.model import (
     TRAIN_LOSS,
     Checkpoint,
     DataStats,
+    DuringTuningRun,
     Evaluation,
     MetricScore,
     Report,
@@ -143,6 +146,19 @@ def checkpoint_rows(evaluation: Evaluation) -> list[tuple[str, ...]]:
     return [(c.checkpoint + (" (chosen)" if c.checkpoint == evaluation.checkpoint else ""),
              whole(c.step), c.verdict, *(score(value) for _, value in c.scores))
             for c in evaluation.checkpoints]
+
+
+def during_columns(runs: Sequence[DuringTuningRun]) -> tuple[str, ...]:
+    """checkpoint, each metric Vertex reported (first seen first), and the run's error."""
+    metrics = dict.fromkeys(name for run in runs for name, _ in run.scores)
+    return ("checkpoint", *metrics, "error")
+
+
+def during_rows(runs: Sequence[DuringTuningRun]) -> list[tuple[str, ...]]:
+    """One row per checkpoint Vertex evaluated while tuning."""
+    metrics = during_columns(runs)[1:-1]
+    return [(run.checkpoint, *(score(dict(run.scores).get(name)) for name in metrics),
+             run.error or "") for run in runs]
 
 
 def worst_lines(evaluation: Evaluation) -> list[str]:

@@ -1,12 +1,15 @@
 """The job file's `evaluation` and `smokeTest` blocks: how a tuned model is judged.
 
 Both are operator-only (they never enter the spec hash): changing the bar or the evaluation set
-re-runs the evaluation, it never conflicts with the Vertex job. Shape, names and ranges are
-checked here; whether a relative dataset path stays inside the jobs directory is the loader's
-business (it knows the directory). Every string metric is a score in [0, 1] (BLEU too:
-sacrebleu's 0-100 divided by 100), so one bar reads the same for every one of them; the
-model-based metrics (`specs.judges`) are the autorater's 1-5 scale (pointwise) or a win rate in
-[0, 1] (pairwise), and `_bar_problem` keeps each bar on its metric's scale.
+re-runs the evaluation, it never conflicts with the Vertex job. The one exception is
+`duringTuning: true`, which is sent to Vertex with the create (`specs.during`): it and the
+metrics it sends enter the hash, and only when it is true, so a file without it keeps its hash.
+Shape, names and ranges are checked here; whether a relative dataset path stays inside the
+jobs directory is the loader's business (it knows the directory). Every string metric is a
+score in [0, 1] (BLEU too: sacrebleu's 0-100 divided by 100), so one bar reads the same for
+every one of them; the model-based metrics (`specs.judges`) are the autorater's 1-5 scale
+(pointwise) or a win rate in [0, 1] (pairwise), and `_bar_problem` keeps each bar on its
+metric's scale.
 """
 
 from __future__ import annotations
@@ -109,6 +112,11 @@ class EvaluationSpec(_Strict):
         default=None, description="A .jsonl path relative to the job file: one"
         ' {"example": INDEX, "metric": NAME, "score": 1-5} a line, rating the tuned model\'s'
         " answers; the autorater is trusted as far as it agrees with them.")
+    during_tuning: bool = Field(
+        default=False, description="Also have Vertex evaluate every checkpoint while it tunes"
+        " (`metrics`, on the validation set; preview, us-central1): sent with the create, so"
+        " it enters the spec hash; results in `status.evaluation.duringTuning`. Needs the"
+        " operator's --artifacts (Vertex writes the results there).")
     give_up_after: Annotated[str, StringConstraints(pattern=DURATION)] = Field(
         default="24h", description="An endpoint unavailable this long (e.g. 90m, 24h, 7d) makes"
         " the verdict `error`; a shorter outage only delays the verdict.")

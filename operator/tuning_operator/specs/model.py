@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from tuning_operator.specs import during
 from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
 from tuning_operator.specs.gcs import gcs_segments
 
@@ -157,10 +158,14 @@ class Spec(_Strict):
                 "set exactly one of `baseModel` and `preTunedModel` (as in the Vertex API):"
                 " baseModel starts from a base model, preTunedModel continues tuning a tuned"
                 " model")
+        problem = during.spec_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
 # Fields that steer the operator but are not sent to Vertex: changing them is no conflict.
+# (`evaluation.duringTuning: true` is sent: `_sent` adds it and its metrics, `specs.during`.)
 OPERATOR_ONLY = frozenset({"priority", "cancel", "on_delete", "on_spec_change", "evaluation",
                            "smoke_test"})
 
@@ -193,11 +198,12 @@ class TuningJob(_Strict):
         return self.metadata.name
 
     def _sent(self) -> dict[str, object]:
-        return {
-            "metadata": self.metadata.model_dump(mode="json", exclude_none=True),
-            "spec": self.spec.model_dump(mode="json", exclude_none=True,
-                                         exclude=set(OPERATOR_ONLY)),
-        }
+        spec = self.spec.model_dump(mode="json", exclude_none=True, exclude=set(OPERATOR_ONLY))
+        evaluation = during.hashed(self.spec.evaluation)
+        if evaluation is not None:  # absent otherwise: a file without it keeps its hash
+            spec["evaluation"] = evaluation
+        return {"metadata": self.metadata.model_dump(mode="json", exclude_none=True),
+                "spec": spec}
 
     def spec_hash(self) -> str:
         """sha256 of what is sent to Vertex (v2); equal hashes mean the same Vertex job."""

@@ -23,8 +23,9 @@ import orjson
 
 from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import Diagnosis
-from tuning_operator.planning.model import DataStats
+from tuning_operator.planning.model import DataStats, TuningEvaluationRun
 from tuning_operator.state import records as stored
+from tuning_operator.state.during_tuning import during_tuning_from_json, during_tuning_to_json
 from tuning_operator.state.records import (
     AliasRecord,
     Evaluation,
@@ -74,6 +75,8 @@ class JobRecord:
     last_applied_revision: str | None = None  # the jobs directory's commit last reconciled
     evaluation_set_generation: str | None = None  # a gs:// set's generation last read
     lineage: Lineage | None = None  # the parent it was created from (preTunedModel)
+    # Vertex's evaluation of each checkpoint during tuning, refreshed every pass
+    during_tuning: tuple[TuningEvaluationRun, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobRecord:
@@ -130,6 +133,7 @@ _SUB_RECORDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "diagnosis": (stored.diagnosis_from_json, stored.diagnosis_to_json),
     "evaluation": (stored.evaluation_from_json, stored.evaluation_to_json),
     "lineage": (stored.lineage_from_json, stored.lineage_to_json),
+    "during_tuning": (during_tuning_from_json, during_tuning_to_json),
 }
 
 

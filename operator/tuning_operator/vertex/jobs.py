@@ -162,11 +162,13 @@ class VertexTuningJobs:
 
     def create(self, job: TuningJob, *, team: str, region: str,
                hyper_parameters: HyperParameters | None = None,
-               pre_tuned_model: tuple[str, str | None] | None = None) -> ObservedJob:
+               pre_tuned_model: tuple[str, str | None] | None = None,
+               evaluation_output: str | None = None) -> ObservedJob:
         """Create the Vertex job for `job`; one attempt (OutcomeUnknown: List, then decide).
 
         `pre_tuned_model`: (tuned model name, checkpoint id or None) resolved from
         `preTunedModel: {job: OTHER}`; required for that form, ignored with `baseModel`.
+        `evaluation_output`: where Vertex writes an evaluation during tuning (when asked).
         """
         if job.spec.region is not None and job.spec.region != region:
             raise PermanentError(
@@ -176,7 +178,8 @@ class VertexTuningJobs:
         request = aiplatform_v1.CreateTuningJobRequest(
             parent=self.parent(region),
             tuning_job=vertex_job(job, team=team, hyper_parameters=hyper_parameters,
-                                  pre_tuned_model=pre_tuned_model),
+                                  pre_tuned_model=pre_tuned_model,
+                                  evaluation_output=evaluation_output),
         )
         client = self._clients.for_region(region)
         self._budget.spend(region, submission=True)

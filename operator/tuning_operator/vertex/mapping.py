@@ -18,8 +18,10 @@ from google.cloud import aiplatform_v1
 from tuning_operator.errors import PermanentError
 from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.planning.model import TERMINAL_STATES, DataStats, ObservedJob
+from tuning_operator.specs import during
 from tuning_operator.specs import labels as owner
 from tuning_operator.specs.model import HyperParameters, TuningJob
+from tuning_operator.vertex.tuning_evaluation import evaluation_config, evaluation_runs
 
 ADAPTER_SIZE_NAMES = {
     1: "ADAPTER_SIZE_ONE",
@@ -67,14 +69,15 @@ def region_of(name: str) -> str:
 
 def vertex_job(job: TuningJob, *, team: str, hyper_parameters: HyperParameters | None = None,
                pre_tuned_model: tuple[str, str | None] | None = None,
-               ) -> aiplatform_v1.TuningJob:
+               evaluation_output: str | None = None) -> aiplatform_v1.TuningJob:
     """The TuningJob message a create sends for this job file, ownership labels included.
 
     `hyper_parameters` replaces the file's (a resolved `preset: recommended`); the spec hash
     label stays that of the file, so the job is still recognised as this file's.
     `pre_tuned_model` = (tuned model name, checkpoint id or None): what `preTunedModel: {job:
     OTHER}` resolved to (the planner resolves it once OTHER succeeded); a `tunedModel` written
-    in the file is sent as written when it is not given.
+    in the file is sent as written when it is not given. `evaluation_output`: where Vertex
+    writes the evaluation during tuning (`specs.during.output_uri`), for a job that asks for one.
     """
     problems = owner.label_problems(job.metadata.labels)
     if problems:
@@ -96,6 +99,12 @@ def vertex_job(job: TuningJob, *, team: str, hyper_parameters: HyperParameters |
         tuning.hyper_parameters = hyper
     if spec.export_last_checkpoint_only is not None:
         tuning.export_last_checkpoint_only = spec.export_last_checkpoint_only
+    if spec.evaluation is not None and during.asked(spec.evaluation):
+        if not evaluation_output:  # the planner refuses the create first
+            raise PermanentError(f"job {job.name}: evaluation.duringTuning needs an output"
+                                 " location (--artifacts)")
+        tuning.evaluation_config = evaluation_config(spec.evaluation,
+                                                     output_uri=evaluation_output)
     message = aiplatform_v1.TuningJob(
         supervised_tuning_spec=tuning,
         tuned_model_display_name=spec.tuned_model_display_name or job.name,
@@ -193,6 +202,7 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
         data_stats=data_stats(message),
         base_model=root_base_model(message),
         continued_from=continued_from(message),
+        evaluation_runs=evaluation_runs(message),
     )
 
 
