@@ -12,11 +12,11 @@ mentions, no line breaks.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from tuning_operator.planning.change import Change, ChangeKind
 from tuning_operator.planning.planner import Action, ActionKind, Plan
+from tuning_operator.planning.render_json import indented_json
 from tuning_operator.planning.render_money import (
     change_total,
     estimate_text,
@@ -119,7 +119,7 @@ def plan_json(plan: Plan, *, change: Change | None = None) -> str:
         "holding": [{**_action_dict(a), "retryAfter": None if a.retry_after is None
                      else round(a.retry_after, 1)} for a in plan.holding],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return indented_json(document) + "\n"
 
 
 def _change_dict(change: Change) -> dict[str, object]:
