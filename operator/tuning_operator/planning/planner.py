@@ -162,6 +162,10 @@ def _desired_action(
 ) -> Action | None:
     """The action for a valid job, or None when it is absent and must be admitted."""
     spec = loaded.job.spec
+    remembered = settings.remembered.get(loaded.name)
+    if not observed and not spec.cancel and (
+            remembered is None or remembered.stalled_spec != loaded.spec_hash):
+        return None  # the usual new job, decided before any Action is built (issue 31)
     base = _template(job=loaded.name, team=loaded.team, file=loaded.path,
                      region=_region(loaded, settings), spec_hash=loaded.spec_hash)
     foreign = [o for o in observed if not owned_by(o, loaded.team)]
@@ -173,7 +177,6 @@ def _desired_action(
             f" {other.labels.get(owner.TEAM)!r}; a file of team {loaded.team!r} can neither"
             " adopt, cancel nor replace it: choose another name (jobs never move between"
             " teams, see the README)")
-    remembered = settings.remembered.get(loaded.name)
     active = [o for o in observed if o.active]
     if spec.cancel:
         if active:
