@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from tuning_operator.judging.asking import CheckpointUnavailable, resolve_checkpoint
 from tuning_operator.planning.actions import Action, ActionKind
 from tuning_operator.planning.aftercare import FINAL_VERDICTS, evaluation_key
 from tuning_operator.planning.alias_model import (
@@ -76,6 +75,8 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
     if spec.require_evaluation == "passed" and gate is not None and gate.verdict != "passed":
         return hold(f"evaluation of {job} {_VERDICT_WORDS.get(gate.verdict, gate.verdict)}"
                     f" ({gate.reason})")
+    from tuning_operator.judging.asking import CheckpointUnavailable  # off the validate path
+
     try:
         endpoint, checkpoint = _checkpoint(spec.checkpoint, observed, gate,
                                            inputs.best_checkpoints.get(job))
@@ -111,6 +112,8 @@ def _checkpoint(choice: str, observed: ObservedJob, gate: GateResult | None,
             if c.checkpoint_id == wanted and c.endpoint:
                 return c.endpoint, wanted
         return tuned or None, None
+    from tuning_operator.judging.asking import resolve_checkpoint
+
     endpoint, checkpoint = resolve_checkpoint(choice, tuned_endpoint=tuned,
                                               checkpoints=observed.checkpoints, best=best)
     return endpoint or None, checkpoint
