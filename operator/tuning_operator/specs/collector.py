@@ -4,8 +4,9 @@ A load builds tens of thousands of small containers (YAML mappings, models, resu
 none of them in a cycle, yet every 700 allocations the collector walks the youngest of them,
 and now and then every tracked object of the process: a quarter of a cold load's cost above
 libyaml's (issue 31). Holding it off for the load costs nothing the load needs; it is restored
-however the load ends. Holds nest and may overlap across threads: the collector comes back
-when the last one ends, and only if it was on when the first began.
+however the load ends, and what the load built is moved to the oldest generation, so that the
+next young collection does not walk it all. Holds nest and may overlap across threads: the
+collector comes back when the last one ends, and only if it was on when the first began.
 """
 
 from __future__ import annotations
@@ -43,4 +44,19 @@ def collector_held() -> Iterator[None]:
         with _HOLDS.lock:
             _HOLDS.count -= 1
             if _HOLDS.count == 0 and _HOLDS.was_enabled:
+                _to_oldest_generation()
                 gc.enable()
+
+
+def _to_oldest_generation() -> None:
+    """Every tracked object straight to the oldest generation, without a scan.
+
+    What the load built is young, and the first young collection after it would walk all of it
+    (10,000 jobs: tens of milliseconds), then the next older one again. Freezing and unfreezing
+    moves every object to the oldest generation in constant time; they are scanned at the next
+    full collection, as long-lived objects are. Skipped when something else froze objects
+    (`gc.freeze` before a fork): unfreezing would undo that.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()

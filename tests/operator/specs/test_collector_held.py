@@ -77,3 +77,24 @@ def test_overlapping_holds_restore_the_collector_when_the_last_ends() -> None:
     release.set()
     thread.join(5)
     assert gc.isenabled()
+
+
+def test_what_a_hold_built_goes_to_the_oldest_generation() -> None:
+    """Objects built during a hold are not left young: no young collection walks them."""
+    with collector_held():
+        built = [[index] for index in range(100)]  # lists are always tracked
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert all(id(item) in oldest for item in built)
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_frozen_by_someone_else_stay_frozen() -> None:
+    """A process that froze objects (before a fork) keeps them frozen after a hold."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_held():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
