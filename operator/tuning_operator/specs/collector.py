@@ -48,15 +48,20 @@ def collector_held() -> Iterator[None]:
                 gc.enable()
 
 
-def _to_oldest_generation() -> None:
-    """Every tracked object straight to the oldest generation, without a scan.
+_MANY_YOUNG = 10_000  # young objects left by a hold that are worth moving (a cold load's)
 
-    What the load built is young, and the first young collection after it would walk all of it
-    (10,000 jobs: tens of milliseconds), then the next older one again. Freezing and unfreezing
-    moves every object to the oldest generation in constant time; they are scanned at the next
-    full collection, as long-lived objects are. Skipped when something else froze objects
-    (`gc.freeze` before a fork): unfreezing would undo that.
+
+def _to_oldest_generation() -> None:
+    """After a hold that built much, every tracked object to the oldest generation, unscanned.
+
+    What a cold load built is young, and the first young collection after it would walk all of
+    it (10,000 jobs: tens of milliseconds), then the next older one again. Freezing and
+    unfreezing moves every object to the oldest generation in constant time; they are scanned
+    at the next full collection, as long-lived objects are. A hold that built little (a warm
+    pass) leaves the generations as they are, so that the operator's young garbage is still
+    collected young; and nothing is moved when something else froze objects (`gc.freeze`
+    before a fork): unfreezing would undo that.
     """
-    if gc.get_freeze_count() == 0:
+    if gc.get_count()[0] > _MANY_YOUNG and gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()

@@ -79,12 +79,19 @@ def test_overlapping_holds_restore_the_collector_when_the_last_ends() -> None:
     assert gc.isenabled()
 
 
-def test_what_a_hold_built_goes_to_the_oldest_generation() -> None:
-    """Objects built during a hold are not left young: no young collection walks them."""
+def test_what_a_large_hold_built_goes_to_the_oldest_generation() -> None:
+    """Objects built during a hold that built much (a cold load) are not left young: no young
+    collection walks them; a hold that built little leaves them young."""
+    gc.collect()  # the young generation empty: nothing else decides when a collection runs
     with collector_held():
-        built = [[index] for index in range(100)]  # lists are always tracked
+        few = [[index] for index in range(10)]  # lists are always tracked
+    youngest = {id(o) for o in gc.get_objects(generation=0)}
+    assert all(id(item) in youngest for item in few)
+    gc.collect()
+    with collector_held():
+        many = [[index] for index in range(30_000)]
     oldest = {id(o) for o in gc.get_objects(generation=2)}
-    assert all(id(item) in oldest for item in built)
+    assert all(id(item) in oldest for item in many)
     assert gc.get_freeze_count() == 0
 
 
