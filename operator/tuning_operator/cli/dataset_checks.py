@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tuning_operator.datasets.findings import FindingKind
 from tuning_operator.errors import ConfigError, OperatorError, TemporaryError
 from tuning_operator.planning.cost import Estimate, estimate_of, priced, unknown
 from tuning_operator.specs import DirectoryLoad
@@ -67,6 +66,8 @@ def gather(load: DirectoryLoad) -> DatasetChecks:
 def _runner_refused(check: JobDatasetCheck) -> str | None:
     """`permission denied` on a bucket: the runner's identity may not read it, which says
     nothing of the data (the operator, with its own identity, may well read it)."""
+    from tuning_operator.datasets.findings import FindingKind  # the datasets package: checks only
+
     report = check.report
     if report is None or not check.blocks_create:
         return None

@@ -12,26 +12,20 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tuning_operator.cli.dataset_checks import DatasetChecks, gather
 from tuning_operator.cli.options import add_decision_options
 from tuning_operator.errors import OperatorError
-from tuning_operator.planning.change import Change
-from tuning_operator.planning.cost import Estimate, unknown
-from tuning_operator.planning.model import ObservedJob
-from tuning_operator.planning.planner import ActionKind, plan
-from tuning_operator.planning.render import (
-    errors_text,
-    plan_json,
-    plan_markdown,
-    plan_text,
-    validation_document,
-)
+from tuning_operator.planning.render_validation import errors_text, validation_document
 from tuning_operator.specs import DirectoryLoad, SpecError, load_jobs_dir
-from tuning_operator.specs.schema import jobs_file_schema
+
+if TYPE_CHECKING:  # `validate` imports neither the planner nor the dataset checks (issue 31)
+    from tuning_operator.cli.dataset_checks import DatasetChecks
+    from tuning_operator.planning.change import Change
+    from tuning_operator.planning.cost import Estimate
+    from tuning_operator.planning.model import ObservedJob
 
 DEFAULT_JOBS_DIR = "jobs"
 
@@ -116,6 +110,8 @@ def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
     """Per valid job: (reason, blocks a create, one-line summary) from the dataset pre-flight.
 
     `validate` asks whether every dataset is sound: one it could not read fails it too."""
+    from tuning_operator.cli.dataset_checks import gather
+
     found = gather(load)
     unread = {name: (f"cannot read the dataset: {problem}",) * 2
               for name, problem in found.environment.items()}
@@ -123,7 +119,10 @@ def check_datasets(load: DirectoryLoad) -> dict[str, tuple[str, bool, str]]:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    from tuning_operator.cli.dataset_checks import DatasetChecks, gather
     from tuning_operator.manager.settings import DEFAULTS, operator_settings, resolve_settings
+    from tuning_operator.planning.planner import ActionKind, plan
+    from tuning_operator.planning.render import plan_json, plan_markdown, plan_text
     from tuning_operator.reconciling.evalsets import EvaluationSetVersions, storage_generation
     from tuning_operator.reconciling.inputs import plan_inputs
 
@@ -188,11 +187,15 @@ def run_plan(args: argparse.Namespace) -> int:
 
 def _estimates(load: DirectoryLoad, found: DatasetChecks) -> dict[str, Estimate]:
     """The checked jobs' estimates; without the check, every job's is unknown and says why."""
+    from tuning_operator.planning.cost import unknown
+
     why = unknown("the datasets were not read; plan --check-datasets reads them")
     return {name: found.estimates.get(name, why) for name in load.jobs}
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    from tuning_operator.specs.schema import jobs_file_schema
+
     del args
     print(json.dumps(jobs_file_schema(), indent=2))
     return 0

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tuning_operator.manager.settings import DEFAULTS
+from tuning_operator.cli.status import DEFAULT_STATE_DIR
 
 
 def register(sub: Any) -> None:
@@ -25,8 +25,8 @@ def register(sub: Any) -> None:
         " against the base model with the gate's verdict, and the dataset statistics.",
     )
     report.add_argument("name", help="the job's metadata.name")
-    report.add_argument("--state-dir", default=DEFAULTS["state_dir"],
-                        help=f"the operator's state directory (default: {DEFAULTS['state_dir']})")
+    report.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
+                        help=f"the operator's state directory (default: {DEFAULT_STATE_DIR})")
     report.add_argument("--format", choices=("html", "markdown"), default=None,
                         help="html: one self-contained file; markdown: a pull-request comment"
                         " (default: markdown for an --output ending in .md, else html)")

@@ -13,13 +13,15 @@ import re
 import sys
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuning_operator.cli.gitops import DEFAULT_JOBS_DIR
 from tuning_operator.cli.status import DEFAULT_STATE_DIR
 from tuning_operator.planning.cost import money_text, tokens_text
 from tuning_operator.specs.money import Prices
-from tuning_operator.state.ledger import BILLED_NOTE, LedgerRow, ledger, month_of
+
+if TYPE_CHECKING:
+    from tuning_operator.state.ledger import LedgerRow
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -69,6 +71,7 @@ def _round(value: float | None) -> float | None:
 
 def run_spend(args: argparse.Namespace) -> int:
     from tuning_operator.specs import load_jobs_dir
+    from tuning_operator.state.ledger import BILLED_NOTE, ledger, month_of
     from tuning_operator.state.store import FileStatusStore
 
     month = args.month or month_of(time.time())
@@ -111,6 +114,8 @@ HEADER = ["team", "model", "jobs", "estimated tokens", "billed tokens", "estimat
 
 
 def _table(month: str, entries: list[dict[str, Any]], currency: str | None) -> str:
+    from tuning_operator.state.ledger import BILLED_NOTE  # the state package: `spend` only
+
     if not entries:
         return f"{month}: no jobs created"
     rows = [HEADER] + [_cells(e, currency) for e in entries]
@@ -121,6 +126,8 @@ def _table(month: str, entries: list[dict[str, Any]], currency: str | None) -> s
 
 
 def _markdown(month: str, entries: list[dict[str, Any]], currency: str | None) -> str:
+    from tuning_operator.state.ledger import BILLED_NOTE
+
     lines = [f"### tuning-operator spend {month} (UTC)", "",
              "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(e, currency)) + " |"

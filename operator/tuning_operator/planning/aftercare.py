@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from pydantic_core import to_json
 
-from tuning_operator.judging.asking import best_fallback
 from tuning_operator.planning.gates import Timing
 from tuning_operator.planning.model import FINAL_PHASES, ObservedJob, Phase
 from tuning_operator.specs.evaluation import EvaluationSpec
@@ -147,6 +146,8 @@ def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str])
                    held=True, retry_after=1.0)
     again = (progress.evaluation_verdict in FINAL_VERDICTS
              and progress.evaluation_key != evaluation_key(loaded))
+    from tuning_operator.judging.asking import best_fallback  # off the validate path
+
     fallback = best_fallback(evaluation.checkpoint, progress.diagnosis, progress.best_checkpoint)
     if evaluation.checkpoints == "all":
         fallback = None  # the evaluation chooses the checkpoint itself

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from tuning_operator.judging.asking import CheckpointUnavailable, resolve_checkpoint
 from tuning_operator.planning.actions import Action, ActionKind
 from tuning_operator.planning.aftercare import FINAL_VERDICTS, evaluation_key
 from tuning_operator.planning.alias_model import (
@@ -81,6 +80,8 @@ def _step(loaded: LoadedAlias, desired: DirectoryLoad, observed: ObservedJob | N
         flag = f"{NO_LONGER_PASSING}: " if there else ""
         return hold(f"{flag}evaluation of {job}"
                     f" {_VERDICT_WORDS.get(gate.verdict, gate.verdict)} ({gate.reason})")
+    from tuning_operator.judging.asking import CheckpointUnavailable  # off the validate path
+
     try:
         endpoint, checkpoint = _checkpoint(spec.checkpoint, observed, gate,
                                            inputs.best_checkpoints.get(job))
@@ -116,6 +117,8 @@ def _checkpoint(choice: str, observed: ObservedJob, gate: GateResult | None,
             if c.checkpoint_id == wanted and c.endpoint:
                 return c.endpoint, wanted
         return tuned or None, None
+    from tuning_operator.judging.asking import resolve_checkpoint
+
     endpoint, checkpoint = resolve_checkpoint(choice, tuned_endpoint=tuned,
                                               checkpoints=observed.checkpoints, best=best)
     return endpoint or None, checkpoint

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from tuning_operator.judging.asking import trusted_best
 from tuning_operator.planning import identity
 from tuning_operator.planning.actions import PlanSettings
 from tuning_operator.planning.identity import current_job, newest
@@ -66,6 +65,8 @@ def resolve(loaded: LoadedJob, parent: ObservedJob | None, *, best: str | None,
         if parent.experiment and not diagnosed:
             return Held(Phase.WAITING, f"waits for the final diagnosis of {pre.job!r}"
                         " (checkpoint: best)", retry_after=5.0)
+        from tuning_operator.judging.asking import trusted_best  # off the validate path
+
         trusted, why = trusted_best(verdict, best)
         if verdict == "diverged":
             return Held(Phase.BLOCKED, f"continues {pre.job!r} from its best checkpoint, but"

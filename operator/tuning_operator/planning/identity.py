@@ -21,9 +21,10 @@ def current_job(loaded: LoadedJob, observed: Sequence[ObservedJob],
                 resolved: Lineage | None = None) -> ObservedJob | None:
     """The Vertex job that is this file's spec (by its spec label, current or earlier hash, or
     the other spelling of the parent it was created from)."""
-    accepted = (loaded.spec_labels or {loaded.spec_hash[:16]}) | spellings(
-        loaded, lineage, resolved)
-    mine = [o for o in observed if o.spec_hash in accepted and owned_by(o, loaded.team)]
+    current = loaded.spec_hash[:16]  # most labels are: the earlier hashes only when not
+    other = spellings(loaded, lineage, resolved)
+    mine = [o for o in observed if owned_by(o, loaded.team) and (
+        o.spec_hash == current or o.spec_hash in other or o.spec_hash in loaded.spec_labels)]
     return newest(mine) if mine else None
 
 

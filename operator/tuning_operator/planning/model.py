@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.specs import labels as owner
+
+if TYPE_CHECKING:  # `validate` and `plan --offline` never import judging (issue 31)
+    from tuning_operator.judging.curves import Checkpoint
 
 
 class Phase(StrEnum):

@@ -12,11 +12,11 @@ mentions, no line breaks.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from tuning_operator.planning.change import Change, ChangeKind
 from tuning_operator.planning.planner import Action, ActionKind, Plan
+from tuning_operator.planning.render_json import indented_json
 from tuning_operator.planning.render_money import (
     change_total,
     estimate_text,
@@ -24,7 +24,10 @@ from tuning_operator.planning.render_money import (
     money_lines,
     team_line,
 )
-from tuning_operator.specs import DirectoryLoad, SpecError
+from tuning_operator.planning.render_validation import errors_text as errors_text  # noqa: PLC0414
+from tuning_operator.planning.render_validation import (
+    validation_document as validation_document,  # noqa: PLC0414
+)
 from tuning_operator.specs.walk import shown
 
 MARKDOWN_LIMIT = 60_000
@@ -119,7 +122,7 @@ def plan_json(plan: Plan, *, change: Change | None = None) -> str:
         "holding": [{**_action_dict(a), "retryAfter": None if a.retry_after is None
                      else round(a.retry_after, 1)} for a in plan.holding],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return indented_json(document) + "\n"
 
 
 def _change_dict(change: Change) -> dict[str, object]:
@@ -229,19 +232,3 @@ def _change_markdown(change: Change, room: int) -> list[str]:
         lines += ["", f"_… {len(rows) - kept:,} more changed files not shown (comment size"
                   " limit)._"]
     return [*lines, ""]
-
-
-def errors_text(errors: Sequence[SpecError]) -> str:
-    return "".join(f"{e}\n" for e in errors)
-
-
-def validation_document(load: DirectoryLoad) -> dict[str, object]:
-    """`validate --format json`: the valid job names, every error and warning with its place,
-    and the directories not read because of their names."""
-    def entries(problems: Sequence[SpecError]) -> list[dict[str, object]]:
-        return [{"file": e.file, "line": e.line, "column": e.column, "job": e.job,
-                 "message": e.message} for e in problems]
-
-    return {"valid": sorted(load.jobs), "aliases": sorted(load.aliases),
-            "skipped": list(load.skipped),
-            "errors": entries(load.errors), "warnings": entries(load.warnings)}

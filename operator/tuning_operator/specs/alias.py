@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator
 
 from tuning_operator.specs.model import CHECKPOINT_ID, DnsLabel
-from tuning_operator.specs.shapes import _Strict
+from tuning_operator.specs.shapes import DEFERRED, _Strict
 
 KIND = "ModelAlias"
 # Both Vertex's alias pattern and a DNS label: lowercase, 2 to 63 characters.
@@ -31,6 +31,7 @@ AliasName = Annotated[str, StringConstraints(pattern=ALIAS_NAME, max_length=63)]
 
 
 class AliasMetadata(_Strict):
+    model_config = DEFERRED
     name: AliasName = Field(
         description="The stable name: a DNS label of 2 to 63 characters that is also a Vertex"
         " model version alias; unique in its team.")
@@ -45,6 +46,7 @@ class AliasMetadata(_Strict):
 
 
 class AliasSpec(_Strict):
+    model_config = DEFERRED
     job: DnsLabel = Field(description="metadata.name of a TuningJob of the same team.")
     checkpoint: Annotated[str, StringConstraints(pattern=CHECKPOINT_ID)] = Field(
         default="evaluated",
@@ -58,6 +60,8 @@ class AliasSpec(_Strict):
 
 class ModelAlias(_Strict):
     """One alias file."""
+
+    model_config = DEFERRED
 
     api_version: Literal["tuning-operator/v1"]
     kind: Literal["ModelAlias"]

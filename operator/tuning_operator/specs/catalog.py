@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -232,6 +232,17 @@ def _share(name: str, share: object) -> float | None:
 
 @cache
 def default_catalog() -> Catalog:
-    """The catalog shipped in the package (read once per process)."""
-    text = resources.files(__package__).joinpath("catalog.yaml").read_text(encoding="utf-8")
+    """The catalog shipped in the package (read once per process).
+
+    Read beside this module rather than through `importlib.resources`, which imports tempfile,
+    zipfile and more: a few milliseconds of `validate`'s start-up (issue 31). A package run from
+    a zip archive has no such file, and reads it through `importlib.resources` after all.
+    """
+    path = Path(__file__).with_name("catalog.yaml")
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+    else:
+        from importlib import resources
+
+        text = resources.files(__package__).joinpath("catalog.yaml").read_text(encoding="utf-8")
     return parse_catalog(yaml.load(text, Loader=yaml.CSafeLoader))

@@ -40,6 +40,16 @@ _STR, _SEQ, _MAP, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "ma
 _DEEPEST_DIRECT = 64  # nesting the direct construction recurses into before it hands over
 
 
+# Memos shared by every load: most scalars of a jobs directory repeat (keys, model names,
+# numbers), and resolving a plain scalar's tag runs a regular expression per candidate type in
+# Python (issue 31). Only short scalars are kept, and only so many, so memory stays bounded.
+_MEMO_LONGEST = 64
+_MEMO_MOST = 4096
+_TAGS: dict[tuple[str, Any], str] = {}
+_VALUES: dict[tuple[str, str], Any] = {}  # immutable values only (int, float, bool, null)
+_IMMUTABLE = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null"))
+
+
 class _Unusual(Exception):
     """A node the direct construction leaves to PyYAML's generic constructor."""
 
@@ -72,9 +82,36 @@ class DuplicateKeyLoader(yaml.CSafeLoader):
             self._found.clear()
             return self.construct_document(node)
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """The tag of a node, from the memo for a short scalar (see `_TAGS`)."""
+        if kind is not yaml.ScalarNode or len(value) > _MEMO_LONGEST:
+            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        key = (value, implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+            if len(_TAGS) < _MEMO_MOST:
+                _TAGS[key] = tag
+        return tag
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        """A scalar's value; a short int, float, bool or null from the memo (see `_TAGS`)."""
+        if node.tag == _STR:
+            return node.value
+        if node.tag not in _IMMUTABLE or len(node.value) > _MEMO_LONGEST:
+            return self.construct_object(node)
+        key = (node.tag, node.value)
+        try:
+            return _VALUES[key]
+        except KeyError:
+            value = self.construct_object(node)
+            if len(_VALUES) < _MEMO_MOST:
+                _VALUES[key] = value
+            return value
+
     def _direct(self, node: yaml.Node, where: _Where) -> Any:
         if isinstance(node, yaml.ScalarNode):
-            return node.value if node.tag == _STR else self.construct_object(node)
+            return self._scalar(node)
         if len(where) > _DEEPEST_DIRECT:
             raise _Unusual
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
@@ -86,7 +123,7 @@ class DuplicateKeyLoader(yaml.CSafeLoader):
         for index, (key, value) in enumerate(node.value):
             if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE:
                 raise _Unusual
-            name = key.value if key.tag == _STR else self.construct_object(key)
+            name = self._scalar(key)
             data[name] = self._direct(value, (*where, index))
         return data
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from tuning_operator.specs.alias import KIND as ALIAS_KIND
 from tuning_operator.specs.aliases import AliasCheck, JobFacts, LoadedAlias, check_aliases
 from tuning_operator.specs.catalog import Catalog, default_catalog
 from tuning_operator.specs.checks import check_file, unlisted_team_warnings
+from tuning_operator.specs.collector import collector_held
 from tuning_operator.specs.dependencies import check_dependencies
 from tuning_operator.specs.diagnostics import SpecError
 from tuning_operator.specs.evalsets import (
@@ -41,8 +43,10 @@ from tuning_operator.specs.walk import (
     FileRefused,
     JobTree,
     StatKey,
+    TreeReader,
     lstat_key,
     read_regular,
+    stat_keys,
     walk_jobs_dir,
 )
 
@@ -57,7 +61,6 @@ class LoadedJob:
     team: str
     job: TuningJob
     spec_hash: str
-    spec_labels: frozenset[str] = frozenset()  # label values meaning this spec (v2 and v1)
     evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
     evaluation_digest: str | None = None  # a local set's content digest (None for gs://)
     # A gs:// set's object generation, stamped by the operator as it plans
@@ -82,13 +85,21 @@ class LoadedJob:
     def name(self) -> str:
         return self.job.metadata.name
 
+    @cached_property
+    def spec_labels(self) -> frozenset[str]:
+        """The spec label values that mean this spec: the v2 hash's, and the first release's
+        (v1) when the spec has one. Only a Vertex job whose label is not the v2 one needs the
+        v1 hash, so it is computed then, once (issue 31: it was a tenth of a cold load)."""
+        legacy = self.job.legacy_spec_hash()
+        return frozenset(h[:16] for h in (self.spec_hash, legacy) if h is not None)
+
     @property
     def region(self) -> str | None:
         """Where it tunes: its file's region, else its parent's (None: the default region)."""
         return self.job.spec.region or self.inherited_region
 
 
-_Digest = tuple[str, frozenset[str]]  # the spec hash and the spec label values it answers to
+_Digest = str  # the spec hash (v2)
 
 
 @dataclass
@@ -163,8 +174,13 @@ def load_jobs_dir(
     catalog: Catalog | None = None,
     cache: LoadCache | None = None,
 ) -> DirectoryLoad:
-    """Parse and check every job file under `root`."""
-    catalog = catalog or default_catalog()
+    """Parse and check every job file under `root` (the garbage collector held off)."""
+    with collector_held():
+        return _load(root, catalog=catalog or default_catalog(),
+                     cache=cache if cache is not None else LoadCache())
+
+
+def _load(root: str | os.PathLike[str], *, catalog: Catalog, cache: LoadCache) -> DirectoryLoad:
     cache = cache if cache is not None else LoadCache()
     base = Path(root)
     shown = str(base)
@@ -181,7 +197,7 @@ def load_jobs_dir(
     policy_state = _cached_policy(base, cache)
     policy_key, policy, policy_broken, policy_errors = policy_state
     paths = tree.files
-    keys, refused = _stat_keys(os.path.join(shown, ""), paths)
+    keys, refused = stat_keys(os.path.join(shown, ""), paths)
     if (cache.last is not None and not refused
             and cache.last.holds(tree, keys, policy_state, catalog, base)):
         return cache.last.load  # the same object: the reconciler knows nothing changed
@@ -227,9 +243,9 @@ def load_jobs_dir(
               or result.team is None):
             invalid.add(result.name)
         else:
-            spec_hash, spec_labels = hashes[result.path] or result.job.spec_digest()
+            spec_hash = hashes[result.path] or result.job.spec_hash()
             jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
-                                          spec_hash=spec_hash, spec_labels=spec_labels,
+                                          spec_hash=spec_hash,
                                           evaluation_dataset=inputs.dataset,
                                           evaluation_digest=inputs.digest,
                                           base_model=result.job.spec.base_model,
@@ -312,42 +328,27 @@ def _check_files(
     (keys, refused), (catalog, policy, policy_key) = stats, context
     checked: list[FileResult] = []
     hashes: dict[str, _Digest | None] = {}
-    for rel, stat_key in zip(paths, keys, strict=True):
-        key, parsed = _cached_result(base, rel, cache, stat_key or refused[rel])
-        hit = cache.checked.get(rel)
-        if key is not None and hit is not None and hit[0] == (key, policy_key):
-            result, digest = hit[1], hit[2]
-        else:
-            result = check_file(base, parsed, catalog, policy)
-            digest = result.job.spec_digest() if result.job is not None else None
-            if key is not None:
-                cache.checked[rel] = ((key, policy_key), result, digest)
-        checked.append(result)
-        hashes[rel] = digest
+    with TreeReader(str(base), limit=MAX_FILE_BYTES) as reader:  # opens nothing while warm
+        for rel, stat_key in zip(paths, keys, strict=True):
+            key, parsed = _cached_result(base, reader, rel, cache,
+                                         stat_key or refused[rel])
+            hit = cache.checked.get(rel)
+            if key is not None and hit is not None and hit[0] == (key, policy_key):
+                result, digest = hit[1], hit[2]
+            else:
+                result = check_file(base, parsed, catalog, policy)
+                digest = result.job.spec_hash() if result.job is not None else None
+                if key is not None:
+                    cache.checked[rel] = ((key, policy_key), result, digest)
+            checked.append(result)
+            hashes[rel] = digest
     live = set(paths)
     cache.files = {k: v for k, v in cache.files.items() if k in live}
     cache.checked = {k: v for k, v in cache.checked.items() if k in live}
     return checked, hashes
 
 
-def _stat_keys(prefix: str, paths: tuple[str, ...]) -> tuple[
-        tuple[StatKey | None, ...], dict[str, str]]:
-    """Each file's stat key (None when it cannot be read), and why those cannot."""
-    keys: list[StatKey | None] = []
-    refused: dict[str, str] = {}
-    for rel in paths:
-        try:
-            keys.append(lstat_key(prefix + rel))
-        except FileRefused as exc:
-            keys.append(None)
-            refused[rel] = str(exc)
-        except OSError as exc:
-            keys.append(None)
-            refused[rel] = f"cannot read the file ({exc.strerror or exc})"
-    return tuple(keys), refused
-
-
-def _cached_result(base: Path, rel: str, cache: LoadCache,
+def _cached_result(base: Path, reader: TreeReader, rel: str, cache: LoadCache,
                    key: StatKey | str) -> tuple[StatKey | None, FileResult]:
     """The parsed file and its stat key (None: not cacheable, e.g. unreadable or refused)."""
     if isinstance(key, str):
@@ -357,7 +358,7 @@ def _cached_result(base: Path, rel: str, cache: LoadCache,
         return key, hit[1]
     cache.parses += 1
     try:
-        key, raw = read_regular(str(base), rel, limit=MAX_FILE_BYTES)
+        key, raw = reader.read(rel)
     except FileRefused as exc:
         return None, failed_file(base, rel, None, str(exc))
     except OSError as exc:

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 
 from tuning_operator.specs.catalog import Catalog
 from tuning_operator.specs.labels import team_name_problem
-from tuning_operator.specs.shapes import _Strict
+from tuning_operator.specs.shapes import DEFERRED, _Strict
 
 # strict: a quoted "5.00" is a string in YAML, and is refused rather than read as a number
 Price = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
@@ -26,12 +26,16 @@ Price = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 class PredictionPrice(_Strict):
     """Per 1M tokens of a prediction (evaluations and smoke tests): prompt and answer."""
 
+    model_config = DEFERRED
+
     input: Price
     output: Price
 
 
 class Prices(_Strict):
     """Per 1M tokens, as listed or contracted; a model absent here is shown with tokens only."""
+
+    model_config = DEFERRED
 
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = Field(
         default="USD", description="ISO 4217 code, e.g. USD.")
@@ -46,6 +50,8 @@ class Prices(_Strict):
 
 class Budget(_Strict):
     """A team's monthly budget (UTC calendar months); either figure may be left out."""
+
+    model_config = DEFERRED
 
     monthly_training_tokens: Annotated[int, Field(strict=True, ge=0)] | None = None
     monthly_cost: Price | None = None
@@ -63,6 +69,8 @@ def _budget_team_names(budgets: dict[str, Budget]) -> dict[str, Budget]:
 
 class MoneyBlocks(_Strict):
     """The policy's `prices` and `budgets` (the `Policy` model inherits them)."""
+
+    model_config = DEFERRED
 
     prices: Prices | None = None
     budgets: dict[str, Budget] = Field(default_factory=dict)

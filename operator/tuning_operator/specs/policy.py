@@ -22,6 +22,7 @@ from tuning_operator.specs.gcs import gcs_segments, within
 from tuning_operator.specs.labels import team_name_problem
 from tuning_operator.specs.model import _Strict
 from tuning_operator.specs.money import MoneyBlocks, money_problems
+from tuning_operator.specs.shapes import DEFERRED
 
 POLICY_FILE = "_policy.yaml"
 
@@ -32,6 +33,7 @@ def _safe_prefix(prefix: str) -> str:
 
 
 class TeamPolicy(_Strict):
+    model_config = DEFERRED
     dataset_prefixes: list[Annotated[str, AfterValidator(_safe_prefix)]] | None = Field(
         default=None, description="Allowed gs:// prefixes for training/validation data, matched"
         " by whole path segments (a trailing '/' makes no difference).")
@@ -56,6 +58,8 @@ class TeamPolicy(_Strict):
 
 class Policy(MoneyBlocks):
     """The whole file: per-team rules, and (from `MoneyBlocks`) prices and budgets."""
+
+    model_config = DEFERRED
 
     api_version: Literal["tuning-operator/v1"]
     kind: Literal["Policy"]

@@ -9,6 +9,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+# For the models a run may never need (the policy without a policy file, alias files): their
+# validators are built on first use, not at import (`validate`'s start-up, issue 31).
+DEFERRED = ConfigDict(defer_build=True)
+
 GCS_JSONL = r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]/[^\s]*[^/\s]\.jsonl$"
 
 

@@ -167,45 +167,121 @@ def lstat_key(path: str) -> StatKey:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
+def stat_keys(prefix: str, paths: tuple[str, ...]) -> tuple[
+        tuple[StatKey | None, ...], dict[str, str]]:
+    """Each file's stat key (None when it cannot be read), and why those cannot."""
+    keys: list[StatKey | None] = []
+    refused: dict[str, str] = {}
+    for rel in paths:
+        try:
+            keys.append(lstat_key(prefix + rel))
+        except FileRefused as exc:
+            keys.append(None)
+            refused[rel] = str(exc)
+        except OSError as exc:
+            keys.append(None)
+            refused[rel] = f"cannot read the file ({exc.strerror or exc})"
+    return tuple(keys), refused
+
+
 def read_regular(top: str, rel: str, *, limit: int) -> tuple[StatKey, bytes]:
     """At most `limit` bytes of the regular file `top/rel`; FileRefused when it is not one.
 
-    Each directory below `top` and the file itself are opened without following a symlink (a
-    link swapped in after the walk fails here too), non-blocking, and the descriptor is checked
-    to be a regular file before a single byte is read.
+    One file through a `TreeReader` of its own: for many files, keep one reader open.
     """
-    parts = rel.split("/")
-    directory = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for part in parts[:-1]:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                            dir_fd=directory)
-            os.close(directory)
-            directory = inner
-        _require_regular(os.stat(parts[-1], dir_fd=directory, follow_symlinks=False))
-        fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+    with TreeReader(top, limit=limit) as reader:
+        return reader.read(rel)
+
+
+class TreeReader:
+    """Reads regular files below `top`, with one directory handle per directory kept open.
+
+    Each directory below `top` is opened once without following a symlink (a link swapped in
+    after the walk fails here too), and every file through its directory's handle (`openat`):
+    stat without following, open without following and non-blocking, the descriptor checked to
+    be a regular file before a single byte is read. The read asks for `st_size + 1` bytes, so
+    a file that grew since its stat is seen, and read on only up to `limit + 1`: a file growing
+    past the limit is refused like one that was too big from the start. Nothing is opened
+    before the first read; closing the reader closes every handle (use it as a context manager).
+    """
+
+    _MOST_HANDLES = 64  # a tree of thousands of directories must not run out of descriptors
+
+    def __init__(self, top: str, *, limit: int) -> None:
+        self._top, self._limit = top, limit
+        self._root = -1
+        self._dirs: dict[str, int] = {}
+
+    def __enter__(self) -> TreeReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._forget()
+        if self._root >= 0:
+            os.close(self._root)
+            self._root = -1
+
+    def _forget(self) -> None:
+        handles, self._dirs = self._dirs, {}
+        for handle in handles.values():
+            os.close(handle)
+
+    def _directory(self, rel_dir: str) -> int:
+        """The handle of `rel_dir` ('' is the root), each component opened without following."""
+        if not rel_dir:
+            if self._root < 0:  # `top` itself may be a symlink (a git-sync checkout is one)
+                self._root = os.open(self._top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return self._root
+        known = self._dirs.get(rel_dir)
+        if known is not None:
+            return known
+        parent, _, name = rel_dir.rpartition("/")
+        handle = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=self._directory(parent))
+        if len(self._dirs) >= self._MOST_HANDLES:
+            self._forget()
+        self._dirs[rel_dir] = handle
+        return handle
+
+    def read(self, rel: str) -> tuple[StatKey, bytes]:
+        """The stat key and bytes of the regular file `rel`; FileRefused when it is not one."""
+        rel_dir, _, name = rel.rpartition("/")
+        directory = self._directory(rel_dir)
+        _require_regular(os.stat(name, dir_fd=directory, follow_symlinks=False))
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                      dir_fd=directory)
-    finally:
-        os.close(directory)
-    try:
-        st = os.fstat(fd)
-        _require_regular(st)
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if st.st_size > limit:
-            raise FileRefused(_too_big(f"{st.st_size:,}", limit))
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
+        try:
+            st = os.fstat(fd)
+            _require_regular(st)
+            if st.st_size > self._limit:
+                raise FileRefused(_too_big(f"{st.st_size:,}", self._limit))
+            return (st.st_mtime_ns, st.st_size, st.st_ino), self._read_all(fd, st.st_size)
+        finally:
+            os.close(fd)
+
+    def _read_all(self, fd: int, size: int) -> bytes:
+        """Every byte of `fd`, expected to be `size` long; FileRefused past the limit.
+
+        A regular file's read returns less than asked only at its end, so the usual file costs
+        one read; one that grew since its stat is read on in bounded steps.
+        """
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        chunks = [data]
+        total = len(data)
+        while total <= self._limit:
+            chunk = os.read(fd, min(self._limit + 1 - total, 64 * 1024))
             if not chunk:
                 break
             chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise FileRefused(_too_big(f"more than {limit:,}", limit))
-        return key, b"".join(chunks)
-    finally:
-        os.close(fd)
+            total += len(chunk)
+        if total > self._limit:
+            raise FileRefused(_too_big(f"more than {self._limit:,}", self._limit))
+        return b"".join(chunks)
 
 
 def _require_regular(st: os.stat_result) -> None:
