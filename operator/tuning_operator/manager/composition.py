@@ -173,7 +173,8 @@ class Manager:
             reconciler=self.reconciler, lease=self.lease,
             settings=LoopSettings(resync_seconds=options.resync, once=options.once,
                                   until_settled=options.until_settled,
-                                  deadline_seconds=options.deadline),
+                                  deadline_seconds=options.deadline,
+                                  settle_seconds=float(options.settle)),
             metrics=self.metrics, on_pass=self._after_pass, stop=self.shutdown.stop,
             wake=self.shutdown.wake, on_state_lost=store.note_lost,
             on_deadline=None if owns_process else self.shutdown.request)

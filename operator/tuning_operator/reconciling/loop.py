@@ -35,6 +35,9 @@ class LoopSettings:
     once: bool = False
     until_settled: bool = False
     deadline_seconds: float | None = None  # give up waiting to settle after this long
+    # A file event's pass waits this long (`--settle`): a pass before it could create nothing
+    # for the new file, and a busy loop delays the next change's create (issue 25, P4).
+    settle_seconds: float = 0.0
 
 
 class OperatorLoop:
@@ -60,9 +63,17 @@ class OperatorLoop:
         self.on_deadline = on_deadline or _exit_not_settled
         self.log = structlog.get_logger("tuning_operator.loop")
         self.last_report: PassReport | None = None
+        self._settled_at: float | None = None  # monotonic: the files changed are quiet then
 
-    def trigger(self) -> None:
-        """Run a pass as soon as possible (file events call this)."""
+    def trigger(self, changed_at: float | None = None) -> None:
+        """Run a pass as soon as possible, or, given when the newest changed file was written
+        (`changed_at`, wall clock; file events pass it), once it has settled: a pass before
+        could create nothing for it. The first event of a burst sets the time, later ones do
+        not push it back."""
+        if changed_at is not None and self._settled_at is None:
+            quiet_in = self.settings.settle_seconds - (time.time() - changed_at)
+            self._settled_at = time.monotonic() + min(max(0.0, quiet_in),
+                                                      self.settings.settle_seconds)
         self.wake.set()
 
     def shutdown(self) -> None:
@@ -105,11 +116,22 @@ class OperatorLoop:
                     delay = min(delay, max(0.05, started + deadline - time.monotonic()))
                 self.wake.wait(delay)
                 self.wake.clear()
+                self._until_settled()
         finally:
             if watchdog is not None:
                 watchdog.cancel()
             self.lease.release()
         return code
+
+    def _until_settled(self) -> None:
+        """Wait out the settle time of the files that changed, if a file event woke us (a stop
+        still ends the wait at once). Whatever woke the loop meanwhile (more file events, a
+        worker's result) is seen by the pass that follows, so those wakes are spent."""
+        at = self._settled_at
+        if at is not None:
+            self.stop.wait(max(0.0, at - time.monotonic()))
+            self._settled_at = None
+            self.wake.clear()
 
     def _deadline_passed(self) -> None:
         """The deadline passed inside a pass (e.g. List retries): exit now, non-zero."""

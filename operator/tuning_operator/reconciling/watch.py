@@ -6,8 +6,10 @@ silently: any failure is logged, counted, and the watch restarted after a pause.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import structlog
@@ -23,10 +25,21 @@ def is_relevant(path: str) -> bool:
     return name.endswith((".yaml", ".yml"))
 
 
-class DirectoryWatch:
-    """Runs watchfiles in a thread; calls `on_change` after each debounced batch."""
+def newest_change(paths: Iterable[str]) -> float | None:
+    """The newest modification time (wall clock) of the changed files that still exist; None
+    when none does (removals: nothing to let settle)."""
+    times = []
+    for path in paths:
+        with contextlib.suppress(OSError):
+            times.append(os.stat(path).st_mtime)
+    return max(times, default=None)
 
-    def __init__(self, jobs_dir: Path, *, on_change: Callable[[], None],
+
+class DirectoryWatch:
+    """Runs watchfiles in a thread; calls `on_change` after each debounced batch, with the
+    newest modification time among the files changed (`newest_change`)."""
+
+    def __init__(self, jobs_dir: Path, *, on_change: Callable[[float | None], None],
                  on_failure: Callable[[Exception], None], stop: threading.Event,
                  debounce_ms: int = 300, restart_pause: float = 1.0) -> None:
         self.jobs_dir = jobs_dir
@@ -51,7 +64,7 @@ class DirectoryWatch:
                                      watch_filter=lambda _change, path: is_relevant(path),
                                      raise_interrupt=False):
                     self.log.debug("files_changed", count=len(changes))
-                    self.on_change()
+                    self.on_change(newest_change(path for _, path in changes))
             except Exception as exc:
                 self.log.error("watch_failed", error=repr(exc))
                 self.on_failure(exc)

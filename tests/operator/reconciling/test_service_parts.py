@@ -68,11 +68,18 @@ def test_editor_files_are_not_relevant() -> None:
 
 
 def test_watch_wakes_on_a_job_file(tmp_path: Path) -> None:
-    """Writing a job file calls on_change within a few seconds; a swap file does not."""
+    """Writing a job file calls on_change within a few seconds, with the file's modification
+    time (the loop lets it settle from there); a swap file does not."""
     woke = threading.Event()
     stop = threading.Event()
-    watch = DirectoryWatch(tmp_path, on_change=woke.set, on_failure=lambda _e: None, stop=stop,
-                           debounce_ms=50)
+    told: list[float | None] = []
+
+    def on_change(changed_at: float | None) -> None:
+        told.append(changed_at)
+        woke.set()
+
+    watch = DirectoryWatch(tmp_path, on_change=on_change, on_failure=lambda _e: None,
+                           stop=stop, debounce_ms=50)
     watch.start()
     try:
         threading.Event().wait(0.5)
@@ -80,6 +87,7 @@ def test_watch_wakes_on_a_job_file(tmp_path: Path) -> None:
         assert not woke.wait(1.0)
         (tmp_path / "x.yaml").write_text("x")
         assert woke.wait(10.0)
+        assert told[0] == (tmp_path / "x.yaml").stat().st_mtime
     finally:
         stop.set()
         watch.thread.join(timeout=5)
@@ -89,7 +97,7 @@ def test_watch_restarts_after_a_failure(tmp_path: Path) -> None:
     """If watching fails (the directory is missing), the failure is reported and retried."""
     failures: list[Exception] = []
     stop = threading.Event()
-    watch = DirectoryWatch(tmp_path / "missing", on_change=lambda: None,
+    watch = DirectoryWatch(tmp_path / "missing", on_change=lambda _at: None,
                            on_failure=failures.append, stop=stop, restart_pause=0.1)
     watch.start()
     try:
