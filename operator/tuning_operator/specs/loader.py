@@ -50,7 +50,7 @@ from tuning_operator.specs.walk import (
 __all__ = ["MAX_FILE_BYTES", "DirectoryLoad", "LoadCache", "LoadedJob", "load_jobs_dir"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one is kept per job, 10,000s of them
 class LoadedJob:
     """A valid job file."""
 
