@@ -77,7 +77,7 @@ class DataStats:
     truncated_examples: int  # total_truncated_example_count: cut at the token limit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one per Vertex job, 10,000s of them
 class ObservedJob:
     """A Vertex tuning job as one List call returns it."""
 
