@@ -19,6 +19,8 @@ import sys
 
 from pydantic import BaseModel
 
+from tuning_operator.specs.model import Metadata
+
 # Fields whose values repeat across files: enum words, the catalog's names, a team's settings.
 REPEATED_FIELDS = frozenset({
     "api_version", "kind", "base_model", "region", "preset", "service_account",
@@ -45,5 +47,5 @@ class SharedParts:
                 self.share(value)
             elif isinstance(value, str) and name in REPEATED_FIELDS:
                 values[name] = sys.intern(value)
-            elif name == "labels" and isinstance(value, dict):
+            elif name == "labels" and isinstance(model, Metadata):  # dict[str, str]
                 values[name] = {sys.intern(k): sys.intern(v) for k, v in value.items()}
