@@ -42,7 +42,7 @@ _AFTERCARE = {"metrics": ActionKind.READ_METRICS, "smoke": ActionKind.SMOKE_TEST
               "evaluation": ActionKind.EVALUATE}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a pass plans one per job
 class Action:
     """One planned step for one job (or one broken file), with the phase it leads to."""
 
@@ -66,7 +66,7 @@ class Action:
     alias: AliasMove | None = None  # promote: the move (job is None; file is `team/alias`)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per job
 class Remembered:
     """What the status store remembers of a job: its last valid file and the operator's acts."""
 

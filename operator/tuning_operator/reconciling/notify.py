@@ -38,7 +38,7 @@ class PhaseLog(Protocol):
     def info(self, event: str, **values: Any) -> Any: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one kept per job
 class Told:
     """What the events so far said of one job."""
 

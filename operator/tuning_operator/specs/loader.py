@@ -39,6 +39,7 @@ from tuning_operator.specs.parsing import (
 )
 from tuning_operator.specs.policy import POLICY_FILE, Policy, money_errors
 from tuning_operator.specs.ratings import HumanRating
+from tuning_operator.specs.sharing import SharedParts
 from tuning_operator.specs.walk import (
     FileRefused,
     JobTree,
@@ -53,7 +54,7 @@ from tuning_operator.specs.walk import (
 __all__ = ["MAX_FILE_BYTES", "DirectoryLoad", "LoadCache", "LoadedJob", "load_jobs_dir"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one is kept per job, 10,000s of them
 class LoadedJob:
     """A valid job file."""
 
@@ -115,6 +116,7 @@ class LoadCache:
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
     digests: dict[str, tuple[object, str | None]] = field(default_factory=dict)  # local files
     parses: int = 0
+    shared: SharedParts = field(default_factory=SharedParts)  # one copy of what jobs repeat
     last: _Unchanged | None = None  # the previous load, returned while nothing changed
 
 
@@ -363,7 +365,7 @@ def _cached_result(base: Path, reader: TreeReader, rel: str, cache: LoadCache,
         return None, failed_file(base, rel, None, str(exc))
     except OSError as exc:
         return None, failed_file(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
-    result = parse_job_file(base, rel, raw)
+    result = parse_job_file(base, rel, raw, shared=cache.shared)
     cache.files[rel] = (key, result)
     return key, result
 

@@ -8,6 +8,7 @@ refused before any parse: they would let a few lines stand for billions of nodes
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from tuning_operator.specs.diagnostics import (
 )
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
+from tuning_operator.specs.sharing import SharedParts
 from tuning_operator.specs.walk import shown
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -55,11 +57,16 @@ def failed_file(base: Path, rel: str, name: str | None, message: str, *,
 
 def team_of(rel: str) -> str | None:
     parts = rel.split("/")
-    return parts[0] if len(parts) > 1 else None
+    return sys.intern(parts[0]) if len(parts) > 1 else None  # one copy per team, not per file
 
 
-def parse_job_file(base: Path, rel: str, raw: bytes) -> FileResult:
-    """A job file's bytes, decoded, parsed and validated against the model."""
+def parse_job_file(base: Path, rel: str, raw: bytes,
+                   shared: SharedParts | None = None) -> FileResult:
+    """A job file's bytes, decoded, parsed and validated against the model.
+
+    `shared`: what a valid job repeats of the other files is swapped for one shared copy (a
+    caller that keeps thousands of jobs passes its table).
+    """
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
@@ -82,6 +89,8 @@ def parse_job_file(base: Path, rel: str, raw: bytes) -> FileResult:
     except ValidationError as exc:
         job = None
         errors.extend(validation_errors(base, rel, node, exc, name=name, model=TuningJob))
+    if job is not None and shared is not None:
+        shared.share(job)
     return FileResult(path=rel, team=team_of(rel), name=name, job=job, errors=tuple(errors))
 
 

@@ -40,7 +40,7 @@ class SmokeTestResult:
         return self.endpoint == "healthy"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per job created
 class PreflightEstimate:
     """The dataset pre-flight's verdict when the job was created, beside what Vertex bills."""
 

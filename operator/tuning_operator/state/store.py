@@ -35,8 +35,14 @@ from tuning_operator.state.records import (
 )
 
 
-@dataclass
-class JobRecord:
+class _Tracked:
+    """The slot of a record's `_changed` mark: not a field, so never stored or compared."""
+
+    __slots__ = ("_changed",)
+
+
+@dataclass(slots=True)  # slots: the operator holds one record per job, 10,000s of them
+class JobRecord(_Tracked):
     """What the operator knows about one job name."""
 
     name: str

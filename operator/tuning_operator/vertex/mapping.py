@@ -182,6 +182,9 @@ def checkpoints_of(message: aiplatform_v1.TuningJob) -> tuple[Checkpoint, ...]:
     return tuple(sorted(found, key=lambda c: (c.step, c.epoch)))
 
 
+_OWN_VALUES = frozenset({owner.JOB, owner.SPEC})  # label values no other job shares
+
+
 def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
     """What the planner needs of one Vertex tuning job."""
     has_model = "tuned_model" in message
@@ -191,8 +194,10 @@ def observed_job(message: aiplatform_v1.TuningJob) -> ObservedJob:
     return ObservedJob(
         name=message.name,
         state=state_name(message.state),
-        # Keys and most values repeat across every job: one copy each (issue 17, P5).
-        labels={sys.intern(k): sys.intern(v) for k, v in message.labels.items()},
+        # Keys and most values repeat across every job: one copy each (issue 17, P5). The job
+        # name and spec hash are one job's own: interned, they would only grow the table.
+        labels={sys.intern(k): v if k in _OWN_VALUES else sys.intern(v)
+                for k, v in message.labels.items()},
         create_time=_time(message.create_time),
         tuned_model=(message.tuned_model.model or None) if has_model else None,
         tuned_endpoint=(message.tuned_model.endpoint or None) if has_model else None,
