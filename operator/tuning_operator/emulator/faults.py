@@ -69,6 +69,14 @@ class ScriptedFault:
     message: str
 
 
+@dataclass
+class _Run:
+    """A scripted fault and how many more calls it fails."""
+
+    fault: ScriptedFault
+    left: int
+
+
 class FaultInjector:
     """Decides, per call, whether the emulator answers with a fault instead of doing the work."""
 
@@ -83,7 +91,10 @@ class FaultInjector:
         self._rng = rng
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._scripted: deque[ScriptedFault] = deque()
+        # Per method, the planned failures in order, each with how many calls it still fails:
+        # a call looks at its own method's first run only (a million planned failures of one
+        # method must not slow every other call down).
+        self._scripted: dict[str, deque[_Run]] = {}
         self._ghosts = 0
 
     @property
@@ -119,8 +130,10 @@ class FaultInjector:
             raise ValueError(f"unknown method {method!r}; use one of {', '.join(ALL_METHODS)}")
         status = code if isinstance(code, grpc.StatusCode) else status_code(code)
         text = message or f"injected fault ({status.name})"
-        with self._lock:
-            self._scripted.extend(ScriptedFault(method, status, text) for _ in range(times))
+        if times > 0:
+            with self._lock:
+                self._scripted.setdefault(method, deque()).append(
+                    _Run(ScriptedFault(method, status, text), times))
 
     def ghost_next_creates(self, times: int = 1) -> None:
         """The next `times` creates are committed and then answered with DEADLINE_EXCEEDED."""
@@ -140,10 +153,13 @@ class FaultInjector:
         if settings.latency_ms:
             self._sleep(settings.latency_ms / 1000.0)
         with self._lock:
-            for fault in self._scripted:
-                if fault.method == method:
-                    self._scripted.remove(fault)
-                    raise ApiError(fault.code, fault.message)
+            runs = self._scripted.get(method)
+            if runs:
+                run = runs[0]
+                run.left -= 1
+                if run.left == 0:
+                    runs.popleft()
+                raise ApiError(run.fault.code, run.fault.message)
             if settings.fault_rate and self._rng.random() < settings.fault_rate:
                 code = self._rng.choice(RANDOM_FAULT_CODES)
                 raise ApiError(code, f"injected fault ({code.name}, fault rate)")
@@ -163,7 +179,8 @@ class FaultInjector:
             return {
                 **asdict(self._settings),
                 "pending_faults": [
-                    {"method": f.method, "code": f.code.name} for f in self._scripted
+                    {"method": run.fault.method, "code": run.fault.code.name, "times": run.left}
+                    for runs in self._scripted.values() for run in runs
                 ],
                 "pending_ghost_creates": self._ghosts,
             }

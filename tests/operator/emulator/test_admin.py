@@ -17,7 +17,8 @@ def test_health_and_fault_settings_round_trip(admin: EmulatorAdmin) -> None:
     described = admin.faults()
     assert described["faultRate"] == 0.25 and described["latencyMs"] == 10
     assert described["ghostCreateRate"] == 0
-    assert described["pendingFaults"] == [{"method": "CancelTuningJob", "code": "INTERNAL"}] * 2
+    assert described["pendingFaults"] == [
+        {"method": "CancelTuningJob", "code": "INTERNAL", "times": 2}]
     assert described["pendingGhostCreates"] == 3
     admin.clear_faults()
     assert admin.faults()["pendingFaults"] == []

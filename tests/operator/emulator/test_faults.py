@@ -46,6 +46,21 @@ def test_scripted_faults_hit_only_their_method_in_order() -> None:
     faults.before("ListTuningJobs")
 
 
+def test_a_million_planned_faults_are_one_run_beside_the_other_methods() -> None:
+    """A method failing for good (P4's failing endpoint) is one counted run, not a million
+    queued entries every other call would walk past."""
+    faults, _ = injector()
+    faults.fail_next("GenerateContent", "UNAVAILABLE", times=1_000_000)
+    faults.fail_next("ListTuningJobs", "INTERNAL")
+    with pytest.raises(ApiError):
+        faults.before("GenerateContent")
+    with pytest.raises(ApiError):
+        faults.before("ListTuningJobs")
+    faults.before("ListTuningJobs")
+    assert faults.describe()["pending_faults"] == [
+        {"method": "GenerateContent", "code": "UNAVAILABLE", "times": 999_999}]
+
+
 def test_fault_rate_draws_from_the_transient_codes() -> None:
     """fault_rate 1 fails every call with UNAVAILABLE, RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED."""
     faults, _ = injector(FaultSettings(fault_rate=1.0))
