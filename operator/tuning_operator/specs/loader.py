@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from pathlib import Path
 
 from tuning_operator.specs.alias import KIND as ALIAS_KIND
@@ -29,6 +28,7 @@ from tuning_operator.specs.evalsets import (
     evaluation_inputs,
     resolve_with_stat,
 )
+from tuning_operator.specs.loaded import LoadedJob
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.parsing import (
     MAX_FILE_BYTES,
@@ -38,7 +38,6 @@ from tuning_operator.specs.parsing import (
     parse_policy_file,
 )
 from tuning_operator.specs.policy import POLICY_FILE, Policy, money_errors
-from tuning_operator.specs.ratings import HumanRating
 from tuning_operator.specs.sharing import SharedParts
 from tuning_operator.specs.walk import (
     FileRefused,
@@ -52,52 +51,6 @@ from tuning_operator.specs.walk import (
 )
 
 __all__ = ["MAX_FILE_BYTES", "DirectoryLoad", "LoadCache", "LoadedJob", "load_jobs_dir"]
-
-
-@dataclass(frozen=True, slots=True)  # slots: one is kept per job, 10,000s of them
-class LoadedJob:
-    """A valid job file."""
-
-    path: str  # relative to the jobs directory
-    team: str
-    job: TuningJob
-    spec_hash: str
-    evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
-    evaluation_digest: str | None = None  # a local set's content digest (None for gs://)
-    # A gs:// set's object generation, stamped by the operator as it plans
-    # (`reconciling/evalsets.py`): the loader reads no cloud. `evaluation_unread` says why it
-    # is the last known one, not the current one (the read failed).
-    evaluation_generation: str | None = None
-    evaluation_unread: str | None = None
-    # The base model the job tunes in the end: spec.baseModel, or the one its
-    # `preTunedModel.job` chain starts from; None when not known offline (a tunedModel).
-    base_model: str | None = None
-    # Where it tunes when its file names no region: its parent's region (None: the default).
-    inherited_region: str | None = None
-    # Why no Vertex job may be created for it (a missing parent, a retired model); a job whose
-    # Vertex job exists is kept as it is.
-    uncreatable: str | None = None
-    # The evaluation's other local files: the human ratings as read and checked, and a local
-    # `baseline.fewShotFrom` resolved (a gs:// one stays in the spec).
-    human_ratings: tuple[HumanRating, ...] = ()
-    few_shot_from: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.job.metadata.name
-
-    @cached_property
-    def spec_labels(self) -> frozenset[str]:
-        """The spec label values that mean this spec: the v2 hash's, and the first release's
-        (v1) when the spec has one. Only a Vertex job whose label is not the v2 one needs the
-        v1 hash, so it is computed then, once (issue 31: it was a tenth of a cold load)."""
-        legacy = self.job.legacy_spec_hash()
-        return frozenset(h[:16] for h in (self.spec_hash, legacy) if h is not None)
-
-    @property
-    def region(self) -> str | None:
-        """Where it tunes: its file's region, else its parent's (None: the default region)."""
-        return self.job.spec.region or self.inherited_region
 
 
 _Digest = str  # the spec hash (v2)
