@@ -31,7 +31,7 @@ def newest_change(paths: Iterable[str]) -> float | None:
     times = []
     for path in paths:
         with contextlib.suppress(OSError):
-            times.append(os.stat(path).st_mtime)
+            times.append(os.lstat(path).st_mtime)  # a link is not followed
     return max(times, default=None)
 
 
