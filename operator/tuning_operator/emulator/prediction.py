@@ -28,6 +28,7 @@ import orjson
 from google.cloud import aiplatform_v1
 
 from tuning_operator.emulator.faults import CallLedger, FaultInjector
+from tuning_operator.emulator.service import CountedService
 from tuning_operator.emulator.status import ApiError, invalid_argument
 from tuning_operator.emulator.store import JobStore
 from tuning_operator.specs.catalog import Catalog
@@ -126,22 +127,19 @@ def last_user_text(contents: Any) -> str:
     raise invalid_argument("contents has no `user` turn; send at least one user message.")
 
 
-class PredictionService:
+class PredictionService(CountedService):
     """GenerateContent for base models of the catalog and tuned endpoints of the job store."""
 
     def __init__(self, store: JobStore, *, catalog: Catalog, answers: ScriptedAnswers,
                  faults: FaultInjector, ledger: CallLedger) -> None:
-        self.store = store
+        super().__init__(store, faults=faults, ledger=ledger)
         self.catalog = catalog
         self.answers = answers
-        self.faults = faults
-        self.ledger = ledger
 
     def generate_content(
         self, request: aiplatform_v1.GenerateContentRequest
     ) -> aiplatform_v1.GenerateContentResponse:
-        self.ledger.count(METHOD)
-        self.faults.before(METHOD)
+        self._enter(METHOD)
         if not request.contents:
             raise invalid_argument("contents is not specified.")
         key = self.model_key(request.model)

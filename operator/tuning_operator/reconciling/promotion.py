@@ -30,7 +30,7 @@ from tuning_operator.events.model import (
     ALIAS_PROMOTED_TYPE,
     ALIAS_REMOVED_TYPE,
 )
-from tuning_operator.planning.alias_model import NO_LONGER_PASSING, AliasMove
+from tuning_operator.planning.alias_model import AliasMove
 from tuning_operator.planning.planner import Action, ActionKind, Plan
 from tuning_operator.state.records import AliasRecord, alias_to_json
 
@@ -100,14 +100,11 @@ class Promotions:
                 retry = _sooner(retry, self._move(action, action.alias, revision=revision))
         for key, record in list(self.records.items()):  # a hold lasts while the plan says so
             if record.hold is not None and key not in held:
-                retry = _sooner(retry, self._note(key, replace(
-                    record, hold=None, no_longer_passing=False)))
+                retry = _sooner(retry, self._note(key, replace(record, hold=None)))
         for key, hold in held.items():
             record = self.records.get(key) or AliasRecord(alias=key.partition("/")[2],
                                                           team=hold.team or "")
-            retry = _sooner(retry, self._note(key, replace(
-                record, hold=hold.reason,
-                no_longer_passing=hold.reason.startswith(NO_LONGER_PASSING))))
+            retry = _sooner(retry, self._note(key, replace(record, hold=hold.reason)))
         return retry
 
     def _note(self, key: str, record: AliasRecord) -> float | None:

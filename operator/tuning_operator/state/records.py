@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import VERDICTS, Diagnosis
+from tuning_operator.planning.alias_model import NO_LONGER_PASSING
 from tuning_operator.planning.model import Lineage
 
 __all__ = ["Lineage"]  # the planner decides it at the create; stored here like the others
@@ -81,22 +82,26 @@ class AliasRecord:
     git_revision: str | None = None  # the jobs directory's commit the promotion applied
     path: str | None = None  # the alias file, relative to the jobs directory
     hold: str | None = None
-    # The job it sits on no longer passes its gate (its evaluation set changed and the new
-    # verdict failed): the alias stays, and `aliases`, the held event and the object say so.
-    no_longer_passing: bool = False
+
+    @property
+    def no_longer_passing(self) -> bool:
+        """The job it sits on no longer passes its gate (its evaluation set changed and the
+        new verdict failed): the alias stays, and `aliases`, the held event and the object
+        say so. The planner's hold reason says it first (`NO_LONGER_PASSING`)."""
+        return self.hold is not None and self.hold.startswith(NO_LONGER_PASSING)
 
 
 _ALIAS_KEYS = {"alias": "alias", "team": "team", "job": "job", "model_version": "modelVersion",
                "checkpoint": "checkpoint", "endpoint": "endpoint", "gate": "gate",
                "since": "since", "previous_job": "previousJob",
                "previous_model_version": "previousModelVersion", "git_author": "gitAuthor",
-               "git_revision": "gitRevision", "path": "path", "hold": "hold",
-               "no_longer_passing": "noLongerPassing"}
+               "git_revision": "gitRevision", "path": "path", "hold": "hold"}
 
 
 def alias_to_json(record: AliasRecord) -> dict[str, Any]:
     """The stored form, camelCase as in `aliases --format json` and the alias events."""
-    return {key: getattr(record, name) for name, key in _ALIAS_KEYS.items()}
+    return {**{key: getattr(record, name) for name, key in _ALIAS_KEYS.items()},
+            "noLongerPassing": record.no_longer_passing}
 
 
 def alias_from_json(value: Any) -> AliasRecord | None:
@@ -108,8 +113,7 @@ def alias_from_json(value: Any) -> AliasRecord | None:
                               if key in value}
     if not isinstance(fields.get("alias"), str) or not isinstance(fields.get("team"), str):
         return None
-    if not isinstance(fields.get("gate", "passed"), str) or not isinstance(
-            fields.get("no_longer_passing", False), bool):
+    if not isinstance(fields.get("gate", "passed"), str):
         return None
     return AliasRecord(**fields)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import grpc
 from google.auth.credentials import AnonymousCredentials
@@ -77,3 +77,22 @@ class RegionalClients:
             self._clients.clear()
         for client in distinct.values():
             client.transport.close()
+
+
+class RegionalAdapter:
+    """What every Vertex adapter shares: closing its clients, and `with` to do it.
+
+    An adapter keeps its clients in `_clients` (one per region) and may close more in an
+    override of `close`.
+    """
+
+    _clients: RegionalClients
+
+    def close(self) -> None:
+        self._clients.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -24,6 +24,7 @@ from tuning_operator.judging.judges import Judgement
 from tuning_operator.specs.judges import ModelBasedMetric
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
+    RegionalAdapter,
     RegionalClients,
     Transport,
     emulator_service_factory,
@@ -80,7 +81,7 @@ def judgement_of(response: aiplatform_v1.EvaluateInstancesResponse,
     return Judgement(score=round(result.score, 4), explanation=result.explanation)
 
 
-class VertexEvaluation:
+class VertexEvaluation(RegionalAdapter):
     """evaluate_instances through aiplatform_v1.EvaluationServiceClient, paced by a budget."""
 
     def __init__(self, *, clients: RegionalClients, budget: RequestBudget, project: str,
@@ -123,11 +124,3 @@ class VertexEvaluation:
             raise translate(error, action=f"evaluateInstances {metric.name}") from error
         return judgement_of(response, metric)
 
-    def close(self) -> None:
-        self._clients.close()
-
-    def __enter__(self) -> VertexEvaluation:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

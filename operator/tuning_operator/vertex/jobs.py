@@ -23,6 +23,7 @@ from tuning_operator.planning.model import ObservedJob
 from tuning_operator.specs.model import HyperParameters, TuningJob
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
+    RegionalAdapter,
     RegionalClients,
     Transport,
     emulator_factory,
@@ -62,7 +63,7 @@ class ListResult:
     list_calls: int  # List requests the cycle cost, retries included
 
 
-class VertexTuningJobs:
+class VertexTuningJobs(RegionalAdapter):
     """The operator's Vertex tuning-job adapter, over aiplatform_v1.GenAiTuningServiceClient."""
 
     def __init__(
@@ -191,14 +192,6 @@ class VertexTuningJobs:
             raise translate(error, action=f"create {job.name} in {region}", create=True) from error
         return observed_job(created)
 
-    def close(self) -> None:
-        self._clients.close()
-
-    def __enter__(self) -> VertexTuningJobs:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _idempotent(self, region: str, action: str, call: Callable[[], T]) -> tuple[T, int]:
         """Run `call` under the budget with retries; the result and the attempts it took."""

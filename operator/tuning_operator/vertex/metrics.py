@@ -32,6 +32,7 @@ from tuning_operator.errors import NotFound, PermanentError, TemporaryError
 from tuning_operator.judging.curves import TAGS, Curves, Point
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
+    RegionalAdapter,
     RegionalClients,
     Transport,
     emulator_service_factory,
@@ -57,7 +58,7 @@ class _Run:
     name: str  # {tensorboard}/experiments/{e}/runs/{r}
 
 
-class VertexMetrics:
+class VertexMetrics(RegionalAdapter):
     """Reads `Curves` of tuning jobs over aiplatform_v1 Metadata and Tensorboard clients."""
 
     def __init__(
@@ -270,8 +271,3 @@ class VertexMetrics:
         self._metadata.close()
         self._tensorboard.close()
 
-    def __enter__(self) -> VertexMetrics:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -22,6 +22,7 @@ from google.cloud import aiplatform_v1
 
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
+    RegionalAdapter,
     RegionalClients,
     Transport,
     emulator_service_factory,
@@ -39,7 +40,7 @@ def region_of_model(name: str) -> str:
     return parts[3] if len(parts) > 3 and parts[2] == "locations" else ""
 
 
-class VertexModels:
+class VertexModels(RegionalAdapter):
     """The operator's Model Registry adapter, over aiplatform_v1.ModelServiceClient."""
 
     def __init__(self, *, clients: RegionalClients, budget: RequestBudget,
@@ -90,14 +91,6 @@ class VertexModels:
             if not token:
                 return versions
 
-    def close(self) -> None:
-        self._clients.close()
-
-    def __enter__(self) -> VertexModels:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _call(self, region: str, action: str, call: Callable[[], T]) -> T:
         def attempt() -> T:

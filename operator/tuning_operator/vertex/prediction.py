@@ -25,6 +25,7 @@ from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
     ClientFactory,
+    RegionalAdapter,
     RegionalClients,
     Transport,
     emulator_service_factory,
@@ -99,7 +100,7 @@ def answer_text(response: aiplatform_v1.GenerateContentResponse, *, model: str) 
     return "".join(part.text for part in parts if not part.thought)
 
 
-class VertexPrediction:
+class VertexPrediction(RegionalAdapter):
     """generateContent through aiplatform_v1.PredictionServiceClient, paced by a budget."""
 
     def __init__(self, *, clients: RegionalClients, budget: RequestBudget,
@@ -144,11 +145,3 @@ class VertexPrediction:
             raise translate(error, action=f"generateContent {model}") from error
         return answer_text(response, model=model)
 
-    def close(self) -> None:
-        self._clients.close()
-
-    def __enter__(self) -> VertexPrediction:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
