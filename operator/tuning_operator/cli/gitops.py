@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # `validate` imports neither the planner nor the dataset chec
     from tuning_operator.planning.model import ObservedJob
 
 DEFAULT_JOBS_DIR = "jobs"
+EXIT_REFUSED = 3  # `plan`: the change has a job the plan refuses (1: the plan could not run)
 
 
 def register(sub: Any) -> None:
@@ -38,7 +39,11 @@ def register(sub: Any) -> None:
                           help="also run the dataset pre-flight on every job's data (reads GCS)")
     validate.set_defaults(handler=run_validate)
 
-    planner = sub.add_parser("plan", help="show what the operator would do")
+    planner = sub.add_parser(
+        "plan", help="show what the operator would do",
+        epilog="exit 0: planned; 1: the plan or its dataset check could not run (settings,"
+        " credentials, an unreadable bucket or directory); 3: a job is refused (invalid file"
+        " or data); 2 with --detailed-exitcode: a change is pending")
     planner.add_argument("--config", help="the operator's settings file (`run --config`): the"
                          " plan then decides by the same settings as the operator")
     planner.add_argument("--jobs-dir",
@@ -46,7 +51,7 @@ def register(sub: Any) -> None:
     planner.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     planner.add_argument("--detailed-exitcode", action="store_true",
                          help="exit 0: nothing to approve, 2: a create (also a waiting one), a"
-                         " cancel or a replace is pending, 1: errors")
+                         " cancel or a replace is pending (1 and 3 as always)")
     planner.add_argument("--base", metavar="REV",
                          help="the git revision the change is against (e.g. origin/main): show"
                          " the files added, removed, changed and moved first, and judge each"
@@ -176,9 +181,13 @@ def run_plan(args: argparse.Namespace) -> int:
     render = {"text": plan_text, "json": plan_json, "markdown": plan_markdown}[args.format]
     sys.stdout.write(render(result, change=change))
     # A job the plan refuses (a file error, failed data, a retired model, a checkpoint its
-    # parent lacks) fails the check, though `validate` only warns of what exists on Vertex.
-    if (load.errors or not load.readable or settings.dataset_blocks or found.environment
+    # parent lacks) fails the check with its own code, though `validate` only warns of what
+    # exists on Vertex; a check that could not run (no credentials, an unreadable bucket or
+    # directory) is the runner's problem, not the change's: 1, as any plan that cannot run.
+    if (load.errors or settings.dataset_blocks
             or any(a.kind == ActionKind.INVALID for a in result.actions)):
+        return EXIT_REFUSED
+    if found.environment or not load.readable:
         return 1
     if args.detailed_exitcode and result.pending:
         return 2

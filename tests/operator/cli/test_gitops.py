@@ -93,7 +93,7 @@ def test_plan_detailed_exitcode(jobs: Path, tmp_path: Path) -> None:
     assert main(["plan", "--actual", str(actual_file), "--jobs-dir", str(jobs),
                  "--detailed-exitcode"]) == 0
     (jobs / "support" / "broken.yaml").write_text("{")
-    assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--detailed-exitcode"]) == 1
+    assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--detailed-exitcode"]) == 3
 
 
 def test_plan_rejects_bad_actual_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -164,6 +164,6 @@ def test_plan_fails_on_a_new_job_it_refuses(jobs: Path,
                    .replace("gemini-2.5-flash-lite", "gemini-1.5-flash-002"))
     assert main(["validate", "--jobs-dir", str(jobs)]) == 0
     capsys.readouterr()
-    assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--format", "json"]) == 1
+    assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--format", "json"]) == 3
     actions = {a["job"]: a for a in json.loads(capsys.readouterr().out)["actions"]}
     assert actions["old-classifier-v1"]["action"] == "invalid"

@@ -15,10 +15,10 @@ DURING = ("  validationDataset: gs://datasets/team/val.jsonl\n"
 
 def test_plan_refuses_without_artifacts_and_creates_with_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Without --artifacts the job is invalid (exit 1, the reason names the flag); with the
+    """Without --artifacts the job is invalid (exit 3, the reason names the flag); with the
     flag, or the operator's settings file carrying it, it is a create."""
     write_job(tmp_path, "bot", DURING)
-    assert main(["plan", "--offline", "--jobs-dir", str(tmp_path)]) == 1
+    assert main(["plan", "--offline", "--jobs-dir", str(tmp_path)]) == 3
     assert "needs the operator's --artifacts" in capsys.readouterr().out
     assert main(["plan", "--offline", "--jobs-dir", str(tmp_path),
                  "--artifacts", "gs://bucket/ops"]) == 0

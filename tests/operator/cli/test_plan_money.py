@@ -92,6 +92,8 @@ def test_no_credentials_is_said_once_and_no_job_is_invalid(
     assert out.count("needs Google credentials") == 1 and "gcloud auth" in out
     assert "invalid" not in out.split("\n", 1)[1]
     assert out.count("+ create") == 2 and out.count("estimate unknown: ") == 2
+    (tmp_path / "t" / "broken.yaml").write_text("{")  # and a refused file besides: 3 wins
+    assert main(["plan", "--offline", "--jobs-dir", str(tmp_path), "--check-datasets"]) == 3
 
 
 def test_a_bucket_the_runner_may_not_read_is_the_runners_problem(
