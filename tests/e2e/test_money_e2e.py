@@ -1,7 +1,8 @@
 """Money end to end: the operator process, the emulator and fake-gcs-server; two teams, priced
 models, one budget. The plan's estimates are the pre-flight's tokens × epochs; the job that
 would cross the budget waits with the numbers and is created once the policy raises it;
-`spend` reports billed vs estimated; the events carry the cost."""
+`spend` reports billed vs estimated, prediction tokens as the emulator billed them; the events
+carry the cost."""
 
 from __future__ import annotations
 
@@ -25,13 +26,28 @@ budgets: {support: {monthlyTrainingTokens: LIMIT, onExceed: wait}}
 """
 
 
-def _job(root: Path, team: str, name: str, train: str, priority: int) -> None:
+EVALUATION = """  evaluation:
+    dataset: evals/k.jsonl
+    metrics: [exactMatch]
+    baseline: true
+    checkpoint: last
+"""
+
+
+def _job(root: Path, team: str, name: str, train: str, priority: int, extra: str = "") -> None:
     (root / team).mkdir(parents=True, exist_ok=True)
     (root / team / f"{name}.yaml").write_text(
         "apiVersion: tuning-operator/v1\nkind: TuningJob\n"
         f"metadata:\n  name: {name}\nspec:\n  baseModel: gemini-2.5-flash\n"
         f"  trainingDataset: {train}\n  hyperParameters: {{epochCount: 2}}\n"
-        f"  priority: {priority}\n")
+        f"  priority: {priority}\n{extra}")
+
+
+def _evaluation_set(path: Path, count: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"contents": [
+        {"role": "user", "parts": [{"text": f"question {i} " + "word " * i}]},
+        {"role": "model", "parts": [{"text": f"Answer {i}."}]}]}) + "\n" for i in range(count)))
 
 
 def test_budget_wait_then_created_when_raised(
@@ -44,7 +60,8 @@ def test_budget_wait_then_created_when_raised(
     train = upload(gcs_bucket, "support/train.jsonl", good(150))
     for name, priority in (("s1", 9), ("s2", 5), ("s3", 1)):
         _job(jobs, "support", name, train, priority)
-    _job(jobs, "knowledge", "k1", train, 1)
+    _job(jobs, "knowledge", "k1", train, 1, EVALUATION)
+    _evaluation_set(jobs / "knowledge" / "evals" / "k.jsonl", 6)
     (jobs / "_policy.yaml").write_text(POLICY.replace("LIMIT", "1"))
 
     assert main(["plan", "--offline", "--jobs-dir", str(jobs), "--check-datasets",
@@ -63,6 +80,7 @@ def test_budget_wait_then_created_when_raised(
     assert len(markdown) < 60_000
 
     env = {"STORAGE_EMULATOR_HOST": fake_gcs.url}
+    billed_before = emulator.admin.usage()
     first = run_operator(emulator, project, jobs, state, "--until-settled", "--deadline", "60",
                          env=env)
     assert first.returncode == 0, first.stdout[-3000:]
@@ -90,3 +108,16 @@ def test_budget_wait_then_created_when_raised(
     assert teams["support"]["jobs"] == 3 and teams["knowledge"]["jobs"] == 1
     assert teams["support"]["estimatedTrainingTokens"] == 3 * need
     assert teams["support"]["billedTrainingTokens"] is not None
+    # Every answer (k1's evaluation, 6 examples × tuned and base; each job's smoke test) is
+    # in the ledger exactly as the emulator's usage_metadata billed it.
+    billed = {k: v - billed_before[k] for k, v in emulator.admin.usage().items()}
+    assert sum(t["billedPredictionTokens"] or 0 for t in teams.values()) == (
+        billed["input"] + billed["output"]) > 0
+    status = json.loads((state / "status.json").read_text())["jobs"]
+    assert status["k1"]["evaluation"]["verdict"] in ("passed", "failed")
+    assert status["k1"]["evaluation"]["predictionTokens"]["input"] > 0
+    told = [json.loads(x) for x in (state / "events.jsonl").read_text().splitlines()]
+    evaluated = [e["data"] for e in told if e["type"] == "tuning-operator.job.evaluated.v1"]
+    assert [e["job"] for e in evaluated] == ["k1"]
+    assert evaluated[0]["evaluation"]["predictionTokens"] == (
+        status["k1"]["evaluation"]["predictionTokens"])

@@ -87,6 +87,10 @@ class EmulatorAdmin:
         """Calls per RPC method that reached the emulator (both transports)."""
         return {str(k): int(v) for k, v in self._call("GET", "calls").items()}
 
+    def usage(self) -> dict[str, int]:
+        """{"input": n, "output": m}: the tokens every GenerateContent answer was billed."""
+        return {str(k): int(v) for k, v in self._call("GET", "usage").items()}
+
     def reset_calls(self) -> None:
         self._call("POST", "calls:reset", {})
 

@@ -49,6 +49,7 @@ def totals(rows: list[LedgerRow], prices: Prices | None) -> list[dict[str, Any]]
     result = []
     for (team, model), group in sorted(groups.items()):
         billed = [r.billed_tokens for r in group if r.billed_tokens is not None]
+        asked = [r.billed_prediction.total for r in group if r.billed_prediction is not None]
         estimated = _sum([None if r.estimated_tokens is None else float(r.estimated_tokens)
                           for r in group])
         result.append({
@@ -57,6 +58,8 @@ def totals(rows: list[LedgerRow], prices: Prices | None) -> list[dict[str, Any]]
             "billedTrainingTokens": sum(billed) if billed else None,
             "billedJobs": len(billed),
             "predictionTokens": sum(r.prediction_tokens or 0 for r in group),
+            "billedPredictionTokens": sum(asked) if asked else None,
+            "billedPredictionJobs": len(asked),
             "estimatedCost": _round(_sum([r.cost(prices, billed=False) for r in group])),
             "billedCost": _round(_sum([r.cost(prices, billed=True) for r in group
                                        if r.billed_tokens is not None])) if billed else None,
@@ -103,14 +106,18 @@ def _cells(entry: dict[str, Any], currency: str | None) -> list[str]:
     billed = tokens(entry["billedTrainingTokens"])
     if entry["billedJobs"] < entry["jobs"]:
         billed += f" ({entry['billedJobs']}/{entry['jobs']} jobs)"
+    asked = "-" if not entry["predictionTokens"] else f"≈{tokens(entry['predictionTokens'])}"
+    if entry["billedPredictionTokens"] is not None:
+        asked = (f"{tokens(entry['billedPredictionTokens'])} billed"
+                 f" ({entry['billedPredictionJobs']}/{entry['jobs']} jobs)")
     return [entry["team"], entry["model"], str(entry["jobs"]),
-            tokens(entry["estimatedTrainingTokens"]), billed,
+            tokens(entry["estimatedTrainingTokens"]), billed, asked,
             cost(entry["estimatedCost"]),
             "-" if entry["billedJobs"] == 0 else cost(entry["billedCost"])]
 
 
-HEADER = ["team", "model", "jobs", "estimated tokens", "billed tokens", "estimated cost",
-          "billed cost"]
+HEADER = ["team", "model", "jobs", "estimated tokens", "billed tokens", "prediction tokens",
+          "estimated cost", "billed cost"]
 
 
 def _table(month: str, entries: list[dict[str, Any]], currency: str | None) -> str:

@@ -17,6 +17,8 @@ Served on the REST port under `/emulator/` (JSON in, JSON out; camelCase like th
     POST /emulator/faults:clear             → {} (rates, latency and scripted faults to zero)
     GET  /emulator/answers                  → the scripted answers of GenerateContent
     POST /emulator/answers                  [{"model", "answers", "default"}, …] (replaces all)
+    GET  /emulator/usage                    → {"input": n, "output": m}: the usage_metadata
+                                              tokens of every GenerateContent answered, in all
     GET  /emulator/autorater                → the scripted scores of EvaluateInstances
     POST /emulator/autorater                [{"metric", "scores", "default"}, …] (replaces all)
 
@@ -64,6 +66,8 @@ class AdminRoutes:
         try:
             if route[1] == "answers" and self._answers is not None:
                 return self._answer_route(route[0], body)
+            if route == ("GET", "usage") and self._answers is not None:
+                return 200, self._answers.billed()
             if route[1] == "autorater" and self._autorater is not None:
                 return self._autorater_route(route[0], body)
             return self._route(route, self._document(body))

@@ -99,6 +99,17 @@ class ScriptedAnswers:
     def __init__(self, scripts: Mapping[str, AnswerScript] | None = None) -> None:
         self._lock = threading.Lock()
         self._scripts = dict(scripts or {})
+        self._billed = {"input": 0, "output": 0}  # what usage_metadata reported, in all
+
+    def bill(self, *, prompt: int, answer: int) -> None:
+        with self._lock:
+            self._billed["input"] += prompt
+            self._billed["output"] += answer
+
+    def billed(self) -> dict[str, int]:
+        """Every response's usage_metadata added up (`GET /emulator/usage`): Vertex's bill."""
+        with self._lock:
+            return dict(self._billed)
 
     def replace(self, scripts: Mapping[str, AnswerScript]) -> None:
         with self._lock:
@@ -150,6 +161,7 @@ class PredictionService(CountedService):
         text = self.answers.answer(key, prompt)
         # The one token estimate of the pre-flight, so evaluation costs add up the same way.
         asked, answered = (estimate_tokens(len(t.encode("utf-8"))) for t in (prompt, text))
+        self.answers.bill(prompt=asked, answer=answered)
         return aiplatform_v1.GenerateContentResponse(
             candidates=[aiplatform_v1.Candidate(
                 index=0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from tuning_operator.judging.usage import Usage
 from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.money import Prices
 
@@ -104,12 +105,14 @@ def estimate_job(*, dataset_tokens: int | None, epochs: int | None, model: BaseM
                     model=model.name if model is not None else None)
 
 
-def priced(estimate: Estimate, prices: Prices | None) -> Estimate:
+def priced(estimate: Estimate, prices: Prices | None, *,
+           billed: Usage | None = None) -> Estimate:
     """The estimate with its cost by the policy's table, when every part of it has a price.
 
     Training at its price, predictions at the output price (an upper bound: the split of a
-    prediction's tokens into prompt and answer is not known before it runs). A part without a
-    price leaves the whole unpriced: a partial sum would read as the total.
+    prediction's tokens into prompt and answer is not known before it runs), or, `billed`,
+    the predictions Vertex billed, each side at its own price. A part without a price leaves
+    the whole unpriced: a partial sum would read as the total.
     """
     if prices is None or not estimate.known:
         return estimate
@@ -118,11 +121,12 @@ def priced(estimate: Estimate, prices: Prices | None) -> Estimate:
     if price is None:
         return currency
     total = (estimate.training_tokens or 0) * price / PER
-    if estimate.prediction_tokens:
+    if billed is not None or estimate.prediction_tokens:
         rates = prices.prediction.get(estimate.model or "")
         if rates is None:
             return currency
-        total += estimate.prediction_tokens * rates.output / PER
+        total += (billed.input * rates.input + billed.output * rates.output if billed
+                  else (estimate.prediction_tokens or 0) * rates.output) / PER
     return replace(currency, cost=total)
 
 

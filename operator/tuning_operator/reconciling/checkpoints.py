@@ -45,8 +45,9 @@ def evaluate_checkpoints(run: Run, checkpoints: Sequence[Checkpoint], *,
                           checkpoints=summaries)
     best = next(e for c, e in results if c.checkpoint_id == chosen)
     figures = ", ".join(f"{c.checkpoint_id} {_shown(_score(e, metric))}" for c, e in results)
-    return replace(best, checkpoint=chosen, checkpoints=summaries, reason=(
-        f"{best.reason} (checkpoint {chosen} chosen by {metric}: {figures})"))
+    # The last run read every earlier run's answers from the journal: its usage is the bill.
+    return replace(best, checkpoint=chosen, checkpoints=summaries, usage=results[-1][1].usage,
+                   reason=f"{best.reason} (checkpoint {chosen} chosen by {metric}: {figures})")
 
 
 def _score(evaluation: Evaluation, metric: str) -> float | None:

@@ -46,7 +46,8 @@ from tuning_operator.judging.judges import (
     worst_judged,
 )
 from tuning_operator.judging.scoring import MetricScore, apply_gate, score
-from tuning_operator.reconciling.judging import Case, Judge, Judging, judge_answers
+from tuning_operator.judging.usage import usage_of
+from tuning_operator.reconciling.judging import JUDGE_PREFIX, Case, Judge, Judging, judge_answers
 from tuning_operator.specs.evaluation import EvaluationSpec, GenerationConfig
 from tuning_operator.specs.ratings import HumanRating
 from tuning_operator.state.answers import Answers
@@ -93,10 +94,10 @@ def run_smoke_test(
         contents = ({"role": "user", "parts": [{"text": prompt or DEFAULT_SMOKE_PROMPT}]},)
         system = None
     try:
-        predict(endpoint, contents, generation_config, system_instruction=system)
+        answer = predict(endpoint, contents, generation_config, system_instruction=system)
     except OperatorError as error:
         return SmokeTestResult(endpoint="unhealthy", error=str(error))
-    return SmokeTestResult(endpoint="healthy")
+    return SmokeTestResult(endpoint="healthy", usage=usage_of([answer]))
 
 
 def answers_digest(generation_config: GenerationConfig) -> str:
@@ -124,6 +125,7 @@ class _Asking:
         self.lock = threading.Lock()
         self.calls = 0
         self.answers: dict[tuple[str, int], str] = {}
+        self.asked: list[str] = []  # the answers received (and journaled) by this run
         self.failures: dict[int, str] = {}
         self.unasked = 0
         self.abort: str | None = None  # the model itself is unreachable: stop asking
@@ -184,6 +186,7 @@ class _Asking:
             return
         with self.lock:
             self.answers[(model, example.index)] = answer
+            self.asked.append(answer)
 
 
 class EndpointLimit:
@@ -269,6 +272,10 @@ def run_evaluation(
                       judging=judging, ratings=ratings)
     _log.info("evaluation.done", job=job_name, verdict=result.verdict, calls=asking.calls,
               judgements=judging.calls if judging else 0, reason=result.reason)
+    # Billed: every answer the journal holds for this config (those of the other checkpoints,
+    # of the baselines, of examples since rewritten) and those this run received.
+    answers = [a for (model, _), a in journaled.items() if not model.startswith(JUDGE_PREFIX)]
+    result = replace(result, usage=usage_of([*answers, *asking.asked]))
     outage = asking.outage or (judging.outage if judging else None)
     if outage is not None and not result.final:
         paused = replace(result, reason=f"the endpoint is unavailable ({outage}); "

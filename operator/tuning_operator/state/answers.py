@@ -24,6 +24,7 @@ from typing import Protocol
 
 import orjson
 
+from tuning_operator.judging.usage import Answer, Usage
 from tuning_operator.state.records import Evaluation
 
 DIRECTORY = "evaluations"
@@ -49,6 +50,25 @@ class Answers(Protocol):
         digest) where people and the other replicas can read them."""
 
     def close(self) -> None: ...
+
+
+def answer_line(*, digest: str, model: str, example: str, answer: str,
+                index: int | None) -> bytes:
+    """One journal line; an `Answer` with billed tokens keeps them (`usage`) for the ledger."""
+    entry: dict[str, object] = {"digest": digest, "model": model, "example": example,
+                                "index": index, "answer": answer}
+    usage = answer.usage if isinstance(answer, Answer) else None
+    if usage is not None:
+        entry["usage"] = usage.to_json()
+    return orjson.dumps(entry) + b"\n"
+
+
+def entry_answer(entry: dict[str, object]) -> str:
+    """The answer of a journal line: an `Answer` with its billed tokens when the line has
+    them, else the plain text (a judgement's JSON, an answer of an older release)."""
+    usage = Usage.from_json(entry.get("usage"))
+    text = str(entry["answer"])
+    return text if usage is None else Answer(text, usage)
 
 
 def job_folder(job: str) -> str:
@@ -87,7 +107,7 @@ class AnswerJournal:
                 entry = orjson.loads(line)
                 if entry["digest"] != digest:
                     continue
-                answers[(str(entry["model"]), str(entry["example"]))] = str(entry["answer"])
+                answers[(str(entry["model"]), str(entry["example"]))] = entry_answer(entry)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue  # the last line torn by a crash: that answer is asked again
         return answers
@@ -96,8 +116,8 @@ class AnswerJournal:
                index: int | None = None) -> None:
         """Record one answer: written at once (it survives the process), synced with its group
         (`index` is the example's place in the set, for people reading the file)."""
-        line = orjson.dumps({"digest": digest, "model": model, "example": example,
-                             "index": index, "answer": answer}) + b"\n"
+        line = answer_line(digest=digest, model=model, example=example, answer=answer,
+                           index=index)
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

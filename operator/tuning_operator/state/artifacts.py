@@ -29,7 +29,7 @@ import orjson
 
 from tuning_operator.errors import ArtifactsUnavailable, ConfigError
 from tuning_operator.state.alias_objects import AliasObjects
-from tuning_operator.state.answers import AnswerKey, job_folder
+from tuning_operator.state.answers import AnswerKey, answer_line, entry_answer, job_folder
 from tuning_operator.state.lease import default_holder
 from tuning_operator.state.records import Evaluation, evaluation_to_json
 
@@ -125,7 +125,7 @@ class SharedAnswers:
         for raw in self._objects():
             for entry in _entries(raw):
                 if entry["digest"] == digest:
-                    answers[(str(entry["model"]), str(entry["example"]))] = str(entry["answer"])
+                    answers[(str(entry["model"]), str(entry["example"]))] = entry_answer(entry)
         with self._lock:
             self._digest, self._known = digest, dict(answers)
         return answers
@@ -134,8 +134,8 @@ class SharedAnswers:
                index: int | None = None) -> None:
         """Buffer one answer; return once an object holding its line is written (group commit:
         the committer writes every line buffered so far). ArtifactsUnavailable if it is not."""
-        line = orjson.dumps({"digest": digest, "model": model, "example": example,
-                             "index": index, "answer": answer}) + b"\n"
+        line = answer_line(digest=digest, model=model, example=example, answer=answer,
+                           index=index)
         with self._lock:
             self._buffer.append(line)
             self._appended += 1

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from tuning_operator.judging.usage import Usage
 from tuning_operator.planning.budgets import Spent
 from tuning_operator.planning.cost import Estimate, priced
 from tuning_operator.specs.money import Prices
@@ -38,8 +39,9 @@ class LedgerRow:
     month: str
     estimated_tokens: int | None
     billed_tokens: int | None
-    prediction_tokens: int | None
+    prediction_tokens: int | None  # the pre-flight's estimate for the evaluation
     epochs_assumed: bool
+    billed_prediction: Usage | None = None  # what Vertex billed for the evaluation's answers
 
     @property
     def counted_tokens(self) -> int:
@@ -49,12 +51,14 @@ class LedgerRow:
         return self.estimated_tokens or 0
 
     def cost(self, prices: Prices | None, *, billed: bool) -> float | None:
-        """The training (and prediction) cost by the policy's table; None when unpriced."""
+        """The training (and prediction) cost by the policy's table; None when unpriced.
+        Billed: the predictions as billed where Vertex reported them, else as estimated."""
         tokens = self.billed_tokens if billed else self.estimated_tokens
         if tokens is None:
             return None
         return priced(Estimate(training_tokens=tokens, prediction_tokens=self.prediction_tokens,
-                               model=self.model), prices).cost
+                               model=self.model), prices,
+                      billed=self.billed_prediction if billed else None).cost
 
     def counted_cost(self, prices: Prices | None) -> float | None:
         return self.cost(prices, billed=self.billed_tokens is not None)
@@ -87,6 +91,14 @@ def cost_details(record: JobRecord) -> dict[str, object]:
             "currency": preflight.currency if preflight else None}
 
 
+def billed_predictions(record: JobRecord) -> Usage | None:
+    """What Vertex billed for the job's evaluation and smoke test (either, when only one has
+    a figure); None when neither has one yet."""
+    evaluation = record.evaluation.usage if record.evaluation else None
+    smoke = record.smoke_test.usage if record.smoke_test else None
+    return evaluation + smoke if evaluation and smoke else evaluation or smoke
+
+
 def ledger(records: Iterable[JobRecord]) -> list[LedgerRow]:
     """A row per job that reached Vertex (a create was sent), oldest month first."""
     rows = []
@@ -102,7 +114,8 @@ def ledger(records: Iterable[JobRecord]) -> list[LedgerRow]:
             estimated_tokens=preflight.estimated_tokens if preflight else None,
             billed_tokens=stats.billable_tokens if stats else None,
             prediction_tokens=preflight.prediction_tokens if preflight else None,
-            epochs_assumed=bool(preflight and preflight.epochs_assumed)))
+            epochs_assumed=bool(preflight and preflight.epochs_assumed),
+            billed_prediction=billed_predictions(record)))
     return sorted(rows, key=lambda r: (r.month, r.team, r.job))
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 from tuning_operator.judging.curves import Checkpoint
 from tuning_operator.judging.diagnosis import VERDICTS, Diagnosis
+from tuning_operator.judging.usage import Usage
 from tuning_operator.planning.alias_model import NO_LONGER_PASSING
 from tuning_operator.planning.model import Lineage
 
@@ -35,6 +36,7 @@ class SmokeTestResult:
     endpoint: SmokeVerdict
     error: str | None = None  # only when unhealthy
     at: float | None = None  # when it was asked
+    usage: Usage | None = None  # the prediction tokens Vertex billed for its answer
 
     @property
     def healthy(self) -> bool:
@@ -176,6 +178,9 @@ class Evaluation:
     few_shot: int = 0  # the shots the few-shot baseline was shown (0: none asked)
     checkpoints: tuple[CheckpointEvaluation, ...] = ()  # each one's, with `checkpoints: all`
     worst: tuple[JudgedExample, ...] = ()  # per pointwise metric, the lowest-scored answers
+    # The prediction tokens Vertex billed for every answer held under this evaluation's
+    # generation config (all checkpoints and baselines; None: a response reported none)
+    usage: Usage | None = None
 
     @property
     def final(self) -> bool:
@@ -222,7 +227,8 @@ def _best_checkpoint(value: Any) -> Checkpoint | None:
 
 def smoke_test_to_json(result: SmokeTestResult) -> dict[str, Any]:
     error = {} if result.error is None else {"error": result.error}
-    return {"endpoint": result.endpoint, **error, "at": result.at}
+    usage = {} if result.usage is None else {"predictionTokens": result.usage.to_json()}
+    return {"endpoint": result.endpoint, **error, "at": result.at, **usage}
 
 
 def smoke_test_from_json(value: Any) -> SmokeTestResult | None:
@@ -232,7 +238,8 @@ def smoke_test_from_json(value: Any) -> SmokeTestResult | None:
         return None
     error = value.get("error")
     return SmokeTestResult(endpoint=value["endpoint"],
-                           error=None if error is None else str(error), at=value.get("at"))
+                           error=None if error is None else str(error), at=value.get("at"),
+                           usage=Usage.from_json(value.get("predictionTokens")))
 
 
 def diagnosis_to_json(diagnosis: Diagnosis) -> dict[str, Any]:
@@ -268,7 +275,8 @@ def evaluation_to_json(evaluation: Evaluation) -> dict[str, Any]:
                 for c in evaluation.checkpoints]} if evaluation.checkpoints else {}),
             **({"worst": [{"metric": w.metric, "example": w.example, "score": w.score,
                            "explanation": w.explanation} for w in evaluation.worst]}
-               if evaluation.worst else {})}
+               if evaluation.worst else {}),
+            **({"predictionTokens": evaluation.usage.to_json()} if evaluation.usage else {})}
 
 
 _OPTIONAL_FIGURES = (("few_shot", "fewShot"), ("kappa", "kappa"), ("within_one", "withinOne"),
@@ -318,7 +326,8 @@ def evaluation_from_json(value: Any) -> Evaluation | None:
         unavailable_since=float(since) if isinstance(since, (int, float)) else None,
         few_shot=shots if isinstance(shots := value.get("fewShot"), int) else 0,
         checkpoints=_checkpoint_evaluations(value.get("checkpoints")),
-        worst=_worst(value.get("worst")))
+        worst=_worst(value.get("worst")),
+        usage=Usage.from_json(value.get("predictionTokens")))
 
 
 def _worst(value: Any) -> tuple[JudgedExample, ...]:

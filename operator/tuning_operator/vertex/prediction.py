@@ -21,6 +21,7 @@ from google.cloud import aiplatform_v1
 from google.protobuf import json_format
 
 from tuning_operator.errors import PermanentError
+from tuning_operator.judging.usage import Answer, Usage
 from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.vertex.budget import RequestBudget
 from tuning_operator.vertex.clients import (
@@ -88,8 +89,9 @@ def generate_request(model: str, contents: Sequence[Mapping[str, Any]],
     return aiplatform_v1.GenerateContentRequest.wrap(message)
 
 
-def answer_text(response: aiplatform_v1.GenerateContentResponse, *, model: str) -> str:
-    """The first candidate's text, thoughts left out; PermanentError when nothing answered."""
+def answer_text(response: aiplatform_v1.GenerateContentResponse, *, model: str) -> Answer:
+    """The first candidate's text, thoughts left out, with the tokens billed for it;
+    PermanentError when nothing answered."""
     message = aiplatform_v1.GenerateContentResponse.pb(response)  # plain protobuf: cheap reads
     if not message.candidates:
         blocked = message.prompt_feedback.block_reason
@@ -97,7 +99,22 @@ def answer_text(response: aiplatform_v1.GenerateContentResponse, *, model: str) 
         why = f"prompt blocked ({name})" if blocked else "no candidate"
         raise PermanentError(f"{model}: no answer: {why}")
     parts = message.candidates[0].content.parts
-    return "".join(part.text for part in parts if not part.thought)
+    return Answer("".join(part.text for part in parts if not part.thought),
+                  billed_usage(message))
+
+
+def billed_usage(message: Any) -> Usage | None:
+    """`usage_metadata` as billed: the prompt's tokens in, the rest of the total out (the
+    answer's and the thoughts'); None when the response reported no usage."""
+    if not message.HasField("usage_metadata"):
+        return None
+    usage = message.usage_metadata
+    total = usage.total_token_count or (
+        usage.prompt_token_count + usage.candidates_token_count + usage.thoughts_token_count)
+    if total <= 0:
+        return None
+    return Usage(input=usage.prompt_token_count,
+                 output=max(0, total - usage.prompt_token_count))
 
 
 class VertexPrediction(RegionalAdapter):
@@ -130,8 +147,9 @@ class VertexPrediction(RegionalAdapter):
         generation_config: GenerationConfig,
         *,
         system_instruction: Mapping[str, Any] | None = None,
-    ) -> str:
-        """The model's answer to `contents` (turns in the dataset's JSON form), one attempt."""
+    ) -> Answer:
+        """The model's answer to `contents` (turns in the dataset's JSON form), one attempt,
+        with the tokens Vertex billed for it."""
         location = location_of(model)
         request = generate_request(model, contents, generation_config, system_instruction)
         client = self._clients.for_region(location)

@@ -25,6 +25,7 @@ from tuning_operator.datasets.evalset import read_evaluation_set
 from tuning_operator.emulator import DURATION_LABEL
 from tuning_operator.errors import PermanentError, TemporaryError
 from tuning_operator.judging.asking import publisher_model
+from tuning_operator.judging.usage import Usage
 from tuning_operator.reconciling.evaluation import (
     EndpointUnavailable,
     run_evaluation,
@@ -101,7 +102,7 @@ def test_tuned_model_clears_the_gain_bar_and_a_too_high_bar_fails(
     tuned, base = scripted_world(emulator)
     examples = read_evaluation_set(str(eval_set(tmp_path / "set.jsonl")), limit=200)
     journal = AnswerJournal.for_job(tmp_path / "state", "support-bot")
-    before = generate_calls(emulator)
+    before, billed = generate_calls(emulator), emulator.admin.usage()
     result = run_evaluation(
         job_name="support-bot", spec=spec(exactMatch=MetricBar(min_gain_over_baseline=0.1)),
         examples=examples, tuned_model=tuned, base_model=base, predict=prediction.generate,
@@ -115,6 +116,10 @@ def test_tuned_model_clears_the_gain_bar_and_a_too_high_bar_fails(
     rouge = result.metrics["rougeL"]
     assert rouge.baseline is not None and rouge.tuned > rouge.baseline
     assert "exactMatch gain +0.600" in result.reason
+    after = emulator.admin.usage()  # the bill of these 20 answers, as usage_metadata said
+    assert result.usage is not None
+    assert (result.usage.input, result.usage.output) == (
+        after["input"] - billed["input"], after["output"] - billed["output"])
 
     before = generate_calls(emulator)
     high = run_evaluation(
@@ -122,6 +127,7 @@ def test_tuned_model_clears_the_gain_bar_and_a_too_high_bar_fails(
         tuned_model=tuned, base_model=base, predict=prediction.generate, journal=journal,
     )
     assert generate_calls(emulator) == before
+    assert high.usage == result.usage  # the journaled answers' bill, not asked again
     assert high.verdict == "failed"
     assert high.reason == "exactMatch 0.900 < min 0.950"
 
@@ -201,13 +207,14 @@ def test_smoke_test_reports_healthy_and_unhealthy_endpoints(
     """One call to a served endpoint is healthy; an unknown endpoint is unhealthy with why."""
     tuned, _ = scripted_world(emulator)
     examples = read_evaluation_set(str(eval_set(tmp_path / "set.jsonl")), limit=1)
-    before = generate_calls(emulator)
+    before, billed = generate_calls(emulator), emulator.admin.usage()
+    healthy = run_smoke_test(endpoint=tuned, predict=prediction.generate,
+                             generation_config=GenerationConfig(), examples=examples)
+    after = emulator.admin.usage()  # its answer's bill, as usage_metadata said
+    assert healthy == SmokeTestResult(endpoint="healthy", usage=Usage(
+        after["input"] - billed["input"], after["output"] - billed["output"]))
     assert run_smoke_test(endpoint=tuned, predict=prediction.generate,
-                          generation_config=GenerationConfig(), examples=examples) == (
-        SmokeTestResult(endpoint="healthy"))
-    assert run_smoke_test(endpoint=tuned, predict=prediction.generate,
-                          generation_config=GenerationConfig(), prompt="ping") == (
-        SmokeTestResult(endpoint="healthy"))
+                          generation_config=GenerationConfig(), prompt="ping").healthy
     unknown = tuned.rsplit("/", 1)[0] + "/404"
     sick = run_smoke_test(endpoint=unknown, predict=prediction.generate,
                           generation_config=GenerationConfig(), prompt="ping")

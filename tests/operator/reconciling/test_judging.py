@@ -184,8 +184,10 @@ def test_journaled_judgements_are_not_asked_again(
     # 2 pointwise metrics × 3 models × 6 examples + 1 pairwise × 6 examples
     assert calls(emulator, "EvaluateInstances") - before == 2 * 3 * N + N
     before = calls(emulator, "EvaluateInstances"), calls(emulator, "GenerateContent")
-    evaluate(emulator, adapters, tmp_path, world, correctness={"min": 4.5})
+    again = evaluate(emulator, adapters, tmp_path, world, correctness={"min": 4.5})
     assert (calls(emulator, "EvaluateInstances"), calls(emulator, "GenerateContent")) == before
+    # the bill of the answers (tuned, zero-shot, few-shot), the journaled judgements left out
+    assert again.usage is not None and again.usage.input > 0
 
 
 def test_a_run_killed_mid_judging_asks_no_journaled_judgement_again(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tuning_operator.judging.usage import Answer, Usage, usage_of
 from tuning_operator.state.answers import AnswerJournal
 
 
@@ -72,3 +73,28 @@ def test_concurrent_answers_share_their_fsyncs(tmp_path: Path) -> None:
     journal.close()
     assert len(AnswerJournal.for_job(tmp_path, "job-g").load("d")) == 400
     assert 1 <= journal.fsyncs <= 4
+
+
+def test_billed_tokens_survive_the_journal_and_an_unknown_one_makes_the_sum_unknown(
+        tmp_path: Path) -> None:
+    """An answer's usage is journaled with it, so a resumed evaluation still counts what it
+    paid; a line of an older release (no usage) makes the sum unknown, never a partial bill."""
+    journal = AnswerJournal.for_job(tmp_path, "job-u")
+    journal.append(digest="d", model="m", example="e0", answer=Answer("a", Usage(10, 2)))
+    journal.append(digest="d", model="b", example="e0", answer=Answer("b", Usage(10, 5)))
+    journal.close()
+    loaded = AnswerJournal.for_job(tmp_path, "job-u").load("d")
+    assert loaded == {("m", "e0"): "a", ("b", "e0"): "b"}
+    assert usage_of(loaded.values()) == Usage(20, 7)
+    journal.append(digest="d", model="m", example="e1", answer="an older line")
+    journal.close()
+    assert usage_of(AnswerJournal.for_job(tmp_path, "job-u").load("d").values()) is None
+    assert usage_of([]) is None
+
+
+@pytest.mark.parametrize("value", [{"input": -1, "output": 2}, {"input": "3", "output": 2},
+                                   {"input": 1.5, "output": 2}, {"input": True, "output": 2},
+                                   [1, 2], None, {"input": 1}])
+def test_a_hostile_usage_is_unknown(value: object) -> None:
+    """Negative, quoted, fractional, boolean or missing counts are no bill at all."""
+    assert Usage.from_json(value) is None

@@ -11,6 +11,7 @@ import pytest
 
 from tuning_operator.datasets.local_gcs import LocalGcsServer
 from tuning_operator.errors import ConfigError
+from tuning_operator.judging.usage import Answer, Usage
 from tuning_operator.state.artifacts import SharedArtifacts, open_artifacts, parse_artifacts
 from tuning_operator.state.records import Evaluation
 
@@ -45,6 +46,9 @@ def test_answers_round_trip_through_the_bucket_by_digest(
     assert len(names) == 3 and all(n.endswith(".jsonl") for n in names)
     first = gcs_bucket.blob(names[0]).download_as_bytes().decode()
     assert orjson.loads(first)["answer"] in ("zero", "ZERO", "other config")
+    store.append(digest="d1", model="m", example="e1", answer=Answer("one", Usage(7, 3)))
+    billed = artifacts(fake_gcs, gcs_bucket, None).answers("job-a").load("d1")[("m", "e1")]
+    assert isinstance(billed, Answer) and billed.usage == Usage(7, 3)  # what the ledger reads
 
 
 def test_concurrent_appends_share_their_objects(

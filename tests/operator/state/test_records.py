@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tuning_operator.judging import Checkpoint, Diagnosis
+from tuning_operator.judging.usage import Usage
+from tuning_operator.specs.money import Prices
+from tuning_operator.state.ledger import ledger
 from tuning_operator.state.records import (
     Evaluation,
     ExampleFailure,
@@ -105,6 +109,28 @@ def test_the_memory_store_keeps_typed_sub_records_through_their_stored_form() ->
     assert store.fetch() == {"a": record}
     assert record.to_dict()["smoke_test"] == {"endpoint": "unhealthy", "error": "404", "at": 2.0}
     assert record.to_dict()["evaluation"]["failures"] == [{"example": 1, "error": "busy"}]
+
+
+def test_billed_prediction_tokens_are_stored_with_the_smoke_test_and_the_evaluation() -> None:
+    """`predictionTokens {input, output}` beside each result, read back typed; the ledger
+    adds them (the evaluation's and the smoke test's answers)."""
+    record = JobRecord(
+        name="a", first_seen=1.0, vertex_name="v/a",
+        smoke_test=SmokeTestResult(endpoint="healthy", at=2.0, usage=Usage(4, 1)),
+        evaluation=Evaluation(verdict="passed", reason="", usage=Usage(300, 120)))
+    store = MemoryStatusStore()
+    store.store({"a": record})
+    assert store.fetch() == {"a": record}
+    assert record.to_dict()["evaluation"]["predictionTokens"] == {"input": 300, "output": 120}
+    assert record.to_dict()["smoke_test"]["predictionTokens"] == {"input": 4, "output": 1}
+    (row,) = ledger([record])
+    assert row.billed_prediction == Usage(304, 121)
+    prices = Prices.model_validate({"training": {"gemini-2.5-flash": 5.0}, "prediction": {
+        "gemini-2.5-flash": {"input": 1.0, "output": 10.0}}})
+    billed = replace(row, model="gemini-2.5-flash", billed_tokens=1_000_000,
+                     prediction_tokens=10**6)  # the estimate: not what is billed
+    assert billed.cost(prices, billed=True) == pytest.approx(5.0 + (304 + 1210) / 1e6)
+    assert billed.cost(prices, billed=False) is None  # no training estimate to price
 
 
 @pytest.mark.parametrize("lineage", [

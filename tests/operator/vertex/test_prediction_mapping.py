@@ -6,6 +6,7 @@ import pytest
 from google.cloud import aiplatform_v1
 
 from tuning_operator.errors import PermanentError
+from tuning_operator.judging.usage import Usage
 from tuning_operator.specs.evaluation import GenerationConfig
 from tuning_operator.vertex.prediction import answer_text, generation_config_message, location_of
 
@@ -28,6 +29,25 @@ def test_answer_text_leaves_thoughts_out() -> None:
             aiplatform_v1.Part(text="thinking…", thought=True),
             aiplatform_v1.Part(text="billing"), aiplatform_v1.Part(text=" queue")]))])
     assert answer_text(response, model="m") == "billing queue"
+
+
+def test_the_answer_carries_what_usage_metadata_billed() -> None:
+    """Input: the prompt's tokens; output: the rest of the total (answer and thoughts); a
+    response without usage_metadata has none (the ledger then keeps its estimate)."""
+    candidate = aiplatform_v1.Candidate(content=aiplatform_v1.Content(
+        role="model", parts=[aiplatform_v1.Part(text="ok")]))
+    metadata = aiplatform_v1.GenerateContentResponse.UsageMetadata
+    billed = aiplatform_v1.GenerateContentResponse(candidates=[candidate], usage_metadata=metadata(
+        prompt_token_count=12, candidates_token_count=3, thoughts_token_count=40,
+        total_token_count=55))
+    assert answer_text(billed, model="m").usage == Usage(12, 43)
+    no_total = aiplatform_v1.GenerateContentResponse(
+        candidates=[candidate], usage_metadata=metadata(prompt_token_count=5,
+                                                        candidates_token_count=2))
+    assert answer_text(no_total, model="m").usage == Usage(5, 2)
+    unreported = aiplatform_v1.GenerateContentResponse(candidates=[candidate])
+    assert answer_text(unreported, model="m") == "ok"
+    assert answer_text(unreported, model="m").usage is None
 
 
 def test_no_candidate_is_a_permanent_error_naming_the_block() -> None:
