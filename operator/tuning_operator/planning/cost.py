@@ -10,11 +10,13 @@ reason, never zero (a budget must not admit a job because nobody looked at its d
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from tuning_operator.judging.usage import Usage
 from tuning_operator.specs.catalog import BaseModel
 from tuning_operator.specs.money import Prices
+
+if TYPE_CHECKING:  # `plan` imports no judging (issue 31, P7)
+    from tuning_operator.judging.usage import Usage
 
 PER = 1_000_000  # prices are per 1M tokens
 
