@@ -1,0 +1,43 @@
+"""What the pull-request commands leave unimported, so they start fast (issue 31, P7)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "jobs"
+
+
+def imported_after(argv: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    """The modules whose names start with one of `prefixes` after `main(argv)` in a fresh
+    interpreter."""
+    code = ("import json, sys\nfrom tuning_operator.cli import main\n"
+            f"main({argv!r})\n"
+            "print('LOADED', json.dumps(sorted(m for m in sys.modules"
+            f" if m.startswith({prefixes!r}))))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=60)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED"))
+    loaded: list[str] = json.loads(line.removeprefix("LOADED "))
+    return loaded
+
+
+@pytest.mark.parametrize("argv", [["validate"], ["plan", "--offline"]])
+def test_no_status_store_no_judging_no_git(argv: list[str]) -> None:
+    """Without a state directory or a base revision, neither command imports the status
+    store, its records, the judging of curves, nor what running git needs."""
+    assert imported_after([*argv, "--jobs-dir", str(EXAMPLES)], (
+        "tuning_operator.state.store", "tuning_operator.state.records",
+        "tuning_operator.judging", "tuning_operator.specs.revision", "subprocess",
+        "tarfile", "importlib.metadata")) == []
+
+
+def test_a_plan_with_a_state_directory_reads_the_store(tmp_path: Path) -> None:
+    """With `--state-dir`, the store (and what its records need) is imported as before."""
+    loaded = imported_after(["plan", "--offline", "--jobs-dir", str(EXAMPLES), "--state-dir",
+                             str(tmp_path / "state")], ("tuning_operator.state.",))
+    assert {"tuning_operator.state.store", "tuning_operator.state.records"} <= set(loaded)
