@@ -18,8 +18,10 @@ from tuning_operator.specs import during
 from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
 from tuning_operator.specs.gcs import gcs_segments
 
-# Re-exported: the other blocks of the job file and the emulator import them from here.
+# GCS_JSONL and _Strict are re-exported: the other blocks of the job file and the emulator
+# import them from here.
 from tuning_operator.specs.shapes import GCS_JSONL as GCS_JSONL  # noqa: PLC0414
+from tuning_operator.specs.shapes import WhenPresent
 from tuning_operator.specs.shapes import _Strict as _Strict  # noqa: PLC0414
 
 API_VERSION = "tuning-operator/v1"
@@ -146,9 +148,10 @@ class Spec(_Strict):
         default="Conflict",
         description="Conflict: a changed spec stops and is reported. Replace: cancel + create.",
     )
-    evaluation: EvaluationSpec | None = Field(
+    # Their models are built when a file first has the block (`WhenPresent`, issue 31).
+    evaluation: Annotated[EvaluationSpec | None, WhenPresent(EvaluationSpec)] = Field(
         default=None, description="Judge the tuned model on an evaluation set, with a gate.")
-    smoke_test: SmokeTest | None = Field(
+    smoke_test: Annotated[SmokeTest | None, WhenPresent(SmokeTest)] = Field(
         default=None, description="The prompt of the endpoint check when there is no evaluation.")
 
     @model_validator(mode="after")
