@@ -33,7 +33,7 @@ def test_no_status_store_no_judging_no_git(argv: list[str]) -> None:
     assert imported_after([*argv, "--jobs-dir", str(EXAMPLES)], (
         "tuning_operator.state.store", "tuning_operator.state.records",
         "tuning_operator.judging", "tuning_operator.specs.revision", "subprocess",
-        "tarfile", "importlib.metadata")) == []
+        "tarfile", "importlib.metadata", "tuning_operator.planning.change")) == []
 
 
 def test_a_plan_with_a_state_directory_reads_the_store(tmp_path: Path) -> None:
