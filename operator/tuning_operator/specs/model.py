@@ -17,11 +17,11 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from tuning_operator.specs import during
 from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
 from tuning_operator.specs.gcs import gcs_segments
+from tuning_operator.specs.shapes import DEFERRED, WhenPresent
 
 # GCS_JSONL and _Strict are re-exported: the other blocks of the job file and the emulator
 # import them from here.
 from tuning_operator.specs.shapes import GCS_JSONL as GCS_JSONL  # noqa: PLC0414
-from tuning_operator.specs.shapes import WhenPresent
 from tuning_operator.specs.shapes import _Strict as _Strict  # noqa: PLC0414
 
 API_VERSION = "tuning-operator/v1"
@@ -94,6 +94,8 @@ class PreTunedModel(_Strict):
     id), and the job waits until then.
     """
 
+    model_config = DEFERRED  # built when a file has the block (`shapes.WhenPresent`)
+
     tuned_model: Annotated[str, StringConstraints(pattern=TUNED_MODEL)] | None = Field(
         default=None, description="projects/P/locations/L/models/M[@VERSION]: a tuned model.")
     checkpoint_id: Annotated[str, StringConstraints(pattern=CHECKPOINT_ID)] | None = Field(
@@ -122,7 +124,7 @@ class Spec(_Strict):
     base_model: str | None = Field(
         default=None,
         description="A base model of the catalog, e.g. gemini-2.5-flash (or preTunedModel).")
-    pre_tuned_model: PreTunedModel | None = Field(
+    pre_tuned_model: Annotated[PreTunedModel | None, WhenPresent(PreTunedModel)] = Field(
         default=None, description="Continue tuning a tuned model instead of a base model.")
     region: Annotated[str, StringConstraints(pattern=REGION)] | None = Field(
         default=None, description="Vertex region; default: the operator's region."
@@ -148,7 +150,7 @@ class Spec(_Strict):
         default="Conflict",
         description="Conflict: a changed spec stops and is reported. Replace: cancel + create.",
     )
-    # Their models are built when a file first has the block (`WhenPresent`, issue 31).
+    # Built when a file first has the block (`WhenPresent`, issue 31), as `preTunedModel`.
     evaluation: Annotated[EvaluationSpec | None, WhenPresent(EvaluationSpec)] = Field(
         default=None, description="Judge the tuned model on an evaluation set, with a gate.")
     smoke_test: Annotated[SmokeTest | None, WhenPresent(SmokeTest)] = Field(

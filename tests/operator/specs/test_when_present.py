@@ -1,5 +1,6 @@
-"""`evaluation` and `smokeTest` are built when a file has them (`shapes.WhenPresent`), and
-validate and describe themselves as the nested models they stand for."""
+"""`evaluation`, `smokeTest` and `preTunedModel` are built when a file has them
+(`shapes.WhenPresent`), and validate and describe themselves as the nested models they stand
+for."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
-from tuning_operator.specs.model import TuningJob
+from tuning_operator.specs.model import PreTunedModel, TuningJob
 
 JOB: dict[str, Any] = {
     "apiVersion": "tuning-operator/v1", "kind": "TuningJob", "metadata": {"name": "judged-v1"},
@@ -31,13 +32,15 @@ def errors(document: dict[str, Any]) -> list[tuple[tuple[int | str, ...], str, s
 
 
 def test_a_job_without_the_blocks_builds_none_of_their_models() -> None:
-    """In a fresh process, importing and validating a job file without `evaluation` or
-    `smokeTest` leaves their models (and the models they nest) unbuilt; a block builds them."""
+    """In a fresh process, importing and validating a job file without `evaluation`,
+    `smokeTest` or `preTunedModel` leaves their models (and the models they nest) unbuilt; a
+    block builds them."""
     code = (
         "from tuning_operator.specs.model import TuningJob\n"
-        "from tuning_operator.specs import evaluation, judges\n"
+        "from tuning_operator.specs import evaluation, judges, model\n"
         "blocks = (evaluation.EvaluationSpec, evaluation.GenerationConfig, evaluation.MetricBar,"
-        " evaluation.SmokeTest, judges.BaselineSpec, judges.ModelBasedMetric)\n"
+        " evaluation.SmokeTest, judges.BaselineSpec, judges.ModelBasedMetric,"
+        " model.PreTunedModel)\n"
         f"job = {JOB!r}\n"
         "TuningJob.model_validate(job)\n"
         "assert not any(m.__pydantic_complete__ for m in blocks), 'built'\n"
@@ -67,6 +70,9 @@ def test_a_block_is_its_model_or_none() -> None:
                           "Input should be a valid dictionary or instance of EvaluationSpec")]),
     ({"smokeTest": []}, [(("spec", "smokeTest"), "model_type",
                           "Input should be a valid dictionary or instance of SmokeTest")]),
+    ({"preTunedModel": {"job": "other-v1", "checkpointId": "3"}},
+     [(("spec", "preTunedModel"), "value_error", "Value error, `checkpointId` goes with"
+       " `tunedModel`; with `job`, write `checkpoint: best|last|ID`")]),
     ({"evaluation": {"dataset": "gs://data-set/e/evals.jsonl", "maxExampels": 3}},
      [(("spec", "evaluation", "maxExampels"), "extra_forbidden",
        "Extra inputs are not permitted")]),
@@ -85,12 +91,13 @@ def test_errors_are_located_below_the_field(block: dict[str, object],
 
 
 @pytest.mark.parametrize(("name", "model"), [("evaluation", EvaluationSpec),
-                                             ("smoke_test", SmokeTest)])
+                                             ("smokeTest", SmokeTest),
+                                             ("preTunedModel", PreTunedModel)])
 def test_the_json_schema_is_the_nested_models(name: str, model: type[BaseModel]) -> None:
     """The field's JSON Schema is that of `Model | None`: a reference to the model's
     definition or null, without a title of the field's own."""
     schema = TuningJob.model_json_schema(by_alias=True)
-    field = schema["$defs"]["Spec"]["properties"][name.replace("_t", "T")]
+    field = schema["$defs"]["Spec"]["properties"][name]
     assert field["anyOf"] == [{"$ref": f"#/$defs/{model.__name__}"}, {"type": "null"}]
     assert "title" not in field
     alone = model.model_json_schema(by_alias=True)
