@@ -46,12 +46,13 @@ def install() -> bool:
     return True
 
 
-def get_plugins() -> Iterable[object]:
+def get_plugins(*args: object, **kwargs: object) -> Iterable[object]:
     """No plugin while the switch is off (what pydantic's `get_plugins` returns then without
-    reading any metadata); pydantic's own answer otherwise."""
-    if plugins_off():
+    reading any metadata); pydantic's own answer otherwise, or if it is asked with arguments
+    (a later pydantic's, which this stand-in does not know)."""
+    if plugins_off() and not args and not kwargs:
         return ()
-    real_get_plugins: Iterable[object] = pydantic_loader().get_plugins()
+    real_get_plugins: Iterable[object] = pydantic_loader().get_plugins(*args, **kwargs)
     return real_get_plugins
 
 
