@@ -41,3 +41,22 @@ def test_a_plan_with_a_state_directory_reads_the_store(tmp_path: Path) -> None:
     loaded = imported_after(["plan", "--offline", "--jobs-dir", str(EXAMPLES), "--state-dir",
                              str(tmp_path / "state")], ("tuning_operator.state.",))
     assert {"tuning_operator.state.store", "tuning_operator.state.records"} <= set(loaded)
+
+
+def test_the_program_leaves_its_objects_to_the_exit(tmp_path: Path) -> None:
+    """`validate` run as the program (no argv given) freezes what it built before the exit,
+    and still prints its result and exits with its status; `main(argv)`, a caller that goes
+    on, keeps its collector as it was."""
+    code = ("import gc, sys\nfrom tuning_operator.cli import main\n"
+            f"assert main(['validate', '--jobs-dir', {str(EXAMPLES)!r}]) == 0\n"
+            "assert gc.get_freeze_count() == 0, 'frozen by main(argv)'\n"
+            f"sys.argv = ['tuning-operator', 'validate', '--jobs-dir', {str(tmp_path)!r}]\n"
+            "status = main()\n"
+            "print('FROZEN', gc.get_freeze_count() > 0)\n"
+            "sys.exit(status)\n")
+    (tmp_path / "broken.yaml").write_text("kind: TuningJob\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "FROZEN True" in done.stdout
+    assert "0 valid job(s), 3 error(s)" in done.stdout
