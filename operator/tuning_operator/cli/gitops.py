@@ -214,12 +214,12 @@ def _against_base(base: str | None, jobs_dir: str, load: DirectoryLoad
                   ) -> tuple[Change | None, dict[str, Any]]:
     """The change against `base`, and records of the files it removes (their last `onDelete`
     and team), which a plan without the operator's state judges the removals by."""
+    if base is None:  # git (subprocess, tarfile) only for --base (issue 31, P7)
+        return None, {}
     from tuning_operator.planning.change import ChangeKind, compare
     from tuning_operator.specs.revision import load_jobs_at
     from tuning_operator.state.store import JobRecord
 
-    if base is None:
-        return None, {}
     before = load_jobs_at(jobs_dir, base)
     change = compare(before, load, revision=base)
     removed = {f.job: JobRecord(name=f.job, first_seen=0.0, team=f.team, path=f.file,
@@ -231,10 +231,12 @@ def _against_base(base: str | None, jobs_dir: str, load: DirectoryLoad
 def _memory(state_dir: str | None) -> tuple[dict[str, Any], Any]:
     """The operator's records and memory, when a state directory is given (read once a plan)."""
     from tuning_operator.reconciling.inputs import remembered
-    from tuning_operator.state.store import FileStatusStore, OperatorMemory
+    from tuning_operator.state.memory import OperatorMemory
 
-    if not state_dir:
+    if not state_dir:  # no status store, no records (issue 31, P7)
         return {}, OperatorMemory()
+    from tuning_operator.state.store import FileStatusStore
+
     store = FileStatusStore(state_dir)
     records = dict(store.fetch())
     return records, remembered(store, now=time.time())

@@ -13,8 +13,8 @@ mentions, no line breaks.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from tuning_operator.planning.change import Change, ChangeKind
 from tuning_operator.planning.planner import Action, ActionKind, Plan
 from tuning_operator.planning.render_json import indented_json
 from tuning_operator.planning.render_money import (
@@ -30,6 +30,9 @@ from tuning_operator.planning.render_validation import (
 )
 from tuning_operator.specs.walk import shown
 
+if TYPE_CHECKING:  # the change against a base (`plan --base`) only: imported when there is one
+    from tuning_operator.planning.change import Change
+
 MARKDOWN_LIMIT = 60_000
 CHANGE_SHARE = 4  # the file changes take at most 1/4 of a comment; the plan rows the rest
 # What a reviewer must look at first: why CI fails, what cannot proceed, then what the change
@@ -39,8 +42,8 @@ REVIEW_ORDER = (
     ActionKind.PROMOTE, ActionKind.WAIT, ActionKind.ORPHAN, ActionKind.RETIRE, ActionKind.EVALUATE,
     ActionKind.SMOKE_TEST, ActionKind.READ_METRICS, ActionKind.NOOP,
 )
-_CHANGE_SYMBOL = {ChangeKind.REMOVED: "-", ChangeKind.MOVED: ">", ChangeKind.CHANGED: "~",
-                  ChangeKind.ADDED: "+"}
+# By ChangeKind (a StrEnum: its members are these strings).
+_CHANGE_SYMBOL = {"removed": "-", "moved": ">", "changed": "~", "added": "+"}
 _SYMBOL = {
     ActionKind.CREATE: "+", ActionKind.CANCEL: "-", ActionKind.WAIT: "…",
     ActionKind.CONFLICT: "!", ActionKind.INVALID: "✗", ActionKind.BLOCK: "⊘",
@@ -126,6 +129,8 @@ def plan_json(plan: Plan, *, change: Change | None = None) -> str:
 
 
 def _change_dict(change: Change) -> dict[str, object]:
+    from tuning_operator.planning.change import ChangeKind
+
     return {"base": change.base,
             "counts": {kind.value: change.count(kind) for kind in ChangeKind},
             "files": [{"change": f.kind.value, "job": f.job, "team": f.team, "file": f.file,
@@ -219,6 +224,8 @@ def _left_out(words: Sequence[str]) -> str:
 
 def _change_markdown(change: Change, room: int) -> list[str]:
     """The file changes as a table, removals and moves first, cut to `room` characters."""
+    from tuning_operator.planning.change import ChangeKind
+
     counts = ", ".join(f"**{change.count(k)} {k.value}**" if change.count(k) else
                        f"0 {k.value}" for k in ChangeKind)
     lines = [f"Change against {_cell(change.base)}: {counts}", ""]

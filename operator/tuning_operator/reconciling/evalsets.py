@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuning_operator.errors import TemporaryError
 from tuning_operator.planning.model import ObservedJob, Phase
 from tuning_operator.specs import DirectoryLoad
-from tuning_operator.state.store import JobRecord
+
+if TYPE_CHECKING:  # `plan` without a state directory imports no status store (issue 31, P7)
+    from tuning_operator.state.store import JobRecord
 
 GCS_SCHEME = "gs://"
 RETRY_SECONDS = 30.0  # a set whose generation could not be read is asked again after this

@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from tuning_operator.judging.asking import trusted_best
 from tuning_operator.planning.aftercare import Progress
 from tuning_operator.planning.alias_model import AliasInputs, AliasTarget, GateResult
 from tuning_operator.planning.cost import Estimate
@@ -25,7 +24,9 @@ from tuning_operator.reconciling.observe import FileAges
 from tuning_operator.specs import DirectoryLoad
 from tuning_operator.specs.catalog import Catalog
 from tuning_operator.state.ledger import spend_of
-from tuning_operator.state.store import JobRecord, OperatorMemory, StatusStore
+
+if TYPE_CHECKING:  # `plan` without a state directory imports neither (issue 31, P7)
+    from tuning_operator.state.store import JobRecord, OperatorMemory, StatusStore
 
 
 @dataclass(frozen=True)
@@ -126,9 +127,18 @@ def alias_inputs(records: Mapping[str, JobRecord], memory: OperatorMemory, *,
         gates={n: GateResult(verdict=e.verdict, reason=e.reason, key=e.key,
                              checkpoint=e.checkpoint)
                for n, r in records.items() if (e := r.evaluation) is not None},
-        best_checkpoints={n: trusted_best(d.verdict, d.best_checkpoint.checkpoint_id
-                                          if d.best_checkpoint else None)[0]
-                          for n, r in records.items() if (d := r.diagnosis) is not None})
+        best_checkpoints=_best_checkpoints(records))
+
+
+def _best_checkpoints(records: Mapping[str, JobRecord]) -> dict[str, str | None]:
+    """Each diagnosed job's best checkpoint, if it is to be trusted."""
+    diagnosed = {n: d for n, r in records.items() if (d := r.diagnosis) is not None}
+    if not diagnosed:  # `plan` without a state directory imports no judging (issue 31, P7)
+        return {}
+    from tuning_operator.judging.asking import trusted_best
+
+    return {n: trusted_best(d.verdict, d.best_checkpoint.checkpoint_id
+                            if d.best_checkpoint else None)[0] for n, d in diagnosed.items()}
 
 
 def progress_of(record: JobRecord, *, smoke_not_before: float | None = None,

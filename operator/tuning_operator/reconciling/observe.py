@@ -16,12 +16,14 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tuning_operator.planning.model import Lineage, ObservedJob
 from tuning_operator.specs import DirectoryLoad
 from tuning_operator.specs.rules import tuned_model_region
-from tuning_operator.state.store import JobRecord
+
+if TYPE_CHECKING:  # `plan --offline` (FileAges) imports no status store (issue 31, P7)
+    from tuning_operator.state.store import JobRecord
 
 
 class ListedJobs(Protocol):

@@ -7,7 +7,6 @@ the other. It never decides what is valid: the models and the loader do.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,6 +256,8 @@ def _did_you_mean(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     if current is None:
         return ""
     known = [f.alias or n for n, f in current.model_fields.items()]
+    import difflib  # here: only a file with an unknown field needs it (issue 31)
+
     close = difflib.get_close_matches(str(loc[-1]), known, n=1)
     return f" (did you mean `{close[0]}`?)" if close else f" (known here: {', '.join(known)})"
 

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from tuning_operator.specs.judges import SCORE_MAX, SCORE_MIN, BaselineSpec, ModelBasedMetric
-from tuning_operator.specs.shapes import GCS_JSONL, _Strict
+from tuning_operator.specs.shapes import DEFERRED, GCS_JSONL, _Strict
 
 METRICS = ("exactMatch", "bleu", "rougeL")
 DEFAULT_MAX_EXAMPLES = 200
@@ -35,6 +35,8 @@ def unknown_metric(name: str) -> str:
 
 class GenerationConfig(_Strict):
     """What every generateContent of an evaluation sends (the tuned and the base model alike)."""
+
+    model_config = DEFERRED  # built when a file has the block (`shapes.WhenPresent`)
 
     temperature: Annotated[float, Field(ge=0, le=2)] = Field(
         default=0.0, description="0 (the default) makes answers repeatable, so runs compare.")
@@ -54,6 +56,8 @@ class MetricBar(_Strict):
     Pointwise model-based metrics: the same on the 1-5 scale, and `minAgreement`, the
     autorater's least agreement with people (quadratic-weighted kappa) for its score to gate.
     Pairwise: `minWinRate`, the tuned model's share of wins over the baseline (ties half)."""
+
+    model_config = DEFERRED  # built when a file has the block (`shapes.WhenPresent`)
 
     min: Annotated[float, Field(ge=0, le=SCORE_MAX)] | None = Field(
         default=None, description="The tuned model's score must be at least this (0-1;"
@@ -80,6 +84,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 class EvaluationSpec(_Strict):
     """Ask the tuned model (and the base model) every example, score the answers, gate them."""
+
+    model_config = DEFERRED  # built when a file has the block (`shapes.WhenPresent`)
 
     dataset: str = Field(
         description="gs://BUCKET/PATH.jsonl, or a .jsonl path relative to the job file inside"
@@ -226,6 +232,8 @@ def _bar_problem(name: str, bar: MetricBar, spec: EvaluationSpec,
 
 class SmokeTest(_Strict):
     """One generateContent to the tuned endpoint after success (when there is no evaluation)."""
+
+    model_config = DEFERRED  # built when a file has the block (`shapes.WhenPresent`)
 
     prompt: Annotated[str, StringConstraints(min_length=1, max_length=32_768)] = Field(
         description="The user turn sent to the tuned endpoint.")

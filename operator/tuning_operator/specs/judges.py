@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from tuning_operator.specs.shapes import _Strict
+from tuning_operator.specs.shapes import DEFERRED, _Strict
 
 MAX_FEW_SHOT = 32
 POINTWISE_PLACEHOLDERS = ("prompt", "response", "reference")
@@ -29,6 +29,8 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 class BaselineSpec(_Strict):
     """Which base-model baselines to ask: zero-shot, and N training examples as prior turns."""
+
+    model_config = DEFERRED  # built when a file has an evaluation (`shapes.WhenPresent`)
 
     zero_shot: bool = Field(default=True, description="Ask the base model each example alone.")
     few_shot: Annotated[int, Field(ge=0, le=MAX_FEW_SHOT)] = Field(
@@ -52,6 +54,8 @@ class BaselineSpec(_Strict):
 class ModelBasedMetric(_Strict):
     """A language model as the judge: a rubric scored 1-5 (pointwise) or a preference
     between the tuned model and the zero-shot baseline (pairwise)."""
+
+    model_config = DEFERRED  # built when a file has an evaluation (`shapes.WhenPresent`)
 
     name: Annotated[str, StringConstraints(pattern=METRIC_NAME)] = Field(
         description="The metric's name in `require`, status and the report (camelCase).")

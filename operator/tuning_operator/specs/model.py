@@ -17,8 +17,10 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from tuning_operator.specs import during
 from tuning_operator.specs.evaluation import EvaluationSpec, SmokeTest
 from tuning_operator.specs.gcs import gcs_segments
+from tuning_operator.specs.shapes import DEFERRED, WhenPresent
 
-# Re-exported: the other blocks of the job file and the emulator import them from here.
+# GCS_JSONL and _Strict are re-exported: the other blocks of the job file and the emulator
+# import them from here.
 from tuning_operator.specs.shapes import GCS_JSONL as GCS_JSONL  # noqa: PLC0414
 from tuning_operator.specs.shapes import _Strict as _Strict  # noqa: PLC0414
 
@@ -92,6 +94,8 @@ class PreTunedModel(_Strict):
     id), and the job waits until then.
     """
 
+    model_config = DEFERRED  # built when a file has the block (`shapes.WhenPresent`)
+
     tuned_model: Annotated[str, StringConstraints(pattern=TUNED_MODEL)] | None = Field(
         default=None, description="projects/P/locations/L/models/M[@VERSION]: a tuned model.")
     checkpoint_id: Annotated[str, StringConstraints(pattern=CHECKPOINT_ID)] | None = Field(
@@ -120,7 +124,7 @@ class Spec(_Strict):
     base_model: str | None = Field(
         default=None,
         description="A base model of the catalog, e.g. gemini-2.5-flash (or preTunedModel).")
-    pre_tuned_model: PreTunedModel | None = Field(
+    pre_tuned_model: Annotated[PreTunedModel | None, WhenPresent(PreTunedModel)] = Field(
         default=None, description="Continue tuning a tuned model instead of a base model.")
     region: Annotated[str, StringConstraints(pattern=REGION)] | None = Field(
         default=None, description="Vertex region; default: the operator's region."
@@ -146,9 +150,10 @@ class Spec(_Strict):
         default="Conflict",
         description="Conflict: a changed spec stops and is reported. Replace: cancel + create.",
     )
-    evaluation: EvaluationSpec | None = Field(
+    # Built when a file first has the block (`WhenPresent`, issue 31), as `preTunedModel`.
+    evaluation: Annotated[EvaluationSpec | None, WhenPresent(EvaluationSpec)] = Field(
         default=None, description="Judge the tuned model on an evaluation set, with a gate.")
-    smoke_test: SmokeTest | None = Field(
+    smoke_test: Annotated[SmokeTest | None, WhenPresent(SmokeTest)] = Field(
         default=None, description="The prompt of the endpoint check when there is no evaluation.")
 
     @model_validator(mode="after")

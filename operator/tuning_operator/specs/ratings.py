@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import orjson
-
 from tuning_operator.specs.judges import SCORE_MAX, SCORE_MIN
 
 MAX_LISTED_PROBLEMS = 5
@@ -32,6 +30,8 @@ def parse_human_ratings(
     raw: bytes, *, pointwise: Collection[str], examples: int | None = None
 ) -> tuple[tuple[HumanRating, ...], list[str]]:
     """(the ratings, what is wrong, by line); `examples`: the set's size when known."""
+    import orjson  # here: only a job with human ratings needs it (issue 31)
+
     ratings: list[HumanRating] = []
     problems: list[str] = []
     for number, line in enumerate(raw.splitlines(), 1):

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from tuning_operator.judging.usage import Usage
 from tuning_operator.planning.budgets import Spent
 from tuning_operator.planning.cost import Estimate, priced
 from tuning_operator.specs.money import Prices
-from tuning_operator.state.records import PreflightEstimate
-from tuning_operator.state.store import JobRecord
+
+if TYPE_CHECKING:  # `plan` without a state directory imports no store (issue 31, P7)
+    from tuning_operator.state.records import PreflightEstimate
+    from tuning_operator.state.store import JobRecord
 
 BILLED_NOTE = ("billed: Vertex's total_billable_token_count as reported (assumed to include the"
                " epochs; Vertex does not document it)")
@@ -68,6 +71,8 @@ def preflight_at_create(estimate: Estimate | None, *, summary: str | None,
                         fallback_tokens: int | None, model: str | None,
                         now: float) -> PreflightEstimate:
     """What a create records for the ledger: the estimate it was admitted with, and when."""
+    from tuning_operator.state.records import PreflightEstimate
+
     known = estimate is not None and estimate.known
     return PreflightEstimate(
         summary=summary or (estimate.short() if estimate is not None else ""),

@@ -12,27 +12,28 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from tuning_operator.judging.curves import Checkpoint
-from tuning_operator.judging.diagnosis import Diagnosis
 from tuning_operator.planning.model import DataStats, TuningEvaluationRun
 from tuning_operator.state import records as stored
 from tuning_operator.state.during_tuning import during_tuning_from_json, during_tuning_to_json
+from tuning_operator.state.memory import OperatorMemory as OperatorMemory  # noqa: PLC0414
 from tuning_operator.state.records import (
-    AliasRecord,
     Evaluation,
     Lineage,
     PreflightEstimate,
     SmokeTestResult,
 )
+
+if TYPE_CHECKING:  # `plan` without a state directory imports no judging (issue 31, P7)
+    from tuning_operator.judging.curves import Checkpoint
+    from tuning_operator.judging.diagnosis import Diagnosis
 
 
 class _Tracked:
@@ -141,46 +142,6 @@ _SUB_RECORDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "lineage": (stored.lineage_from_json, stored.lineage_to_json),
     "during_tuning": (during_tuning_from_json, during_tuning_to_json),
 }
-
-
-@dataclass(frozen=True)
-class OperatorMemory:
-    """What the operator remembers beyond its records that decides the next plan.
-
-    Kept in the status document so that a restart, and a live `plan --state-dir`, see the
-    backoff of a failing call and the fence after a state recovery exactly as the running
-    operator does (before, both were lost with the process, and `plan` could not show them).
-    """
-
-    attempts: Mapping[str, int] = field(default_factory=dict)  # failures in a row, per key
-    not_before: Mapping[str, float] = field(default_factory=dict)  # next attempt, per key
-    fence_all_from: float | None = None  # the state was recovered then: every create is fenced
-    # Where each ModelAlias (`team/alias`) was put: the alias planner's "was", and `aliases`.
-    aliases: Mapping[str, AliasRecord] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        keys = sorted(self.attempts.keys() | self.not_before.keys())
-        return {"backoff": {k: {"attempts": self.attempts.get(k, 0),
-                                "notBefore": self.not_before.get(k)} for k in keys},
-                "fenceAllFrom": self.fence_all_from,
-                **({"aliases": {k: stored.alias_to_json(r) for k, r in
-                                sorted(self.aliases.items())}} if self.aliases else {})}
-
-    @classmethod
-    def from_dict(cls, document: Mapping[str, Any]) -> OperatorMemory:
-        backoff = document.get("backoff") or {}
-        if not isinstance(backoff, dict):
-            raise ValueError("`backoff` is not an object")
-        fence = document.get("fenceAllFrom")
-        aliases = document.get("aliases") or {}
-        if not isinstance(aliases, dict):
-            raise ValueError("`aliases` is not an object")
-        loaded = {k: stored.alias_from_json(v) for k, v in aliases.items()}
-        return cls(attempts={k: int(v.get("attempts", 0)) for k, v in backoff.items()},
-                   not_before={k: float(v["notBefore"]) for k, v in backoff.items()
-                               if v.get("notBefore") is not None},
-                   fence_all_from=None if fence is None else float(fence),
-                   aliases={k: r for k, r in loaded.items() if r is not None})
 
 
 def changed(record: JobRecord) -> bool:
@@ -356,6 +317,8 @@ class MemoryStatusStore:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` so a crash leaves either the old or the new content."""
+    import tempfile  # here: `plan` reads no store (issue 31, P7)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
