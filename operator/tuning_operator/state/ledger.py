@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from tuning_operator.judging.usage import Usage
 from tuning_operator.planning.budgets import Spent
 from tuning_operator.planning.cost import Estimate, priced
 from tuning_operator.specs.money import Prices
 
 if TYPE_CHECKING:  # `plan` without a state directory imports no store (issue 31, P7)
+    from tuning_operator.judging.usage import Usage
     from tuning_operator.state.records import PreflightEstimate
     from tuning_operator.state.store import JobRecord
 
