@@ -121,7 +121,7 @@ class JobDatasetChecker:
 def _prediction_tokens(loaded: LoadedJob, report: DatasetReport) -> int | None:
     """What the evaluation will ask of the tuned (and the base) model: each asked question
     with an answer about as long as its reference."""
-    evaluation, stats = loaded.job.spec.evaluation, report.evaluation
+    evaluation, stats = loaded.spec.evaluation, report.evaluation
     if evaluation is None or stats is None:
         return None
     asked = min(stats.stats.examples, evaluation.max_examples)

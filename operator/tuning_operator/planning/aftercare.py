@@ -41,7 +41,7 @@ def evaluation_key(loaded: LoadedJob) -> str | None:
     """A digest of the job's evaluation block and of its set's version: a local set's content,
     a gs:// object's generation (as last read). A change of either re-runs the evaluation (no
     conflict); a gs:// set whose generation was never read is keyed by its URI."""
-    evaluation = loaded.job.spec.evaluation
+    evaluation = loaded.spec.evaluation
     if evaluation is None:
         return None
     block = evaluation_block(evaluation)
@@ -72,7 +72,7 @@ def evaluation_block(evaluation: EvaluationSpec) -> str:
 
 
 def needs_smoke_test(loaded: LoadedJob) -> bool:
-    spec = loaded.job.spec
+    spec = loaded.spec
     return spec.evaluation is not None or spec.smoke_test is not None
 
 
@@ -85,7 +85,7 @@ def owed(loaded: LoadedJob, current: ObservedJob, progress: Progress) -> list[st
         return steps
     if needs_smoke_test(loaded) and progress.smoke != "healthy":
         steps.append("smoke")
-    if loaded.job.spec.evaluation is not None and (
+    if loaded.spec.evaluation is not None and (
             progress.evaluation_key != evaluation_key(loaded)
             or progress.evaluation_verdict not in FINAL_VERDICTS):
         steps.append("evaluation")
@@ -136,7 +136,7 @@ def due(loaded: LoadedJob, current: ObservedJob, progress: Progress,
 
 
 def _evaluation_due(loaded: LoadedJob, progress: Progress, remaining: list[str]) -> Due:
-    evaluation = loaded.job.spec.evaluation
+    evaluation = loaded.spec.evaluation
     assert evaluation is not None
     if "smoke" in remaining:
         return Due("evaluation", "waits for a healthy endpoint (smoke test)", held=True,

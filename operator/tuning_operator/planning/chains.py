@@ -45,7 +45,7 @@ def resolve(loaded: LoadedJob, parent: ObservedJob | None, *, best: str | None,
     is paid for and cannot be taken back, so a person decides (`last` or an id, or tune the
     parent again). A healthy parent with no best checkpoint is continued from its final model.
     """
-    pre = loaded.job.spec.pre_tuned_model
+    pre = loaded.spec.pre_tuned_model
     assert pre is not None and pre.job is not None
     if parent is not None and parent.phase in ENDED_BADLY:
         state = parent.state.removeprefix("JOB_STATE_")
@@ -90,7 +90,7 @@ def resolve_tuned_model(loaded: LoadedJob, actual: Iterable[ObservedJob],
     """For `preTunedModel: {tunedModel, checkpointId}`: the lineage, its root base model taken
     from the Vertex job that tuned it; invalid when that job lacks the checkpoint, held when
     the team policy cannot be judged or refuses."""
-    pre = loaded.job.spec.pre_tuned_model
+    pre = loaded.spec.pre_tuned_model
     assert pre is not None and pre.tuned_model is not None
     jobs = list(actual)
     root = root_of(pre.tuned_model, jobs)
@@ -132,7 +132,7 @@ def parent_of(loaded: LoadedJob, desired: DirectoryLoad, *,
               managed: Mapping[str, list[ObservedJob]], settings: PlanSettings,
               rules: TeamPolicy | None) -> Lineage | Held | None:
     """What a `preTunedModel` job is created from (None: it starts from a base model)."""
-    pre = loaded.job.spec.pre_tuned_model
+    pre = loaded.spec.pre_tuned_model
     if pre is None:
         return None
     if pre.job is None:

@@ -70,7 +70,7 @@ def compare(base: DirectoryLoad, head: DirectoryLoad, *, revision: str) -> Chang
             files.append(FileChange(ChangeKind.CHANGED, name, now.team, now.path, notes))
     for name in sorted(base.jobs.keys() - head.jobs.keys() - head.invalid_names):
         was = base.jobs[name]
-        on_delete = was.job.spec.on_delete
+        on_delete = was.spec.on_delete
         files.append(FileChange(ChangeKind.REMOVED, name, was.team, was.path,
                                 removal_words(on_delete), on_delete=on_delete))
     order = list(ChangeKind)

@@ -46,7 +46,7 @@ def spellings(loaded: LoadedJob, lineage: Lineage | None,
     created from. Created from `{job: X}` and now naming the very `{tunedModel, checkpointId}`
     that resolved to; or created from a `{tunedModel, checkpointId}` and now naming a job that
     `resolved` (its resolution now) to exactly that. Either way Vertex got the same request."""
-    pre = loaded.job.spec.pre_tuned_model
+    pre = loaded.spec.pre_tuned_model
     if pre is None or lineage is None:
         return frozenset()
     if pre.tuned_model is not None and lineage.job is not None and (
@@ -65,6 +65,6 @@ def spellings(loaded: LoadedJob, lineage: Lineage | None,
 def respelled_as_job(loaded: LoadedJob, lineage: Lineage | None) -> bool:
     """Created from a `tunedModel`, the file now names a `job`: only that job's resolution can
     tell whether it is the same parent."""
-    pre = loaded.job.spec.pre_tuned_model
+    pre = loaded.spec.pre_tuned_model
     return (pre is not None and pre.job is not None and lineage is not None
             and lineage.job is None)

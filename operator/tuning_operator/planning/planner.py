@@ -98,7 +98,7 @@ def _aftercare(desired: DirectoryLoad, managed: Mapping[str, list[ObservedJob]],
     for name, loaded in desired.jobs.items():
         current = current_job(loaded, managed.get(name, []), chains.lineage_of(settings, name),
                               respelled.get(name))
-        if current is None or loaded.job.spec.cancel:
+        if current is None or loaded.spec.cancel:
             continue
         progress = settings.progress.get(name, Progress())
         if aftercare.owed(loaded, current, progress):
@@ -162,7 +162,7 @@ def _desired_action(
     resolved: Lineage | None = None,
 ) -> Action | None:
     """The action for a valid job, or None when it is absent and must be admitted."""
-    spec = loaded.job.spec
+    spec = loaded.spec
     remembered = settings.remembered.get(loaded.name)
     if not observed and not spec.cancel and (
             remembered is None or remembered.stalled_spec != loaded.spec_hash):
@@ -239,7 +239,7 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
     keeps its slot: a fenced create may have landed, and the slot must not go to another job.
     """
     quota, budgets = limits
-    candidates.sort(key=lambda j: (-j.job.spec.priority,
+    candidates.sort(key=lambda j: (-j.spec.priority,
                                    settings.first_seen.get(j.name, math.inf), j.name))
     for loaded in candidates:
         region = _region(loaded, settings)
@@ -253,7 +253,7 @@ def _admit(candidates: list[LoadedJob], desired: DirectoryLoad, settings: PlanSe
         blocked = (loaded.uncreatable if loaded.uncreatable is not None
                    else f"dataset pre-flight failed: {dataset}" if dataset is not None
                    else _region_rule(loaded, region, settings)
-                   or during.create_problem(loaded.job, region=region,
+                   or during.create_problem(loaded, region=region,
                                             artifacts=settings.artifacts))
         if blocked is not None:
             yield action(kind=ActionKind.INVALID, phase=Phase.INVALID, reason=blocked)
@@ -292,7 +292,7 @@ _HELD = {Phase.WAITING: ActionKind.WAIT, Phase.INVALID: ActionKind.INVALID,
 def _region_rule(loaded: LoadedJob, region: str, settings: PlanSettings) -> str | None:
     """A job that names no region runs in its parent's region or the operator's default: the
     model may not tune there (`validate` cannot know the default)."""
-    if settings.catalog is None or loaded.job.spec.region or not loaded.base_model:
+    if settings.catalog is None or loaded.spec.region or not loaded.base_model:
         return None
     model = settings.catalog.get(loaded.base_model)
     return region_problem(model, region) if model is not None else None

@@ -169,7 +169,7 @@ class Aftercare:
         """Ask, journal and judge. In a worker (`progress` given): batch after batch until the
         verdict, an outage, the stop or a lost lease, posting progress between batches. Inline:
         one batch, then a requeue (a pass stays short)."""
-        spec = loaded.job.spec.evaluation
+        spec = loaded.spec.evaluation
         assert spec is not None
         if self.predict is None or self.state_dir is None or not observed.tuned_endpoint:
             return self._tell_evaluation(record, loaded, Evaluation(
@@ -238,7 +238,7 @@ class Aftercare:
     def _paused(self, record: JobRecord, loaded: LoadedJob, exc: EndpointUnavailable,
                 key: str) -> Outcome:
         """An outage: pending and backing off, until it outlasts the reviewed giveUpAfter."""
-        spec = loaded.job.spec.evaluation
+        spec = loaded.spec.evaluation
         assert spec is not None
         now, before = self.clock(), record.evaluation
         since = before.unavailable_since if before and before.unavailable_since else now
@@ -279,7 +279,7 @@ class Aftercare:
                             exclude_prompts=frozenset(e.prompt for e in examples.examples))
 
     def _config(self, loaded: LoadedJob) -> GenerationConfig:
-        evaluation = loaded.job.spec.evaluation
+        evaluation = loaded.spec.evaluation
         config = evaluation.generation_config if evaluation else GenerationConfig()
         model = self.catalog.get(loaded.base_model) if loaded.base_model else None
         return effective_generation_config(config, model)

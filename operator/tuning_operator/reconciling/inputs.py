@@ -86,7 +86,7 @@ def plan_inputs(load: DirectoryLoad, records: Mapping[str, JobRecord], memory: O
     for name in load.jobs.keys() - records.keys():  # as the pass's records of new files
         loaded = load.jobs[name]
         remembered[name] = Remembered(path=loaded.path, team=loaded.team,
-                                      on_delete=loaded.job.spec.on_delete,
+                                      on_delete=loaded.spec.on_delete,
                                       create_intent_at=memory.fence_all_from,
                                       not_before=not_before.get(name))
     timing = Timing(now=now, create_fence_seconds=settings.create_fence_seconds,

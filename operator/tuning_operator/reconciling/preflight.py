@@ -68,7 +68,7 @@ class Preflight:
         present = {o.job_name for o in actual if o.job_name}
         blocks = {}
         for name, loaded in load.jobs.items():
-            if name in present or loaded.job.spec.cancel:
+            if name in present or loaded.spec.cancel:
                 continue
             if not self.throttler.ready(f"dataset:{name}", now=now):
                 continue

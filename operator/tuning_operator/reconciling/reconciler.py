@@ -145,7 +145,7 @@ class Reconciler:
                           if datasets is not None else None)
         self.retiring: list[str] = []
         self.revision_of = revision_of or (lambda _directory: None)
-        self.cache = LoadCache()
+        self.cache = LoadCache(compact=True)  # every job, for as long as it runs
         self.evaluation_sets = evaluation_sets or EvaluationSetVersions(
             storage_generation(), log=structlog.get_logger("tuning_operator.evalsets"))
         self.quiet: QuietPass | None = None  # the last pass, while it did nothing
@@ -370,7 +370,7 @@ class Reconciler:
             record = self._record(name, now)
             record.team, record.path = loaded.team, loaded.path
             record.region = loaded.region or self.settings.default_region
-            record.on_delete = loaded.job.spec.on_delete
+            record.on_delete = loaded.spec.on_delete
             record.file_removed_at = None
 
     def _note_removed_files(self, load: DirectoryLoad, now: float) -> None:

@@ -42,7 +42,7 @@ def check_file(
         return result
     shown = str(base / result.path)
     extra = tuple(SpecError(file=shown, message=m, job=result.name) for m in problems)
-    return replace(result, job=None, alias=None, errors=result.errors + extra)
+    return replace(result, summary=None, alias=None, errors=result.errors + extra)
 
 
 def _semantic_problems(

@@ -21,6 +21,7 @@ from tuning_operator.specs.catalog import Catalog
 from tuning_operator.specs.model import Spec
 from tuning_operator.specs.policy import POLICY_FILE, Policy
 from tuning_operator.specs.rules import model_problems, tuned_model_region
+from tuning_operator.specs.summary import JobSummary
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class DependencyCheck:
 
 
 def check_dependencies(
-    specs: Mapping[str, Spec],
+    specs: Mapping[str, Spec | JobSummary],
     *,
     file_of: Callable[[str], str],
     broken: frozenset[str] = frozenset(),
@@ -110,7 +111,8 @@ def check_dependencies(
         model = catalog.get(base) if base is not None else None
         if model is None:
             continue
-        errors.setdefault(name, []).extend(model_problems(spec, model, field="preTunedModel"))
+        whole = spec.job.spec if isinstance(spec, JobSummary) else spec  # its hyperparameters
+        errors.setdefault(name, []).extend(model_problems(whole, model, field="preTunedModel"))
         if model.retired:
             uncreatable.setdefault(name, _retired(
                 model.name, " (the base model of its `preTunedModel` chain)", catalog))
@@ -125,7 +127,7 @@ def check_dependencies(
     )
 
 
-def _upstream_problems(name: str, upstream: str, *, specs: Mapping[str, Spec],
+def _upstream_problems(name: str, upstream: str, *, specs: Mapping[str, Spec | JobSummary],
                        depends_on: Mapping[str, str], teams: Mapping[str, str],
                        policy: Policy | None, shown: Callable[[str], str]) -> Iterator[str]:
     """The parent's region against the child's, and whose team the parent is."""
@@ -158,7 +160,7 @@ def _root_policy_problems(name: str, base: str, *, upstream: str | None,
            " one of those, or ask the platform team to allow it")
 
 
-def _inherited_regions(specs: Mapping[str, Spec],
+def _inherited_regions(specs: Mapping[str, Spec | JobSummary],
                        depends_on: Mapping[str, str]) -> dict[str, str]:
     """The region of each continuing job whose file names none, when its chain says one."""
     found: dict[str, str] = {}
@@ -170,7 +172,7 @@ def _inherited_regions(specs: Mapping[str, Spec],
     return found
 
 
-def _region_of(name: str, specs: Mapping[str, Spec],
+def _region_of(name: str, specs: Mapping[str, Spec | JobSummary],
                depends_on: Mapping[str, str]) -> str | None:
     """Where `name` tunes by its chain: the first region named on the way to the root, or the
     region of a `tunedModel` resource (None: the operator's default region)."""
@@ -189,14 +191,14 @@ def _retired(model: str, via: str, catalog: Catalog) -> str:
             f" Vertex job on it is still observed. For a new job, use one of {catalog.current()}")
 
 
-def _root_base_model(name: str, specs: Mapping[str, Spec],
+def _root_base_model(name: str, specs: Mapping[str, Spec | JobSummary],
                      depends_on: Mapping[str, str]) -> str | None:
     return next((s.base_model for s in _chain(name, specs, depends_on)
                  if s.base_model is not None), None)
 
 
-def _chain(name: str, specs: Mapping[str, Spec],
-           depends_on: Mapping[str, str]) -> Iterator[Spec]:
+def _chain(name: str, specs: Mapping[str, Spec | JobSummary],
+           depends_on: Mapping[str, str]) -> Iterator[Spec | JobSummary]:
     """The specs from `name` up its `preTunedModel.job` edges, stopping at a job that is not
     valid or at a cycle."""
     seen: set[str] = set()

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tuning_operator.specs.evaluation import EvaluationSpec
-    from tuning_operator.specs.model import Spec, TuningJob
+    from tuning_operator.specs.model import Spec
+    from tuning_operator.specs.summary import Evaluated
 
 REGIONS = ("us-central1",)  # where Vertex offers evaluation during tuning (preview)
 # The operator's string metric → the `Metric` oneof field Vertex computes it with.
@@ -65,7 +66,7 @@ def region_problem(region: str) -> str:
             " `duringTuning: false`")
 
 
-def create_problem(job: TuningJob, *, region: str, artifacts: str | None) -> str | None:
+def create_problem(job: Evaluated, *, region: str, artifacts: str | None) -> str | None:
     """Why the create of `job` in `region` cannot send its evaluation config, or None: the
     region (a file naming none runs in the operator's default) and the output location."""
     if not asked(job.spec.evaluation):

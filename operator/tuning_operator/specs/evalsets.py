@@ -15,12 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.ratings import HumanRating, parse_human_ratings
+from tuning_operator.specs.summary import Evaluated
 
 
 def resolve_evaluation_dataset(
-    base: Path, rel: str, job: TuningJob
+    base: Path, rel: str, job: Evaluated
 ) -> tuple[str | None, str | None]:
     """(the dataset to read, None) or (None, what is wrong and how to fix it)."""
     evaluation = job.spec.evaluation
@@ -31,7 +31,7 @@ def resolve_evaluation_dataset(
     return resolve_local_file(base, rel, "dataset", evaluation.dataset)
 
 
-def side_files(job: TuningJob) -> tuple[tuple[str, str], ...]:
+def side_files(job: Evaluated) -> tuple[tuple[str, str], ...]:
     """The evaluation's other local files, (field, path as written): the human ratings and
     the few-shot examples when they are not on gs://."""
     evaluation = job.spec.evaluation
@@ -73,7 +73,7 @@ Resolved = tuple[str | None, str | None, tuple[Stat | None, ...] | None,
                  tuple[tuple[str, str], ...]]
 
 
-def resolve_with_stat(base: Path, rel: str, job: TuningJob) -> Resolved:
+def resolve_with_stat(base: Path, rel: str, job: Evaluated) -> Resolved:
     """As `resolve_evaluation_dataset`, with the side files, and the local files'
     (mtime_ns, size, inode): a rewritten file changes them, so a load that depended on the old
     content is not reused."""
@@ -110,7 +110,7 @@ def content_digest(path: str) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def read_human_ratings(path: str, job: TuningJob,
+def read_human_ratings(path: str, job: Evaluated,
                        dataset: str | None) -> tuple[tuple[HumanRating, ...], str | None]:
     """The ratings at `path` (resolved), checked against the job's pointwise metrics and, for
     a local evaluation set, its size; or (), what is wrong."""
@@ -140,7 +140,7 @@ class EvaluationInputs:
     few_shot_from: str | None = None
 
 
-def evaluation_inputs(digests: dict[str, tuple[object, str | None]], job: TuningJob,
+def evaluation_inputs(digests: dict[str, tuple[object, str | None]], job: Evaluated,
                       resolved: Resolved) -> tuple[EvaluationInputs, str | None]:
     """The evaluation's files resolved and the human ratings read, or what is wrong."""
     dataset, problem, _, found = resolved

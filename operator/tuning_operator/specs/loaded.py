@@ -1,7 +1,9 @@
 """`LoadedJob`: what the loader keeps of one valid job file, one per job, 10,000s of them.
 
-Slotted (issue 31, P5): no `__dict__` per job. Its own module so that the loader reads as the
-incremental cache and the assembly of a directory's load.
+Slotted (issue 31, P5): no `__dict__` per job. It holds the job's `JobSummary` (the spec fields
+read every pass, `spec`; the whole validated job, `job`, rebuilt when the operator's cache keeps
+it packed), not the pydantic model. Its own module so that the loader reads as the incremental
+cache and the assembly of a directory's load.
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from dataclasses import dataclass, field
 
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.ratings import HumanRating
+from tuning_operator.specs.summary import JobSummary
 
 
-@dataclass(frozen=True, slots=True)  # slots: one is kept per job, 10,000s of them
+@dataclass(frozen=True, slots=True, init=False)  # slots: one is kept per job, 10,000s of them
 class LoadedJob:
     """A valid job file."""
 
     path: str  # relative to the jobs directory
     team: str
-    job: TuningJob
+    summary: JobSummary
     spec_hash: str
     evaluation_dataset: str | None = None  # gs:// URI, or the resolved local path
     evaluation_digest: str | None = None  # a local set's content digest (None for gs://)
@@ -41,9 +44,52 @@ class LoadedJob:
     few_shot_from: str | None = None
     _labels: frozenset[str] | None = field(default=None, init=False, repr=False, compare=False)
 
+    def __init__(  # noqa: PLR0917 -- the fields, as a dataclass's __init__ takes them
+        self, path: str, team: str, summary: JobSummary | None = None,
+        spec_hash: str = "", evaluation_dataset: str | None = None,
+        evaluation_digest: str | None = None, evaluation_generation: str | None = None,
+        evaluation_unread: str | None = None, base_model: str | None = None,
+        inherited_region: str | None = None, uncreatable: str | None = None,
+        human_ratings: tuple[HumanRating, ...] = (), few_shot_from: str | None = None, *,
+        job: TuningJob | None = None,
+    ) -> None:
+        """As the dataclass's, with `job` for `summary`: a job made in code is kept whole."""
+        if summary is None:
+            if job is None:
+                raise TypeError("LoadedJob needs its summary or its job")
+            summary = JobSummary(job, compact=False)
+        if not spec_hash:
+            raise TypeError("LoadedJob needs its spec_hash")
+        put = object.__setattr__  # frozen: as the dataclass's own __init__ does
+        put(self, "path", path)
+        put(self, "team", team)
+        put(self, "summary", summary)
+        put(self, "spec_hash", spec_hash)
+        put(self, "evaluation_dataset", evaluation_dataset)
+        put(self, "evaluation_digest", evaluation_digest)
+        put(self, "evaluation_generation", evaluation_generation)
+        put(self, "evaluation_unread", evaluation_unread)
+        put(self, "base_model", base_model)
+        put(self, "inherited_region", inherited_region)
+        put(self, "uncreatable", uncreatable)
+        put(self, "human_ratings", human_ratings)
+        put(self, "few_shot_from", few_shot_from)
+        put(self, "_labels", None)
+
+    @property
+    def job(self) -> TuningJob:
+        """The whole validated job: for the actions that need all of it (a create, a
+        pre-flight check, the aftercare); the planner reads `spec`."""
+        return self.summary.job
+
+    @property
+    def spec(self) -> JobSummary:
+        """The spec fields read every pass (`spec.cancel`, `spec.priority`, ...)."""
+        return self.summary
+
     @property
     def name(self) -> str:
-        return self.job.metadata.name
+        return self.summary.name
 
     @property
     def spec_labels(self) -> frozenset[str]:
@@ -61,4 +107,5 @@ class LoadedJob:
     @property
     def region(self) -> str | None:
         """Where it tunes: its file's region, else its parent's (None: the default region)."""
-        return self.job.spec.region or self.inherited_region
+        return self.summary.region or self.inherited_region
+

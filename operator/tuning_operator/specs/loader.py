@@ -29,7 +29,6 @@ from tuning_operator.specs.evalsets import (
     resolve_with_stat,
 )
 from tuning_operator.specs.loaded import LoadedJob
-from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.parsing import (
     MAX_FILE_BYTES,
     FileResult,
@@ -39,6 +38,7 @@ from tuning_operator.specs.parsing import (
 )
 from tuning_operator.specs.policy import POLICY_FILE, Policy, money_errors
 from tuning_operator.specs.sharing import SharedParts
+from tuning_operator.specs.summary import JobSummary
 from tuning_operator.specs.walk import (
     FileRefused,
     JobTree,
@@ -64,12 +64,17 @@ class LoadCache:
     """
 
     files: dict[str, tuple[StatKey, FileResult]] = field(default_factory=dict)
-    checked: dict[str, tuple[tuple[StatKey, StatKey | None], FileResult, _Digest | None]] = (
+    # path → (its stat key, the checked result, its spec hash, the policy's stat key): one
+    # tuple, no pair of keys per file
+    checked: dict[str, tuple[StatKey, FileResult, _Digest | None, StatKey | None]] = (
         field(default_factory=dict))
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]] | None = None
     digests: dict[str, tuple[object, str | None]] = field(default_factory=dict)  # local files
     parses: int = 0
     shared: SharedParts = field(default_factory=SharedParts)  # one copy of what jobs repeat
+    # Valid jobs kept packed, rebuilt when an action needs the whole job (`JobSummary`): the
+    # operator's cache, which holds every job for as long as it runs; a command's need not.
+    compact: bool = False
     last: _Unchanged | None = None  # the previous load, returned while nothing changed
 
 
@@ -82,7 +87,7 @@ class _Unchanged:
     keys: tuple[StatKey | None, ...]
     policy: tuple[StatKey | None, Policy | None, bool, tuple[SpecError, ...]]
     catalog: Catalog
-    evaluation_sets: tuple[tuple[str, TuningJob, Resolved], ...]
+    evaluation_sets: tuple[tuple[str, JobSummary, Resolved], ...]
     load: DirectoryLoad
 
     def holds(self, tree: JobTree, keys: tuple[StatKey | None, ...],
@@ -160,8 +165,8 @@ def _load(root: str | os.PathLike[str], *, catalog: Catalog, cache: LoadCache) -
     errors: list[SpecError] = [*policy_errors, *money]
     policy_broken = policy_broken or bool(money)
     errors.extend(SpecError(file=str(base / p.path), message=p.message) for p in tree.problems)
-    checked, hashes = _check_files(base, paths, cache, stats=(keys, refused),
-                                   context=(catalog, policy, policy_key))
+    checked, hashes, keys = _check_files(base, paths, cache, stats=(keys, refused),
+                                         context=(catalog, policy, policy_key))
     checked, alias_files = _by_kind(checked)  # alias names are unique per team: checked apart
     by_name: dict[str, list[FileResult]] = {}
     for result in checked:
@@ -171,7 +176,7 @@ def _load(root: str | os.PathLike[str], *, catalog: Catalog, cache: LoadCache) -
     jobs: dict[str, LoadedJob] = {}
     invalid: set[str] = set()
     unnamed = 0
-    evaluation_sets: list[tuple[str, TuningJob, Resolved]] = []
+    evaluation_sets: list[tuple[str, JobSummary, Resolved]] = []
     for result in checked:
         errors.extend(result.errors)
         twins = by_name.get(result.name or "", [])
@@ -186,24 +191,25 @@ def _load(root: str | os.PathLike[str], *, catalog: Catalog, cache: LoadCache) -
                 )
             )
         inputs, problem = EvaluationInputs(), None
-        if result.job is not None and result.job.spec.evaluation is not None:
-            resolved = resolve_with_stat(base, result.path, result.job)
-            evaluation_sets.append((result.path, result.job, resolved))
-            inputs, problem = evaluation_inputs(cache.digests, result.job, resolved)
+        summary = result.summary
+        if summary is not None and summary.evaluation is not None:
+            resolved = resolve_with_stat(base, result.path, summary)
+            evaluation_sets.append((result.path, summary, resolved))
+            inputs, problem = evaluation_inputs(cache.digests, summary, resolved)
         if problem is not None:
             errors.append(SpecError(file=str(base / result.path), job=result.name, message=problem))
         if result.name is None:
             unnamed += 1
-        elif (result.errors or problem or len(twins) > 1 or result.job is None
+        elif (result.errors or problem or len(twins) > 1 or summary is None
               or result.team is None):
             invalid.add(result.name)
         else:
-            spec_hash = hashes[result.path] or result.job.spec_hash()
-            jobs[result.name] = LoadedJob(path=result.path, team=result.team, job=result.job,
+            spec_hash = hashes[result.path] or summary.job.spec_hash()
+            jobs[result.name] = LoadedJob(path=result.path, team=result.team, summary=summary,
                                           spec_hash=spec_hash,
                                           evaluation_dataset=inputs.dataset,
                                           evaluation_digest=inputs.digest,
-                                          base_model=result.job.spec.base_model,
+                                          base_model=summary.base_model,
                                           human_ratings=inputs.ratings,
                                           few_shot_from=inputs.few_shot_from)
     warnings, depends_on = _check_across_files(base, jobs, invalid, errors,
@@ -237,7 +243,7 @@ def _check_across_files(
     not list) and the dependency edges."""
     catalog, policy = context
     check = check_dependencies(
-        {name: loaded.job.spec for name, loaded in jobs.items()},
+        {name: loaded.spec for name, loaded in jobs.items()},
         file_of=lambda name: str(base / jobs[name].path),
         broken=frozenset(invalid), catalog=catalog,
         teams={name: loaded.team for name, loaded in jobs.items()}, policy=policy)
@@ -268,7 +274,7 @@ def _check_alias_files(base: Path, files: list[FileResult], jobs: Mapping[str, L
                        invalid: set[str], errors: list[SpecError]) -> AliasCheck:
     """The `ModelAlias` files against the valid jobs (their errors go to `errors`)."""
     check = check_aliases(base, files, broken_jobs=invalid, jobs={
-        name: JobFacts(team=j.team, evaluated=j.job.spec.evaluation is not None)
+        name: JobFacts(team=j.team, evaluated=j.spec.evaluation is not None)
         for name, j in jobs.items()})
     errors.extend(check.errors)
     return check
@@ -278,29 +284,32 @@ def _check_files(
     base: Path, paths: tuple[str, ...], cache: LoadCache, *,
     stats: tuple[tuple[StatKey | None, ...], Mapping[str, str]],
     context: tuple[Catalog, Policy | None, StatKey | None],
-) -> tuple[list[FileResult], dict[str, _Digest | None]]:
-    """Each file parsed and checked (from the cache while its stat and the policy's hold)."""
+) -> tuple[list[FileResult], dict[str, _Digest | None], tuple[StatKey | None, ...]]:
+    """Each file parsed and checked (from the cache while its stat and the policy's hold), and
+    `keys` again, sharing the cache's key objects (one stat key kept per file, not two)."""
     (keys, refused), (catalog, policy, policy_key) = stats, context
     checked: list[FileResult] = []
     hashes: dict[str, _Digest | None] = {}
+    kept: list[StatKey | None] = []  # `keys`, equal, but the cache's objects where they hold
     with TreeReader(str(base), limit=MAX_FILE_BYTES) as reader:  # opens nothing while warm
         for rel, stat_key in zip(paths, keys, strict=True):
             key, parsed = _cached_result(base, reader, rel, cache,
                                          stat_key or refused[rel])
             hit = cache.checked.get(rel)
-            if key is not None and hit is not None and hit[0] == (key, policy_key):
+            if key is not None and hit is not None and hit[0] == key and hit[3] == policy_key:
                 result, digest = hit[1], hit[2]
             else:
                 result = check_file(base, parsed, catalog, policy)
                 digest = result.job.spec_hash() if result.job is not None else None
                 if key is not None:
-                    cache.checked[rel] = ((key, policy_key), result, digest)
+                    cache.checked[rel] = (key, result, digest, policy_key)
             checked.append(result)
             hashes[rel] = digest
+            kept.append(key if key == stat_key else stat_key)  # one key object per file
     live = set(paths)
     cache.files = {k: v for k, v in cache.files.items() if k in live}
     cache.checked = {k: v for k, v in cache.checked.items() if k in live}
-    return checked, hashes
+    return checked, hashes, tuple(kept)
 
 
 def _cached_result(base: Path, reader: TreeReader, rel: str, cache: LoadCache,
@@ -310,7 +319,7 @@ def _cached_result(base: Path, reader: TreeReader, rel: str, cache: LoadCache,
         return None, failed_file(base, rel, None, key)
     hit = cache.files.get(rel)
     if hit is not None and hit[0] == key:
-        return key, hit[1]
+        return hit[0], hit[1]  # the cache's key: the load keeps that one, not a copy
     cache.parses += 1
     try:
         key, raw = reader.read(rel)
@@ -318,7 +327,7 @@ def _cached_result(base: Path, reader: TreeReader, rel: str, cache: LoadCache,
         return None, failed_file(base, rel, None, str(exc))
     except OSError as exc:
         return None, failed_file(base, rel, None, f"cannot read the file ({exc.strerror or exc})")
-    result = parse_job_file(base, rel, raw, shared=cache.shared)
+    result = parse_job_file(base, rel, raw, shared=cache.shared, compact=cache.compact)
     cache.files[rel] = (key, result)
     return key, result
 

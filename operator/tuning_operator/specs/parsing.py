@@ -27,6 +27,7 @@ from tuning_operator.specs.diagnostics import (
 from tuning_operator.specs.model import TuningJob
 from tuning_operator.specs.policy import POLICY_FILE, Policy
 from tuning_operator.specs.sharing import SharedParts
+from tuning_operator.specs.summary import JobSummary
 from tuning_operator.specs.walk import shown
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -43,16 +44,20 @@ class FileResult:
     path: str
     team: str | None
     name: str | None
-    job: TuningJob | None
+    summary: JobSummary | None  # the valid job, as the operator keeps it
     errors: tuple[SpecError, ...]
     kind: str = "TuningJob"
     alias: ModelAlias | None = None
+
+    @property
+    def job(self) -> TuningJob | None:
+        return self.summary.job if self.summary is not None else None
 
 
 def failed_file(base: Path, rel: str, name: str | None, message: str, *,
                 line: int | None = None, column: int | None = None) -> FileResult:
     error = SpecError(file=str(base / rel), message=message, line=line, column=column, job=name)
-    return FileResult(path=rel, team=team_of(rel), name=name, job=None, errors=(error,))
+    return FileResult(path=rel, team=team_of(rel), name=name, summary=None, errors=(error,))
 
 
 def team_of(rel: str) -> str | None:
@@ -60,12 +65,13 @@ def team_of(rel: str) -> str | None:
     return sys.intern(parts[0]) if len(parts) > 1 else None  # one copy per team, not per file
 
 
-def parse_job_file(base: Path, rel: str, raw: bytes,
-                   shared: SharedParts | None = None) -> FileResult:
+def parse_job_file(base: Path, rel: str, raw: bytes, shared: SharedParts | None = None, *,
+                   compact: bool = False) -> FileResult:
     """A job file's bytes, decoded, parsed and validated against the model.
 
     `shared`: what a valid job repeats of the other files is swapped for one shared copy (a
-    caller that keeps thousands of jobs passes its table).
+    caller that keeps thousands of jobs passes its table). `compact`: the job is kept packed
+    and rebuilt when asked (`JobSummary`), for a caller that keeps it for long.
     """
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
@@ -89,9 +95,13 @@ def parse_job_file(base: Path, rel: str, raw: bytes,
     except ValidationError as exc:
         job = None
         errors.extend(validation_errors(base, rel, node, exc, name=name, model=TuningJob))
-    if job is not None and shared is not None:
-        shared.share(job)
-    return FileResult(path=rel, team=team_of(rel), name=name, job=job, errors=tuple(errors))
+    summary = None
+    if job is not None:
+        if shared is not None:
+            shared.share(job)
+        summary = JobSummary(job, shared=shared, compact=compact)
+    return FileResult(path=rel, team=team_of(rel), name=name, summary=summary,
+                      errors=tuple(errors))
 
 
 def _alias_file(base: Path, rel: str, parsed: tuple[yaml.Node, Any], name: str | None,
@@ -103,7 +113,7 @@ def _alias_file(base: Path, rel: str, parsed: tuple[yaml.Node, Any], name: str |
     except ValidationError as exc:
         alias = None
         errors.extend(validation_errors(base, rel, node, exc, name=name, model=ModelAlias))
-    return FileResult(path=rel, team=team_of(rel), name=name, job=None, errors=tuple(errors),
+    return FileResult(path=rel, team=team_of(rel), name=name, summary=None, errors=tuple(errors),
                       kind=ALIAS_KIND, alias=alias if not errors else None)
 
 
