@@ -16,8 +16,6 @@ file is a finding (the job is Invalid until the file appears), not an exception.
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from tuning_operator.datasets.duplicates import MinHasher
@@ -28,6 +26,7 @@ from tuning_operator.datasets.recommend import recommend
 from tuning_operator.datasets.report import DatasetFileReport, DatasetFormat, DatasetReport
 from tuning_operator.datasets.scan import FileHygiene, ScanResult, scan_lines
 from tuning_operator.datasets.stats import EMPTY_STATS
+from tuning_operator.lru import Lru
 from tuning_operator.specs.catalog import BaseModel
 
 MIN_EXAMPLES = 20
@@ -221,33 +220,11 @@ CacheKey = tuple[BaseModel, CheckOptions, DatasetObject, DatasetObject | None,
                  DatasetObject | None]
 
 
-class DatasetCheckCache:
+class DatasetCheckCache(Lru[CacheKey, DatasetReport]):
     """Reports by (model, options, object versions): a changed object is checked again.
 
     Bounded (least recently used out first) and safe to share between threads.
     """
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self._max_entries = max_entries
-        self._reports: OrderedDict[CacheKey, DatasetReport] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: CacheKey) -> DatasetReport | None:
-        with self._lock:
-            report = self._reports.get(key)
-            if report is not None:
-                self._reports.move_to_end(key)
-            return report
-
-    def put(self, key: CacheKey, report: DatasetReport) -> None:
-        with self._lock:
-            self._reports[key] = report
-            self._reports.move_to_end(key)
-            while len(self._reports) > self._max_entries:
-                self._reports.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._reports)
 
 
 __all__ = ["CheckOptions", "DatasetCheckCache", "check_dataset"]

@@ -15,14 +15,13 @@ cannot lend a create its new content under the old spec hash (the next load sees
 
 from __future__ import annotations
 
-import threading
 import zlib
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel
 from pydantic_core import from_json
 
+from tuning_operator.lru import Lru
 from tuning_operator.specs import evaluation as evaluation_models
 from tuning_operator.specs import model as job_models
 from tuning_operator.specs.model import TuningJob
@@ -147,27 +146,4 @@ class JobSummary:
         return job
 
 
-class _Recent:
-    """The most recently rebuilt jobs by summary (a lock: workers read jobs too)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._jobs: OrderedDict[JobSummary, TuningJob] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, summary: JobSummary) -> TuningJob | None:
-        with self._lock:
-            job = self._jobs.get(summary)
-            if job is not None:
-                self._jobs.move_to_end(summary)
-            return job
-
-    def put(self, summary: JobSummary, job: TuningJob) -> None:
-        with self._lock:
-            self._jobs[summary] = job
-            self._jobs.move_to_end(summary)
-            while len(self._jobs) > self._size:
-                self._jobs.popitem(last=False)
-
-
-_RECENT = _Recent(RECENT_JOBS)
+_RECENT: Lru[JobSummary, TuningJob] = Lru(RECENT_JOBS)  # by summary: workers read jobs too
