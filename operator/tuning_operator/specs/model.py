@@ -219,14 +219,10 @@ class TuningJob(_Strict):
         return _v1_hash(self._sent())
 
     def spec_labels(self) -> frozenset[str]:
-        """The spec label values that mean "this spec" (current and earlier hash versions)."""
-        return self.spec_digest()[1]
-
-    def spec_digest(self) -> tuple[str, frozenset[str]]:
-        """`(spec_hash(), spec_labels())` from one dump of the sent fields (the loader's path)."""
+        """The spec label values that mean "this spec" (current and earlier hash versions),
+        from one dump of the sent fields."""
         sent = self._sent()
-        current, legacy = _v2_hash(sent), _v1_hash(sent)
-        return current, frozenset(h[:16] for h in (current, legacy) if h is not None)
+        return frozenset(h[:16] for h in (_v2_hash(sent), _v1_hash(sent)) if h is not None)
 
 
 def _v2_hash(sent: dict[str, object]) -> str:
